@@ -1,0 +1,99 @@
+# podfence build. One BPF object -> one skeleton, embedded in build/podfence.
+# `make demo` and `make test` are the two entry points (see README.md).
+
+BUILD     ?= build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	     -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Isrc/lib
+LDLIBS    := -l:libbpf.a -lelf -lz -lyaml -ljson-c
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRCS  := $(sort $(wildcard src/lib/*.c))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c src/agent/*.c))
+BPF_SRCS  := bpf/podfence.bpf.c
+BPF_HDRS  := $(wildcard bpf/*.h) include/podfence/abi.h
+HDRS      := $(wildcard include/podfence/*.h src/lib/*.h) $(BUILD)/podfence.skel.h
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+SAN_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/lib/pf_test.c
+BPFT_SRCS := $(sort $(wildcard tests/bpf/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c
+
+.PHONY: all setup test test-unit test-bpf test-integration demo bench bench-quick format clean
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/podfence $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/helpers
+
+setup:
+	@bash mk/setup.sh
+
+# The BPF side is compiled against the running kernel's BTF; CO-RE relocates it elsewhere.
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/podfence.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(BUILD) \
+		-Wall -Wno-unused-function -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	@rm -f $@.tmp
+
+$(BUILD)/podfence.skel.h: $(BUILD)/podfence.bpf.o
+	$(BPFTOOL) gen skeleton $< name podfence_bpf > $@
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/libpodfence.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/libpodfence-san.a: $(SAN_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/podfence: $(CLI_OBJS) $(BUILD)/libpodfence.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(BUILD)/libpodfence-san.a tests/lib/pf_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -DPF_TEST_SUITE='"unit"' $(UNIT_SRCS) $(BUILD)/libpodfence-san.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/bpf_tests: $(BPFT_SRCS) $(BUILD)/libpodfence.a $(wildcard tests/lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/lib -DPF_TEST_SUITE='"bpf"' $(BPFT_SRCS) $(BUILD)/libpodfence.a $(LDLIBS) -o $@
+
+# Tiny static programs executed inside test cgroups (a forbidden one must never run).
+$(BUILD)/tests/helpers: $(wildcard tests/helpers/*.c)
+	@mkdir -p $@
+	@for f in $^; do n=$$(basename $$f .c); \
+		$(CC) -O2 -static -o $@/$$n $$f || exit 1; done
+	@touch $@
+
+test: setup
+	@$(MAKE) --no-print-directory all
+	@bash tests/run.sh
+
+test-unit test-bpf test-integration: setup
+	@$(MAKE) --no-print-directory all
+	@bash tests/run.sh $(@:test-%=%)
+
+demo: setup
+	@$(MAKE) --no-print-directory $(BUILD)/podfence $(BUILD)/tests/helpers
+	@bash examples/demo.sh
+
+format:
+	clang-format -i $(wildcard bpf/*.c bpf/*.h include/podfence/*.h src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The one ABI shared by the BPF programs and user space: map keys and values,
+ * the event record, limits. Fixed-width fields, explicit padding, sizes
+ * checked at compile time on both sides.
+ *
+ * Data model (every map is sparse and sized at start):
+ *
+ *   cg_workload   cgroup id        -> workload id      (one per bound cgroup)
+ *   wl_rules_s/l  workload id      -> pf_ruleset_s/l    (rules of one workload, inline:
+ *                                                        replaced in one update = atomic;
+ *                                                        bit 31 of the id picks the class)
+ *   exact_s/m/l   {set id, path}   -> present           (exact path values, 3 length tiers)
+ *   prefix_trie   {len, set, path} -> present           (LPM trie)
+ *   suffix_trie   {len, set, rev}  -> present           (LPM trie of reversed paths)
+ *   pol_counters  policy id        -> pf_policy_counters
+ *
+ * Value sets are immutable and content-addressed by user space: changing the
+ * values of a rule means a new set id, a new ruleset pointing at it, and the
+ * old set freed only after every program that might still read it has ended.
+ */
+#ifndef PODFENCE_ABI_H
+#define PODFENCE_ABI_H
+
+#ifdef __BPF__
+/* vmlinux.h provides the __u* types on the BPF side. */
+#else
+#include <linux/types.h>
+#endif
+
+/* Resolved path of the executed file: built backwards in a scratch buffer. */
+#define PF_PATH_BUF	     4096
+/* Longest path matched exactly; longer paths match no exact value (fail closed). */
+#define PF_EXACT_MAX	     1024
+/* Exact-value tiers: key sizes keep short paths cheap to hash and to store. */
+#define PF_EXACT_S	     48
+#define PF_EXACT_M	     256
+#define PF_EXACT_L	     PF_EXACT_MAX
+/* LPM trie data is at most 256 bytes, 4 of which hold the set id. */
+#define PF_AFFIX_MAX	     252
+/* Path components walked before giving up (fail closed, flagged). */
+#define PF_MAX_DEPTH	     256
+/* Rules (selectors of all policies) applying to one workload: most workloads
+ * have one or two, so rulesets come in two classes to keep bytes per binding low. */
+#define PF_MAX_RULES	     16
+#define PF_SMALL_RULES	     2
+#define PF_WL_LARGE	     (1u << 31)
+/* Conditions ANDed in one rule (Tetragon: matchArgs + matchBinaries). */
+#define PF_MAX_CONDS	     3
+/* Policies named in one event. */
+#define PF_EVENT_POLICIES    4
+/* Scratch slots per CPU: LSM programs are preemptible, so two tasks can be
+ * inside the program on one CPU; each claims its own slot. */
+#define PF_SCRATCH_SLOTS     4
+
+/* Tiers of the exact maps, as bits in pf_cond.tiers. */
+enum pf_tier {
+	PF_TIER_S = 1 << 0,
+	PF_TIER_M = 1 << 1,
+	PF_TIER_L = 1 << 2,
+};
+
+enum pf_subject {
+	PF_SUBJ_EXEC_PATH = 0,	/* the file being executed (resolved by the kernel) */
+	PF_SUBJ_CALLER = 1,	/* the binary of the process calling exec */
+};
+
+enum pf_match {
+	PF_MATCH_NONE = 0,
+	PF_MATCH_EXACT = 1,
+	PF_MATCH_PREFIX = 2,
+	PF_MATCH_SUFFIX = 3,
+};
+
+/* One condition: "subject is (not) in value set set_id". */
+struct pf_cond {
+	__u32 set_id;
+	__u8 subject;	/* enum pf_subject */
+	__u8 match;	/* enum pf_match */
+	__u8 negate;	/* NotEqual, NotPrefix, ...: true when the subject is NOT in the set */
+	__u8 tiers;	/* enum pf_tier bits: exact tiers holding values of this set */
+};
+
+enum pf_action {
+	PF_ACT_DENY = 1 << 0,	/* Override: exec fails (LSM/fmod_ret) or is killed (fallback) */
+	PF_ACT_KILL = 1 << 1,	/* Sigkill: the calling process is killed */
+	PF_ACT_POST = 1 << 2,	/* report an event */
+};
+
+enum pf_rule_flags {
+	PF_RULE_MONITOR = 1 << 0, /* policy in monitor mode: report what would be blocked */
+};
+
+/*
+ * One selector of one policy, compiled for one workload. Rules of one policy
+ * are consecutive and share `group`; within a group the first matching rule
+ * acts (Tetragon: selectors are ORed, the first match wins). Groups are
+ * independent: an exec is blocked if any enforcing group blocks it.
+ */
+struct pf_rule {
+	__u32 policy_id;
+	__u8 actions;	/* enum pf_action bits */
+	__u8 flags;	/* enum pf_rule_flags bits */
+	__u8 group;
+	__u8 n_conds;
+	__u8 err;	/* errno returned by Override on LSM/fmod_ret backends (positive) */
+	__u8 pad[3];
+	struct pf_cond conds[PF_MAX_CONDS];
+};
+
+/* The two classes share their layout; the program reads n_rules entries. */
+struct pf_ruleset_s {
+	__u32 generation;	/* bumped on every change, for debugging */
+	__u16 n_rules;
+	__u16 pad;
+	struct pf_rule rules[PF_SMALL_RULES];
+};
+
+struct pf_ruleset {
+	__u32 generation;
+	__u16 n_rules;
+	__u16 pad;
+	struct pf_rule rules[PF_MAX_RULES];
+};
+
+/* Exact value key: the path starts at offset 8 in every key type (see below). */
+struct pf_exact_key_s {
+	__u32 set_id;
+	__u32 len;
+	char path[PF_EXACT_S];
+};
+struct pf_exact_key_m {
+	__u32 set_id;
+	__u32 len;
+	char path[PF_EXACT_M];
+};
+struct pf_exact_key_l {
+	__u32 set_id;
+	__u32 len;
+	char path[PF_EXACT_L];
+};
+
+/* LPM trie key: prefixlen in bits covers the big-endian set id then the path. */
+struct pf_affix_key {
+	__u32 prefixlen;
+	__u32 set_id_be;
+	char path[PF_AFFIX_MAX];
+};
+
+struct pf_policy_counters {
+	__u64 matched;		/* execs where a rule of the policy matched */
+	__u64 blocked;		/* of those, blocked (enforce mode, deny action) */
+	__u64 reported;		/* of those, reported only (monitor mode or Post) */
+};
+
+/* Global counters (per-CPU array, index = enum pf_stat). */
+enum pf_stat {
+	PF_STAT_EXECS = 0,	/* execs seen by the hook */
+	PF_STAT_BOUND,		/* of those, in a bound cgroup */
+	PF_STAT_BLOCKED,
+	PF_STAT_REPORTED,
+	PF_STAT_NO_RULESET,	/* bound cgroup whose workload has no ruleset (should stay 0) */
+	PF_STAT_PATH_LONG,	/* path longer than PF_EXACT_MAX */
+	PF_STAT_PATH_FAILED,	/* path could not be resolved: failed closed */
+	PF_STAT_SCRATCH_BUSY,	/* no scratch slot free: failed closed */
+	PF_STAT_EVENTS_LOST,	/* ring buffer full */
+	PF_STAT_CG_INHERITED,	/* cgroups bound at creation from their parent */
+	PF_STAT_CG_FULL,	/* inheritance failed: cg_workload full */
+	PF_STAT__MAX,
+};
+
+enum pf_event_flags {
+	PF_EV_BLOCKED = 1 << 0,		/* the exec was stopped */
+	PF_EV_MONITOR = 1 << 1,		/* a monitor-mode policy would have blocked it */
+	PF_EV_PATH_LONG = 1 << 2,	/* path longer than PF_EXACT_MAX (no exact allow entry) */
+	PF_EV_PATH_FAILED = 1 << 3,	/* path not resolvable (too deep): failed closed */
+	PF_EV_KILLED = 1 << 4,		/* delivered as SIGKILL (fallback backend or Sigkill) */
+};
+
+struct pf_event_policy {
+	__u32 policy_id;
+	__u8 actions;
+	__u8 flags;
+	__u16 pad;
+};
+
+struct pf_event {
+	__u64 ktime_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tgid;
+	__u32 workload_id;
+	__u32 flags;		/* enum pf_event_flags */
+	__u32 n_policies;
+	__u32 path_len;
+	struct pf_event_policy policies[PF_EVENT_POLICIES];
+	char comm[16];
+	char path[PF_PATH_BUF];
+};
+
+/* Backend that enforces exec; chosen at start, recorded in the pinned config. */
+enum pf_backend {
+	PF_BACKEND_NONE = 0,
+	PF_BACKEND_LSM = 1,	/* lsm/bprm_check_security: -EPERM */
+	PF_BACKEND_FMODRET = 2,	/* fmod_ret/security_bprm_check: -EPERM */
+	PF_BACKEND_TP = 3,	/* tp_btf/sched_process_exec + SIGKILL */
+};
+
+#define PF_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " ABI size")
+PF_ASSERT_SIZE(struct pf_cond, 8);
+PF_ASSERT_SIZE(struct pf_rule, 36);
+PF_ASSERT_SIZE(struct pf_ruleset_s, 8 + 36 * PF_SMALL_RULES);
+PF_ASSERT_SIZE(struct pf_ruleset, 8 + 36 * PF_MAX_RULES);
+PF_ASSERT_SIZE(struct pf_exact_key_s, 8 + PF_EXACT_S);
+PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
+PF_ASSERT_SIZE(struct pf_event_policy, 8);
+PF_ASSERT_SIZE(struct pf_event, 40 + 8 * PF_EVENT_POLICIES + 16 + PF_PATH_BUF);
+
+#endif /* PODFENCE_ABI_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Finding pods' and containers' cgroups under the cgroup2 mount (kubelet layouts). */
+#ifndef PODFENCE_CGROUP_H
+#define PODFENCE_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "podfence/pod.h"
+
+/* cgroup2 mount point from /proc/self/mountinfo (or the given mountinfo file). */
+int pf_cgroup2_mount(char *buf, size_t len);
+int pf_cgroup2_mount_from(const char *mountinfo_path, char *buf, size_t len);
+
+/* cgroup id of a cgroup2 directory (its inode number); negative errno on error. */
+int pf_cgroup_id(const char *dir, uint64_t *id);
+
+/*
+ * Names kubelet gives the pod's cgroup directory under each driver, e.g.
+ * "kubepods-burstable-pod<uid_>.slice" (systemd) and "pod<uid>" (cgroupfs).
+ */
+int pf_cgroup_pod_dirname(const struct pf_pod *pod, int systemd, char *buf, size_t len);
+
+/*
+ * Finds the pod's cgroup directory under root: tries each QoS parent of both
+ * drivers, also below nested prefixes (kubelet.slice/..., kind): the search
+ * looks for the pod directory name at any depth up to 4 under root.
+ * Returns 0 and the absolute path in buf, -ENOENT if it does not exist (yet).
+ */
+int pf_cgroup_find_pod(const char *root, const struct pf_pod *pod, char *buf, size_t len);
+
+/*
+ * Finds a container's cgroup directory under a pod directory: a child named
+ * after the container id in any runtime's layout ("cri-containerd-<id>.scope",
+ * "crio-<id>.scope", "crio-<id>", "docker-<id>.scope", "<id>").
+ * Returns 0 and the path in buf, -ENOENT when absent or the id is unknown.
+ */
+int pf_cgroup_find_container(const char *pod_dir, const struct pf_container *c, char *buf,
+			     size_t len);
+
+/*
+ * Calls fn for dir and every cgroup directory below it (pre-order, bounded
+ * depth 16). Stops and returns fn's value when it is non-zero.
+ */
+int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, uint64_t id, void *ctx),
+		   void *ctx);
+
+#endif /* PODFENCE_CGROUP_H */

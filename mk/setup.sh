@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package podfence needs to build, test and run its demo.
+# Idempotent: installs only what is missing, and runs apt-get update at most once.
+set -euo pipefail
+
+PACKAGES=(
+	make gcc pkg-config
+	clang llvm                 # BPF object (clang -target bpf), llvm-strip
+	bpftool                    # skeleton generation, vmlinux.h
+	libbpf-dev libelf-dev zlib1g-dev
+	libyaml-dev                # policy and pod files (with line:col marks)
+	libjson-c-dev              # events, status, JSON pod manifests
+	uthash-dev                 # hash tables of the user-space store
+	util-linux procps          # unshare, mount, pgrep in tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

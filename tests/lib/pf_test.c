@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Test runner: runs every registered test (or those whose name contains argv[1]). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include "pf_test.h"
+
+#ifndef PF_TEST_SUITE
+#define PF_TEST_SUITE "tests"
+#endif
+const char *pf_test_suite = PF_TEST_SUITE;
+
+static struct pf_test *tests_head, **tests_tail = &tests_head;
+static bool current_failed;
+static jmp_buf skip_jmp;
+static char skip_reason[512];
+
+void pf_test_register(struct pf_test *t)
+{
+	*tests_tail = t;
+	tests_tail = &t->next;
+}
+
+void pf_test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	current_failed = true;
+	fprintf(stderr, "    %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void pf_test_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
+	va_end(ap);
+	longjmp(skip_jmp, 1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *filter = argc > 1 ? argv[1] : NULL;
+	int passed = 0, failed = 0, skipped = 0;
+	struct pf_test *t;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (t = tests_head; t; t = t->next) {
+		if (filter && !strstr(t->name, filter))
+			continue;
+		current_failed = false;
+		if (setjmp(skip_jmp)) {
+			printf("SKIP %s: %s\n", t->name, skip_reason);
+			skipped++;
+			continue;
+		}
+		t->fn();
+		fflush(stderr);
+		if (current_failed) {
+			printf("FAIL %s\n", t->name);
+			failed++;
+		} else {
+			printf("ok   %s\n", t->name);
+			passed++;
+		}
+	}
+	printf("%s: %d passed, %d failed, %d skipped\n", pf_test_suite, passed, failed, skipped);
+	return failed ? 1 : 0;
+}
