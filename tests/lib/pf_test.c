@@ -46,8 +46,9 @@ void pf_test_skip(const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	const char *filter = argc > 1 ? argv[1] : NULL;
-	int passed = 0, failed = 0, skipped = 0;
-	struct pf_test *t;
+	/* volatile: they live across the longjmp of a skipped test */
+	volatile int passed = 0, failed = 0, skipped = 0;
+	struct pf_test *volatile t;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (t = tests_head; t; t = t->next) {
