@@ -1,6 +1,136 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder: replaced by the real programs */
+/*
+ * podfence's BPF programs: exactly one exec program is attached (whichever
+ * backend the kernel allows), plus the cgroup tracker. Every policy, binding
+ * and cgroup is map data; nothing here depends on how many there are.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "podfence/abi.h"
+#include "decide.bpf.h"
+
 char LICENSE[] SEC("license") = "GPL";
+
+#define PF_SIGKILL 9
+#define PF_EPERM   1
+
+/* Allocation state that must survive agent restarts (ids are never reused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pf_meta);
+	__uint(max_entries, 1);
+} meta SEC(".maps");
+
+/*
+ * Map-in-map updates make the kernel wait for every running program
+ * (synchronize_rcu): user space updates this one to know that no program
+ * still reads data it is about to free.
+ */
+struct barrier_inner_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} barrier_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	__array(values, struct barrier_inner_map);
+} barrier SEC(".maps") = {
+	.values = { &barrier_inner },
+};
+
+static __always_inline int pf_enforce_eperm(struct linux_binprm *bprm, int ret)
+{
+	struct pf_verdict v = {};
+
+	if (ret)
+		return ret; /* an earlier program already refused */
+	if (!pf_decide_exec(BPF_CORE_READ(bprm, file), false, &v))
+		return 0;
+	if (v.kill)
+		bpf_send_signal(PF_SIGKILL);
+	return -(v.err ? v.err : PF_EPERM);
+}
+
+/* Backend 1: BPF LSM. Runs for every binfmt stage (script, then interpreter). */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(lsm_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	return pf_enforce_eperm(bprm, ret);
+}
+
+/* Backend 2: the same decision on the LSM entry point, for kernels without bpf in lsm=. */
+SEC("fmod_ret/security_bprm_check")
+int BPF_PROG(fmodret_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	return pf_enforce_eperm(bprm, ret);
+}
+
+/*
+ * Backend 3 (fallback): the new image is in place but has not run a single
+ * instruction; SIGKILL is delivered before the return to user space.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct pf_verdict v = {};
+
+	if (pf_decide_exec(BPF_CORE_READ(bprm, file), true, &v))
+		bpf_send_signal(PF_SIGKILL);
+	return 0;
+}
+
+static __always_inline bool pf_is_cgroup2(struct cgroup *cgrp)
+{
+	/* The default (v2) hierarchy has id 0; v1 hierarchies reuse inode numbers. */
+	return BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
+}
+
+/*
+ * A cgroup created under a bound cgroup inherits its workload now, before
+ * any task can be moved into it and exec (crun's "container" child,
+ * systemd-in-container, nested runtimes).
+ */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct cgroup_subsys_state *parent_css;
+	struct cgroup *parent;
+	__u64 id, parent_id;
+	__u32 *wl;
+
+	if (!pf_is_cgroup2(cgrp))
+		return 0;
+	parent_css = BPF_CORE_READ(cgrp, self.parent);
+	if (!parent_css)
+		return 0;
+	parent = (struct cgroup *)((char *)parent_css - bpf_core_field_offset(struct cgroup, self));
+	parent_id = BPF_CORE_READ(parent, kn, id);
+	wl = bpf_map_lookup_elem(&cg_workload, &parent_id);
+	if (!wl)
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	if (bpf_map_update_elem(&cg_workload, &id, wl, BPF_NOEXIST) == 0)
+		pf_stat_inc(PF_STAT_CG_INHERITED);
+	else
+		pf_stat_inc(PF_STAT_CG_FULL);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(tp_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	__u64 id;
+
+	if (!pf_is_cgroup2(cgrp))
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	bpf_map_delete_elem(&cg_workload, &id);
+	return 0;
+}

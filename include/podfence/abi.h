@@ -206,6 +206,16 @@ enum pf_backend {
 	PF_BACKEND_TP = 3,	/* tp_btf/sched_process_exec + SIGKILL */
 };
 
+/* Pinned allocation state (map "meta"): ids are reserved in blocks before use,
+ * so a restarted agent never reuses an id that kernel data may still carry. */
+struct pf_meta {
+	__u32 backend;		/* enum pf_backend of the attached exec program */
+	__u32 next_set_id;
+	__u32 next_wl_id;
+	__u32 next_policy_id;
+	__u64 generation;	/* bumped by every agent that takes the state over */
+};
+
 #define PF_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " ABI size")
 PF_ASSERT_SIZE(struct pf_cond, 8);
 PF_ASSERT_SIZE(struct pf_rule, 36);
@@ -214,6 +224,7 @@ PF_ASSERT_SIZE(struct pf_ruleset, 8 + 36 * PF_MAX_RULES);
 PF_ASSERT_SIZE(struct pf_exact_key_s, 8 + PF_EXACT_S);
 PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
 PF_ASSERT_SIZE(struct pf_event_policy, 8);
+PF_ASSERT_SIZE(struct pf_meta, 24);
 PF_ASSERT_SIZE(struct pf_event, 40 + 8 * PF_EVENT_POLICIES + 16 + PF_PATH_BUF);
 
 #endif /* PODFENCE_ABI_H */

@@ -34,6 +34,7 @@ struct pf_policy_rule {
 	size_t n_conds;
 	unsigned actions;
 	int err;			/* Override argError as a positive errno (EPERM when -1) */
+	unsigned group;			/* hook entry of the policy: first match wins per group */
 	int line, col;
 };
 

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The exec decision, shared by every backend: which workload the current
+ * cgroup belongs to, which rules apply to it, and whether the executed path
+ * is in each rule's value sets. Work is proportional to the rules of the
+ * current workload only: a cgroup lookup for unbound tasks, then one ruleset
+ * lookup and one value lookup per condition.
+ */
+#ifndef PF_DECIDE_BPF_H
+#define PF_DECIDE_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "podfence/abi.h"
+#include "path.bpf.h"
+
+/* Defaults are sized for 100,000 bindings; user space resizes before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(max_entries, 131072);
+} cg_workload SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pf_ruleset_s);
+	__uint(max_entries, 131072);
+} wl_rules_s SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pf_ruleset);
+	__uint(max_entries, 8192);
+} wl_rules_l SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_exact_key_s);
+	__type(value, __u8);
+	__uint(max_entries, 131072);
+} exact_s SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_exact_key_m);
+	__type(value, __u8);
+	__uint(max_entries, 16384);
+} exact_m SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_exact_key_l);
+	__type(value, __u8);
+	__uint(max_entries, 2048);
+} exact_l SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_affix_key);
+	__type(value, __u8);
+	__uint(max_entries, 65536);
+} prefix_trie SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_affix_key);
+	__type(value, __u8);
+	__uint(max_entries, 65536);
+} suffix_trie SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pf_policy_counters);
+	__uint(max_entries, 65536);
+} pol_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, PF_STAT__MAX);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Per-exec scratch: too big for the 512-byte BPF stack. */
+struct pf_scratch {
+	char walk[PF_WALK_BUF];
+	/*
+	 * Lookup key shared by every value map: the path always sits at offset
+	 * 8; the two header words are (set id, length) for exact maps and
+	 * (prefix length, big-endian set id) for LPM tries. Oversized so that
+	 * zero-filling after a path of any length stays in bounds.
+	 */
+	struct {
+		__u32 w0;
+		__u32 w1;
+		char path[2 * PF_EXACT_MAX];
+	} key;
+	struct pf_affix_key rev;	/* reversed path, for suffix tries */
+	/*
+	 * Copy of the workload's ruleset: elements are replaced, never changed
+	 * in place, so the copy is consistent, and one layout serves both classes.
+	 */
+	struct pf_ruleset rs;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pf_scratch);
+	__uint(max_entries, PF_SCRATCH_SLOTS);
+} scratch SEC(".maps");
+
+/* Bit i set: scratch slot i of this CPU is in use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} scratch_busy SEC(".maps");
+
+static const char pf_zeros[PF_EXACT_MAX];
+
+
+static __always_inline void pf_stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1; /* per-CPU: no atomics needed */
+}
+
+/* Claims a free scratch slot of this CPU; returns the slot index or -1. */
+static __always_inline int pf_scratch_claim(__u32 **busy_out)
+{
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
+
+	if (!busy)
+		return -1;
+	*busy_out = busy;
+	for (int i = 0; i < PF_SCRATCH_SLOTS; i++) {
+		__u32 old = *busy;
+
+		if (old & (1u << i))
+			continue;
+		/* Another task preempting us on this CPU may claim concurrently. */
+		if (__sync_val_compare_and_swap(busy, old, old | (1u << i)) == old)
+			return i;
+	}
+	return -1;
+}
+
+static __always_inline void pf_scratch_release(__u32 *busy, int slot)
+{
+	__sync_fetch_and_and(busy, ~(1u << slot));
+}
+
+struct pf_verdict {
+	bool deny;
+	bool kill;		/* Sigkill action: kill the caller as well */
+	__u8 err;		/* errno for Override on -EPERM-capable backends */
+	__u32 ev_flags;
+	__u32 n_policies;
+	struct pf_event_policy policies[PF_EVENT_POLICIES];
+};
+
+/*
+ * Everything one exec decision needs, on the stack of the program and
+ * handed to bpf_loop callbacks (each callback is verified once, whatever
+ * the number of rules).
+ */
+struct pf_eval {
+	struct pf_scratch *s;
+	__u32 off;		/* path = s->walk[off .. PF_PATH_BUF) */
+	__u32 len;
+	__u32 path_failed;	/* unresolvable: every path condition holds (fail closed) */
+	__u32 rev_ready;
+	__u32 n_rules;
+	int matched_group;
+	struct pf_verdict v;
+};
+
+static long pf_rev_step(__u32 i, void *ctx)
+{
+	struct pf_eval *e = ctx;
+	struct pf_scratch *s = e->s;
+
+	if (i >= PF_AFFIX_MAX || i >= e->len)
+		return 1;
+	/* The path ends at PF_PATH_BUF, so its reverse is read from the end. */
+	s->rev.path[i] = s->walk[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
+	return 0;
+}
+
+/* Whether the executed path is in the condition's value set. */
+static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_cond *c)
+{
+	__u32 n = e->len < PF_AFFIX_MAX ? e->len : PF_AFFIX_MAX;
+	struct pf_scratch *s = e->s;
+
+	switch (c->match) {
+	case PF_MATCH_EXACT:
+		if (e->len > PF_EXACT_MAX)
+			return false; /* no exact value is that long */
+		s->key.w0 = c->set_id;
+		s->key.w1 = e->len;
+		if (e->len <= PF_EXACT_S)
+			return (c->tiers & PF_TIER_S) && bpf_map_lookup_elem(&exact_s, &s->key);
+		if (e->len <= PF_EXACT_M)
+			return (c->tiers & PF_TIER_M) && bpf_map_lookup_elem(&exact_m, &s->key);
+		return (c->tiers & PF_TIER_L) && bpf_map_lookup_elem(&exact_l, &s->key);
+	case PF_MATCH_PREFIX:
+		s->key.w0 = 32 + 8 * n;
+		s->key.w1 = bpf_htonl(c->set_id);
+		return bpf_map_lookup_elem(&prefix_trie, &s->key) != NULL;
+	case PF_MATCH_SUFFIX:
+		if (!e->rev_ready) {
+			bpf_loop(PF_AFFIX_MAX, pf_rev_step, e, 0);
+			e->rev_ready = 1;
+		}
+		s->rev.prefixlen = 32 + 8 * n;
+		s->rev.set_id_be = bpf_htonl(c->set_id);
+		return bpf_map_lookup_elem(&suffix_trie, &s->rev) != NULL;
+	}
+	return false;
+}
+
+static __always_inline bool pf_cond_holds(struct pf_eval *e, const struct pf_cond *c)
+{
+	if (c->subject != PF_SUBJ_EXEC_PATH)
+		return false; /* the compiler emits no other subject yet */
+	if (e->path_failed)
+		return true;
+	return pf_path_in_set(e, c) != !!c->negate;
+}
+
+static __always_inline void pf_count_policy(__u32 policy_id, bool blocked, bool reported)
+{
+	struct pf_policy_counters *c = bpf_map_lookup_elem(&pol_counters, &policy_id);
+
+	if (!c)
+		return;
+	__sync_fetch_and_add(&c->matched, 1);
+	if (blocked)
+		__sync_fetch_and_add(&c->blocked, 1);
+	if (reported)
+		__sync_fetch_and_add(&c->reported, 1);
+}
+
+/* Evaluates rule i (a bpf_loop callback). */
+static long pf_rule_step(__u32 i, void *ctx)
+{
+	struct pf_eval *e = ctx;
+	struct pf_verdict *v = &e->v;
+	const struct pf_rule *r;
+	bool monitor, blocks, reports;
+
+	if (i >= e->n_rules || i >= PF_MAX_RULES)
+		return 1;
+	r = &e->s->rs.rules[i];
+	if (r->group == e->matched_group)
+		return 0; /* Tetragon: the first matching selector of a policy acts */
+	for (int c = 0; c < PF_MAX_CONDS; c++) {
+		if (c >= r->n_conds)
+			break;
+		if (!pf_cond_holds(e, &r->conds[c]))
+			return 0;
+	}
+	e->matched_group = r->group;
+	monitor = r->flags & PF_RULE_MONITOR;
+	blocks = (r->actions & PF_ACT_DENY) && !monitor;
+	reports = (r->actions & PF_ACT_POST) || ((r->actions & PF_ACT_DENY) && monitor);
+	if (blocks) {
+		if (!v->deny)
+			v->err = r->err;
+		v->deny = true;
+		v->kill |= !!(r->actions & PF_ACT_KILL);
+	}
+	if ((r->actions & PF_ACT_DENY) && monitor)
+		v->ev_flags |= PF_EV_MONITOR;
+	pf_count_policy(r->policy_id, blocks, !blocks && reports);
+	if (reports && v->n_policies < PF_EVENT_POLICIES) {
+		struct pf_event_policy *p = &v->policies[v->n_policies & (PF_EVENT_POLICIES - 1)];
+
+		p->policy_id = r->policy_id;
+		p->actions = r->actions;
+		p->flags = r->flags;
+		v->n_policies++;
+	}
+	return 0;
+}
+
+static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 wl_id)
+{
+	struct pf_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 len = e->len;
+
+	if (!ev) {
+		pf_stat_inc(PF_STAT_EVENTS_LOST);
+		return;
+	}
+	ev->ktime_ns = bpf_ktime_get_ns();
+	ev->cgroup_id = cgid;
+	ev->pid = (__u32)id;
+	ev->tgid = id >> 32;
+	ev->workload_id = wl_id;
+	ev->flags = e->v.ev_flags;
+	ev->n_policies = e->v.n_policies;
+	__builtin_memcpy(ev->policies, e->v.policies, sizeof(ev->policies));
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (len > PF_PATH_BUF - 1)
+		len = PF_PATH_BUF - 1;
+	ev->path_len = len;
+	bpf_probe_read_kernel(ev->path, len, e->s->walk + (e->off & (PF_PATH_BUF - 1)));
+	ev->path[len & (PF_PATH_BUF - 1)] = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Copies the workload's ruleset into scratch; returns its rule count (0: none). */
+static __always_inline __u32 pf_load_ruleset(__u32 wl_id, struct pf_scratch *s)
+{
+	void *rs;
+
+	if (wl_id & PF_WL_LARGE) {
+		rs = bpf_map_lookup_elem(&wl_rules_l, &wl_id);
+		if (rs)
+			bpf_probe_read_kernel(&s->rs, sizeof(struct pf_ruleset), rs);
+	} else {
+		rs = bpf_map_lookup_elem(&wl_rules_s, &wl_id);
+		if (rs)
+			bpf_probe_read_kernel(&s->rs, sizeof(struct pf_ruleset_s), rs);
+	}
+	if (!rs) {
+		pf_stat_inc(PF_STAT_NO_RULESET);
+		return 0;
+	}
+	return s->rs.n_rules < PF_MAX_RULES ? s->rs.n_rules : PF_MAX_RULES;
+}
+
+/*
+ * Decides on the exec of `file` by the current task. Returns true when the
+ * exec must be stopped; v says how (errno, kill) and what was reported.
+ * `kills`: the backend stops execs with SIGKILL (recorded in the event).
+ */
+static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct pf_verdict *v)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cgid = bpf_get_current_cgroup_id();
+	struct pf_eval e = { .matched_group = -1 };
+	__u32 *wl, wl_id, *busy = NULL, slot_key;
+	int slot, status;
+
+	pf_stat_inc(PF_STAT_EXECS);
+	wl = bpf_map_lookup_elem(&cg_workload, &cgid);
+	if (!wl)
+		return false;
+	wl_id = *wl;
+	pf_stat_inc(PF_STAT_BOUND);
+
+	slot = pf_scratch_claim(&busy);
+	if (slot < 0) {
+		/* Cannot resolve the path: fail closed for this bound workload. */
+		pf_stat_inc(PF_STAT_SCRATCH_BUSY);
+		v->deny = true;
+		v->err = 1; /* EPERM */
+		return true;
+	}
+	slot_key = slot;
+	e.s = bpf_map_lookup_elem(&scratch, &slot_key);
+	if (!e.s)
+		goto out;
+	e.n_rules = pf_load_ruleset(wl_id, e.s);
+	if (!e.n_rules)
+		goto out;
+
+	status = pf_resolve_path(file, task, e.s->walk, &e.off);
+	if (e.off > PF_PATH_BUF)
+		e.off = PF_PATH_BUF;
+	e.len = PF_PATH_BUF - e.off;
+	if (status != PF_PATH_OK) {
+		e.path_failed = 1;
+		e.v.ev_flags |= PF_EV_PATH_FAILED;
+		pf_stat_inc(PF_STAT_PATH_FAILED);
+	} else if (e.len > PF_EXACT_MAX) {
+		e.v.ev_flags |= PF_EV_PATH_LONG;
+		pf_stat_inc(PF_STAT_PATH_LONG);
+	}
+
+	/* Key = the path (all of it, or the head kept for prefix tries) then zeros. */
+	{
+		__u32 n = e.len <= PF_EXACT_MAX ? e.len : PF_AFFIX_MAX;
+
+		barrier_var(n);
+		if (n > PF_EXACT_MAX)
+			n = PF_EXACT_MAX;
+		bpf_probe_read_kernel(e.s->key.path, n, e.s->walk + (e.off & (PF_PATH_BUF - 1)));
+		bpf_probe_read_kernel(e.s->key.path + n, PF_EXACT_MAX - n, pf_zeros);
+	}
+
+	bpf_loop(PF_MAX_RULES, pf_rule_step, &e, 0);
+	if (e.v.deny)
+		e.v.ev_flags |= PF_EV_BLOCKED | (kills || e.v.kill ? PF_EV_KILLED : 0);
+	if (e.v.n_policies || e.v.deny)
+		pf_emit_event(&e, cgid, wl_id);
+	if (e.v.deny)
+		pf_stat_inc(PF_STAT_BLOCKED);
+	else if (e.v.n_policies)
+		pf_stat_inc(PF_STAT_REPORTED);
+out:
+	pf_scratch_release(busy, slot);
+	*v = e.v;
+	return v->deny;
+}
+
+#endif /* PF_DECIDE_BPF_H */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Resolving the path of the file being executed, as d_path() would print it
+ * relative to the task's root: the kernel's own file object is walked, so
+ * relative paths, "..", symlinks and fd execs all resolve to the real file.
+ *
+ * bpf_d_path() is not allowed on tracepoints, so the walk is done by hand:
+ * dentries up to the mount root, then across mount points, until the task's
+ * root (what a container sees as "/") or the global root. Names are written
+ * backwards into a scratch buffer, so the path ends at PF_PATH_BUF.
+ *
+ * Pseudo files (memfd, O_TMPFILE, unlinked files) read like d_path() shows
+ * them: "/memfd:name (deleted)", "/tmp/x (deleted)", so an allowlist never
+ * matches them unless it names them.
+ */
+#ifndef PF_PATH_BPF_H
+#define PF_PATH_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "podfence/abi.h"
+
+#define PF_NAME_MAX 255
+/* Slack after the path so that (offset, length) pairs bounded separately are safe to the verifier. */
+#define PF_WALK_BUF (PF_PATH_BUF + PF_NAME_MAX + 1)
+
+enum pf_path_status {
+	PF_PATH_OK = 0,
+	PF_PATH_TOO_LONG = 1,	/* more than PF_PATH_BUF bytes or PF_MAX_DEPTH components */
+};
+
+struct pf_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct dentry *root_dentry;
+	struct vfsmount *root_mnt;
+	char *buf;
+	__u32 off;
+	__u32 status;
+	__u32 done;	/* reached a root: the path is complete */
+};
+
+static __always_inline struct mount *pf_real_mount(struct vfsmount *vfsmnt)
+{
+	return (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+/* Prepends `len` bytes of `src` (kernel memory) to the path. */
+static __always_inline int pf_walk_prepend(struct pf_walk *w, const void *src, __u32 len)
+{
+	__u32 off = w->off;
+
+	if (len > PF_NAME_MAX || off < len) {
+		w->status = PF_PATH_TOO_LONG;
+		return -1;
+	}
+	off -= len;
+	off &= PF_PATH_BUF - 1;	/* proven < PF_PATH_BUF; len <= PF_NAME_MAX fits the slack */
+	if (len)
+		bpf_probe_read_kernel(w->buf + off, len & PF_NAME_MAX, src);
+	w->off = off;
+	return 0;
+}
+
+static __always_inline int pf_walk_prepend_char(struct pf_walk *w, char c)
+{
+	if (w->off == 0) {
+		w->status = PF_PATH_TOO_LONG;
+		return -1;
+	}
+	w->off--;
+	w->buf[w->off & (PF_PATH_BUF - 1)] = c;
+	return 0;
+}
+
+static __always_inline int pf_walk_prepend_name(struct pf_walk *w, struct dentry *d)
+{
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	__u32 len = BPF_CORE_READ(d, d_name.len);
+
+	if (pf_walk_prepend(w, name, len))
+		return -1;
+	return pf_walk_prepend_char(w, '/');
+}
+
+/* One step of the walk (a bpf_loop callback): returns 1 to stop. */
+static long pf_walk_step(__u32 i, void *ctx)
+{
+	struct pf_walk *w = ctx;
+	/* Locals: CO-RE reads must start from kernel types, not from our struct. */
+	struct dentry *d = w->dentry, *parent;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt, *mparent;
+
+	if (d == w->root_dentry && vfsmnt == w->root_mnt) {
+		w->done = 1;
+		return 1;
+	}
+	if (d == BPF_CORE_READ(vfsmnt, mnt_root)) {
+		mparent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mparent == mnt) {
+			w->done = 1; /* global root (or a detached mount) */
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mparent;
+		w->vfsmnt = &mparent->mnt;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (pf_walk_prepend_name(w, d))
+		return 1;
+	if (parent == d) {
+		w->done = 1; /* disconnected root of a pseudo filesystem */
+		return 1;
+	}
+	w->dentry = parent;
+	return 0;
+}
+
+static const char pf_deleted_suffix[] = " (deleted)";
+
+/*
+ * Resolves `file` into buf (at least PF_WALK_BUF bytes). On return the path is
+ * buf[*off .. PF_PATH_BUF); returns enum pf_path_status.
+ */
+static __always_inline int pf_resolve_path(struct file *file, struct task_struct *task, char *buf,
+					   __u32 *off)
+{
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct pf_walk w = {};
+
+	w.buf = buf;
+	w.off = PF_PATH_BUF;
+	w.dentry = d;
+	w.vfsmnt = vfsmnt;
+	w.mnt = pf_real_mount(vfsmnt);
+	w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+
+	/*
+	 * d_path() semantics: a pseudo dentry (its own parent, not a mount root:
+	 * memfd, anonymous files) prints as "/name (deleted)"; an unlinked file
+	 * gets " (deleted)" after its last name.
+	 */
+	if (BPF_CORE_READ(d, d_parent) == d && d != mnt_root) {
+		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
+		pf_walk_prepend_name(&w, d);
+		*off = w.off;
+		return w.status;
+	}
+	if (!BPF_CORE_READ(d, d_hash.pprev))
+		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
+
+	bpf_loop(PF_MAX_DEPTH, pf_walk_step, &w, 0);
+	if (w.status == PF_PATH_OK && !w.done)
+		w.status = PF_PATH_TOO_LONG; /* deeper than PF_MAX_DEPTH components */
+	if (w.status == PF_PATH_OK && w.off == PF_PATH_BUF)
+		pf_walk_prepend_char(&w, '/'); /* the root itself */
+	*off = w.off;
+	return w.status;
+}
+
+#endif /* PF_PATH_BPF_H */

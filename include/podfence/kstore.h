@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The kernel store: podfence's BPF object and its maps. Loads the object
+ * (probing the exec backend), pins state and links so enforcement outlives
+ * the agent, takes pinned state over on restart, and offers typed writes of
+ * rulesets, value sets and cgroup bindings that report capacity limits with
+ * numbers.
+ */
+#ifndef PODFENCE_KSTORE_H
+#define PODFENCE_KSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "podfence/abi.h"
+#include "podfence/strset.h"
+
+#define PF_PIN_DIR_DEFAULT "/sys/fs/bpf/podfence"
+
+/* Maps the user can size at start (index into pf_kstore_opts.max_entries). */
+enum pf_kmap {
+	PF_KMAP_CGROUPS = 0,	/* cg_workload */
+	PF_KMAP_WORKLOADS,	/* wl_rules_s */
+	PF_KMAP_WORKLOADS_LARGE,/* wl_rules_l */
+	PF_KMAP_EXACT_S,
+	PF_KMAP_EXACT_M,
+	PF_KMAP_EXACT_L,
+	PF_KMAP_PREFIX,
+	PF_KMAP_SUFFIX,
+	PF_KMAP_POLICIES,	/* pol_counters */
+	PF_KMAP__MAX,
+};
+
+struct pf_kstore_opts {
+	const char *pin_dir;		/* NULL: nothing pinned (tests); else reuse + pin there */
+	enum pf_backend backend;	/* PF_BACKEND_NONE: probe LSM, fmod_ret, tracepoint */
+	uint32_t max_entries[PF_KMAP__MAX]; /* 0: default */
+	bool attach;			/* attach programs (false: load only, for tests) */
+};
+
+struct pf_kstore;
+
+/*
+ * Opens, loads and attaches. When pin_dir holds a previous agent's state, its
+ * maps are reused and its links replaced only after the new programs are
+ * attached, so enforcement never stops. *took_over says whether that happened.
+ */
+int pf_kstore_open(struct pf_kstore **out, const struct pf_kstore_opts *opts, bool *took_over);
+/* Closes the store; pinned programs keep enforcing. */
+void pf_kstore_close(struct pf_kstore *ks);
+/* Detaches and unpins everything under pin_dir (podfence stops enforcing). */
+int pf_kstore_unpin(const char *pin_dir);
+
+enum pf_backend pf_kstore_backend(const struct pf_kstore *ks);
+const char *pf_backend_name(enum pf_backend b);
+int pf_backend_parse(const char *s, enum pf_backend *out);
+const char *pf_kmap_name(enum pf_kmap m);
+int pf_kmap_parse(const char *name, enum pf_kmap *out);
+uint32_t pf_kstore_capacity(const struct pf_kstore *ks, enum pf_kmap m);
+/* Number of programs of this store attached to hooks (1 exec + cgroup tracker). */
+int pf_kstore_attached_programs(const struct pf_kstore *ks);
+
+/* Ids that are never reused, reserved in the pinned meta map in blocks. */
+int pf_kstore_alloc_set_id(struct pf_kstore *ks, uint32_t *id);
+int pf_kstore_alloc_wl_id(struct pf_kstore *ks, bool large, uint32_t *id);
+int pf_kstore_alloc_policy_id(struct pf_kstore *ks, uint32_t *id);
+
+/*
+ * Writes every value of a set. `tiers` receives the exact tiers used
+ * (enum pf_tier bits). On failure the entries written so far are removed.
+ * Capacity: -E2BIG with a message "map exact_s full (131072 entries)" in err_msg.
+ */
+int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			const struct pf_strset *values, uint8_t *tiers, char *err_msg,
+			size_t err_len);
+void pf_kstore_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			  const struct pf_strset *values);
+
+/* Replaces the workload's ruleset in one map update (atomic for execs). */
+int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
+			    size_t n, uint32_t generation, char *err_msg, size_t err_len);
+void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id);
+
+int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, char *err_msg,
+			  size_t err_len);
+void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id);
+/* Workload of a cgroup (0 and -ENOENT when unbound). */
+int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t *wl_id);
+
+int pf_kstore_counters_create(struct pf_kstore *ks, uint32_t policy_id);
+void pf_kstore_counters_delete(struct pf_kstore *ks, uint32_t policy_id);
+int pf_kstore_counters_read(struct pf_kstore *ks, uint32_t policy_id,
+			    struct pf_policy_counters *out);
+
+/* Global counters summed over CPUs. */
+int pf_kstore_stats(struct pf_kstore *ks, uint64_t out[PF_STAT__MAX]);
+const char *pf_stat_name(enum pf_stat s);
+
+/* Waits until no BPF program can still be reading data removed before the call. */
+int pf_kstore_barrier(struct pf_kstore *ks);
+
+/* Entries and memlock bytes of one map, from the kernel (fdinfo). */
+struct pf_kmap_usage {
+	const char *name;
+	uint32_t max_entries;
+	uint64_t entries;
+	uint64_t memlock;
+};
+/* Every map of the object; returns the count written (at most n). */
+int pf_kstore_usage(struct pf_kstore *ks, struct pf_kmap_usage *out, int n);
+
+/*
+ * Walks a state map's keys (for takeover garbage collection): fn returns
+ * true to delete the entry.
+ */
+int pf_kstore_gc_cgroups(struct pf_kstore *ks, bool (*drop)(uint64_t cgid, uint32_t wl, void *ctx),
+			 void *ctx);
+int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void *ctx), void *ctx);
+int pf_kstore_gc_sets(struct pf_kstore *ks, bool (*drop)(uint32_t set_id, void *ctx), void *ctx);
+int pf_kstore_gc_counters(struct pf_kstore *ks, bool (*drop)(uint32_t policy_id, void *ctx),
+			  void *ctx);
+
+/* Event ring buffer: fn is called for every event; returns the epoll-able fd. */
+typedef int (*pf_event_fn)(void *ctx, const struct pf_event *ev, size_t size);
+int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx);
+int pf_kstore_events_fd(struct pf_kstore *ks);
+int pf_kstore_events_poll(struct pf_kstore *ks, int timeout_ms);
+
+#endif /* PODFENCE_KSTORE_H */

@@ -1,0 +1,959 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Loading podfence's one BPF object, probing the exec backend, pinning and
+ * taking over pinned state, and the typed map writes everything else uses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "podfence/kstore.h"
+#include "podfence/log.h"
+#include "podfence.skel.h"
+
+/* Ids are reserved from the pinned meta map this many at a time. */
+#define ID_BLOCK 4096
+
+struct id_range {
+	uint32_t next, end;
+};
+
+struct pf_kstore {
+	struct podfence_bpf *skel;
+	enum pf_backend backend;
+	char pin_dir[256];
+	bool pinned;
+	struct bpf_link *links[3];
+	int n_links;
+	struct ring_buffer *rb;
+	struct id_range set_ids, wl_ids, wl_large_ids, policy_ids;
+};
+
+static const char *const kmap_names[PF_KMAP__MAX] = {
+	[PF_KMAP_CGROUPS] = "cg_workload",	 [PF_KMAP_WORKLOADS] = "wl_rules_s",
+	[PF_KMAP_WORKLOADS_LARGE] = "wl_rules_l", [PF_KMAP_EXACT_S] = "exact_s",
+	[PF_KMAP_EXACT_M] = "exact_m",		 [PF_KMAP_EXACT_L] = "exact_l",
+	[PF_KMAP_PREFIX] = "prefix_trie",	 [PF_KMAP_SUFFIX] = "suffix_trie",
+	[PF_KMAP_POLICIES] = "pol_counters",
+};
+
+/* State that must outlive an agent. Scratch and barrier maps are private to each load. */
+static const char *const pinned_maps[] = {
+	"cg_workload", "wl_rules_s", "wl_rules_l", "exact_s", "exact_m",      "exact_l",
+	"prefix_trie", "suffix_trie", "pol_counters", "stats", "events", "meta",
+};
+
+static const char *const backend_names[] = {
+	[PF_BACKEND_NONE] = "auto",
+	[PF_BACKEND_LSM] = "lsm",
+	[PF_BACKEND_FMODRET] = "fmod_ret",
+	[PF_BACKEND_TP] = "tracepoint",
+};
+
+static const char *const stat_names[PF_STAT__MAX] = {
+	[PF_STAT_EXECS] = "execs",
+	[PF_STAT_BOUND] = "execs_bound",
+	[PF_STAT_BLOCKED] = "blocked",
+	[PF_STAT_REPORTED] = "reported",
+	[PF_STAT_NO_RULESET] = "no_ruleset",
+	[PF_STAT_PATH_LONG] = "path_long",
+	[PF_STAT_PATH_FAILED] = "path_failed",
+	[PF_STAT_SCRATCH_BUSY] = "scratch_busy",
+	[PF_STAT_EVENTS_LOST] = "events_lost",
+	[PF_STAT_CG_INHERITED] = "cgroups_inherited",
+	[PF_STAT_CG_FULL] = "cgroups_inherit_failed",
+};
+
+const char *pf_backend_name(enum pf_backend b)
+{
+	return b <= PF_BACKEND_TP ? backend_names[b] : "unknown";
+}
+
+int pf_backend_parse(const char *s, enum pf_backend *out)
+{
+	for (int b = PF_BACKEND_NONE; b <= PF_BACKEND_TP; b++) {
+		if (strcmp(s, backend_names[b]) == 0) {
+			*out = b;
+			return 0;
+		}
+	}
+	if (strcmp(s, "tp") == 0 || strcmp(s, "fallback") == 0) {
+		*out = PF_BACKEND_TP;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *pf_kmap_name(enum pf_kmap m)
+{
+	return m < PF_KMAP__MAX ? kmap_names[m] : "?";
+}
+
+int pf_kmap_parse(const char *name, enum pf_kmap *out)
+{
+	for (int m = 0; m < PF_KMAP__MAX; m++) {
+		if (strcmp(name, kmap_names[m]) == 0) {
+			*out = m;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *pf_stat_name(enum pf_stat s)
+{
+	return s < PF_STAT__MAX ? stat_names[s] : "?";
+}
+
+static struct bpf_map *kmap(const struct pf_kstore *ks, enum pf_kmap m)
+{
+	return bpf_object__find_map_by_name(ks->skel->obj, kmap_names[m]);
+}
+
+static int kmap_fd(const struct pf_kstore *ks, enum pf_kmap m)
+{
+	return bpf_map__fd(kmap(ks, m));
+}
+
+uint32_t pf_kstore_capacity(const struct pf_kstore *ks, enum pf_kmap m)
+{
+	return bpf_map__max_entries(kmap(ks, m));
+}
+
+enum pf_backend pf_kstore_backend(const struct pf_kstore *ks)
+{
+	return ks->backend;
+}
+
+int pf_kstore_attached_programs(const struct pf_kstore *ks)
+{
+	return ks->n_links;
+}
+
+/* BPF LSM runs only when "bpf" is in the active LSM list; a successful attach proves nothing. */
+static bool bpf_lsm_active(void)
+{
+	char buf[512] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n"))
+		if (strcmp(tok, "bpf") == 0)
+			return true;
+	return false;
+}
+
+static struct bpf_program *exec_prog(struct podfence_bpf *skel, enum pf_backend b)
+{
+	switch (b) {
+	case PF_BACKEND_LSM:
+		return skel->progs.lsm_bprm_check;
+	case PF_BACKEND_FMODRET:
+		return skel->progs.fmodret_bprm_check;
+	case PF_BACKEND_TP:
+		return skel->progs.tp_sched_exec;
+	default:
+		return NULL;
+	}
+}
+
+static int pin_path(const struct pf_kstore *ks, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", ks->pin_dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Reuses a previous agent's pinned map. A pinned map sized differently wins
+ * (its data must be kept); one with another layout is from an incompatible
+ * version and is refused rather than silently replaced.
+ */
+static int reuse_pinned_map(struct pf_kstore *ks, struct bpf_map *map, bool *reused)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char path[320];
+	int fd, err;
+
+	err = pin_path(ks, bpf_map__name(map), path, sizeof(path));
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &info_len);
+	if (err) {
+		err = -errno;
+		goto out;
+	}
+	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map)) {
+		pf_err("pinned map %s has another layout (key %u value %u, expected %u %u): "
+		       "state of an incompatible podfence; remove it with `podfence unpin`",
+		       path, info.key_size, info.value_size, bpf_map__key_size(map),
+		       bpf_map__value_size(map));
+		err = -EEXIST;
+		goto out;
+	}
+	if (info.max_entries != bpf_map__max_entries(map)) {
+		pf_warn("map %s: keeping the pinned size %u (requested %u); `podfence unpin` to resize",
+			bpf_map__name(map), info.max_entries, bpf_map__max_entries(map));
+		bpf_map__set_max_entries(map, info.max_entries);
+	}
+	err = bpf_map__reuse_fd(map, fd);
+	if (!err)
+		*reused = true;
+out:
+	close(fd);
+	return err;
+}
+
+static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, enum pf_backend b,
+		     bool *took_over)
+{
+	struct podfence_bpf *skel = ks->skel;
+	struct bpf_program *prog;
+	int err;
+
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_program__set_autoload(exec_prog(skel, b), true);
+	bpf_program__set_autoload(skel->progs.tp_cgroup_mkdir, true);
+	bpf_program__set_autoload(skel->progs.tp_cgroup_rmdir, true);
+
+	for (int m = 0; m < PF_KMAP__MAX; m++) {
+		if (!opts->max_entries[m])
+			continue;
+		err = bpf_map__set_max_entries(kmap(ks, m), opts->max_entries[m]);
+		if (err)
+			return err;
+	}
+	if (!opts->pin_dir)
+		return 0;
+	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, pinned_maps[i]);
+
+		err = reuse_pinned_map(ks, map, took_over);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Opens and loads the object with one exec backend; -errno when the kernel refuses it. */
+static int load_backend(struct pf_kstore *ks, const struct pf_kstore_opts *opts, enum pf_backend b,
+			bool *took_over)
+{
+	int err;
+
+	*took_over = false;
+	ks->skel = podfence_bpf__open();
+	if (!ks->skel)
+		return -errno;
+	err = configure(ks, opts, b, took_over);
+	if (!err)
+		err = podfence_bpf__load(ks->skel);
+	if (err) {
+		podfence_bpf__destroy(ks->skel);
+		ks->skel = NULL;
+		return err;
+	}
+	ks->backend = b;
+	return 0;
+}
+
+static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opts, bool *took_over)
+{
+	static const enum pf_backend order[] = { PF_BACKEND_LSM, PF_BACKEND_FMODRET, PF_BACKEND_TP };
+	int err = -ENOTSUP;
+
+	if (opts->backend != PF_BACKEND_NONE) {
+		if (opts->backend == PF_BACKEND_LSM && !bpf_lsm_active())
+			pf_warn("backend lsm forced but \"bpf\" is not in the active LSM list: "
+				"the hook will never run");
+		err = load_backend(ks, opts, opts->backend, took_over);
+		if (err)
+			pf_err("backend %s: the kernel refused it: %s", pf_backend_name(opts->backend),
+			       strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
+		if (order[i] == PF_BACKEND_LSM && !bpf_lsm_active()) {
+			pf_debug("backend lsm: \"bpf\" not in /sys/kernel/security/lsm");
+			continue;
+		}
+		err = load_backend(ks, opts, order[i], took_over);
+		if (!err)
+			return 0;
+		pf_debug("backend %s: not available: %s", pf_backend_name(order[i]), strerror(-err));
+	}
+	return err;
+}
+
+static const char *const link_names[] = { "link_exec", "link_cg_mkdir", "link_cg_rmdir" };
+
+/*
+ * Pins the new link where the previous agent's was, then drops the old one:
+ * both are attached in between, so there is no moment without enforcement.
+ */
+static int pin_link_replacing(struct pf_kstore *ks, struct bpf_link *link, const char *name)
+{
+	struct bpf_link *old;
+	char path[320];
+	int err;
+
+	err = pin_path(ks, name, path, sizeof(path));
+	if (err)
+		return err;
+	old = bpf_link__open(path);
+	if (old)
+		bpf_link__unpin(old);
+	err = bpf_link__pin(link, path);
+	bpf_link__destroy(old); /* NULL-safe; detaches the previous program */
+	return err;
+}
+
+static int attach_all(struct pf_kstore *ks, const struct pf_kstore_opts *opts)
+{
+	struct bpf_program *progs[] = {
+		exec_prog(ks->skel, ks->backend),
+		ks->skel->progs.tp_cgroup_mkdir,
+		ks->skel->progs.tp_cgroup_rmdir,
+	};
+	int err;
+
+	for (int i = 0; i < 3; i++) {
+		struct bpf_link *link = bpf_program__attach(progs[i]);
+
+		if (!link) {
+			err = -errno;
+			pf_err("attach %s: %s", bpf_program__name(progs[i]), strerror(-err));
+			return err;
+		}
+		ks->links[ks->n_links++] = link;
+		if (opts->pin_dir) {
+			err = pin_link_replacing(ks, link, link_names[i]);
+			if (err) {
+				pf_err("pin %s/%s: %s", ks->pin_dir, link_names[i], strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static int pin_maps(struct pf_kstore *ks)
+{
+	char path[320];
+	int err;
+
+	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(ks->skel->obj, pinned_maps[i]);
+
+		if (bpf_map__is_pinned(map))
+			continue;
+		err = pin_path(ks, pinned_maps[i], path, sizeof(path));
+		if (!err && access(path, F_OK) == 0)
+			continue; /* reused: already pinned there */
+		if (!err)
+			err = bpf_map__pin(map, path);
+		if (err) {
+			pf_err("pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int meta_read(struct pf_kstore *ks, struct pf_meta *m)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(ks->skel->maps.meta), &zero, m))
+		return -errno;
+	return 0;
+}
+
+static int meta_write(struct pf_kstore *ks, const struct pf_meta *m)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(ks->skel->maps.meta), &zero, m, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int pf_kstore_open(struct pf_kstore **out, const struct pf_kstore_opts *opts, bool *took_over)
+{
+	struct pf_kstore *ks;
+	struct pf_meta meta;
+	bool reused = false;
+	int err;
+
+	ks = calloc(1, sizeof(*ks));
+	if (!ks)
+		return -ENOMEM;
+	if (opts->pin_dir) {
+		if (snprintf(ks->pin_dir, sizeof(ks->pin_dir), "%s", opts->pin_dir) >=
+		    (int)sizeof(ks->pin_dir)) {
+			err = -ENAMETOOLONG;
+			goto err_out;
+		}
+		if (mkdir(ks->pin_dir, 0700) && errno != EEXIST) {
+			err = -errno;
+			pf_err("create %s: %s (is bpffs mounted at its parent?)", ks->pin_dir,
+			       strerror(-err));
+			goto err_out;
+		}
+		ks->pinned = true;
+	}
+	err = probe_and_load(ks, opts, &reused);
+	if (err)
+		goto err_out;
+
+	err = meta_read(ks, &meta);
+	if (err)
+		goto err_out;
+	if (!meta.next_set_id) { /* fresh state: ids start at 1 (0 means none) */
+		meta.next_set_id = 1;
+		meta.next_wl_id = 1;
+		meta.next_policy_id = 1;
+	}
+	meta.backend = ks->backend;
+	meta.generation++;
+	err = meta_write(ks, &meta);
+	if (err)
+		goto err_out;
+
+	if (ks->pinned) {
+		err = pin_maps(ks);
+		if (err)
+			goto err_out;
+	}
+	if (opts->attach) {
+		err = attach_all(ks, opts);
+		if (err)
+			goto err_out;
+	}
+	pf_info("backend %s loaded%s (generation %llu)", pf_backend_name(ks->backend),
+		reused ? ", pinned state taken over" : "", (unsigned long long)meta.generation);
+	if (took_over)
+		*took_over = reused;
+	*out = ks;
+	return 0;
+
+err_out:
+	pf_kstore_close(ks);
+	return err;
+}
+
+void pf_kstore_close(struct pf_kstore *ks)
+{
+	if (!ks)
+		return;
+	ring_buffer__free(ks->rb);
+	for (int i = 0; i < ks->n_links; i++)
+		bpf_link__destroy(ks->links[i]); /* pinned links stay attached */
+	podfence_bpf__destroy(ks->skel);
+	free(ks);
+}
+
+int pf_kstore_unpin(const char *pin_dir)
+{
+	char path[320];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(link_names) / sizeof(*link_names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, link_names[i]);
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i]);
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	if (rmdir(pin_dir) && errno != ENOENT)
+		err = err ? err : -errno;
+	return err;
+}
+
+/* Reserves ids in blocks: the pinned high-water mark is written before any id is used. */
+static int alloc_id(struct pf_kstore *ks, struct id_range *r, size_t field, uint32_t *id)
+{
+	struct pf_meta meta;
+	uint32_t *next;
+	int err;
+
+	if (r->next == r->end) {
+		err = meta_read(ks, &meta);
+		if (err)
+			return err;
+		next = (uint32_t *)((char *)&meta + field);
+		if (*next > UINT32_MAX / 2 - ID_BLOCK) /* bit 31 marks large workloads */
+			return -ENOSPC;
+		r->next = *next;
+		r->end = *next + ID_BLOCK;
+		*next = r->end;
+		err = meta_write(ks, &meta);
+		if (err)
+			return err;
+	}
+	*id = r->next++;
+	return 0;
+}
+
+int pf_kstore_alloc_set_id(struct pf_kstore *ks, uint32_t *id)
+{
+	return alloc_id(ks, &ks->set_ids, offsetof(struct pf_meta, next_set_id), id);
+}
+
+int pf_kstore_alloc_wl_id(struct pf_kstore *ks, bool large, uint32_t *id)
+{
+	/* Both classes draw from one counter; the class is bit 31 of the id. */
+	int err = alloc_id(ks, &ks->wl_ids, offsetof(struct pf_meta, next_wl_id), id);
+
+	if (!err && large)
+		*id |= PF_WL_LARGE;
+	return err;
+}
+
+int pf_kstore_alloc_policy_id(struct pf_kstore *ks, uint32_t *id)
+{
+	return alloc_id(ks, &ks->policy_ids, offsetof(struct pf_meta, next_policy_id), id);
+}
+
+static void full_msg(const struct pf_kstore *ks, enum pf_kmap m, char *buf, size_t len)
+{
+	if (buf)
+		snprintf(buf, len, "map %s full (%u entries)", kmap_names[m],
+			 pf_kstore_capacity(ks, m));
+}
+
+/* Key of one value in its map; returns the map or -1. */
+static int value_key(const struct pf_kstore *ks, enum pf_match match, uint32_t set_id,
+		     const char *v, void *key, enum pf_kmap *m, uint8_t *tier)
+{
+	size_t len = strlen(v);
+	struct pf_exact_key_l *ek = key;
+	struct pf_affix_key *ak = key;
+
+	memset(key, 0, sizeof(struct pf_exact_key_l));
+	switch (match) {
+	case PF_MATCH_EXACT:
+		if (len == 0 || len > PF_EXACT_MAX)
+			return -EINVAL;
+		ek->set_id = set_id;
+		ek->len = len;
+		memcpy(ek->path, v, len);
+		if (len <= PF_EXACT_S) {
+			*m = PF_KMAP_EXACT_S;
+			*tier = PF_TIER_S;
+		} else if (len <= PF_EXACT_M) {
+			*m = PF_KMAP_EXACT_M;
+			*tier = PF_TIER_M;
+		} else {
+			*m = PF_KMAP_EXACT_L;
+			*tier = PF_TIER_L;
+		}
+		return 0;
+	case PF_MATCH_PREFIX:
+	case PF_MATCH_SUFFIX:
+		if (len == 0 || len > PF_AFFIX_MAX)
+			return -EINVAL;
+		ak->prefixlen = 32 + 8 * len;
+		ak->set_id_be = htonl(set_id);
+		for (size_t i = 0; i < len; i++)
+			ak->path[i] = match == PF_MATCH_PREFIX ? v[i] : v[len - 1 - i];
+		*m = match == PF_MATCH_PREFIX ? PF_KMAP_PREFIX : PF_KMAP_SUFFIX;
+		*tier = 0;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+void pf_kstore_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			  const struct pf_strset *values)
+{
+	struct pf_exact_key_l key;
+	enum pf_kmap m;
+	uint8_t tier;
+
+	for (size_t i = 0; i < values->n; i++)
+		if (!value_key(ks, match, set_id, values->v[i], &key, &m, &tier))
+			bpf_map_delete_elem(kmap_fd(ks, m), &key);
+}
+
+int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			const struct pf_strset *values, uint8_t *tiers, char *err_msg,
+			size_t err_len)
+{
+	struct pf_exact_key_l key;
+	const uint8_t present = 1;
+	enum pf_kmap m;
+	uint8_t tier;
+	size_t i;
+	int err;
+
+	*tiers = 0;
+	for (i = 0; i < values->n; i++) {
+		err = value_key(ks, match, set_id, values->v[i], &key, &m, &tier);
+		if (err) {
+			if (err_msg)
+				snprintf(err_msg, err_len, "value \"%.64s\" has an invalid length",
+					 values->v[i]);
+			goto rollback;
+		}
+		if (bpf_map_update_elem(kmap_fd(ks, m), &key, &present, BPF_ANY)) {
+			err = -errno;
+			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+				full_msg(ks, m, err_msg, err_len);
+				err = -E2BIG;
+			} else if (err_msg) {
+				snprintf(err_msg, err_len, "map %s: %s", kmap_names[m], strerror(-err));
+			}
+			goto rollback;
+		}
+		*tiers |= tier;
+	}
+	return 0;
+
+rollback: {
+	struct pf_strset written = { .v = values->v, .n = i };
+
+	pf_kstore_set_delete(ks, set_id, match, &written);
+	return err;
+}
+}
+
+int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
+			    size_t n, uint32_t generation, char *err_msg, size_t err_len)
+{
+	bool large = wl_id & PF_WL_LARGE;
+	size_t cap = large ? PF_MAX_RULES : PF_SMALL_RULES;
+	enum pf_kmap m = large ? PF_KMAP_WORKLOADS_LARGE : PF_KMAP_WORKLOADS;
+	struct pf_ruleset rs = {};
+	int err;
+
+	if (n > cap) {
+		if (err_msg)
+			snprintf(err_msg, err_len, "%zu rules apply to one workload (at most %zu)", n,
+				 cap);
+		return -E2BIG;
+	}
+	rs.generation = generation;
+	rs.n_rules = n;
+	memcpy(rs.rules, rules, n * sizeof(*rules));
+	/* One element update: an exec sees the old ruleset or the new one. */
+	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, &rs, BPF_ANY)) {
+		err = -errno;
+		if (err == -E2BIG || err == -ENOMEM) {
+			full_msg(ks, m, err_msg, err_len);
+			return -E2BIG;
+		}
+		if (err_msg)
+			snprintf(err_msg, err_len, "map %s: %s", kmap_names[m], strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id)
+{
+	enum pf_kmap m = wl_id & PF_WL_LARGE ? PF_KMAP_WORKLOADS_LARGE : PF_KMAP_WORKLOADS;
+
+	bpf_map_delete_elem(kmap_fd(ks, m), &wl_id);
+}
+
+int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, char *err_msg,
+			  size_t err_len)
+{
+	int err;
+
+	if (bpf_map_update_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id, &wl_id, BPF_ANY)) {
+		err = -errno;
+		if (err == -E2BIG || err == -ENOMEM) {
+			full_msg(ks, PF_KMAP_CGROUPS, err_msg, err_len);
+			return -E2BIG;
+		}
+		if (err_msg)
+			snprintf(err_msg, err_len, "map cg_workload: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id)
+{
+	bpf_map_delete_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id);
+}
+
+int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t *wl_id)
+{
+	if (bpf_map_lookup_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id, wl_id))
+		return -errno;
+	return 0;
+}
+
+int pf_kstore_counters_create(struct pf_kstore *ks, uint32_t policy_id)
+{
+	struct pf_policy_counters zero = {};
+
+	if (bpf_map_update_elem(kmap_fd(ks, PF_KMAP_POLICIES), &policy_id, &zero, BPF_NOEXIST) &&
+	    errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+void pf_kstore_counters_delete(struct pf_kstore *ks, uint32_t policy_id)
+{
+	bpf_map_delete_elem(kmap_fd(ks, PF_KMAP_POLICIES), &policy_id);
+}
+
+int pf_kstore_counters_read(struct pf_kstore *ks, uint32_t policy_id,
+			    struct pf_policy_counters *out)
+{
+	if (bpf_map_lookup_elem(kmap_fd(ks, PF_KMAP_POLICIES), &policy_id, out))
+		return -errno;
+	return 0;
+}
+
+int pf_kstore_stats(struct pf_kstore *ks, uint64_t out[PF_STAT__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < PF_STAT__MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(bpf_map__fd(ks->skel->maps.stats), &i, vals)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return err;
+}
+
+int pf_kstore_barrier(struct pf_kstore *ks)
+{
+	int inner = bpf_map__fd(ks->skel->maps.barrier_inner);
+	__u32 zero = 0;
+
+	/* The kernel runs synchronize_rcu() after a map-in-map update. */
+	if (bpf_map_update_elem(bpf_map__fd(ks->skel->maps.barrier), &zero, &inner, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static uint64_t fdinfo_field(int fd, const char *field)
+{
+	char path[64], line[256];
+	size_t flen = strlen(field);
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, field, flen) == 0 && line[flen] == ':') {
+			v = strtoull(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static uint64_t count_keys(int fd, size_t key_size)
+{
+	char key[sizeof(struct pf_exact_key_l)], next[sizeof(struct pf_exact_key_l)];
+	uint64_t n = 0;
+	void *prev = NULL;
+
+	if (key_size > sizeof(key))
+		return 0;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+int pf_kstore_usage(struct pf_kstore *ks, struct pf_kmap_usage *out, int n)
+{
+	struct bpf_map *map;
+	int i = 0;
+
+	bpf_object__for_each_map(map, ks->skel->obj) {
+		enum bpf_map_type t = bpf_map__type(map);
+		int fd = bpf_map__fd(map);
+
+		if (i >= n)
+			break;
+		out[i].name = bpf_map__name(map);
+		out[i].max_entries = bpf_map__max_entries(map);
+		out[i].memlock = fdinfo_field(fd, "memlock");
+		if (t == BPF_MAP_TYPE_HASH || t == BPF_MAP_TYPE_LPM_TRIE)
+			out[i].entries = count_keys(fd, bpf_map__key_size(map));
+		else if (t == BPF_MAP_TYPE_RINGBUF)
+			out[i].entries = 0;
+		else
+			out[i].entries = out[i].max_entries;
+		i++;
+	}
+	return i;
+}
+
+/* Collects the keys `drop` selects, then deletes them (deleting while iterating restarts it). */
+static int gc_map(int fd, size_t key_size, size_t value_size,
+		  bool (*drop)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	char *keys = NULL, cur[sizeof(struct pf_exact_key_l)], next[sizeof(struct pf_exact_key_l)];
+	char value[sizeof(struct pf_ruleset)];
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(cur, next, key_size);
+		prev = cur;
+		if (value_size && bpf_map_lookup_elem(fd, cur, value))
+			continue;
+		if (!drop(cur, value, ctx))
+			continue;
+		if (n == cap) {
+			char *k = realloc(keys, (cap = cap ? cap * 2 : 256) * key_size);
+
+			if (!k) {
+				err = -ENOMEM;
+				goto out;
+			}
+			keys = k;
+		}
+		memcpy(keys + n++ * key_size, cur, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+out:
+	free(keys);
+	return err;
+}
+
+struct gc_ctx {
+	void *fn;
+	void *ctx;
+	bool affix;	/* LPM key: set id is the second, big-endian word */
+};
+
+static bool gc_cg(const void *key, const void *value, void *c)
+{
+	struct gc_ctx *g = c;
+	bool (*fn)(uint64_t, uint32_t, void *) = g->fn;
+
+	return fn(*(const uint64_t *)key, *(const uint32_t *)value, g->ctx);
+}
+
+static bool gc_u32(const void *key, const void *value, void *c)
+{
+	struct gc_ctx *g = c;
+	bool (*fn)(uint32_t, void *) = g->fn;
+
+	return fn(*(const uint32_t *)key, g->ctx);
+}
+
+static bool gc_set(const void *key, const void *value, void *c)
+{
+	struct gc_ctx *g = c;
+	bool (*fn)(uint32_t, void *) = g->fn;
+	const uint32_t *w = key;
+
+	return fn(g->affix ? ntohl(w[1]) : w[0], g->ctx);
+}
+
+int pf_kstore_gc_cgroups(struct pf_kstore *ks, bool (*drop)(uint64_t cgid, uint32_t wl, void *ctx),
+			 void *ctx)
+{
+	struct gc_ctx g = { (void *)drop, ctx, false };
+
+	return gc_map(kmap_fd(ks, PF_KMAP_CGROUPS), 8, 4, gc_cg, &g);
+}
+
+int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void *ctx), void *ctx)
+{
+	struct gc_ctx g = { (void *)drop, ctx, false };
+	int err;
+
+	err = gc_map(kmap_fd(ks, PF_KMAP_WORKLOADS), 4, 0, gc_u32, &g);
+	if (!err)
+		err = gc_map(kmap_fd(ks, PF_KMAP_WORKLOADS_LARGE), 4, 0, gc_u32, &g);
+	return err;
+}
+
+int pf_kstore_gc_sets(struct pf_kstore *ks, bool (*drop)(uint32_t set_id, void *ctx), void *ctx)
+{
+	static const enum pf_kmap maps[] = { PF_KMAP_EXACT_S, PF_KMAP_EXACT_M, PF_KMAP_EXACT_L,
+					     PF_KMAP_PREFIX, PF_KMAP_SUFFIX };
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps) && !err; i++) {
+		struct bpf_map *map = kmap(ks, maps[i]);
+		struct gc_ctx g = { (void *)drop, ctx, maps[i] >= PF_KMAP_PREFIX };
+
+		err = gc_map(bpf_map__fd(map), bpf_map__key_size(map), 0, gc_set, &g);
+	}
+	return err;
+}
+
+int pf_kstore_gc_counters(struct pf_kstore *ks, bool (*drop)(uint32_t policy_id, void *ctx),
+			  void *ctx)
+{
+	struct gc_ctx g = { (void *)drop, ctx, false };
+
+	return gc_map(kmap_fd(ks, PF_KMAP_POLICIES), 4, 0, gc_u32, &g);
+}
+
+int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx)
+{
+	ks->rb = ring_buffer__new(bpf_map__fd(ks->skel->maps.events), (ring_buffer_sample_fn)fn,
+				  ctx, NULL);
+	if (!ks->rb)
+		return -errno;
+	return ring_buffer__epoll_fd(ks->rb);
+}
+
+int pf_kstore_events_fd(struct pf_kstore *ks)
+{
+	return ks->rb ? ring_buffer__epoll_fd(ks->rb) : -EBADF;
+}
+
+int pf_kstore_events_poll(struct pf_kstore *ks, int timeout_ms)
+{
+	return ks->rb ? ring_buffer__poll(ks->rb, timeout_ms) : -EBADF;
+}
