@@ -48,7 +48,7 @@ struct pf_policy {
 	struct pf_selector pods;	/* absent: every pod on the node (as Tetragon) */
 	struct pf_strset containers;	/* empty: every container */
 	enum pf_mode mode;
-	struct pf_policy_rule *rules;	/* selectors, ORed, first match wins */
+	struct pf_policy_rule *rules;	/* selectors, ORed; first match wins within a group */
 	size_t n_rules;
 };
 

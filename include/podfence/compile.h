@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Compiling a policy into kernel rules. Value sets are resolved through a
+ * callback, so the same code serves the agent (sets written to the kernel)
+ * and `podfence check` (sets only counted).
+ */
+#ifndef PODFENCE_COMPILE_H
+#define PODFENCE_COMPILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "podfence/abi.h"
+#include "podfence/policy.h"
+
+struct pf_set_resolver {
+	int (*acquire)(void *ctx, enum pf_match match, const struct pf_strset *values,
+		       uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len);
+	void (*release)(void *ctx, uint32_t set_id);
+	void *ctx;
+};
+
+/*
+ * Appends the rules of policy p to out[*n .. cap), numbering its hook entries
+ * from *group on (each hook entry is one first-match group). On error nothing
+ * is appended and every set acquired for p is released.
+ */
+int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
+		      const struct pf_set_resolver *sets, struct pf_rule *out, size_t cap,
+		      size_t *n, char *err, size_t err_len);
+
+/* Releases the sets referenced by rules[0..n). */
+void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set_resolver *sets);
+
+#endif /* PODFENCE_COMPILE_H */

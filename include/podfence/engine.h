@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The engine: keeps the desired state (policies and pods, by source file)
+ * and makes the kernel match it. For each local pod it compiles the
+ * policies that select it into workloads (one per distinct rule list in the
+ * pod), writes their rulesets, and binds the pod's cgroups. Policies that
+ * select no local pod cost nothing in the kernel.
+ *
+ * Input changes only mark pods dirty; pf_engine_sync() applies them, so a
+ * burst of file changes is applied once, and the result never depends on
+ * the order in which inputs arrived.
+ */
+#ifndef PODFENCE_ENGINE_H
+#define PODFENCE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "podfence/diag.h"
+#include "podfence/kstore.h"
+#include "podfence/pod.h"
+#include "podfence/policy.h"
+
+struct pf_engine;
+
+struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root);
+void pf_engine_free(struct pf_engine *e);
+
+/*
+ * Replaces what a policy file contributes. With diags holding errors, the
+ * file's previous (good) policies stay in force and the errors are kept for
+ * status; otherwise the list's policies are moved into the engine.
+ */
+void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
+			   const struct pf_diags *diags);
+void pf_engine_policy_file_removed(struct pf_engine *e, const char *file);
+void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
+			const struct pf_diags *diags);
+void pf_engine_pod_file_removed(struct pf_engine *e, const char *file);
+
+/* Applies every pending change to the kernel; returns the number of pods updated. */
+int pf_engine_sync(struct pf_engine *e);
+/* Pods whose cgroups did not exist yet are looked for again. */
+void pf_engine_retry_pending(struct pf_engine *e);
+/* Frees released kernel data after a barrier; cheap when there is none. */
+int pf_engine_collect(struct pf_engine *e);
+bool pf_engine_has_garbage(const struct pf_engine *e);
+/*
+ * After taking pinned state over and syncing every input: removes kernel
+ * entries the previous agent left that the current inputs do not need.
+ */
+int pf_engine_takeover_gc(struct pf_engine *e);
+
+/* Who an event is about (from the cgroup or, for inherited cgroups, the workload). */
+struct pf_owner {
+	const char *pod_namespace;
+	const char *pod_name;
+	const char *container;	/* NULL: pod-level or not identified */
+};
+bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
+		     struct pf_owner *out);
+const char *pf_engine_policy_name(const struct pf_engine *e, uint32_t policy_id);
+
+struct pf_engine_counts {
+	size_t policies;	/* policies in force */
+	size_t policy_files;
+	size_t files_rejected;	/* policy and pod files with errors */
+	size_t pods;
+	size_t pods_pending;	/* cgroup not found (yet) */
+	size_t bindings;	/* (policy, pod) pairs applied */
+	size_t workloads;
+	size_t bound_cgroups;
+	size_t value_sets;
+	size_t values;
+	size_t workload_errors;	/* workloads whose last update failed (previous rules kept) */
+};
+void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out);
+/* Status document: counts, per-policy counters, errors. */
+struct json_object *pf_engine_status_json(struct pf_engine *e);
+
+#endif /* PODFENCE_ENGINE_H */

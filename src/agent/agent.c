@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * `podfence agent`: loads (or takes over) the kernel side, feeds it policies
+ * and pods from watched directories, writes events, answers the control
+ * socket. Stopping it, even with SIGKILL, leaves the pinned programs and
+ * maps enforcing the last state.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include "podfence/control.h"
+#include "podfence/dirwatch.h"
+#include "podfence/engine.h"
+#include "podfence/events.h"
+#include "podfence/kstore.h"
+#include "podfence/log.h"
+#include "podfence/pod.h"
+#include "podfence/policy.h"
+#include "../cli/commands.h"
+
+/* Changes are applied this long after the last file event (editors write in bursts). */
+#define DEBOUNCE_MS 50
+#define TICK_MS	    100
+#define RETRY_MS    500
+
+struct agent {
+	struct pf_kstore_opts kopts;
+	const char *policies_dir;
+	const char *pods_dir;
+	const char *events_path;
+	const char *socket_path;
+	const char *cgroup_root;
+	struct pf_kstore *ks;
+	struct pf_engine *engine;
+	struct pf_dirwatch *policies_watch;
+	struct pf_dirwatch *pods_watch;
+	FILE *events;
+	int epfd, sigfd, ctlfd;
+	bool ready;
+	bool took_over;
+	long long rescan_due_ms;	/* 0: none */
+	long long next_retry_ms;
+	unsigned long long events_written;
+	time_t started;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void policy_file_changed(void *ctx, const char *path)
+{
+	struct agent *a = ctx;
+	struct pf_policy_list pols = {};
+	struct pf_diags diags = {};
+	int err;
+
+	err = pf_policy_parse_file(path, &pols, &diags);
+	if (err && !diags.n_errors)
+		pf_diags_error(&diags, path, 0, 0, "cannot read: %s", strerror(-err));
+	if (diags.n)
+		pf_diags_print(&diags, stderr);
+	if (diags.n_errors)
+		pf_warn("%s rejected: %zu error(s); its previous version stays in force", path,
+			diags.n_errors);
+	else
+		pf_info("%s: %zu polic%s", path, pols.n, pols.n == 1 ? "y" : "ies");
+	pf_engine_policy_file(a->engine, path, &pols, &diags);
+	pf_policy_list_free(&pols);
+	pf_diags_free(&diags);
+}
+
+static void policy_file_removed(void *ctx, const char *path)
+{
+	struct agent *a = ctx;
+
+	pf_info("%s removed", path);
+	pf_engine_policy_file_removed(a->engine, path);
+}
+
+static void pod_file_changed(void *ctx, const char *path)
+{
+	struct agent *a = ctx;
+	struct pf_pod_list pods = {};
+	struct pf_diags diags = {};
+	int err;
+
+	err = pf_pod_parse_file(path, &pods, &diags);
+	if (err && !diags.n_errors)
+		pf_diags_error(&diags, path, 0, 0, "cannot read: %s", strerror(-err));
+	if (diags.n)
+		pf_diags_print(&diags, stderr);
+	pf_engine_pod_file(a->engine, path, &pods, &diags);
+	pf_pod_list_free(&pods);
+	pf_diags_free(&diags);
+}
+
+static void pod_file_removed(void *ctx, const char *path)
+{
+	struct agent *a = ctx;
+
+	pf_info("%s removed", path);
+	pf_engine_pod_file_removed(a->engine, path);
+}
+
+static int on_event(void *ctx, const struct pf_event *ev, size_t size)
+{
+	struct agent *a = ctx;
+	struct json_object *o;
+
+	if (size < sizeof(*ev) - sizeof(ev->path))
+		return 0;
+	o = pf_event_json(ev, a->engine);
+	fprintf(a->events, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(a->events);
+	json_object_put(o);
+	a->events_written++;
+	return 0;
+}
+
+static struct json_object *status_json(struct agent *a)
+{
+	struct json_object *root = pf_engine_status_json(a->engine);
+	struct json_object *maps = json_object_new_array(), *stats = json_object_new_object();
+	struct pf_kmap_usage usage[32];
+	uint64_t st[PF_STAT__MAX];
+	uint64_t memlock = 0;
+	int n;
+
+	json_object_object_add(root, "backend",
+			       json_object_new_string(pf_backend_name(pf_kstore_backend(a->ks))));
+	json_object_object_add(root, "ready", json_object_new_boolean(a->ready));
+	json_object_object_add(root, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(root, "uptime_s", json_object_new_int64(time(NULL) - a->started));
+	json_object_object_add(root, "took_over", json_object_new_boolean(a->took_over));
+	json_object_object_add(root, "pin_dir", a->kopts.pin_dir ?
+				       json_object_new_string(a->kopts.pin_dir) : NULL);
+	json_object_object_add(root, "programs_attached",
+			       json_object_new_int64(pf_kstore_attached_programs(a->ks)));
+	json_object_object_add(root, "events_written", json_object_new_int64(a->events_written));
+	n = pf_kstore_usage(a->ks, usage, 32);
+	for (int i = 0; i < n; i++) {
+		struct json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "name", json_object_new_string(usage[i].name));
+		json_object_object_add(m, "max_entries", json_object_new_int64(usage[i].max_entries));
+		json_object_object_add(m, "entries", json_object_new_int64(usage[i].entries));
+		json_object_object_add(m, "memlock", json_object_new_int64(usage[i].memlock));
+		json_object_array_add(maps, m);
+		memlock += usage[i].memlock;
+	}
+	json_object_object_add(root, "maps", maps);
+	json_object_object_add(root, "kernel_memory_bytes", json_object_new_int64(memlock));
+	if (!pf_kstore_stats(a->ks, st))
+		for (int i = 0; i < PF_STAT__MAX; i++)
+			json_object_object_add(stats, pf_stat_name(i), json_object_new_int64(st[i]));
+	json_object_object_add(root, "kernel_stats", stats);
+	return root;
+}
+
+static void handle_client(struct agent *a)
+{
+	struct json_object *reply;
+	char req[256];
+	const char *s;
+	int fd;
+
+	fd = accept4(a->ctlfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (pf_control_read_request(fd, req, sizeof(req)) == 0) {
+		if (strcmp(req, "status") == 0) {
+			reply = status_json(a);
+		} else {
+			reply = json_object_new_object();
+			json_object_object_add(reply, "error",
+					       json_object_new_string("unknown request"));
+		}
+		s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+		pf_control_write_all(fd, s, strlen(s));
+		pf_control_write_all(fd, "\n", 1);
+		json_object_put(reply);
+	}
+	close(fd);
+}
+
+static void apply_changes(struct agent *a)
+{
+	int n = pf_engine_sync(a->engine);
+
+	if (n)
+		pf_debug("%d pod(s) updated", n);
+}
+
+static void rescan_inputs(struct agent *a)
+{
+	pf_dirwatch_rescan(a->policies_watch);
+	pf_dirwatch_rescan(a->pods_watch);
+	apply_changes(a);
+}
+
+/* bpffs for pins, securityfs for the LSM list: mounted when a bare host lacks them. */
+static void mount_prerequisites(const char *pin_dir)
+{
+	struct statfs sfs;
+
+	if (pin_dir && strncmp(pin_dir, "/sys/fs/bpf", 11) == 0 &&
+	    (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC)) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
+			pf_warn("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+	}
+	if (statfs("/sys/kernel/security", &sfs) == 0 && sfs.f_type != SECURITYFS_MAGIC)
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+}
+
+static int epoll_add(int epfd, int fd, int tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+enum { TAG_SIGNAL, TAG_CONTROL, TAG_EVENTS, TAG_POLICIES, TAG_PODS };
+
+static int setup(struct agent *a)
+{
+	struct pf_dirwatch_ops pol_ops = { policy_file_changed, policy_file_removed, a };
+	struct pf_dirwatch_ops pod_ops = { pod_file_changed, pod_file_removed, a };
+	sigset_t mask;
+	int err, rbfd;
+
+	a->started = time(NULL);
+	a->events = stdout;
+	if (a->events_path) {
+		a->events = fopen(a->events_path, "ae");
+		if (!a->events) {
+			pf_err("open events file %s: %s", a->events_path, strerror(errno));
+			return -errno;
+		}
+	}
+	mount_prerequisites(a->kopts.pin_dir);
+	err = pf_kstore_open(&a->ks, &a->kopts, &a->took_over);
+	if (err) {
+		pf_err("cannot load the BPF programs: %s", strerror(-err));
+		return err;
+	}
+	a->engine = pf_engine_new(a->ks, a->cgroup_root);
+	if (!a->engine)
+		return -ENOMEM;
+	err = pf_dirwatch_open(&a->policies_watch, a->policies_dir, &pol_ops);
+	if (!err)
+		err = pf_dirwatch_open(&a->pods_watch, a->pods_dir, &pod_ops);
+	if (err) {
+		pf_err("watch %s / %s: %s", a->policies_dir, a->pods_dir, strerror(-err));
+		return err;
+	}
+	rbfd = pf_kstore_events_open(a->ks, on_event, a);
+	if (rbfd < 0)
+		return rbfd;
+	a->ctlfd = pf_control_listen(a->socket_path);
+	if (a->ctlfd < 0) {
+		pf_err("control socket %s: %s", a->socket_path, strerror(-a->ctlfd));
+		return a->ctlfd;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->sigfd < 0 || a->epfd < 0)
+		return -errno;
+	if ((err = epoll_add(a->epfd, a->sigfd, TAG_SIGNAL)) ||
+	    (err = epoll_add(a->epfd, a->ctlfd, TAG_CONTROL)) ||
+	    (err = epoll_add(a->epfd, rbfd, TAG_EVENTS)) ||
+	    (err = epoll_add(a->epfd, pf_dirwatch_fd(a->policies_watch), TAG_POLICIES)) ||
+	    (err = epoll_add(a->epfd, pf_dirwatch_fd(a->pods_watch), TAG_PODS)))
+		return err;
+
+	/* Initial state: every input, then (after a takeover) drop what nothing needs. */
+	rescan_inputs(a);
+	if (a->took_over) {
+		err = pf_engine_takeover_gc(a->engine);
+		if (err)
+			pf_warn("cleaning up the previous agent's state: %s", strerror(-err));
+	}
+	pf_engine_collect(a->engine);
+	a->ready = true;
+	pf_info("ready: policies from %s, pods from %s, control socket %s", a->policies_dir,
+		a->pods_dir, a->socket_path);
+	return 0;
+}
+
+static int run(struct agent *a)
+{
+	struct epoll_event evs[8];
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		int n = epoll_wait(a->epfd, evs, 8, TICK_MS);
+		long long now;
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case TAG_SIGNAL:
+				if (read(a->sigfd, &si, sizeof(si)) != sizeof(si))
+					break;
+				if (si.ssi_signo == SIGHUP) {
+					a->rescan_due_ms = now_ms();
+					break;
+				}
+				pf_info("signal %u: exiting; pinned programs keep enforcing",
+					si.ssi_signo);
+				return 0;
+			case TAG_CONTROL:
+				handle_client(a);
+				break;
+			case TAG_EVENTS:
+				pf_kstore_events_poll(a->ks, 0);
+				break;
+			case TAG_POLICIES:
+			case TAG_PODS:
+				if (pf_dirwatch_drain(evs[i].data.u32 == TAG_PODS ? a->pods_watch
+										: a->policies_watch))
+					a->rescan_due_ms = now_ms() + DEBOUNCE_MS;
+				break;
+			}
+		}
+		now = now_ms();
+		if (a->rescan_due_ms && now >= a->rescan_due_ms) {
+			a->rescan_due_ms = 0;
+			rescan_inputs(a);
+		}
+		if (now >= a->next_retry_ms) {
+			a->next_retry_ms = now + RETRY_MS;
+			pf_engine_retry_pending(a->engine);
+		}
+		if (pf_engine_has_garbage(a->engine))
+			pf_engine_collect(a->engine);
+	}
+}
+
+static void teardown(struct agent *a)
+{
+	if (a->socket_path && a->ctlfd > 0)
+		unlink(a->socket_path);
+	pf_dirwatch_close(a->policies_watch);
+	pf_dirwatch_close(a->pods_watch);
+	pf_engine_free(a->engine);
+	pf_kstore_close(a->ks);
+	if (a->events && a->events != stdout)
+		fclose(a->events);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: podfence agent --policies DIR --pods DIR [OPTIONS]\n"
+		"\n"
+		"Loads podfence's BPF programs (or takes over pinned ones), enforces the policies\n"
+		"in DIR on the pods in DIR, and keeps both in sync while files change.\n"
+		"\n"
+		"Options:\n"
+		"  --policies DIR       policy files (.yaml/.yml/.json), watched\n"
+		"  --pods DIR           Pod manifests (kubectl get pod -o yaml|json), watched\n"
+		"  --events FILE        append events as JSON lines (default: stdout)\n"
+		"  --socket PATH        control socket (default %s)\n"
+		"  --pin-dir DIR        pinned state (default %s)\n"
+		"  --backend NAME       auto (default), lsm, fmod_ret or tracepoint\n"
+		"  --cgroup-root DIR    cgroup2 mount (default: from /proc/self/mountinfo)\n"
+		"  --map-size MAP=N     size a map at start (cg_workload, wl_rules_s, wl_rules_l,\n"
+		"                       exact_s, exact_m, exact_l, prefix_trie, suffix_trie,\n"
+		"                       pol_counters); repeatable\n"
+		"  -v, --verbose        debug logging\n"
+		"  -h, --help           this help\n",
+		PF_SOCKET_DEFAULT, PF_PIN_DIR_DEFAULT);
+}
+
+static int parse_map_size(struct pf_kstore_opts *o, const char *arg)
+{
+	char name[32];
+	const char *eq = strchr(arg, '=');
+	enum pf_kmap m;
+	char *end;
+	unsigned long v;
+
+	if (!eq || (size_t)(eq - arg) >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, arg, eq - arg);
+	name[eq - arg] = 0;
+	v = strtoul(eq + 1, &end, 10);
+	if (*end || !v || v > (1UL << 30) || pf_kmap_parse(name, &m))
+		return -EINVAL;
+	o->max_entries[m] = v;
+	return 0;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "policies", required_argument, NULL, 'P' },
+		{ "pods", required_argument, NULL, 'p' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'd' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "cgroup-root", required_argument, NULL, 'c' },
+		{ "map-size", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct agent a = {
+		.kopts = { .pin_dir = PF_PIN_DIR_DEFAULT, .attach = true },
+		.socket_path = PF_SOCKET_DEFAULT,
+		.ctlfd = -1,
+	};
+	int opt, err;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'P': a.policies_dir = optarg; break;
+		case 'p': a.pods_dir = optarg; break;
+		case 'e': a.events_path = optarg; break;
+		case 's': a.socket_path = optarg; break;
+		case 'd': a.kopts.pin_dir = optarg; break;
+		case 'c': a.cgroup_root = optarg; break;
+		case 'v': pf_log_set_level(PF_LOG_DEBUG); break;
+		case 'b':
+			if (pf_backend_parse(optarg, &a.kopts.backend)) {
+				fprintf(stderr, "Error: unknown backend \"%s\"\n", optarg);
+				return 1;
+			}
+			break;
+		case 'm':
+			if (parse_map_size(&a.kopts, optarg)) {
+				fprintf(stderr, "Error: --map-size wants MAP=N with a known map, got \"%s\"\n",
+					optarg);
+				return 1;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (!a.policies_dir || !a.pods_dir) {
+		fprintf(stderr, "Error: --policies and --pods are required\n");
+		usage(stderr);
+		return 1;
+	}
+	pf_log_route_libbpf();
+	err = setup(&a);
+	if (!err)
+		err = run(&a);
+	teardown(&a);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "podfence/compile.h"
+
+void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set_resolver *sets)
+{
+	for (size_t i = 0; i < n; i++)
+		for (unsigned c = 0; c < rules[i].n_conds; c++)
+			sets->release(sets->ctx, rules[i].conds[c].set_id);
+}
+
+static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *pr,
+			uint32_t policy_id, uint8_t group, const struct pf_set_resolver *sets,
+			struct pf_rule *r, char *err, size_t err_len)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->policy_id = policy_id;
+	r->actions = pr->actions;
+	r->flags = p->mode == PF_MODE_MONITOR ? PF_RULE_MONITOR : 0;
+	r->group = group;
+	r->err = pr->err > 0 && pr->err < 256 ? pr->err : EPERM;
+	for (size_t c = 0; c < pr->n_conds && c < PF_MAX_CONDS; c++) {
+		const struct pf_policy_cond *pc = &pr->conds[c];
+		struct pf_cond *kc = &r->conds[c];
+
+		kc->subject = pc->subject;
+		kc->match = pc->match;
+		kc->negate = pc->negate;
+		ret = sets->acquire(sets->ctx, pc->match, &pc->values, &kc->set_id, &kc->tiers, err,
+				    err_len);
+		if (ret) {
+			for (size_t k = 0; k < c; k++)
+				sets->release(sets->ctx, r->conds[k].set_id);
+			return ret;
+		}
+		r->n_conds++;
+	}
+	return 0;
+}
+
+int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
+		      const struct pf_set_resolver *sets, struct pf_rule *out, size_t cap,
+		      size_t *n, char *err, size_t err_len)
+{
+	size_t start = *n;
+	unsigned last_hook = 0;
+	uint8_t g = *group;
+	int ret;
+
+	if (*n + p->n_rules > cap) {
+		snprintf(err, err_len, "%zu rules apply to one workload (at most %zu)",
+			 *n + p->n_rules, cap);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		/* Each hook entry of a policy is a first-match group of its own. */
+		if (i > 0 && p->rules[i].group != last_hook)
+			g++;
+		last_hook = p->rules[i].group;
+		ret = compile_rule(p, &p->rules[i], policy_id, g, sets, &out[*n], err, err_len);
+		if (ret) {
+			pf_rules_release(&out[start], *n - start, sets);
+			*n = start;
+			return ret;
+		}
+		(*n)++;
+	}
+	if (p->n_rules)
+		g++;
+	*group = g;
+	return 0;
+}

@@ -1,0 +1,1414 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Desired state -> kernel. Inputs are kept per source file; when two files
+ * define the same object, the file that sorts first wins (so every node
+ * reaches the same state whatever the order files arrive in). Pods touched
+ * by a change are marked dirty and recomputed by pf_engine_sync().
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+#include "podfence/cgroup.h"
+#include "podfence/compile.h"
+#include "podfence/engine.h"
+#include "podfence/log.h"
+#include "podfence/sets.h"
+
+/* ---- small containers ------------------------------------------------- */
+
+struct ptrs {
+	void **v;
+	size_t n, cap;
+};
+
+static int ptrs_add(struct ptrs *a, void *p)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 4;
+		void **v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = p;
+	return 0;
+}
+
+static void ptrs_del(struct ptrs *a, void *p)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i] == p) {
+			a->v[i] = a->v[--a->n];
+			return;
+		}
+	}
+}
+
+/* Buckets of an inverted index "key=value" -> objects. */
+struct bucket {
+	char *kv;
+	struct ptrs items;
+	UT_hash_handle hh;
+};
+
+static char *label_kv(const char *k, const char *v)
+{
+	char *s;
+
+	return asprintf(&s, "%s=%s", k, v) < 0 ? NULL : s;
+}
+
+static void index_add(struct bucket **idx, const char *kv, void *item)
+{
+	struct bucket *b;
+
+	HASH_FIND_STR(*idx, kv, b);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b || !(b->kv = strdup(kv))) {
+			free(b);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, *idx, b->kv, strlen(b->kv), b);
+	}
+	ptrs_add(&b->items, item);
+}
+
+static void index_del(struct bucket **idx, const char *kv, void *item)
+{
+	struct bucket *b;
+
+	HASH_FIND_STR(*idx, kv, b);
+	if (!b)
+		return;
+	ptrs_del(&b->items, item);
+	if (!b->items.n) {
+		HASH_DEL(*idx, b);
+		free(b->items.v);
+		free(b->kv);
+		free(b);
+	}
+}
+
+/*
+ * Definitions of one object by several files, sorted by file name: the first
+ * is in force. Makes the result independent of arrival order.
+ */
+struct def {
+	char *file;
+	void *obj;
+};
+
+struct defs {
+	struct def *v;
+	size_t n, cap;
+};
+
+/* Sets file's definition (replacing a previous one); returns the old object or NULL. */
+static void *defs_set(struct defs *d, const char *file, void *obj)
+{
+	size_t i;
+	void *old;
+
+	for (i = 0; i < d->n; i++) {
+		int c = strcmp(d->v[i].file, file);
+
+		if (c == 0) {
+			old = d->v[i].obj;
+			d->v[i].obj = obj;
+			return old;
+		}
+		if (c > 0)
+			break;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 2;
+		struct def *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v)
+			return obj; /* caller frees it: treated as not stored */
+		d->v = v;
+		d->cap = cap;
+	}
+	memmove(&d->v[i + 1], &d->v[i], (d->n - i) * sizeof(*d->v));
+	d->v[i].file = strdup(file);
+	d->v[i].obj = obj;
+	d->n++;
+	return NULL;
+}
+
+static void *defs_remove(struct defs *d, const char *file)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (strcmp(d->v[i].file, file) == 0) {
+			void *obj = d->v[i].obj;
+
+			free(d->v[i].file);
+			memmove(&d->v[i], &d->v[i + 1], (d->n - i - 1) * sizeof(*d->v));
+			d->n--;
+			return obj;
+		}
+	}
+	return NULL;
+}
+
+static void *defs_active(const struct defs *d)
+{
+	return d->n ? d->v[0].obj : NULL;
+}
+
+/* ---- engine state ---------------------------------------------------- */
+
+struct policy_ent {
+	char *key;		/* "<kind>/<namespace>/<name>" */
+	uint32_t id;
+	struct defs defs;	/* struct pf_policy * per file */
+	unsigned stamp;		/* candidate de-duplication */
+	size_t n_pods;		/* pods it applies to; counters exist while > 0 */
+	struct pf_policy *indexed; /* definition whose selector is in the index */
+	UT_hash_handle hh;
+	UT_hash_handle hh_id;
+};
+
+struct wl_ent;
+
+struct pod_ent {
+	char *key;		/* "<namespace>/<name>" */
+	struct defs defs;	/* struct pf_pod * per file */
+	struct pf_pod *indexed;	/* definition whose labels are in the index */
+	bool dirty;
+	struct pod_ent *next_dirty;
+	/* what is in the kernel for it */
+	struct pf_pod *applied;	/* the definition the kernel state was computed from */
+	struct wl_ent *pod_wl;	/* pod cgroup and cgroups of no identified container */
+	struct wl_ent **cont_wl; /* per container of `applied`: pod_wl, its own, or NULL */
+	size_t n_cont;
+	struct ptrs policies;	/* policy_ent * applied to some workload of the pod */
+	uint64_t *cgids;	/* cgroups bound by us */
+	size_t n_cgids, cap_cgids;
+	bool pending;		/* pod cgroup not found yet */
+	bool rewalk;		/* a container with its own workload has no cgroup yet */
+	char error[256];
+	UT_hash_handle hh;
+};
+
+struct wl_ent {
+	uint32_t id;
+	struct pod_ent *pod;
+	int container;		/* index in pod->applied, -1: pod-level */
+	struct pf_rule rules[PF_MAX_RULES];
+	size_t n_rules;
+	UT_hash_handle hh;
+};
+
+struct cg_ent {
+	uint64_t cgid;
+	struct pod_ent *pod;
+	UT_hash_handle hh;
+};
+
+struct file_ent {
+	char *file;
+	bool is_pod_file;
+	char **keys;		/* objects it defines */
+	size_t n_keys;
+	struct pf_diags diags;	/* last parse: errors keep the previous good version */
+	UT_hash_handle hh;
+};
+
+struct wl_garbage {
+	uint32_t id;
+	struct wl_garbage *next;
+};
+
+struct pf_engine {
+	struct pf_kstore *ks;
+	struct pf_sets *sets;
+	struct pf_set_resolver resolver;
+	char cgroup_root[PATH_MAX];
+	struct policy_ent *policies;
+	struct policy_ent *policies_by_id;
+	struct bucket *pol_index;	/* label -> policies whose selector requires it */
+	struct ptrs pol_global;		/* policies that cannot be indexed */
+	struct pod_ent *pods;
+	struct bucket *pod_index;	/* label -> pods carrying it */
+	struct pod_ent *dirty;
+	struct wl_ent *wls;
+	struct cg_ent *cgs;
+	struct file_ent *files;
+	struct wl_garbage *wl_garbage;
+	unsigned stamp;
+	uint32_t generation;
+	size_t n_bindings;
+};
+
+static int resolver_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
+			    uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len)
+{
+	return pf_sets_acquire(ctx, match, values, set_id, tiers, err, err_len);
+}
+
+static void resolver_release(void *ctx, uint32_t set_id)
+{
+	pf_sets_release(ctx, set_id);
+}
+
+struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root)
+{
+	struct pf_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->ks = ks;
+	e->sets = pf_sets_new(ks);
+	if (!e->sets) {
+		free(e);
+		return NULL;
+	}
+	e->resolver = (struct pf_set_resolver){ resolver_acquire, resolver_release, e->sets };
+	if (cgroup_root)
+		snprintf(e->cgroup_root, sizeof(e->cgroup_root), "%s", cgroup_root);
+	else if (pf_cgroup2_mount(e->cgroup_root, sizeof(e->cgroup_root)))
+		pf_warn("no cgroup2 mount found: pods cannot be bound");
+	return e;
+}
+
+/* ---- policy index --------------------------------------------------- */
+
+/* The labels a policy's selector requires (In with listed values), or none when it cannot be indexed. */
+static const struct pf_sel_req *index_req(const struct pf_policy *p)
+{
+	if (!p->pods.present)
+		return NULL;
+	for (size_t i = 0; i < p->pods.n; i++)
+		if (p->pods.reqs[i].op == PF_SEL_IN && p->pods.reqs[i].values.n)
+			return &p->pods.reqs[i];
+	return NULL;
+}
+
+static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p, bool add)
+{
+	const struct pf_sel_req *req = index_req(p);
+
+	if (!req) {
+		if (add)
+			ptrs_add(&e->pol_global, pe);
+		else
+			ptrs_del(&e->pol_global, pe);
+		return;
+	}
+	for (size_t i = 0; i < req->values.n; i++) {
+		char *kv = label_kv(req->key, req->values.v[i]);
+
+		if (!kv)
+			continue;
+		if (add)
+			index_add(&e->pol_index, kv, pe);
+		else
+			index_del(&e->pol_index, kv, pe);
+		free(kv);
+	}
+}
+
+static void pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *pod, bool add)
+{
+	for (size_t i = 0; i < pod->labels.n; i++) {
+		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
+
+		if (!kv)
+			continue;
+		if (add)
+			index_add(&e->pod_index, kv, pe);
+		else
+			index_del(&e->pod_index, kv, pe);
+		free(kv);
+	}
+}
+
+static void mark_dirty(struct pf_engine *e, struct pod_ent *pe)
+{
+	if (pe->dirty)
+		return;
+	pe->dirty = true;
+	pe->next_dirty = e->dirty;
+	e->dirty = pe;
+}
+
+/* Marks every pod a policy's selector may select. */
+static void mark_selected(struct pf_engine *e, const struct pf_policy *p)
+{
+	const struct pf_sel_req *req = p ? index_req(p) : NULL;
+	struct pod_ent *pe, *tmp;
+	struct bucket *b;
+
+	if (!p)
+		return;
+	if (!req) {
+		HASH_ITER(hh, e->pods, pe, tmp)
+			mark_dirty(e, pe);
+		return;
+	}
+	for (size_t i = 0; i < req->values.n; i++) {
+		char *kv = label_kv(req->key, req->values.v[i]);
+
+		if (!kv)
+			continue;
+		HASH_FIND_STR(e->pod_index, kv, b);
+		free(kv);
+		for (size_t j = 0; b && j < b->items.n; j++)
+			mark_dirty(e, b->items.v[j]);
+	}
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static struct file_ent *file_get(struct pf_engine *e, const char *file, bool is_pod_file)
+{
+	struct file_ent *fe;
+
+	HASH_FIND_STR(e->files, file, fe);
+	if (fe)
+		return fe;
+	fe = calloc(1, sizeof(*fe));
+	if (!fe || !(fe->file = strdup(file))) {
+		free(fe);
+		return NULL;
+	}
+	fe->is_pod_file = is_pod_file;
+	HASH_ADD_KEYPTR(hh, e->files, fe->file, strlen(fe->file), fe);
+	return fe;
+}
+
+static void file_set_keys(struct file_ent *fe, char **keys, size_t n)
+{
+	for (size_t i = 0; i < fe->n_keys; i++)
+		free(fe->keys[i]);
+	free(fe->keys);
+	fe->keys = keys;
+	fe->n_keys = n;
+}
+
+static void file_drop(struct pf_engine *e, struct file_ent *fe)
+{
+	HASH_DEL(e->files, fe);
+	file_set_keys(fe, NULL, 0);
+	pf_diags_free(&fe->diags);
+	free(fe->file);
+	free(fe);
+}
+
+static void file_set_diags(struct file_ent *fe, const struct pf_diags *diags)
+{
+	pf_diags_clear(&fe->diags);
+	if (!diags)
+		return;
+	for (size_t i = 0; i < diags->n; i++) {
+		const struct pf_diag *d = &diags->v[i];
+
+		pf_diags_add(&fe->diags, d->sev, d->file, d->line, d->col, "%s",
+			     d->msg ? d->msg : "");
+	}
+}
+
+static char *policy_key(const struct pf_policy *p)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s/%s", p->kind ? p->kind : "", p->namespace ? p->namespace : "",
+		     p->name) < 0)
+		return NULL;
+	return s;
+}
+
+/* Installs (or, with p NULL, removes) file's definition of a policy. */
+static void policy_define(struct pf_engine *e, const char *key, const char *file,
+			  struct pf_policy *p)
+{
+	struct pf_policy *before, *after, *old;
+	struct policy_ent *pe;
+
+	HASH_FIND_STR(e->policies, key, pe);
+	if (!pe) {
+		if (!p)
+			return;
+		pe = calloc(1, sizeof(*pe));
+		if (!pe || !(pe->key = strdup(key)) || pf_kstore_alloc_policy_id(e->ks, &pe->id)) {
+			pf_err("policy %s: out of memory or ids", key);
+			if (pe)
+				free(pe->key);
+			free(pe);
+			pf_policy_free(p);
+			free(p);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, e->policies, pe->key, strlen(pe->key), pe);
+		HASH_ADD(hh_id, e->policies_by_id, id, sizeof(pe->id), pe);
+	}
+	before = defs_active(&pe->defs);
+	old = p ? defs_set(&pe->defs, file, p) : defs_remove(&pe->defs, file);
+	after = defs_active(&pe->defs);
+	if (before != after) {
+		if (pe->indexed)
+			policy_index(e, pe, pe->indexed, false);
+		pe->indexed = after;
+		if (after)
+			policy_index(e, pe, after, true);
+		/* Pods it selected and pods it selects now: both may change. */
+		mark_selected(e, before);
+		mark_selected(e, after);
+	}
+	if (old && old != p) {
+		pf_policy_free(old);
+		free(old);
+	}
+	if (!pe->defs.n) {
+		/* Pods using it were marked above; the entry goes once none refers to it. */
+		if (!pe->n_pods) {
+			HASH_DEL(e->policies, pe);
+			HASH_DELETE(hh_id, e->policies_by_id, pe);
+			free(pe->defs.v);
+			free(pe->key);
+			free(pe);
+		}
+	}
+}
+
+static void remove_file_objects(struct pf_engine *e, struct file_ent *fe,
+				void (*define)(struct pf_engine *, const char *, const char *, void *))
+{
+	for (size_t i = 0; i < fe->n_keys; i++)
+		define(e, fe->keys[i], fe->file, NULL);
+	file_set_keys(fe, NULL, 0);
+}
+
+static void policy_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
+{
+	policy_define(e, key, file, obj);
+}
+
+void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
+			   const struct pf_diags *diags)
+{
+	struct file_ent *fe = file_get(e, file, false);
+	char **keys;
+	size_t n = 0;
+
+	if (!fe)
+		return;
+	file_set_diags(fe, diags);
+	if (diags && diags->n_errors)
+		return; /* the previous good version stays in force */
+	keys = calloc(pols->n + 1, sizeof(*keys));
+	if (!keys)
+		return;
+	/* Old definitions of this file that the new version no longer has. */
+	for (size_t i = 0; i < fe->n_keys; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < pols->n && !kept; j++) {
+			char *k = policy_key(&pols->v[j]);
+
+			kept = k && strcmp(k, fe->keys[i]) == 0;
+			free(k);
+		}
+		if (!kept)
+			policy_define(e, fe->keys[i], file, NULL);
+	}
+	for (size_t i = 0; i < pols->n; i++) {
+		struct pf_policy *p = malloc(sizeof(*p));
+		char *key = policy_key(&pols->v[i]);
+
+		if (!p || !key) {
+			free(p);
+			free(key);
+			continue;
+		}
+		*p = pols->v[i];
+		memset(&pols->v[i], 0, sizeof(pols->v[i]));
+		policy_define(e, key, file, p);
+		keys[n++] = key;
+	}
+	pols->n = 0;
+	file_set_keys(fe, keys, n);
+}
+
+void pf_engine_policy_file_removed(struct pf_engine *e, const char *file)
+{
+	struct file_ent *fe;
+
+	HASH_FIND_STR(e->files, file, fe);
+	if (!fe)
+		return;
+	remove_file_objects(e, fe, policy_define_v);
+	file_drop(e, fe);
+}
+
+static void pod_release_all(struct pf_engine *e, struct pod_ent *pe);
+
+static void pod_define(struct pf_engine *e, const char *key, const char *file, struct pf_pod *pod)
+{
+	struct pf_pod *before, *after, *old;
+	struct pod_ent *pe;
+
+	HASH_FIND_STR(e->pods, key, pe);
+	if (!pe) {
+		if (!pod)
+			return;
+		pe = calloc(1, sizeof(*pe));
+		if (!pe || !(pe->key = strdup(key))) {
+			free(pe);
+			pf_pod_free(pod);
+			free(pod);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, e->pods, pe->key, strlen(pe->key), pe);
+	}
+	before = defs_active(&pe->defs);
+	old = pod ? defs_set(&pe->defs, file, pod) : defs_remove(&pe->defs, file);
+	after = defs_active(&pe->defs);
+	if (before != after) {
+		if (pe->indexed)
+			pod_index(e, pe, pe->indexed, false);
+		pe->indexed = after;
+		if (after)
+			pod_index(e, pe, after, true);
+		mark_dirty(e, pe);
+	}
+	/* `applied` may still point at the old definition: freed when replaced in sync. */
+	if (old && old != pod && old != pe->applied) {
+		pf_pod_free(old);
+		free(old);
+	}
+}
+
+static void pod_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
+{
+	pod_define(e, key, file, obj);
+}
+
+void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
+			const struct pf_diags *diags)
+{
+	struct file_ent *fe = file_get(e, file, true);
+	char **keys;
+	size_t n = 0;
+
+	if (!fe)
+		return;
+	file_set_diags(fe, diags);
+	if (diags && diags->n_errors)
+		return;
+	keys = calloc(pods->n + 1, sizeof(*keys));
+	if (!keys)
+		return;
+	for (size_t i = 0; i < fe->n_keys; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < pods->n && !kept; j++) {
+			char k[512];
+
+			snprintf(k, sizeof(k), "%s/%s", pods->v[j].namespace, pods->v[j].name);
+			kept = strcmp(k, fe->keys[i]) == 0;
+		}
+		if (!kept)
+			pod_define(e, fe->keys[i], file, NULL);
+	}
+	for (size_t i = 0; i < pods->n; i++) {
+		struct pf_pod *p = malloc(sizeof(*p));
+		char *key = NULL;
+
+		if (!p || asprintf(&key, "%s/%s", pods->v[i].namespace, pods->v[i].name) < 0) {
+			free(p);
+			continue;
+		}
+		*p = pods->v[i];
+		memset(&pods->v[i], 0, sizeof(pods->v[i]));
+		pod_define(e, key, file, p);
+		keys[n++] = key;
+	}
+	pods->n = 0;
+	file_set_keys(fe, keys, n);
+}
+
+void pf_engine_pod_file_removed(struct pf_engine *e, const char *file)
+{
+	struct file_ent *fe;
+
+	HASH_FIND_STR(e->files, file, fe);
+	if (!fe)
+		return;
+	remove_file_objects(e, fe, pod_define_v);
+	file_drop(e, fe);
+}
+
+/* ---- computing a pod ---------------------------------------------------- */
+
+static int cmp_policy_key(const void *a, const void *b)
+{
+	const struct policy_ent *pa = *(const struct policy_ent *const *)a;
+	const struct policy_ent *pb = *(const struct policy_ent *const *)b;
+
+	return strcmp(pa->key, pb->key);
+}
+
+static void consider(struct pf_engine *e, struct policy_ent *pe, const struct pf_pod *pod,
+		     struct ptrs *out)
+{
+	struct pf_policy *p = defs_active(&pe->defs);
+
+	if (pe->stamp == e->stamp || !p)
+		return;
+	pe->stamp = e->stamp;
+	if (p->namespace && strcmp(p->namespace, pod->namespace) != 0)
+		return;
+	if (p->pods.present && !pf_selector_matches(&p->pods, &pod->labels))
+		return;
+	ptrs_add(out, pe);
+}
+
+/* Policies that select the pod (for some container at least), sorted by key. */
+static void candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *out)
+{
+	struct bucket *b;
+
+	e->stamp++;
+	for (size_t i = 0; i < pod->labels.n; i++) {
+		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
+
+		if (!kv)
+			continue;
+		HASH_FIND_STR(e->pol_index, kv, b);
+		free(kv);
+		for (size_t j = 0; b && j < b->items.n; j++)
+			consider(e, b->items.v[j], pod, out);
+	}
+	for (size_t j = 0; j < e->pol_global.n; j++)
+		consider(e, e->pol_global.v[j], pod, out);
+	/* Canonical order: the compiled rules never depend on arrival order. */
+	qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
+}
+
+/* Rules for one container (name NULL: pod-level) from the sorted candidates. */
+static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char *container,
+		       struct pf_rule *rules, size_t *n, char *err, size_t err_len)
+{
+	uint8_t group = 0;
+	int ret;
+
+	*n = 0;
+	for (size_t i = 0; i < cands->n; i++) {
+		struct policy_ent *pe = cands->v[i];
+		struct pf_policy *p = defs_active(&pe->defs);
+
+		if (p->containers.n && (!container || !pf_strset_has(&p->containers, container)))
+			continue;
+		ret = pf_compile_policy(p, pe->id, &group, &e->resolver, rules, PF_MAX_RULES, n,
+					err, err_len);
+		if (ret) {
+			pf_rules_release(rules, *n, &e->resolver);
+			*n = 0;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static bool same_rules(const struct pf_rule *a, size_t na, const struct pf_rule *b, size_t nb)
+{
+	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
+static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
+{
+	struct wl_garbage *g = malloc(sizeof(*g));
+
+	HASH_DEL(e->wls, wl);
+	pf_rules_release(wl->rules, wl->n_rules, &e->resolver);
+	if (g) {
+		/* The ruleset stays until no program can still hold the old cgroup mapping. */
+		g->id = wl->id;
+		g->next = e->wl_garbage;
+		e->wl_garbage = g;
+	}
+	free(wl);
+}
+
+/*
+ * Makes *slot hold a workload with these rules (taking ownership of their
+ * set references): rewritten in place when the class allows, which is atomic
+ * for every cgroup of the workload.
+ */
+static int wl_apply(struct pf_engine *e, struct pod_ent *pe, int container, struct wl_ent **slot,
+		    struct pf_rule *rules, size_t n)
+{
+	struct wl_ent *wl = *slot, *fresh = NULL;
+	bool large = n > PF_SMALL_RULES;
+	char msg[192] = "";
+	int err;
+
+	if (!n) {
+		*slot = NULL;
+		return 0;
+	}
+	if (wl && same_rules(wl->rules, wl->n_rules, rules, n)) {
+		pf_rules_release(rules, n, &e->resolver); /* already in force */
+		return 0;
+	}
+	if (!wl || !!(wl->id & PF_WL_LARGE) != large) {
+		fresh = calloc(1, sizeof(*fresh));
+		if (!fresh)
+			return -ENOMEM;
+		err = pf_kstore_alloc_wl_id(e->ks, large, &fresh->id);
+		if (err) {
+			free(fresh);
+			return err;
+		}
+		fresh->pod = pe;
+		fresh->container = container;
+		wl = fresh;
+	}
+	err = pf_kstore_ruleset_write(e->ks, wl->id, rules, n, ++e->generation, msg, sizeof(msg));
+	if (err) {
+		snprintf(pe->error, sizeof(pe->error), "%s%s%s: %s (previous rules kept)", pe->key,
+			 container >= 0 ? "/" : "",
+			 container >= 0 ? pe->applied->containers[container].name : "", msg);
+		pf_err("%s", pe->error);
+		free(fresh);
+		return err;
+	}
+	if (fresh) {
+		HASH_ADD(hh, e->wls, id, sizeof(fresh->id), fresh);
+	} else {
+		pf_rules_release(wl->rules, wl->n_rules, &e->resolver);
+	}
+	memcpy(wl->rules, rules, n * sizeof(*rules));
+	wl->n_rules = n;
+	*slot = wl;
+	return 0;
+}
+
+static void cg_track(struct pf_engine *e, struct pod_ent *pe, uint64_t cgid)
+{
+	struct cg_ent *ce;
+
+	HASH_FIND(hh, e->cgs, &cgid, sizeof(cgid), ce);
+	if (!ce) {
+		ce = calloc(1, sizeof(*ce));
+		if (!ce)
+			return;
+		ce->cgid = cgid;
+		HASH_ADD(hh, e->cgs, cgid, sizeof(ce->cgid), ce);
+		if (pe->n_cgids == pe->cap_cgids) {
+			size_t cap = pe->cap_cgids ? pe->cap_cgids * 2 : 4;
+			uint64_t *v = realloc(pe->cgids, cap * sizeof(*v));
+
+			if (v) {
+				pe->cgids = v;
+				pe->cap_cgids = cap;
+			}
+		}
+		if (pe->n_cgids < pe->cap_cgids)
+			pe->cgids[pe->n_cgids++] = cgid;
+	}
+	ce->pod = pe;
+}
+
+static void cg_untrack_all(struct pf_engine *e, struct pod_ent *pe, bool unbind)
+{
+	for (size_t i = 0; i < pe->n_cgids; i++) {
+		struct cg_ent *ce;
+
+		HASH_FIND(hh, e->cgs, &pe->cgids[i], sizeof(pe->cgids[i]), ce);
+		if (ce) {
+			HASH_DEL(e->cgs, ce);
+			free(ce);
+		}
+		if (unbind)
+			pf_kstore_cgroup_unbind(e->ks, pe->cgids[i]);
+	}
+	pe->n_cgids = 0;
+}
+
+struct bind_walk {
+	struct pf_engine *e;
+	struct pod_ent *pe;
+	size_t dir_len;
+	int err;
+};
+
+/* Which container a cgroup under the pod belongs to: its first path component names the id. */
+static int cgroup_container(const struct pod_ent *pe, const char *rel)
+{
+	const struct pf_pod *pod = pe->applied;
+	size_t comp = strcspn(rel, "/");
+
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		const char *id = pod->containers[i].id;
+		const char *hit;
+
+		if (!id || !*id)
+			continue;
+		hit = strstr(rel, id);
+		if (hit && (size_t)(hit - rel) < comp)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int bind_one(const char *path, uint64_t id, void *ctx)
+{
+	struct bind_walk *w = ctx;
+	struct pod_ent *pe = w->pe;
+	const char *rel = path + w->dir_len;
+	struct wl_ent *target = pe->pod_wl;
+	char msg[192] = "";
+	int c, err;
+
+	while (*rel == '/')
+		rel++;
+	/* CRI-O's monitor runs next to the container, not in it: never bound. */
+	if (strncmp(rel, "crio-conmon-", 12) == 0)
+		return 0;
+	if (*rel) {
+		c = cgroup_container(pe, rel);
+		if (c >= 0)
+			target = pe->cont_wl[c];
+	}
+	if (!target) {
+		pf_kstore_cgroup_unbind(w->e->ks, id);
+		return 0;
+	}
+	err = pf_kstore_cgroup_bind(w->e->ks, id, target->id, msg, sizeof(msg));
+	if (err) {
+		snprintf(pe->error, sizeof(pe->error), "%s: cgroup %s: %s", pe->key, path, msg);
+		pf_err("%s", pe->error);
+		w->err = err;
+		return 0;
+	}
+	cg_track(w->e, pe, id);
+	return 0;
+}
+
+/* Binds every cgroup of the pod; the pod cgroup first, so that children created meanwhile inherit. */
+static void bind_cgroups(struct pf_engine *e, struct pod_ent *pe)
+{
+	char dir[PATH_MAX];
+	struct bind_walk w = { e, pe, 0, 0 };
+
+	if (!e->cgroup_root[0] || pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir))) {
+		if (!pe->pending)
+			pf_info("pod %s: no cgroup yet, waiting for it", pe->key);
+		pe->pending = true;
+		cg_untrack_all(e, pe, true);
+		return;
+	}
+	pe->pending = false;
+	w.dir_len = strlen(dir);
+	/* Re-learnt from the walk: removed cgroups were dropped by the kernel's rmdir tracker. */
+	cg_untrack_all(e, pe, false);
+	pf_cgroup_walk(dir, bind_one, &w);
+
+	/* A container with its own workload but no cgroup yet runs under the pod's for now. */
+	pe->rewalk = false;
+	for (size_t i = 0; i < pe->n_cont; i++) {
+		char cdir[PATH_MAX];
+
+		if (pe->cont_wl[i] && pe->cont_wl[i] != pe->pod_wl &&
+		    pf_cgroup_find_container(dir, &pe->applied->containers[i], cdir, sizeof(cdir)))
+			pe->rewalk = true;
+	}
+}
+
+static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptrs *now)
+{
+	/* Counters exist for policies that apply to at least one local pod. */
+	for (size_t i = 0; i < now->n; i++) {
+		struct policy_ent *p = now->v[i];
+
+		if (p->n_pods++ == 0)
+			pf_kstore_counters_create(e->ks, p->id);
+	}
+	for (size_t i = 0; i < pe->policies.n; i++) {
+		struct policy_ent *p = pe->policies.v[i];
+
+		if (--p->n_pods == 0) {
+			pf_kstore_counters_delete(e->ks, p->id);
+			if (!p->defs.n) {
+				HASH_DEL(e->policies, p);
+				HASH_DELETE(hh_id, e->policies_by_id, p);
+				free(p->defs.v);
+				free(p->key);
+				free(p);
+			}
+		}
+	}
+	e->n_bindings -= pe->policies.n;
+	e->n_bindings += now->n;
+	free(pe->policies.v);
+	pe->policies = *now;
+	memset(now, 0, sizeof(*now));
+}
+
+static void pod_release_all(struct pf_engine *e, struct pod_ent *pe)
+{
+	struct ptrs none = {};
+
+	cg_untrack_all(e, pe, true);
+	for (size_t i = 0; i < pe->n_cont; i++)
+		if (pe->cont_wl[i] && pe->cont_wl[i] != pe->pod_wl)
+			wl_garbage(e, pe->cont_wl[i]);
+	if (pe->pod_wl)
+		wl_garbage(e, pe->pod_wl);
+	pe->pod_wl = NULL;
+	free(pe->cont_wl);
+	pe->cont_wl = NULL;
+	pe->n_cont = 0;
+	pod_set_policies(e, pe, &none);
+}
+
+static void pod_forget(struct pf_engine *e, struct pod_ent *pe)
+{
+	pod_release_all(e, pe);
+	if (pe->applied) {
+		pf_pod_free(pe->applied);
+		free(pe->applied);
+	}
+	HASH_DEL(e->pods, pe);
+	free(pe->cgids);
+	free(pe->defs.v);
+	free(pe->key);
+	free(pe);
+}
+
+/* Recomputes a pod's workloads and bindings from its definition in force. */
+static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
+{
+	struct pf_pod *pod = defs_active(&pe->defs);
+	struct pf_rule rules[PF_MAX_RULES];
+	struct wl_ent **cont_wl = NULL, *pod_wl;
+	struct ptrs cands = {};
+	size_t n;
+	int err;
+
+	if (pe->applied && pe->applied != pod) {
+		bool still_defined = false;
+
+		for (size_t i = 0; i < pe->defs.n; i++)
+			still_defined |= pe->defs.v[i].obj == pe->applied;
+		/* Container indexes refer to `applied`: rebuild from scratch. */
+		pod_release_all(e, pe);
+		if (!still_defined) {
+			pf_pod_free(pe->applied);
+			free(pe->applied);
+		}
+		pe->applied = NULL;
+	}
+	if (!pod) {
+		pod_forget(e, pe);
+		return;
+	}
+	pe->applied = pod;
+	pe->error[0] = 0;
+	candidates(e, pod, &cands);
+
+	/* Pod-level workload: policies without a container selector. */
+	pod_wl = pe->pod_wl;
+	err = compile_for(e, &cands, NULL, rules, &n, pe->error, sizeof(pe->error));
+	if (!err)
+		err = wl_apply(e, pe, -1, &pod_wl, rules, n);
+	if (err) {
+		pf_err("pod %s: %s", pe->key, pe->error);
+		pod_wl = pe->pod_wl; /* previous rules stay */
+	}
+
+	cont_wl = calloc(pod->n_containers + 1, sizeof(*cont_wl));
+	for (size_t i = 0; cont_wl && i < pod->n_containers; i++) {
+		struct wl_ent *own = i < pe->n_cont && pe->cont_wl[i] != pe->pod_wl ? pe->cont_wl[i]
+										       : NULL;
+		struct wl_ent *slot = own;
+
+		err = compile_for(e, &cands, pod->containers[i].name, rules, &n, pe->error,
+				  sizeof(pe->error));
+		if (err) {
+			cont_wl[i] = own ? own : pod_wl;
+			continue;
+		}
+		if (pod_wl ? same_rules(pod_wl->rules, pod_wl->n_rules, rules, n) : n == 0) {
+			/* Same rules as the pod: share its workload. */
+			pf_rules_release(rules, n, &e->resolver);
+			cont_wl[i] = pod_wl;
+			if (own)
+				wl_garbage(e, own);
+			continue;
+		}
+		if (wl_apply(e, pe, (int)i, &slot, rules, n))
+			slot = own;
+		else if (own && slot != own)
+			wl_garbage(e, own);
+		cont_wl[i] = slot;
+	}
+	if (pe->pod_wl && pe->pod_wl != pod_wl)
+		wl_garbage(e, pe->pod_wl);
+	pe->pod_wl = pod_wl;
+	free(pe->cont_wl);
+	pe->cont_wl = cont_wl;
+	pe->n_cont = cont_wl ? pod->n_containers : 0;
+
+	bind_cgroups(e, pe);
+	if (!pod_wl) {
+		bool any = false;
+
+		for (size_t i = 0; i < pe->n_cont; i++)
+			any |= pe->cont_wl[i] != NULL;
+		if (!any)
+			cg_untrack_all(e, pe, true);
+	}
+	pod_set_policies(e, pe, &cands);
+}
+
+int pf_engine_sync(struct pf_engine *e)
+{
+	int n = 0;
+
+	while (e->dirty) {
+		struct pod_ent *pe = e->dirty;
+
+		e->dirty = pe->next_dirty;
+		pe->dirty = false;
+		pod_compute(e, pe);
+		n++;
+	}
+	return n;
+}
+
+void pf_engine_retry_pending(struct pf_engine *e)
+{
+	struct pod_ent *pe, *tmp;
+
+	HASH_ITER(hh, e->pods, pe, tmp) {
+		if (!pe->applied)
+			continue;
+		if (pe->pending) {
+			char dir[PATH_MAX];
+
+			if (pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir)) == 0)
+				mark_dirty(e, pe);
+		} else if (pe->rewalk) {
+			mark_dirty(e, pe);
+		}
+	}
+	pf_engine_sync(e);
+}
+
+bool pf_engine_has_garbage(const struct pf_engine *e)
+{
+	return e->wl_garbage || pf_sets_pending_garbage(e->sets);
+}
+
+int pf_engine_collect(struct pf_engine *e)
+{
+	int err;
+
+	if (!pf_engine_has_garbage(e))
+		return 0;
+	err = pf_kstore_barrier(e->ks);
+	if (err) {
+		pf_warn("barrier: %s: released data kept for now", strerror(-err));
+		return err;
+	}
+	while (e->wl_garbage) {
+		struct wl_garbage *g = e->wl_garbage;
+
+		e->wl_garbage = g->next;
+		pf_kstore_ruleset_delete(e->ks, g->id);
+		free(g);
+	}
+	pf_sets_collect(e->sets);
+	return 0;
+}
+
+static bool gc_cgroup(uint64_t cgid, uint32_t wl, void *ctx)
+{
+	struct pf_engine *e = ctx;
+	struct wl_ent *w;
+
+	HASH_FIND(hh, e->wls, &wl, sizeof(wl), w);
+	return !w;
+}
+
+static bool gc_workload(uint32_t wl, void *ctx)
+{
+	struct pf_engine *e = ctx;
+	struct wl_ent *w;
+
+	HASH_FIND(hh, e->wls, &wl, sizeof(wl), w);
+	return !w;
+}
+
+static bool gc_set(uint32_t set_id, void *ctx)
+{
+	struct pf_engine *e = ctx;
+
+	return !pf_sets_live(e->sets, set_id);
+}
+
+static bool gc_counter(uint32_t policy_id, void *ctx)
+{
+	struct pf_engine *e = ctx;
+	struct policy_ent *pe;
+
+	HASH_FIND(hh_id, e->policies_by_id, &policy_id, sizeof(policy_id), pe);
+	return !pe || !pe->n_pods;
+}
+
+int pf_engine_takeover_gc(struct pf_engine *e)
+{
+	int err;
+
+	/* Cgroups first: after the barrier no program can reach the old workloads. */
+	err = pf_kstore_gc_cgroups(e->ks, gc_cgroup, e);
+	if (!err)
+		err = pf_kstore_barrier(e->ks);
+	if (!err)
+		err = pf_kstore_gc_workloads(e->ks, gc_workload, e);
+	if (!err)
+		err = pf_kstore_barrier(e->ks);
+	if (!err)
+		err = pf_kstore_gc_sets(e->ks, gc_set, e);
+	if (!err)
+		err = pf_kstore_gc_counters(e->ks, gc_counter, e);
+	return err;
+}
+
+bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
+		     struct pf_owner *out)
+{
+	struct pod_ent *pe = NULL;
+	struct cg_ent *ce;
+	struct wl_ent *wl;
+	int container = -1;
+
+	memset(out, 0, sizeof(*out));
+	HASH_FIND(hh, e->wls, &wl_id, sizeof(wl_id), wl);
+	if (wl) {
+		pe = wl->pod;
+		container = wl->container;
+	}
+	HASH_FIND(hh, e->cgs, &cgroup_id, sizeof(cgroup_id), ce);
+	if (ce)
+		pe = ce->pod;
+	if (!pe || !pe->applied)
+		return false;
+	out->pod_namespace = pe->applied->namespace;
+	out->pod_name = pe->applied->name;
+	if (container >= 0 && (size_t)container < pe->applied->n_containers)
+		out->container = pe->applied->containers[container].name;
+	else if (pe->applied->n_containers == 1)
+		out->container = pe->applied->containers[0].name;
+	return true;
+}
+
+const char *pf_engine_policy_name(const struct pf_engine *e, uint32_t policy_id)
+{
+	struct policy_ent *pe;
+	struct pf_policy *p;
+
+	HASH_FIND(hh_id, e->policies_by_id, &policy_id, sizeof(policy_id), pe);
+	p = pe ? defs_active(&pe->defs) : NULL;
+	return p ? p->name : NULL;
+}
+
+void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
+{
+	struct policy_ent *pe, *ptmp;
+	struct pod_ent *po, *otmp;
+	struct file_ent *fe, *ftmp;
+	struct pf_sets_stats ss;
+
+	memset(out, 0, sizeof(*out));
+	HASH_ITER(hh, e->policies, pe, ptmp)
+		out->policies += pe->defs.n > 0;
+	HASH_ITER(hh, e->files, fe, ftmp) {
+		out->policy_files += !fe->is_pod_file;
+		out->files_rejected += fe->diags.n_errors > 0;
+	}
+	HASH_ITER(hh, e->pods, po, otmp) {
+		out->pods += po->applied != NULL;
+		out->pods_pending += po->pending;
+		out->workload_errors += po->error[0] != 0;
+	}
+	out->bindings = e->n_bindings;
+	out->workloads = HASH_CNT(hh, e->wls);
+	out->bound_cgroups = HASH_CNT(hh, e->cgs);
+	pf_sets_stats(e->sets, &ss);
+	out->value_sets = ss.sets;
+	out->values = ss.values;
+}
+
+static void status_policies(struct pf_engine *e, struct json_object *root)
+{
+	struct json_object *arr = json_object_new_array();
+	struct policy_ent *pe, *tmp;
+
+	HASH_ITER(hh, e->policies, pe, tmp) {
+		struct pf_policy *p = defs_active(&pe->defs);
+		struct pf_policy_counters c = {};
+		struct json_object *o;
+
+		if (!p)
+			continue;
+		o = json_object_new_object();
+		if (pe->n_pods)
+			pf_kstore_counters_read(e->ks, pe->id, &c);
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "kind", json_object_new_string(p->kind ? p->kind : ""));
+		if (p->namespace)
+			json_object_object_add(o, "namespace", json_object_new_string(p->namespace));
+		json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
+		json_object_object_add(o, "mode", json_object_new_string(
+			p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
+		json_object_object_add(o, "id", json_object_new_int64(pe->id));
+		json_object_object_add(o, "pods", json_object_new_int64(pe->n_pods));
+		json_object_object_add(o, "matched", json_object_new_int64(c.matched));
+		json_object_object_add(o, "blocked", json_object_new_int64(c.blocked));
+		json_object_object_add(o, "reported", json_object_new_int64(c.reported));
+		for (size_t i = 1; i < pe->defs.n; i++) {
+			char msg[PATH_MAX * 2];
+
+			snprintf(msg, sizeof(msg), "%s: policy %s is also defined in %s, which wins",
+				 pe->defs.v[i].file, p->name, pe->defs.v[0].file);
+			json_object_array_add(json_object_object_get(root, "errors"),
+					      json_object_new_string(msg));
+		}
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "policies", arr);
+}
+
+struct json_object *pf_engine_status_json(struct pf_engine *e)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *counts = json_object_new_object();
+	struct json_object *errors = json_object_new_array();
+	struct json_object *pending = json_object_new_array();
+	struct pf_engine_counts c;
+	struct file_ent *fe, *ftmp;
+	struct pod_ent *po, *otmp;
+	char buf[4096];
+
+	pf_engine_counts(e, &c);
+#define COUNT(f) json_object_object_add(counts, #f, json_object_new_int64(c.f))
+	COUNT(policies);
+	COUNT(policy_files);
+	COUNT(files_rejected);
+	COUNT(pods);
+	COUNT(pods_pending);
+	COUNT(bindings);
+	COUNT(workloads);
+	COUNT(bound_cgroups);
+	COUNT(value_sets);
+	COUNT(values);
+	COUNT(workload_errors);
+#undef COUNT
+	json_object_object_add(root, "counts", counts);
+	HASH_ITER(hh, e->files, fe, ftmp) {
+		for (size_t i = 0; i < fe->diags.n; i++) {
+			if (fe->diags.v[i].sev != PF_SEV_ERROR)
+				continue;
+			pf_diag_format(&fe->diags.v[i], buf, sizeof(buf));
+			json_object_array_add(errors, json_object_new_string(buf));
+		}
+	}
+	HASH_ITER(hh, e->pods, po, otmp) {
+		if (po->error[0])
+			json_object_array_add(errors, json_object_new_string(po->error));
+		if (po->pending)
+			json_object_array_add(pending, json_object_new_string(po->key));
+	}
+	json_object_object_add(root, "errors", errors);
+	json_object_object_add(root, "pods_pending", pending);
+	status_policies(e, root);
+	return root;
+}
+
+void pf_engine_free(struct pf_engine *e)
+{
+	struct policy_ent *pe, *ptmp;
+	struct pod_ent *po, *otmp;
+	struct file_ent *fe, *ftmp;
+	struct bucket *b, *btmp;
+	struct wl_ent *wl, *wtmp;
+	struct cg_ent *ce, *ctmp;
+
+	if (!e)
+		return;
+	/* Memory only: the kernel state stays in force for the next agent. */
+	HASH_ITER(hh, e->pods, po, otmp) {
+		for (size_t i = 0; i < po->defs.n; i++) {
+			if (po->defs.v[i].obj != po->applied) {
+				pf_pod_free(po->defs.v[i].obj);
+				free(po->defs.v[i].obj);
+			}
+			free(po->defs.v[i].file);
+		}
+		if (po->applied) {
+			pf_pod_free(po->applied);
+			free(po->applied);
+		}
+		HASH_DEL(e->pods, po);
+		free(po->defs.v);
+		free(po->cont_wl);
+		free(po->policies.v);
+		free(po->cgids);
+		free(po->key);
+		free(po);
+	}
+	HASH_ITER(hh, e->policies, pe, ptmp) {
+		for (size_t i = 0; i < pe->defs.n; i++) {
+			pf_policy_free(pe->defs.v[i].obj);
+			free(pe->defs.v[i].obj);
+			free(pe->defs.v[i].file);
+		}
+		HASH_DEL(e->policies, pe);
+		free(pe->defs.v);
+		free(pe->key);
+		free(pe);
+	}
+	HASH_CLEAR(hh_id, e->policies_by_id);
+	HASH_ITER(hh, e->files, fe, ftmp)
+		file_drop(e, fe);
+	HASH_ITER(hh, e->pol_index, b, btmp) {
+		HASH_DEL(e->pol_index, b);
+		free(b->items.v);
+		free(b->kv);
+		free(b);
+	}
+	HASH_ITER(hh, e->pod_index, b, btmp) {
+		HASH_DEL(e->pod_index, b);
+		free(b->items.v);
+		free(b->kv);
+		free(b);
+	}
+	HASH_ITER(hh, e->wls, wl, wtmp) {
+		HASH_DEL(e->wls, wl);
+		free(wl);
+	}
+	HASH_ITER(hh, e->cgs, ce, ctmp) {
+		HASH_DEL(e->cgs, ce);
+		free(ce);
+	}
+	while (e->wl_garbage) {
+		struct wl_garbage *g = e->wl_garbage;
+
+		e->wl_garbage = g->next;
+		free(g);
+	}
+	free(e->pol_global.v);
+	pf_sets_free(e->sets);
+	free(e);
+}

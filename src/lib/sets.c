@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+#include "podfence/sets.h"
+
+struct set_entry {
+	uint64_t digest;		/* content key: match kind + values */
+	uint32_t id;
+	enum pf_match match;
+	uint8_t tiers;
+	unsigned refs;
+	struct pf_strset values;
+	UT_hash_handle hh_digest;	/* by content (digest, then compared in full) */
+	UT_hash_handle hh_id;
+	struct set_entry *next_garbage;
+};
+
+struct pf_sets {
+	struct pf_kstore *ks;
+	struct set_entry *by_digest;
+	struct set_entry *by_id;
+	struct set_entry *garbage;
+	size_t n_garbage;
+	size_t n_values;
+	size_t n_refs;
+};
+
+struct pf_sets *pf_sets_new(struct pf_kstore *ks)
+{
+	struct pf_sets *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->ks = ks;
+	return s;
+}
+
+static void entry_free(struct set_entry *e)
+{
+	pf_strset_free(&e->values);
+	free(e);
+}
+
+void pf_sets_free(struct pf_sets *s)
+{
+	struct set_entry *e, *tmp;
+
+	if (!s)
+		return;
+	HASH_ITER(hh_id, s->by_id, e, tmp) {
+		HASH_DELETE(hh_id, s->by_id, e);
+		entry_free(e);
+	}
+	while (s->garbage) {
+		e = s->garbage;
+		s->garbage = e->next_garbage;
+		entry_free(e);
+	}
+	HASH_CLEAR(hh_digest, s->by_digest);
+	free(s);
+}
+
+/* Digests collide in theory: entries with equal digests are compared in full. */
+static struct set_entry *find_content(struct pf_sets *s, uint64_t digest, enum pf_match match,
+				      const struct pf_strset *values)
+{
+	struct set_entry *e;
+
+	HASH_FIND(hh_digest, s->by_digest, &digest, sizeof(digest), e);
+	for (; e; e = e->hh_digest.next ? (struct set_entry *)((char *)e->hh_digest.next) : NULL) {
+		if (e->digest == digest && e->match == match && pf_strset_equal(&e->values, values))
+			return e;
+	}
+	return NULL;
+}
+
+int pf_sets_acquire(struct pf_sets *s, enum pf_match match, const struct pf_strset *values,
+		    uint32_t *set_id, uint8_t *tiers, char *err_msg, size_t err_len)
+{
+	uint64_t digest = pf_strset_digest(values, (uint64_t)match);
+	struct set_entry *e;
+	int err;
+
+	e = find_content(s, digest, match, values);
+	if (e) {
+		e->refs++;
+		s->n_refs++;
+		*set_id = e->id;
+		*tiers = e->tiers;
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->digest = digest;
+	e->match = match;
+	err = pf_strset_copy(&e->values, values);
+	if (!err)
+		err = pf_kstore_alloc_set_id(s->ks, &e->id);
+	if (!err)
+		err = pf_kstore_set_write(s->ks, e->id, match, values, &e->tiers, err_msg, err_len);
+	if (err) {
+		entry_free(e);
+		return err;
+	}
+	e->refs = 1;
+	s->n_refs++;
+	s->n_values += values->n;
+	HASH_ADD(hh_digest, s->by_digest, digest, sizeof(e->digest), e);
+	HASH_ADD(hh_id, s->by_id, id, sizeof(e->id), e);
+	*set_id = e->id;
+	*tiers = e->tiers;
+	return 0;
+}
+
+void pf_sets_release(struct pf_sets *s, uint32_t set_id)
+{
+	struct set_entry *e;
+
+	HASH_FIND(hh_id, s->by_id, &set_id, sizeof(set_id), e);
+	if (!e || !e->refs)
+		return;
+	s->n_refs--;
+	if (--e->refs)
+		return;
+	/* Unreachable for new rulesets now; freed in the kernel after a barrier. */
+	HASH_DELETE(hh_id, s->by_id, e);
+	HASH_DELETE(hh_digest, s->by_digest, e);
+	s->n_values -= e->values.n;
+	e->next_garbage = s->garbage;
+	s->garbage = e;
+	s->n_garbage++;
+}
+
+void pf_sets_collect(struct pf_sets *s)
+{
+	while (s->garbage) {
+		struct set_entry *e = s->garbage;
+
+		s->garbage = e->next_garbage;
+		pf_kstore_set_delete(s->ks, e->id, e->match, &e->values);
+		entry_free(e);
+	}
+	s->n_garbage = 0;
+}
+
+size_t pf_sets_pending_garbage(const struct pf_sets *s)
+{
+	return s->n_garbage;
+}
+
+bool pf_sets_live(const struct pf_sets *s, uint32_t set_id)
+{
+	struct set_entry *e;
+
+	HASH_FIND(hh_id, s->by_id, &set_id, sizeof(set_id), e);
+	return e != NULL;
+}
+
+void pf_sets_stats(const struct pf_sets *s, struct pf_sets_stats *out)
+{
+	out->sets = HASH_CNT(hh_id, s->by_id);
+	out->values = s->n_values;
+	out->refs = s->n_refs;
+}

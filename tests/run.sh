@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the test tiers and prints one closing line: "N passed, N failed, N skipped".
+# Usage: tests/run.sh [unit|bpf|integration]...   (default: every tier)
+# Under CI (CI=true) a kernel tier that skips anything fails the run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+tiers=("$@")
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit bpf integration)
+
+total_pass=0 total_fail=0 total_skip=0 ci_fail=0
+
+count() { # tier, log
+	local line p f s
+	line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$2" | tail -1)
+	if [ -z "$line" ]; then
+		echo "tier $1: no result line (crashed?)"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	read -r p f s < <(echo "$line" | sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/')
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+	if [ "${CI:-}" = "true" ] && [ "$1" != unit ] && [ "$s" -gt 0 ]; then
+		echo "tier $1: $s kernel test(s) skipped under CI: failing the run"
+		ci_fail=1
+	fi
+}
+
+for tier in "${tiers[@]}"; do
+	log=$(mktemp)
+	echo "=== tier: $tier"
+	case "$tier" in
+	unit) "$BUILD/tests/unit_tests" 2>&1 | tee "$log" ;;
+	bpf) "$BUILD/tests/bpf_tests" 2>&1 | tee "$log" ;;
+	integration) bash tests/integration/run.sh 2>&1 | tee "$log" ;;
+	*) echo "unknown tier $tier"; exit 2 ;;
+	esac
+	count "$tier" "$log"
+	rm -f "$log"
+done
+
+echo "${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
+[ "$total_fail" -eq 0 ] && [ "$ci_fail" -eq 0 ]
