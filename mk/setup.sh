@@ -11,7 +11,8 @@ PACKAGES=(
 	libyaml-dev                # policy and pod files (with line:col marks)
 	libjson-c-dev              # events, status, JSON pod manifests
 	uthash-dev                 # hash tables of the user-space store
-	util-linux procps          # unshare, mount, pgrep in tests
+	util-linux procps coreutils # mount, timeout, sha256sum in tests
+	jq                         # reading status and events in the integration tier
 )
 
 missing=()

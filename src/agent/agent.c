@@ -74,6 +74,14 @@ static void policy_file_changed(void *ctx, const char *path)
 	err = pf_policy_parse_file(path, &pols, &diags);
 	if (err && !diags.n_errors)
 		pf_diags_error(&diags, path, 0, 0, "cannot read: %s", strerror(-err));
+	/*
+	 * An empty file is far more often a write caught halfway than a wish to
+	 * drop every policy in it: rejected, so the previous version keeps
+	 * enforcing. Deleting the file removes its policies.
+	 */
+	if (!err && !diags.n_errors && pols.n == 0)
+		pf_diags_error(&diags, path, 0, 0,
+			       "defines no policy: rejected (delete the file to remove its policies)");
 	if (diags.n)
 		pf_diags_print(&diags, stderr);
 	if (diags.n_errors)
