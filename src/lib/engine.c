@@ -478,75 +478,12 @@ static void policy_define(struct pf_engine *e, const char *key, const char *file
 	}
 }
 
-static void remove_file_objects(struct pf_engine *e, struct file_ent *fe,
-				void (*define)(struct pf_engine *, const char *, const char *, void *))
-{
-	for (size_t i = 0; i < fe->n_keys; i++)
-		define(e, fe->keys[i], fe->file, NULL);
-	file_set_keys(fe, NULL, 0);
-}
 
 static void policy_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
 {
 	policy_define(e, key, file, obj);
 }
 
-void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
-			   const struct pf_diags *diags)
-{
-	struct file_ent *fe = file_get(e, file, false);
-	char **keys;
-	size_t n = 0;
-
-	if (!fe)
-		return;
-	file_set_diags(fe, diags);
-	if (diags && diags->n_errors)
-		return; /* the previous good version stays in force */
-	keys = calloc(pols->n + 1, sizeof(*keys));
-	if (!keys)
-		return;
-	/* Old definitions of this file that the new version no longer has. */
-	for (size_t i = 0; i < fe->n_keys; i++) {
-		bool kept = false;
-
-		for (size_t j = 0; j < pols->n && !kept; j++) {
-			char *k = policy_key(&pols->v[j]);
-
-			kept = k && strcmp(k, fe->keys[i]) == 0;
-			free(k);
-		}
-		if (!kept)
-			policy_define(e, fe->keys[i], file, NULL);
-	}
-	for (size_t i = 0; i < pols->n; i++) {
-		struct pf_policy *p = malloc(sizeof(*p));
-		char *key = policy_key(&pols->v[i]);
-
-		if (!p || !key) {
-			free(p);
-			free(key);
-			continue;
-		}
-		*p = pols->v[i];
-		memset(&pols->v[i], 0, sizeof(pols->v[i]));
-		policy_define(e, key, file, p);
-		keys[n++] = key;
-	}
-	pols->n = 0;
-	file_set_keys(fe, keys, n);
-}
-
-void pf_engine_policy_file_removed(struct pf_engine *e, const char *file)
-{
-	struct file_ent *fe;
-
-	HASH_FIND_STR(e->files, file, fe);
-	if (!fe)
-		return;
-	remove_file_objects(e, fe, policy_define_v);
-	file_drop(e, fe);
-}
 
 static void pod_release_all(struct pf_engine *e, struct pod_ent *pe);
 
@@ -591,11 +528,44 @@ static void pod_define_v(struct pf_engine *e, const char *key, const char *file,
 	pod_define(e, key, file, obj);
 }
 
-void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
-			const struct pf_diags *diags)
+/* How the objects of one kind of input file are keyed and installed. */
+struct file_kind {
+	bool is_pod_file;
+	size_t size;				/* of one object in the parsed list */
+	char *(*key)(const void *obj);
+	void (*define)(struct pf_engine *e, const char *key, const char *file, void *obj);
+};
+
+static char *policy_key_v(const void *obj)
 {
-	struct file_ent *fe = file_get(e, file, true);
-	char **keys;
+	return policy_key(obj);
+}
+
+static char *pod_key(const void *obj)
+{
+	const struct pf_pod *pod = obj;
+	char *s;
+
+	return asprintf(&s, "%s/%s", pod->namespace, pod->name) < 0 ? NULL : s;
+}
+
+static const struct file_kind policy_files = {
+	false, sizeof(struct pf_policy), policy_key_v, policy_define_v,
+};
+static const struct file_kind pod_files = {
+	true, sizeof(struct pf_pod), pod_key, pod_define_v,
+};
+
+/*
+ * Replaces what a file defines with the n objects of `objs` (moved into the
+ * engine, zeroed in the list). With errors in diags the previous good
+ * version stays in force and only the errors are recorded.
+ */
+static void file_replace(struct pf_engine *e, const char *file, const struct file_kind *kind,
+			 void *objs, size_t n_objs, const struct pf_diags *diags)
+{
+	struct file_ent *fe = file_get(e, file, kind->is_pod_file);
+	char **keys, **new_keys;
 	size_t n = 0;
 
 	if (!fe)
@@ -603,47 +573,77 @@ void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_lis
 	file_set_diags(fe, diags);
 	if (diags && diags->n_errors)
 		return;
-	keys = calloc(pods->n + 1, sizeof(*keys));
-	if (!keys)
+	new_keys = calloc(n_objs + 1, sizeof(*new_keys));
+	keys = calloc(n_objs + 1, sizeof(*keys));
+	if (!new_keys || !keys) {
+		free(new_keys);
+		free(keys);
 		return;
+	}
+	for (size_t i = 0; i < n_objs; i++)
+		new_keys[i] = kind->key((char *)objs + i * kind->size);
+	/* Objects of the previous version that this one no longer defines. */
 	for (size_t i = 0; i < fe->n_keys; i++) {
 		bool kept = false;
 
-		for (size_t j = 0; j < pods->n && !kept; j++) {
-			char k[512];
-
-			snprintf(k, sizeof(k), "%s/%s", pods->v[j].namespace, pods->v[j].name);
-			kept = strcmp(k, fe->keys[i]) == 0;
-		}
+		for (size_t j = 0; j < n_objs && !kept; j++)
+			kept = new_keys[j] && strcmp(new_keys[j], fe->keys[i]) == 0;
 		if (!kept)
-			pod_define(e, fe->keys[i], file, NULL);
+			kind->define(e, fe->keys[i], file, NULL);
 	}
-	for (size_t i = 0; i < pods->n; i++) {
-		struct pf_pod *p = malloc(sizeof(*p));
-		char *key = NULL;
+	for (size_t i = 0; i < n_objs; i++) {
+		void *slot = (char *)objs + i * kind->size, *obj = malloc(kind->size);
 
-		if (!p || asprintf(&key, "%s/%s", pods->v[i].namespace, pods->v[i].name) < 0) {
-			free(p);
+		if (!obj || !new_keys[i]) {
+			free(obj);
+			free(new_keys[i]);
 			continue;
 		}
-		*p = pods->v[i];
-		memset(&pods->v[i], 0, sizeof(pods->v[i]));
-		pod_define(e, key, file, p);
-		keys[n++] = key;
+		memcpy(obj, slot, kind->size);
+		memset(slot, 0, kind->size);
+		kind->define(e, new_keys[i], file, obj);
+		keys[n++] = new_keys[i];
 	}
-	pods->n = 0;
+	free(new_keys);
 	file_set_keys(fe, keys, n);
 }
 
-void pf_engine_pod_file_removed(struct pf_engine *e, const char *file)
+static void file_removed(struct pf_engine *e, const char *file, const struct file_kind *kind)
 {
 	struct file_ent *fe;
 
 	HASH_FIND_STR(e->files, file, fe);
 	if (!fe)
 		return;
-	remove_file_objects(e, fe, pod_define_v);
+	for (size_t i = 0; i < fe->n_keys; i++)
+		kind->define(e, fe->keys[i], file, NULL);
 	file_drop(e, fe);
+}
+
+void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
+			   const struct pf_diags *diags)
+{
+	file_replace(e, file, &policy_files, pols->v, pols->n, diags);
+	if (!diags || !diags->n_errors)
+		pols->n = 0;
+}
+
+void pf_engine_policy_file_removed(struct pf_engine *e, const char *file)
+{
+	file_removed(e, file, &policy_files);
+}
+
+void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
+			const struct pf_diags *diags)
+{
+	file_replace(e, file, &pod_files, pods->v, pods->n, diags);
+	if (!diags || !diags->n_errors)
+		pods->n = 0;
+}
+
+void pf_engine_pod_file_removed(struct pf_engine *e, const char *file)
+{
+	file_removed(e, file, &pod_files);
 }
 
 /* ---- computing a pod ---------------------------------------------------- */
