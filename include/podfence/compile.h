@@ -28,6 +28,13 @@ int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *gr
 		      const struct pf_set_resolver *sets, struct pf_rule *out, size_t cap,
 		      size_t *n, char *err, size_t err_len);
 
+/*
+ * Compiles p without writing anything (sets only counted): what `check` and
+ * the agent run on every policy before accepting its file. Returns 0 or a
+ * negative errno with a message; *n_values receives the number of values.
+ */
+int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, size_t err_len);
+
 /* Releases the sets referenced by rules[0..n). */
 void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set_resolver *sets);
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include "podfence/compile.h"
 #include "podfence/control.h"
 #include "podfence/dirwatch.h"
 #include "podfence/engine.h"
@@ -79,6 +80,14 @@ static void policy_file_changed(void *ctx, const char *path)
 	 * drop every policy in it: rejected, so the previous version keeps
 	 * enforcing. Deleting the file removes its policies.
 	 */
+	for (size_t i = 0; i < pols.n; i++) {
+		char msg[256];
+		size_t n_values;
+
+		if (pf_policy_validate(&pols.v[i], &n_values, msg, sizeof(msg)))
+			pf_diags_error(&diags, path, pols.v[i].line, pols.v[i].col, "policy %s: %s",
+				       pols.v[i].name, msg);
+	}
 	if (!err && !diags.n_errors && pols.n == 0)
 		pf_diags_error(&diags, path, 0, 0,
 			       "defines no policy: rejected (delete the file to remove its policies)");

@@ -8,43 +8,24 @@
 #include "podfence/policy.h"
 #include "commands.h"
 
-/* Sets are only counted here; the compile step checks everything else. */
-static int count_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
-			 uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len)
-{
-	size_t *n_values = ctx;
-
-	*n_values += values->n;
-	*set_id = 1;
-	*tiers = 0;
-	return 0;
-}
-
-static void count_release(void *ctx, uint32_t set_id)
-{
-}
-
 static int check_file(const char *path, bool quiet)
 {
 	struct pf_policy_list pols = {};
 	struct pf_diags diags = {};
 	size_t n_values = 0;
-	struct pf_set_resolver counter = { count_acquire, count_release, &n_values };
 	int err, failed = 0;
 
 	err = pf_policy_parse_file(path, &pols, &diags);
 	if (err && !diags.n_errors)
 		pf_diags_error(&diags, path, 0, 0, "cannot read: %s", strerror(-err));
 	for (size_t i = 0; i < pols.n; i++) {
-		struct pf_rule rules[PF_MAX_RULES];
 		char msg[256];
-		size_t n = 0;
-		uint8_t group = 0;
+		size_t n;
 
-		if (pf_compile_policy(&pols.v[i], 1, &group, &counter, rules, PF_MAX_RULES, &n, msg,
-				      sizeof(msg)))
+		if (pf_policy_validate(&pols.v[i], &n, msg, sizeof(msg)))
 			pf_diags_error(&diags, path, pols.v[i].line, pols.v[i].col,
 				       "policy %s: %s", pols.v[i].name, msg);
+		n_values += n;
 	}
 	pf_diags_print(&diags, stderr);
 	if (diags.n_errors)

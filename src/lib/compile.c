@@ -27,6 +27,14 @@ static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *
 		const struct pf_policy_cond *pc = &pr->conds[c];
 		struct pf_cond *kc = &r->conds[c];
 
+		if (pc->subject != PF_SUBJ_EXEC_PATH) {
+			/* Accepting it would leave the rule silently unenforced. */
+			snprintf(err, err_len,
+				 "matchBinaries (the calling binary) is not enforced yet by podfence");
+			for (size_t k = 0; k < c; k++)
+				sets->release(sets->ctx, r->conds[k].set_id);
+			return -EOPNOTSUPP;
+		}
 		kc->subject = pc->subject;
 		kc->match = pc->match;
 		kc->negate = pc->negate;
@@ -73,4 +81,31 @@ int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *gr
 		g++;
 	*group = g;
 	return 0;
+}
+
+/* Sets are only counted when validating. */
+static int count_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
+			 uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len)
+{
+	size_t *n_values = ctx;
+
+	*n_values += values->n;
+	*set_id = 1;
+	*tiers = 0;
+	return 0;
+}
+
+static void count_release(void *ctx, uint32_t set_id)
+{
+}
+
+int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, size_t err_len)
+{
+	struct pf_set_resolver counter = { count_acquire, count_release, n_values };
+	struct pf_rule rules[PF_MAX_RULES];
+	uint8_t group = 0;
+	size_t n = 0;
+
+	*n_values = 0;
+	return pf_compile_policy(p, 1, &group, &counter, rules, PF_MAX_RULES, &n, err, err_len);
 }
