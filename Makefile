@@ -24,7 +24,8 @@ SAN_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/lib/pf_test.c
-BPFT_SRCS := $(sort $(wildcard tests/bpf/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c
+BPFT_SRCS := $(sort $(wildcard tests/bpf/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
+	     tests/lib/pf_kfixture.c
 
 .PHONY: all setup test test-unit test-bpf test-integration demo bench bench-quick format clean
 .DELETE_ON_ERROR:

@@ -406,15 +406,26 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		pf_stat_inc(PF_STAT_PATH_LONG);
 	}
 
-	/* Key = the path (all of it, or the head kept for prefix tries) then zeros. */
+	/*
+	 * Key = the path (all of it, or the head kept for prefix tries), then
+	 * zeros up to the size of the one exact tier its length selects: only
+	 * that many key bytes are ever hashed. Each branch keeps its bound
+	 * constant for the verifier.
+	 */
 	{
 		__u32 n = e.len <= PF_EXACT_MAX ? e.len : PF_AFFIX_MAX;
+		char *key = e.s->key.path;
 
 		barrier_var(n);
 		if (n > PF_EXACT_MAX)
 			n = PF_EXACT_MAX;
-		bpf_probe_read_kernel(e.s->key.path, n, e.s->walk + (e.off & (PF_PATH_BUF - 1)));
-		bpf_probe_read_kernel(e.s->key.path + n, PF_EXACT_MAX - n, pf_zeros);
+		bpf_probe_read_kernel(key, n, e.s->walk + (e.off & (PF_PATH_BUF - 1)));
+		if (n <= PF_EXACT_S)
+			bpf_probe_read_kernel(key + n, PF_EXACT_S - n, pf_zeros);
+		else if (n <= PF_EXACT_M)
+			bpf_probe_read_kernel(key + n, PF_EXACT_M - n, pf_zeros);
+		else
+			bpf_probe_read_kernel(key + n, PF_EXACT_MAX - n, pf_zeros);
 	}
 
 	bpf_loop(PF_MAX_RULES, pf_rule_step, &e, 0);

@@ -84,8 +84,6 @@ void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id);
 int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, char *err_msg,
 			  size_t err_len);
 void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id);
-/* Workload of a cgroup (0 and -ENOENT when unbound). */
-int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t *wl_id);
 
 int pf_kstore_counters_create(struct pf_kstore *ks, uint32_t policy_id);
 void pf_kstore_counters_delete(struct pf_kstore *ks, uint32_t policy_id);
@@ -123,7 +121,6 @@ int pf_kstore_gc_counters(struct pf_kstore *ks, bool (*drop)(uint32_t policy_id,
 /* Event ring buffer: fn is called for every event; returns the epoll-able fd. */
 typedef int (*pf_event_fn)(void *ctx, const struct pf_event *ev, size_t size);
 int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx);
-int pf_kstore_events_fd(struct pf_kstore *ks);
 int pf_kstore_events_poll(struct pf_kstore *ks, int timeout_ms);
 
 #endif /* PODFENCE_KSTORE_H */

@@ -11,7 +11,6 @@ enum pf_log_level {
 };
 
 void pf_log_set_level(enum pf_log_level lvl);
-enum pf_log_level pf_log_get_level(void);
 /* Routes libbpf's messages through pf_log (warnings as debug unless verbose). */
 void pf_log_route_libbpf(void);
 void pf_log(enum pf_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

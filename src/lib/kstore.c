@@ -704,13 +704,6 @@ void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id)
 	bpf_map_delete_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id);
 }
 
-int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t *wl_id)
-{
-	if (bpf_map_lookup_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id, wl_id))
-		return -errno;
-	return 0;
-}
-
 int pf_kstore_counters_create(struct pf_kstore *ks, uint32_t policy_id)
 {
 	struct pf_policy_counters zero = {};
@@ -946,11 +939,6 @@ int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx)
 	if (!ks->rb)
 		return -errno;
 	return ring_buffer__epoll_fd(ks->rb);
-}
-
-int pf_kstore_events_fd(struct pf_kstore *ks)
-{
-	return ks->rb ? ring_buffer__epoll_fd(ks->rb) : -EBADF;
 }
 
 int pf_kstore_events_poll(struct pf_kstore *ks, int timeout_ms)

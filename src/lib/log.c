@@ -20,11 +20,6 @@ void pf_log_set_level(enum pf_log_level lvl)
 	log_level = lvl;
 }
 
-enum pf_log_level pf_log_get_level(void)
-{
-	return log_level;
-}
-
 static void log_v(enum pf_log_level lvl, const char *fmt, va_list ap)
 {
 	char msg[2048];

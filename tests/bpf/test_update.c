@@ -18,9 +18,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "pf_test.h"
-#include "pf_sandbox.h"
+#include "pf_kfixture.h"
 #include "podfence/kstore.h"
-#include "podfence/log.h"
 
 /*
  * Execs of each binary per test (more while the GC writer has done fewer than
@@ -33,65 +32,8 @@
 
 static struct pf_kstore *ustore;
 
-static struct pf_kstore *get_store(void)
-{
-	struct pf_kstore_opts opts = { .attach = true };
-	const char *backend = getenv("PF_TEST_BACKEND");
-	int err;
-
-	if (ustore)
-		return ustore;
-	if (geteuid() != 0)
-		PF_SKIP("kernel tier needs root");
-	if (backend && pf_backend_parse(backend, &opts.backend))
-		PF_SKIP("unknown PF_TEST_BACKEND %s", backend);
-	pf_log_route_libbpf();
-	err = pf_kstore_open(&ustore, &opts, NULL);
-	if (err)
-		PF_SKIP("cannot load podfence's BPF object: %s", strerror(-err));
-	return ustore;
-}
-
-/* A cgroup, an allowed (pf_true) and a forbidden (pf_marker) binary in a temp dir. */
-struct ufix {
-	char dir[PATH_MAX];
-	char allowed[PATH_MAX + 16];
-	char forbidden[PATH_MAX + 16];
-	char marker[PATH_MAX + 16];
-	struct pf_sandbox_cg cg;
-	uint32_t wl_id;
-	uint32_t policy_id;
-};
-
-static bool ufix_setup(struct ufix *f, const char *name)
-{
-	memset(f, 0, sizeof(*f));
-	if (!ASSERT_OK(pf_tmpdir(f->dir, sizeof(f->dir)), "tmpdir"))
-		return false;
-	snprintf(f->allowed, sizeof(f->allowed), "%s/allowed", f->dir);
-	snprintf(f->forbidden, sizeof(f->forbidden), "%s/forbidden", f->dir);
-	snprintf(f->marker, sizeof(f->marker), "%s/ran", f->dir);
-	return ASSERT_OK(pf_copy_file(pf_helper_path("pf_true"), f->allowed), "copy pf_true") &&
-	       ASSERT_OK(pf_copy_file(pf_helper_path("pf_marker"), f->forbidden), "copy pf_marker") &&
-	       ASSERT_OK(pf_sandbox_cg_create(&f->cg, NULL, name), "cgroup") &&
-	       ASSERT_OK(pf_kstore_alloc_wl_id(ustore, false, &f->wl_id), "wl id") &&
-	       ASSERT_OK(pf_kstore_alloc_policy_id(ustore, &f->policy_id), "policy id") &&
-	       ASSERT_OK(pf_kstore_counters_create(ustore, f->policy_id), "counters");
-}
-
-static void ufix_teardown(struct ufix *f)
-{
-	pf_sandbox_cg_destroy(&f->cg);
-	if (ustore && f->wl_id) {
-		pf_kstore_ruleset_delete(ustore, f->wl_id);
-		pf_kstore_counters_delete(ustore, f->policy_id);
-	}
-	if (f->dir[0])
-		pf_rm_rf(f->dir);
-}
-
 /* The allowlist {allowed} as a fresh set: "exec path NotEqual allowed -> deny". */
-static int allow_set_write(struct ufix *f, uint32_t *set_id, uint8_t *tiers, char *msg, size_t len)
+static int allow_set_write(struct pf_kfix *f, uint32_t *set_id, uint8_t *tiers, char *msg, size_t len)
 {
 	struct pf_strset set = {};
 	int err;
@@ -105,7 +47,7 @@ static int allow_set_write(struct ufix *f, uint32_t *set_id, uint8_t *tiers, cha
 	return err < 0 ? err : 0;
 }
 
-static void allow_set_delete(struct ufix *f, uint32_t set_id)
+static void allow_set_delete(struct pf_kfix *f, uint32_t set_id)
 {
 	struct pf_strset set = {};
 
@@ -114,7 +56,7 @@ static void allow_set_delete(struct ufix *f, uint32_t set_id)
 	pf_strset_free(&set);
 }
 
-static struct pf_rule allow_rule(const struct ufix *f, uint32_t set_id, uint8_t tiers)
+static struct pf_rule allow_rule(const struct pf_kfix *f, uint32_t set_id, uint8_t tiers)
 {
 	struct pf_rule r = {
 		.policy_id = f->policy_id,
@@ -143,7 +85,7 @@ enum writer_mode {
 };
 
 struct writer {
-	struct ufix *f;
+	struct pf_kfix *f;
 	enum writer_mode mode;
 	uint32_t sets[2];	/* ALTERNATE: the two sets; GC: sets[0] = the set in force */
 	uint8_t tiers[2];
@@ -206,11 +148,6 @@ struct loop_result {
 	char first_bad[256];
 };
 
-static bool was_blocked(const struct pf_exec_result *r)
-{
-	return r->exec_errno == EPERM || r->signal == SIGKILL;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -219,7 +156,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static bool exec_loop(struct ufix *f, struct writer *w, struct loop_result *lr)
+static bool exec_loop(struct pf_kfix *f, struct writer *w, struct loop_result *lr)
 {
 	double deadline = now_s() + DEADLINE_S;
 	struct pf_exec_result r;
@@ -241,7 +178,7 @@ static bool exec_loop(struct ufix *f, struct writer *w, struct loop_result *lr)
 			       "exec"))
 			return false;
 		lr->forbidden_runs++;
-		if (!was_blocked(&r)) {
+		if (!pf_exec_blocked(&r)) {
 			if (!lr->forbidden_bad++ && !lr->first_bad[0])
 				snprintf(lr->first_bad, sizeof(lr->first_bad),
 					 "forbidden exec #%d not blocked: exit %d signal %d errno %d",
@@ -256,7 +193,7 @@ static bool exec_loop(struct ufix *f, struct writer *w, struct loop_result *lr)
 }
 
 /* Runs the exec loop against a writer; checks the results and the kernel's counters. */
-static void race(struct ufix *f, struct writer *w)
+static void race(struct pf_kfix *f, struct writer *w)
 {
 	uint64_t st0[PF_STAT__MAX], st1[PF_STAT__MAX];
 	struct pf_policy_counters cnt;
@@ -303,11 +240,11 @@ PF_TEST(update_ruleset_swapping_set_ids_during_exec_loop)
 {
 	struct writer w = { .mode = WRITER_ALTERNATE };
 	struct pf_rule rule;
-	struct ufix f;
+	struct pf_kfix f;
 	char msg[160] = "";
 
 	memset(&f, 0, sizeof(f));
-	if (!get_store() || !ufix_setup(&f, "update-swap"))
+	if (!pf_kfix_store(&ustore) || !pf_kfix_setup(&f, ustore, "update-swap"))
 		goto out;
 	w.f = &f;
 	for (int i = 0; i < 2; i++)
@@ -326,18 +263,18 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (w.sets[i])
 			allow_set_delete(&f, w.sets[i]);
-	ufix_teardown(&f);
+	pf_kfix_teardown(&f);
 }
 
 PF_TEST(update_new_set_freed_after_barrier_during_exec_loop)
 {
 	struct writer w = { .mode = WRITER_GC, .min_writes = GC_MIN_ROUNDS };
 	struct pf_rule rule;
-	struct ufix f;
+	struct pf_kfix f;
 	char msg[160] = "";
 
 	memset(&f, 0, sizeof(f));
-	if (!get_store() || !ufix_setup(&f, "update-gc"))
+	if (!pf_kfix_store(&ustore) || !pf_kfix_setup(&f, ustore, "update-gc"))
 		goto out;
 	w.f = &f;
 	if (!ASSERT_OK(allow_set_write(&f, &w.sets[0], &w.tiers[0], msg, sizeof(msg)),
@@ -355,5 +292,5 @@ out:
 		pf_kstore_cgroup_unbind(ustore, f.cg.id);
 	if (w.sets[0])
 		allow_set_delete(&f, w.sets[0]);
-	ufix_teardown(&f);
+	pf_kfix_teardown(&f);
 }

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "pf_kfixture.h"
+#include "pf_test.h"
+#include "podfence/log.h"
+
+struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
+{
+	struct pf_kstore_opts opts = { .attach = true };
+	const char *backend = getenv("PF_TEST_BACKEND");
+	int err;
+
+	if (*slot)
+		return *slot;
+	if (geteuid() != 0)
+		PF_SKIP("kernel tier needs root");
+	if (backend && pf_backend_parse(backend, &opts.backend))
+		PF_SKIP("unknown PF_TEST_BACKEND %s", backend);
+	pf_log_route_libbpf();
+	if (getenv("PF_TEST_VERBOSE"))
+		pf_log_set_level(PF_LOG_DEBUG);
+	err = pf_kstore_open(slot, &opts, NULL);
+	if (err)
+		PF_SKIP("cannot load podfence's BPF object: %s", strerror(-err));
+	printf("     (backend: %s)\n", pf_backend_name(pf_kstore_backend(*slot)));
+	return *slot;
+}
+
+bool pf_kfix_setup(struct pf_kfix *f, struct pf_kstore *ks, const char *name)
+{
+	char bin[PATH_MAX + 8];
+
+	memset(f, 0, sizeof(*f));
+	f->ks = ks;
+	if (!ASSERT_OK(pf_tmpdir(f->dir, sizeof(f->dir)), "tmpdir"))
+		return false;
+	snprintf(bin, sizeof(bin), "%s/bin", f->dir);
+	mkdir(bin, 0755);
+	snprintf(f->allowed, sizeof(f->allowed), "%s/allowed", bin);
+	snprintf(f->forbidden, sizeof(f->forbidden), "%s/forbidden", bin);
+	snprintf(f->marker, sizeof(f->marker), "%s/ran", f->dir);
+	return ASSERT_OK(pf_copy_file(pf_helper_path("pf_true"), f->allowed), "copy pf_true") &&
+	       ASSERT_OK(pf_copy_file(pf_helper_path("pf_marker"), f->forbidden), "copy pf_marker") &&
+	       ASSERT_OK(pf_sandbox_cg_create(&f->cg, NULL, name), "cgroup") &&
+	       ASSERT_OK(pf_kstore_alloc_wl_id(ks, false, &f->wl_id), "wl id") &&
+	       ASSERT_OK(pf_kstore_alloc_policy_id(ks, &f->policy_id), "policy id") &&
+	       ASSERT_OK(pf_kstore_counters_create(ks, f->policy_id), "counters");
+}
+
+void pf_kfix_teardown(struct pf_kfix *f)
+{
+	pf_sandbox_cg_destroy(&f->cg);
+	if (f->ks && f->wl_id) {
+		pf_kstore_ruleset_delete(f->ks, f->wl_id);
+		pf_kstore_counters_delete(f->ks, f->policy_id);
+	}
+	if (f->dir[0])
+		pf_rm_rf(f->dir);
+}
+
+bool pf_exec_blocked(const struct pf_exec_result *r)
+{
+	return r->exec_errno == EPERM || r->signal == SIGKILL;
+}

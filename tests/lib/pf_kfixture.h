@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Kernel-tier fixtures shared by tests/bpf/: the BPF object loaded (or the
+ * test skipped with the reason), and a workload to enforce on: a temp dir
+ * with an allowed (pf_true) and a forbidden (pf_marker) binary, a cgroup of
+ * its own, and the ids written for it.
+ */
+#ifndef PF_KFIXTURE_H
+#define PF_KFIXTURE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "pf_sandbox.h"
+#include "podfence/kstore.h"
+
+/*
+ * Loads and attaches a store into *slot on first use (backend from
+ * PF_TEST_BACKEND, libbpf's log with PF_TEST_VERBOSE); PF_SKIP()s when the
+ * kernel tier cannot run, saying why.
+ */
+struct pf_kstore *pf_kfix_store(struct pf_kstore **slot);
+
+struct pf_kfix {
+	struct pf_kstore *ks;
+	char dir[PATH_MAX];
+	char allowed[PATH_MAX + 16];	/* <dir>/bin/allowed */
+	char forbidden[PATH_MAX + 16];	/* <dir>/bin/forbidden: creates `marker` if it ever runs */
+	char marker[PATH_MAX + 16];
+	struct pf_sandbox_cg cg;
+	uint32_t wl_id;
+	uint32_t policy_id;		/* with its counters entry */
+};
+
+bool pf_kfix_setup(struct pf_kfix *f, struct pf_kstore *ks, const char *name);
+void pf_kfix_teardown(struct pf_kfix *f);
+
+/* Whether podfence stopped the exec, whichever backend (EPERM or SIGKILL). */
+bool pf_exec_blocked(const struct pf_exec_result *r);
+
+#endif /* PF_KFIXTURE_H */
