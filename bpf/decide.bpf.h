@@ -103,7 +103,8 @@ struct {
 
 /* Per-exec scratch: too big for the 512-byte BPF stack. */
 struct pf_scratch {
-	char walk[PF_WALK_BUF];
+	char walk[PF_WALK_BUF];		/* path of the executed file (PF_SUBJ_EXEC_PATH) */
+	char caller[PF_WALK_BUF];	/* path of the calling binary (PF_SUBJ_CALLER), on demand */
 	/*
 	 * Lookup key shared by every value map: the path always sits at offset
 	 * 8; the two header words are (set id, length) for exact maps and
@@ -139,6 +140,8 @@ struct {
 } scratch_busy SEC(".maps");
 
 static const char pf_zeros[PF_EXACT_MAX];
+/* Cleared by user space when the hook runs after the caller's image is gone. */
+const volatile bool pf_caller_from_mm = true;
 
 
 static __always_inline void pf_stat_inc(__u32 which)
@@ -183,6 +186,20 @@ struct pf_verdict {
 	struct pf_event_policy policies[PF_EVENT_POLICIES];
 };
 
+/* Where one subject's path is: buf[off .. PF_PATH_BUF) of its scratch buffer. */
+struct pf_subj {
+	__u32 off;
+	__u32 len;
+	__u32 state;		/* enum pf_subject_state */
+};
+
+enum pf_subject_state {
+	PF_SUBJECT_UNRESOLVED = 0,
+	PF_SUBJECT_OK,
+	PF_SUBJECT_FAILED,	/* unresolvable: every condition on it holds (fail closed) */
+	PF_SUBJECT_NONE,	/* no calling binary (kernel thread): in no value set */
+};
+
 /*
  * Everything one exec decision needs, on the stack of the program and
  * handed to bpf_loop callbacks (each callback is verified once, whatever
@@ -190,10 +207,10 @@ struct pf_verdict {
  */
 struct pf_eval {
 	struct pf_scratch *s;
-	__u32 off;		/* path = s->walk[off .. PF_PATH_BUF) */
-	__u32 len;
-	__u32 path_failed;	/* unresolvable: every path condition holds (fail closed) */
-	__u32 rev_ready;
+	struct task_struct *task;
+	struct pf_subj subj[2];	/* index: enum pf_subject */
+	__u32 key_subject;		/* subject whose path is in s->key (+1; 0: none) */
+	__u32 rev_subject;		/* subject whose reversed path is in s->rev (+1; 0: none) */
 	__u32 n_rules;
 	int matched_group;
 	struct pf_verdict v;
@@ -203,29 +220,63 @@ static long pf_rev_step(__u32 i, void *ctx)
 {
 	struct pf_eval *e = ctx;
 	struct pf_scratch *s = e->s;
+	__u32 subj = e->rev_subject - 1;
 
-	if (i >= PF_AFFIX_MAX || i >= e->len)
+	if (i >= PF_AFFIX_MAX || i >= e->subj[subj & 1].len)
 		return 1;
-	/* The path ends at PF_PATH_BUF, so its reverse is read from the end. */
-	s->rev.path[i] = s->walk[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
+	/* Paths end at PF_PATH_BUF, so their reverse is read from the end. */
+	if (subj == PF_SUBJ_CALLER)
+		s->rev.path[i] = s->caller[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
+	else
+		s->rev.path[i] = s->walk[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
 	return 0;
 }
 
-/* Whether the executed path is in the condition's value set. */
+/*
+ * Key = the subject's path (all of it, or the head kept for prefix tries),
+ * then zeros up to the size of the one exact tier its length selects: only
+ * that many key bytes are ever hashed. Each branch keeps its bound constant
+ * for the verifier.
+ */
+static __always_inline void pf_key_load(struct pf_eval *e, __u32 subj)
+{
+	struct pf_subj *sj = &e->subj[subj & 1];
+	__u32 len = sj->len, n = len <= PF_EXACT_MAX ? len : PF_AFFIX_MAX;
+	char *key = e->s->key.path;
+	const char *src = subj == PF_SUBJ_CALLER ? e->s->caller : e->s->walk;
+
+	barrier_var(n);
+	if (n > PF_EXACT_MAX)
+		n = PF_EXACT_MAX;
+	bpf_probe_read_kernel(key, n, src + (sj->off & (PF_PATH_BUF - 1)));
+	if (n <= PF_EXACT_S)
+		bpf_probe_read_kernel(key + n, PF_EXACT_S - n, pf_zeros);
+	else if (n <= PF_EXACT_M)
+		bpf_probe_read_kernel(key + n, PF_EXACT_M - n, pf_zeros);
+	else
+		bpf_probe_read_kernel(key + n, PF_EXACT_MAX - n, pf_zeros);
+	e->key_subject = subj + 1;
+}
+
+/* Whether the subject's path is in the condition's value set. */
 static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_cond *c)
 {
-	__u32 n = e->len < PF_AFFIX_MAX ? e->len : PF_AFFIX_MAX;
+	__u32 subj = c->subject == PF_SUBJ_CALLER ? PF_SUBJ_CALLER : PF_SUBJ_EXEC_PATH;
+	__u32 len = e->subj[subj].len;
+	__u32 n = len < PF_AFFIX_MAX ? len : PF_AFFIX_MAX;
 	struct pf_scratch *s = e->s;
 
+	if (e->key_subject != subj + 1)
+		pf_key_load(e, subj);
 	switch (c->match) {
 	case PF_MATCH_EXACT:
-		if (e->len > PF_EXACT_MAX)
+		if (len > PF_EXACT_MAX)
 			return false; /* no exact value is that long */
 		s->key.w0 = c->set_id;
-		s->key.w1 = e->len;
-		if (e->len <= PF_EXACT_S)
+		s->key.w1 = len;
+		if (len <= PF_EXACT_S)
 			return (c->tiers & PF_TIER_S) && bpf_map_lookup_elem(&exact_s, &s->key);
-		if (e->len <= PF_EXACT_M)
+		if (len <= PF_EXACT_M)
 			return (c->tiers & PF_TIER_M) && bpf_map_lookup_elem(&exact_m, &s->key);
 		return (c->tiers & PF_TIER_L) && bpf_map_lookup_elem(&exact_l, &s->key);
 	case PF_MATCH_PREFIX:
@@ -233,9 +284,9 @@ static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_co
 		s->key.w1 = bpf_htonl(c->set_id);
 		return bpf_map_lookup_elem(&prefix_trie, &s->key) != NULL;
 	case PF_MATCH_SUFFIX:
-		if (!e->rev_ready) {
+		if (e->rev_subject != subj + 1) {
+			e->rev_subject = subj + 1;
 			bpf_loop(PF_AFFIX_MAX, pf_rev_step, e, 0);
-			e->rev_ready = 1;
 		}
 		s->rev.prefixlen = 32 + 8 * n;
 		s->rev.set_id_be = bpf_htonl(c->set_id);
@@ -244,12 +295,51 @@ static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_co
 	return false;
 }
 
+/*
+ * The calling binary, resolved on first use: current->mm->exe_file, which
+ * every backend sees before the new image replaces it (LSM and fmod_ret run
+ * in the binfmt search, sched_prepare_exec before the point of no return).
+ */
+static __always_inline void pf_caller_resolve(struct pf_eval *e)
+{
+	struct pf_subj *sj = &e->subj[PF_SUBJ_CALLER];
+	/* a local: CO-RE reads must start from kernel types, not from our struct */
+	struct task_struct *task = e->task;
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	__u32 off = PF_PATH_BUF;
+
+	if (!pf_caller_from_mm || !exe) {
+		sj->state = PF_SUBJECT_NONE;
+		return;
+	}
+	if (pf_resolve_path(exe, task, e->s->caller, &off) != PF_PATH_OK) {
+		sj->state = PF_SUBJECT_FAILED;
+		pf_stat_inc(PF_STAT_PATH_FAILED);
+		e->v.ev_flags |= PF_EV_PATH_FAILED;
+		return;
+	}
+	if (off > PF_PATH_BUF)
+		off = PF_PATH_BUF;
+	sj->off = off;
+	sj->len = PF_PATH_BUF - off;
+	sj->state = PF_SUBJECT_OK;
+}
+
 static __always_inline bool pf_cond_holds(struct pf_eval *e, const struct pf_cond *c)
 {
-	if (c->subject != PF_SUBJ_EXEC_PATH)
-		return false; /* the compiler emits no other subject yet */
-	if (e->path_failed)
+	struct pf_subj *sj;
+
+	if (c->subject == PF_SUBJ_CALLER) {
+		sj = &e->subj[PF_SUBJ_CALLER];
+		if (sj->state == PF_SUBJECT_UNRESOLVED)
+			pf_caller_resolve(e);
+	} else {
+		sj = &e->subj[PF_SUBJ_EXEC_PATH];
+	}
+	if (sj->state == PF_SUBJECT_FAILED)
 		return true;
+	if (sj->state == PF_SUBJECT_NONE)
+		return !!c->negate;
 	return pf_path_in_set(e, c) != !!c->negate;
 }
 
@@ -313,7 +403,7 @@ static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 w
 {
 	struct pf_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 len = e->len;
+	__u32 len = e->subj[PF_SUBJ_EXEC_PATH].len;
 
 	if (!ev) {
 		pf_stat_inc(PF_STAT_EVENTS_LOST);
@@ -331,7 +421,7 @@ static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 w
 	if (len > PF_PATH_BUF - 1)
 		len = PF_PATH_BUF - 1;
 	ev->path_len = len;
-	bpf_probe_read_kernel(ev->path, len, e->s->walk + (e->off & (PF_PATH_BUF - 1)));
+	bpf_probe_read_kernel(ev->path, len, e->s->walk + (e->subj[PF_SUBJ_EXEC_PATH].off & (PF_PATH_BUF - 1)));
 	ev->path[len & (PF_PATH_BUF - 1)] = 0;
 	bpf_ringbuf_submit(ev, 0);
 }
@@ -366,8 +456,8 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 cgid = bpf_get_current_cgroup_id();
-	struct pf_eval e = { .matched_group = -1 };
-	__u32 *wl, wl_id, *busy = NULL, slot_key;
+	struct pf_eval e = { .matched_group = -1, .task = task };
+	__u32 *wl, wl_id, *busy = NULL, slot_key, off = PF_PATH_BUF;
 	int slot, status;
 
 	pf_stat_inc(PF_STAT_EXECS);
@@ -393,39 +483,19 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	if (!e.n_rules)
 		goto out;
 
-	status = pf_resolve_path(file, task, e.s->walk, &e.off);
-	if (e.off > PF_PATH_BUF)
-		e.off = PF_PATH_BUF;
-	e.len = PF_PATH_BUF - e.off;
+	status = pf_resolve_path(file, task, e.s->walk, &off);
+	if (off > PF_PATH_BUF)
+		off = PF_PATH_BUF;
+	e.subj[PF_SUBJ_EXEC_PATH].off = off;
+	e.subj[PF_SUBJ_EXEC_PATH].len = PF_PATH_BUF - off;
+	e.subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_OK;
 	if (status != PF_PATH_OK) {
-		e.path_failed = 1;
+		e.subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FAILED;
 		e.v.ev_flags |= PF_EV_PATH_FAILED;
 		pf_stat_inc(PF_STAT_PATH_FAILED);
-	} else if (e.len > PF_EXACT_MAX) {
+	} else if (PF_PATH_BUF - off > PF_EXACT_MAX) {
 		e.v.ev_flags |= PF_EV_PATH_LONG;
 		pf_stat_inc(PF_STAT_PATH_LONG);
-	}
-
-	/*
-	 * Key = the path (all of it, or the head kept for prefix tries), then
-	 * zeros up to the size of the one exact tier its length selects: only
-	 * that many key bytes are ever hashed. Each branch keeps its bound
-	 * constant for the verifier.
-	 */
-	{
-		__u32 n = e.len <= PF_EXACT_MAX ? e.len : PF_AFFIX_MAX;
-		char *key = e.s->key.path;
-
-		barrier_var(n);
-		if (n > PF_EXACT_MAX)
-			n = PF_EXACT_MAX;
-		bpf_probe_read_kernel(key, n, e.s->walk + (e.off & (PF_PATH_BUF - 1)));
-		if (n <= PF_EXACT_S)
-			bpf_probe_read_kernel(key + n, PF_EXACT_S - n, pf_zeros);
-		else if (n <= PF_EXACT_M)
-			bpf_probe_read_kernel(key + n, PF_EXACT_M - n, pf_zeros);
-		else
-			bpf_probe_read_kernel(key + n, PF_EXACT_MAX - n, pf_zeros);
 	}
 
 	bpf_loop(PF_MAX_RULES, pf_rule_step, &e, 0);

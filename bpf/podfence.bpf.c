@@ -73,8 +73,24 @@ int BPF_PROG(fmodret_bprm_check, struct linux_binprm *bprm, int ret)
 }
 
 /*
- * Backend 3 (fallback): the new image is in place but has not run a single
- * instruction; SIGKILL is delivered before the return to user space.
+ * Backend 3 (fallback, kernel >= 6.10): the point of no return of the exec,
+ * where the caller's image is still in place. The exec cannot fail any more,
+ * so the verdict is SIGKILL: the new image never runs an instruction.
+ */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(tp_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
+{
+	struct pf_verdict v = {};
+
+	if (pf_decide_exec(BPF_CORE_READ(bprm, file), true, &v))
+		bpf_send_signal(PF_SIGKILL);
+	return 0;
+}
+
+/*
+ * Backend 4 (older kernels): after the exec, before the return to user
+ * space; SIGKILL is delivered before the new image runs. The caller's image
+ * is gone here: user space clears pf_caller_from_mm and refuses matchBinaries.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tp_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)

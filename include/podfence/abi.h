@@ -203,7 +203,9 @@ enum pf_backend {
 	PF_BACKEND_NONE = 0,
 	PF_BACKEND_LSM = 1,	/* lsm/bprm_check_security: -EPERM */
 	PF_BACKEND_FMODRET = 2,	/* fmod_ret/security_bprm_check: -EPERM */
-	PF_BACKEND_TP = 3,	/* tp_btf/sched_process_exec + SIGKILL */
+	PF_BACKEND_TP = 3,	/* tp_btf/sched_prepare_exec + SIGKILL (kernel >= 6.10) */
+	PF_BACKEND_TP_LATE = 4,	/* tp_btf/sched_process_exec + SIGKILL: no calling binary */
+	PF_BACKEND__MAX,
 };
 
 /* Pinned allocation state (map "meta"): ids are reserved in blocks before use,

@@ -7,6 +7,7 @@
 #ifndef PODFENCE_COMPILE_H
 #define PODFENCE_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "podfence/abi.h"
@@ -17,6 +18,7 @@ struct pf_set_resolver {
 		       uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len);
 	void (*release)(void *ctx, uint32_t set_id);
 	void *ctx;
+	bool no_caller;	/* the exec backend cannot see the calling binary: matchBinaries refused */
 };
 
 /*
@@ -34,6 +36,18 @@ int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *gr
  * negative errno with a message; *n_values receives the number of values.
  */
 int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, size_t err_len);
+
+/*
+ * Kernel memory one value takes, as the allocator rounds it: an exact value
+ * is a hash element whose key is the tier its length selects (48/256/1024
+ * bytes), a Prefix/Postfix value an LPM trie node (plus at most one
+ * intermediate node). Used by `check --explain` and the status counts.
+ */
+enum pf_kentry {
+	PF_KENTRY_EXACT,
+	PF_KENTRY_AFFIX,
+};
+size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len);
 
 /* Releases the sets referenced by rules[0..n). */
 void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set_resolver *sets);

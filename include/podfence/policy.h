@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The policy model: what a policy file says, independent of its syntax.
- * Tetragon TracingPolicy (and later podfence's own kinds) are parsed into this;
- * the compiler turns it into kernel rules per workload.
+ * Three kinds of objects are parsed into struct pf_policy:
+ *
+ *   TracingPolicy[Namespaced]  rules + pod selection (Tetragon, as written)
+ *   PolicyTemplate             rules whose values are left open (parameters)
+ *   PolicyBinding              pod selection + values for a template's parameters
+ *
+ * Composition (docs/policy.md): every policy and every template instance that
+ * applies to a container is evaluated on its own, and an exec is blocked if
+ * any enforcing one blocks it. The bindings of one template that apply to
+ * one container make ONE instance, whose parameters hold the union of their
+ * values: arrival order never matters.
  */
 #ifndef PODFENCE_POLICY_H
 #define PODFENCE_POLICY_H
@@ -13,6 +22,12 @@
 #include "podfence/diag.h"
 #include "podfence/labels.h"
 #include "podfence/strset.h"
+
+enum pf_policy_type {
+	PF_POLICY_TRACING = 0,	/* TracingPolicy, TracingPolicyNamespaced */
+	PF_POLICY_TEMPLATE,	/* podfence.io PolicyTemplate: selects nothing by itself */
+	PF_POLICY_BINDING,	/* podfence.io PolicyBinding: selects pods, has no rules */
+};
 
 enum pf_mode {
 	PF_MODE_ENFORCE = 0,
@@ -25,6 +40,7 @@ struct pf_policy_cond {
 	enum pf_match match;		/* exact / prefix / suffix */
 	bool negate;			/* NotEqual, NotPrefix, NotPostfix, NotIn */
 	struct pf_strset values;
+	char *param;			/* template: values also come from this parameter */
 	int line, col;			/* where the operator was written */
 };
 
@@ -38,7 +54,15 @@ struct pf_policy_rule {
 	int line, col;
 };
 
+/* A binding's values for one template parameter. */
+struct pf_binding_values {
+	char *param;
+	struct pf_strset values;
+	int line, col;
+};
+
 struct pf_policy {
+	enum pf_policy_type type;
 	char *name;
 	char *namespace;		/* NULL: cluster-wide (TracingPolicy) */
 	char *kind;			/* "TracingPolicy", ... */
@@ -50,6 +74,10 @@ struct pf_policy {
 	enum pf_mode mode;
 	struct pf_policy_rule *rules;	/* selectors, ORed; first match wins within a group */
 	size_t n_rules;
+	struct pf_strset params;	/* template: declared parameters */
+	char *template_ref;		/* binding: the template it instantiates */
+	struct pf_binding_values *values; /* binding: values per parameter */
+	size_t n_values;
 };
 
 struct pf_policy_list {
@@ -67,12 +95,39 @@ int pf_policy_parse_file(const char *path, struct pf_policy_list *out, struct pf
 int pf_policy_parse_buf(const char *file, const char *buf, size_t len, struct pf_policy_list *out,
 			struct pf_diags *diags);
 
+/*
+ * The identity of a policy object: "<kind>/<namespace>/<name>". One key is in
+ * force at a time; the same key in several files resolves to the file whose
+ * path sorts first.
+ */
+char *pf_policy_key(const struct pf_policy *p);
+/* Key of the template a binding refers to. */
+char *pf_template_key(const char *name);
+
+/*
+ * The policy enforced by the bindings[0..n) of template tpl on one container:
+ * tpl's rules, each parameterised condition holding its fixed values plus the
+ * union of the bindings' values for its parameter. Fails (message in err) when
+ * a binding names a parameter tpl does not declare or gives a value too long
+ * for the operator that uses it. out->name is "<template>", out->kind is
+ * "PolicyTemplate".
+ */
+int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy *const *bindings,
+			    size_t n, struct pf_policy *out, char *err, size_t err_len);
+/*
+ * Checks a binding against its template alone (what instantiate would
+ * refuse); on error, err says what and line/col where in the binding's file.
+ */
+int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *binding, char *err,
+		     size_t err_len, int *line, int *col);
+
 /* Whether the policy applies to a pod (namespace, labels) and a container name. */
 bool pf_policy_selects(const struct pf_policy *p, const char *pod_namespace,
 		       const struct pf_labels *pod_labels, const char *container);
 
 void pf_policy_free(struct pf_policy *p);
 void pf_policy_list_free(struct pf_policy_list *l);
+int pf_policy_list_reserve(struct pf_policy_list *l, size_t extra);
 /* Moves the policy (shallow) to the end of the list. */
 int pf_policy_list_push(struct pf_policy_list *l, struct pf_policy *p);
 

@@ -270,7 +270,8 @@ struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root)
 		free(e);
 		return NULL;
 	}
-	e->resolver = (struct pf_set_resolver){ resolver_acquire, resolver_release, e->sets };
+	e->resolver = (struct pf_set_resolver){ resolver_acquire, resolver_release, e->sets,
+						!pf_kstore_sees_caller(ks) };
 	if (cgroup_root)
 		snprintf(e->cgroup_root, sizeof(e->cgroup_root), "%s", cgroup_root);
 	else if (pf_cgroup2_mount(e->cgroup_root, sizeof(e->cgroup_root)))
@@ -415,16 +416,6 @@ static void file_set_diags(struct file_ent *fe, const struct pf_diags *diags)
 	}
 }
 
-static char *policy_key(const struct pf_policy *p)
-{
-	char *s;
-
-	if (asprintf(&s, "%s/%s/%s", p->kind ? p->kind : "", p->namespace ? p->namespace : "",
-		     p->name) < 0)
-		return NULL;
-	return s;
-}
-
 /* Installs (or, with p NULL, removes) file's definition of a policy. */
 static void policy_define(struct pf_engine *e, const char *key, const char *file,
 			  struct pf_policy *p)
@@ -538,7 +529,7 @@ struct file_kind {
 
 static char *policy_key_v(const void *obj)
 {
-	return policy_key(obj);
+	return pf_policy_key(obj);
 }
 
 static char *pod_key(const void *obj)

@@ -54,6 +54,7 @@ static const char *const backend_names[] = {
 	[PF_BACKEND_LSM] = "lsm",
 	[PF_BACKEND_FMODRET] = "fmod_ret",
 	[PF_BACKEND_TP] = "tracepoint",
+	[PF_BACKEND_TP_LATE] = "tracepoint-late",
 };
 
 static const char *const stat_names[PF_STAT__MAX] = {
@@ -72,12 +73,12 @@ static const char *const stat_names[PF_STAT__MAX] = {
 
 const char *pf_backend_name(enum pf_backend b)
 {
-	return b <= PF_BACKEND_TP ? backend_names[b] : "unknown";
+	return b < PF_BACKEND__MAX ? backend_names[b] : "unknown";
 }
 
 int pf_backend_parse(const char *s, enum pf_backend *out)
 {
-	for (int b = PF_BACKEND_NONE; b <= PF_BACKEND_TP; b++) {
+	for (int b = PF_BACKEND_NONE; b < PF_BACKEND__MAX; b++) {
 		if (strcmp(s, backend_names[b]) == 0) {
 			*out = b;
 			return 0;
@@ -131,6 +132,11 @@ enum pf_backend pf_kstore_backend(const struct pf_kstore *ks)
 	return ks->backend;
 }
 
+bool pf_kstore_sees_caller(const struct pf_kstore *ks)
+{
+	return ks->backend != PF_BACKEND_TP_LATE;
+}
+
 int pf_kstore_attached_programs(const struct pf_kstore *ks)
 {
 	return ks->n_links;
@@ -165,6 +171,8 @@ static struct bpf_program *exec_prog(struct podfence_bpf *skel, enum pf_backend 
 	case PF_BACKEND_FMODRET:
 		return skel->progs.fmodret_bprm_check;
 	case PF_BACKEND_TP:
+		return skel->progs.tp_prepare_exec;
+	case PF_BACKEND_TP_LATE:
 		return skel->progs.tp_sched_exec;
 	default:
 		return NULL;
@@ -235,6 +243,7 @@ static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, en
 	bpf_program__set_autoload(exec_prog(skel, b), true);
 	bpf_program__set_autoload(skel->progs.tp_cgroup_mkdir, true);
 	bpf_program__set_autoload(skel->progs.tp_cgroup_rmdir, true);
+	skel->rodata->pf_caller_from_mm = b != PF_BACKEND_TP_LATE;
 
 	for (int m = 0; m < PF_KMAP__MAX; m++) {
 		if (!opts->max_entries[m])
@@ -279,7 +288,8 @@ static int load_backend(struct pf_kstore *ks, const struct pf_kstore_opts *opts,
 
 static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opts, bool *took_over)
 {
-	static const enum pf_backend order[] = { PF_BACKEND_LSM, PF_BACKEND_FMODRET, PF_BACKEND_TP };
+	static const enum pf_backend order[] = { PF_BACKEND_LSM, PF_BACKEND_FMODRET, PF_BACKEND_TP,
+						 PF_BACKEND_TP_LATE };
 	int err = -ENOTSUP;
 
 	if (opts->backend != PF_BACKEND_NONE) {

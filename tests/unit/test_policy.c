@@ -321,7 +321,8 @@ PF_TEST(policy_monitor_mode_and_options)
 	struct pf_policy *p;
 
 	p = parse_one(HDR "  options:\n  - name: policy-mode\n    value: monitor\n"
-			  "  - name: binding\n    value: x\n" HOOK SEL_ARG("NotEqual", "/bin/sh"),
+			  "  - name: disable-kprobe-multi\n    value: \"1\"\n" HOOK
+			  SEL_ARG("NotEqual", "/bin/sh"),
 		      &l, &d);
 	if (p) {
 		ASSERT_EQ(p->mode, PF_MODE_MONITOR, "monitor");
@@ -329,7 +330,8 @@ PF_TEST(policy_monitor_mode_and_options)
 			  "actions kept as written");
 	}
 	ASSERT_NOT_NULL(
-	    diag(&d, PF_SEV_WARNING, "spec.options[1].name: option \"binding\" has no effect"),
+	    diag(&d, PF_SEV_WARNING,
+		 "spec.options[1].name: option \"disable-kprobe-multi\" has no effect"),
 	    "unknown option warns");
 	pf_policy_list_free(&l);
 	pf_diags_clear(&d);
@@ -550,8 +552,9 @@ PF_TEST(policy_needs_an_exec_hook)
 	ASSERT_NOT_NULL(parse_err(HDR "  options:\n  - {name: policy-template-ref, value: t}\n",
 				  "spec: no exec hook", &d),
 			"hookless policy");
-	ASSERT_NOT_NULL(diag(&d, PF_SEV_ERROR, "policy templates and bindings are not supported"),
-			"template hint");
+	ASSERT_NOT_NULL(diag(&d, PF_SEV_ERROR, "write a podfence.io/v1alpha1 PolicyTemplate and "
+					       "PolicyBinding instead"),
+			"Tetragon PR 4279 options point to podfence's kinds");
 	pf_diags_clear(&d);
 	ASSERT_NOT_NULL(parse_err(HDR "  kprobes: []\n", "spec: no exec hook", &d), "empty list");
 	pf_diags_clear(&d);
@@ -587,8 +590,8 @@ PF_TEST(policy_kind_and_api_version)
 	const struct pf_diag *e;
 
 	e = parse_err("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n",
-		      "kind: \"Deployment\" is not a policy kind (expected TracingPolicy or "
-		      "TracingPolicyNamespaced)",
+		      "kind: \"Deployment\" is not a policy kind (expected TracingPolicy, "
+		      "TracingPolicyNamespaced, PolicyTemplate or PolicyBinding)",
 		      &d);
 	if (e) {
 		ASSERT_EQ(e->line, 2, "at the kind");
@@ -597,7 +600,8 @@ PF_TEST(policy_kind_and_api_version)
 	pf_diags_clear(&d);
 	ASSERT_NOT_NULL(
 	    parse_err("apiVersion: cilium.io/v1\nkind: TracingPolicy\n",
-		      "apiVersion: \"cilium.io/v1\" is not supported (expected cilium.io/v1alpha1)",
+		      "apiVersion: \"cilium.io/v1\" is not supported for TracingPolicy (expected "
+		      "cilium.io/v1alpha1)",
 		      &d),
 	    "api version");
 	pf_diags_clear(&d);
@@ -819,7 +823,6 @@ PF_TEST(policy_corpus_conformance)
 {
 	static const char *const accepted[] = {
 	    "CFP4191__per-workload-exec-allowlist__policy-1_policy-2.yaml",
-	    "PR4279__poc__test__template.yaml",
 	    "examples__tracingpolicy__lsm_bprm_check.yaml",
 	    NULL,
 	};

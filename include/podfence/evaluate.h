@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The reference evaluator: podfence's policy semantics written directly from
+ * the model, in user space, with no kernel data structures involved. It is
+ * what `podfence check --simulate` prints, and the differential test requires
+ * the kernel program to reach the same verdict on every case. It is written
+ * independently of the engine and the compiler on purpose: sharing their
+ * code would let a composition bug agree with itself.
+ *
+ * Semantics (docs/policy.md):
+ *   - a TracingPolicy applies when its namespace (Namespaced kind), podSelector
+ *     and containerSelector select the container;
+ *   - a PolicyTemplate applies when at least one of its bindings selects the
+ *     container; its parameterised conditions then hold the union of the
+ *     values of all those bindings; a binding its template refuses (unknown
+ *     parameter, value too long for the operator using it) takes no part;
+ *   - within one hook entry of one policy, selectors are tried in order and
+ *     the first whose conditions all hold acts; hook entries are independent;
+ *   - the exec is blocked if any matching selector of an enforcing policy has
+ *     Override or Sigkill; monitor-mode policies only report.
+ */
+#ifndef PODFENCE_EVALUATE_H
+#define PODFENCE_EVALUATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "podfence/labels.h"
+#include "podfence/policy.h"
+
+struct pf_eval_query {
+	const char *pod_namespace;
+	const struct pf_labels *pod_labels;
+	const char *container;	/* NULL: a cgroup of the pod outside any known container */
+	const char *path;	/* executed file, absolute, as the kernel resolves it */
+	const char *caller;	/* binary of the calling process; NULL: unknown (no match) */
+};
+
+/* One policy (or template instance) that applies to the queried container. */
+struct pf_eval_policy {
+	const struct pf_policy *policy;		/* TracingPolicy or PolicyTemplate */
+	const struct pf_policy **bindings;	/* template: bindings selecting the container, by key */
+	size_t n_bindings;
+	long *matched;		/* per hook entry (group): index in policy->rules, -1: none */
+	size_t n_groups;
+	bool blocks;		/* enforcing and a matched selector denies */
+	bool would_block;	/* monitor mode and a matched selector denies */
+	bool kills;		/* a blocking selector has Sigkill */
+	bool reports;		/* an event is posted (Post, or monitor would-block) */
+	int err;		/* errno of the first blocking selector */
+};
+
+struct pf_eval_result {
+	bool blocked;
+	bool killed;
+	int err;			/* errno on LSM/fmod_ret backends (0: allowed) */
+	struct pf_eval_policy *v;	/* applying policies: tracing policies, then templates, by key */
+	size_t n;
+	/* Bindings that select the container but take no part: template missing, or refused. */
+	struct pf_eval_binding {
+		const struct pf_policy *binding;
+		char why[256];
+	} *ignored;
+	size_t n_ignored;
+};
+
+/*
+ * Evaluates one exec against every object of pols (tracing policies,
+ * templates and bindings; keys unique: the caller resolved duplicates).
+ * Returns 0, or -ENOMEM.
+ */
+int pf_evaluate(const struct pf_policy *const *pols, size_t n, const struct pf_eval_query *q,
+		struct pf_eval_result *out);
+void pf_eval_result_free(struct pf_eval_result *r);
+
+#endif /* PODFENCE_EVALUATE_H */

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The reference evaluator (see evaluate.h): straight from the model, no
+ * compiled rules, no value sets. Deliberately simple: linear scans.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "podfence/evaluate.h"
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return lx <= ls && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+/* Whether subject is matched by one of the values under the condition's operator. */
+static bool in_values(enum pf_match m, const struct pf_strset *values, const char *subject)
+{
+	for (size_t i = 0; values && i < values->n; i++) {
+		const char *v = values->v[i];
+
+		switch (m) {
+		case PF_MATCH_EXACT:
+			/* the kernel compares at most PF_EXACT_MAX bytes: longer paths equal nothing */
+			if (strlen(subject) <= PF_EXACT_MAX && strcmp(subject, v) == 0)
+				return true;
+			break;
+		case PF_MATCH_PREFIX:
+			if (has_prefix(subject, v))
+				return true;
+			break;
+		case PF_MATCH_SUFFIX:
+			if (has_suffix(subject, v))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+/* Values a binding gives for one parameter (NULL: none). */
+static const struct pf_strset *binding_values(const struct pf_policy *b, const char *param)
+{
+	for (size_t i = 0; i < b->n_values; i++)
+		if (strcmp(b->values[i].param, param) == 0)
+			return &b->values[i].values;
+	return NULL;
+}
+
+static bool cond_holds(const struct pf_policy_cond *c, const struct pf_eval_policy *ep,
+		       const struct pf_eval_query *q)
+{
+	const char *subject = c->subject == PF_SUBJ_CALLER ? q->caller : q->path;
+	bool in = false;
+
+	/* An unknown calling binary is in no set: only the negated operators hold. */
+	if (subject) {
+		in = in_values(c->match, &c->values, subject);
+		/* A parameter holds the union of the values of every binding. */
+		for (size_t i = 0; c->param && !in && i < ep->n_bindings; i++)
+			in = in_values(c->match, binding_values(ep->bindings[i], c->param), subject);
+	}
+	return in != c->negate;
+}
+
+/* Evaluates one applying policy (or template instance): fills its verdict. */
+static int eval_policy(struct pf_eval_policy *ep, const struct pf_eval_query *q)
+{
+	const struct pf_policy *p = ep->policy;
+	bool monitor = p->mode == PF_MODE_MONITOR;
+	unsigned groups = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (i == 0 || p->rules[i].group != p->rules[i - 1].group)
+			groups++;
+	ep->matched = calloc(groups ? groups : 1, sizeof(*ep->matched));
+	if (!ep->matched)
+		return -ENOMEM;
+	ep->n_groups = groups;
+	for (size_t g = 0; g < groups; g++)
+		ep->matched[g] = -1;
+	for (size_t i = 0, g = 0; i < p->n_rules; i++) {
+		const struct pf_policy_rule *r = &p->rules[i];
+		bool all = true;
+
+		if (i > 0 && r->group != p->rules[i - 1].group)
+			g++;
+		if (ep->matched[g] >= 0)
+			continue; /* the first matching selector of the hook entry acts */
+		for (size_t c = 0; c < r->n_conds && all; c++)
+			all = cond_holds(&r->conds[c], ep, q);
+		if (!all)
+			continue;
+		ep->matched[g] = (long)i;
+		if (r->actions & PF_ACT_DENY) {
+			if (monitor) {
+				ep->would_block = true;
+				ep->reports = true;
+			} else {
+				if (!ep->blocks)
+					ep->err = r->err > 0 ? r->err : EPERM;
+				ep->blocks = true;
+				ep->kills |= !!(r->actions & PF_ACT_KILL);
+			}
+		}
+		if (r->actions & PF_ACT_POST)
+			ep->reports = true;
+	}
+	return 0;
+}
+
+static int push_policy(struct pf_eval_result *out, const struct pf_policy *p)
+{
+	struct pf_eval_policy *v = realloc(out->v, (out->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	out->v = v;
+	memset(&v[out->n], 0, sizeof(*v));
+	v[out->n++].policy = p;
+	return 0;
+}
+
+static int push_ignored(struct pf_eval_result *out, const struct pf_policy *b, const char *why)
+{
+	struct pf_eval_binding *v = realloc(out->ignored, (out->n_ignored + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	out->ignored = v;
+	v[out->n_ignored].binding = b;
+	snprintf(v[out->n_ignored].why, sizeof(v->why), "%s", why);
+	out->n_ignored++;
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct pf_policy *pa = *(const struct pf_policy *const *)a;
+	const struct pf_policy *pb = *(const struct pf_policy *const *)b;
+	int c = strcmp(pa->kind, pb->kind);
+
+	if (!c)
+		c = strcmp(pa->namespace ? pa->namespace : "", pb->namespace ? pb->namespace : "");
+	return c ? c : strcmp(pa->name, pb->name);
+}
+
+static const struct pf_policy *find_template(const struct pf_policy *const *pols, size_t n,
+					     const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pols[i]->type == PF_POLICY_TEMPLATE && strcmp(pols[i]->name, name) == 0)
+			return pols[i];
+	return NULL;
+}
+
+int pf_evaluate(const struct pf_policy *const *pols, size_t n, const struct pf_eval_query *q,
+		struct pf_eval_result *out)
+{
+	const struct pf_policy **sorted = calloc(n + 1, sizeof(*sorted));
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, pols, n * sizeof(*sorted));
+	/* Tracing policies, then templates, each by key: the compiler's order. */
+	qsort(sorted, n, sizeof(*sorted), cmp_key);
+
+	for (size_t i = 0; i < n && !err; i++)
+		if (sorted[i]->type == PF_POLICY_TRACING &&
+		    pf_policy_selects(sorted[i], q->pod_namespace, q->pod_labels, q->container))
+			err = push_policy(out, sorted[i]);
+
+	for (size_t t = 0; t < n && !err; t++) {
+		const struct pf_policy *tpl = sorted[t];
+		size_t first = out->n;
+
+		if (tpl->type != PF_POLICY_TEMPLATE)
+			continue;
+		for (size_t i = 0; i < n && !err; i++) {
+			const struct pf_policy *b = sorted[i];
+			char why[256], msg[200];
+			int line, col;
+
+			if (b->type != PF_POLICY_BINDING || strcmp(b->template_ref, tpl->name) ||
+			    !pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container))
+				continue;
+			if (pf_binding_check(tpl, b, msg, sizeof(msg), &line, &col)) {
+				snprintf(why, sizeof(why), "%s:%d:%d: %s", b->file, line, col, msg);
+				err = push_ignored(out, b, why);
+				continue;
+			}
+			if (out->n == first && (err = push_policy(out, tpl)))
+				break;
+			struct pf_eval_policy *ep = &out->v[first];
+			const struct pf_policy **v =
+			    realloc(ep->bindings, (ep->n_bindings + 1) * sizeof(*v));
+
+			if (!v) {
+				err = -ENOMEM;
+				break;
+			}
+			v[ep->n_bindings++] = b;
+			ep->bindings = v;
+		}
+	}
+
+	/* Bindings whose template does not exist. */
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct pf_policy *b = sorted[i];
+
+		if (b->type == PF_POLICY_BINDING &&
+		    pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container) &&
+		    !find_template(sorted, n, b->template_ref))
+			err = push_ignored(out, b, "template not found (yet): the binding waits for it");
+	}
+
+	for (size_t i = 0; i < out->n && !err; i++) {
+		struct pf_eval_policy *ep = &out->v[i];
+
+		err = eval_policy(ep, q);
+		if (ep->blocks) {
+			if (!out->blocked)
+				out->err = ep->err;
+			out->blocked = true;
+			out->killed |= ep->kills;
+		}
+	}
+	free(sorted);
+	if (err)
+		pf_eval_result_free(out);
+	return err;
+}
+
+void pf_eval_result_free(struct pf_eval_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].matched);
+		free(r->v[i].bindings);
+	}
+	free(r->v);
+	free(r->ignored);
+	memset(r, 0, sizeof(*r));
+}
