@@ -101,22 +101,46 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* Where one subject's path is: buf[off .. PF_PATH_BUF) of its scratch buffer. */
+struct pf_subj {
+	__u32 off;
+	__u32 len;
+	__u32 state;		/* enum pf_subject_state */
+};
+
+enum pf_subject_state {
+	PF_SUBJECT_UNRESOLVED = 0,
+	PF_SUBJECT_OK,
+	PF_SUBJECT_FAILED,	/* unresolvable: every condition on it holds (fail closed) */
+	PF_SUBJECT_NONE,	/* no calling binary (kernel thread): in no value set */
+};
+
 /* Per-exec scratch: too big for the 512-byte BPF stack. */
 struct pf_scratch {
 	char walk[PF_WALK_BUF];		/* path of the executed file (PF_SUBJ_EXEC_PATH) */
 	char caller[PF_WALK_BUF];	/* path of the calling binary (PF_SUBJ_CALLER), on demand */
 	/*
-	 * Lookup key shared by every value map: the path always sits at offset
-	 * 8; the two header words are (set id, length) for exact maps and
-	 * (prefix length, big-endian set id) for LPM tries. Oversized so that
-	 * zero-filling after a path of any length stays in bounds.
+	 * Lookup keys, one per subject, shared by every value map: the path
+	 * always sits at offset 8; the two header words are (set id, length)
+	 * for exact maps and (prefix length, big-endian set id) for LPM tries.
+	 * Oversized so that zero-filling after a path of any length stays in
+	 * bounds. Filled before the rules run, so the per-rule callback only
+	 * sets the header words.
 	 */
 	struct {
 		__u32 w0;
 		__u32 w1;
 		char path[2 * PF_EXACT_MAX];
-	} key;
-	struct pf_affix_key rev;	/* reversed path, for suffix tries */
+	} key[2];
+	struct pf_affix_key rev[2];	/* reversed paths, for suffix tries (on demand) */
+	/*
+	 * Where each subject's path is, and which reversed paths are ready:
+	 * kept in the map value rather than on the stack so that the verifier
+	 * does not explore the per-rule callback once per combination.
+	 */
+	struct pf_subj subj[2];		/* index: enum pf_subject */
+	__u32 rev_ready;		/* bit per subject: rev[subject] is filled */
+	__u32 rev_subject;		/* subject pf_rev_step is reversing */
 	/*
 	 * Copy of the workload's ruleset: elements are replaced, never changed
 	 * in place, so the copy is consistent, and one layout serves both classes.
@@ -186,20 +210,6 @@ struct pf_verdict {
 	struct pf_event_policy policies[PF_EVENT_POLICIES];
 };
 
-/* Where one subject's path is: buf[off .. PF_PATH_BUF) of its scratch buffer. */
-struct pf_subj {
-	__u32 off;
-	__u32 len;
-	__u32 state;		/* enum pf_subject_state */
-};
-
-enum pf_subject_state {
-	PF_SUBJECT_UNRESOLVED = 0,
-	PF_SUBJECT_OK,
-	PF_SUBJECT_FAILED,	/* unresolvable: every condition on it holds (fail closed) */
-	PF_SUBJECT_NONE,	/* no calling binary (kernel thread): in no value set */
-};
-
 /*
  * Everything one exec decision needs, on the stack of the program and
  * handed to bpf_loop callbacks (each callback is verified once, whatever
@@ -208,9 +218,6 @@ enum pf_subject_state {
 struct pf_eval {
 	struct pf_scratch *s;
 	struct task_struct *task;
-	struct pf_subj subj[2];	/* index: enum pf_subject */
-	__u32 key_subject;		/* subject whose path is in s->key (+1; 0: none) */
-	__u32 rev_subject;		/* subject whose reversed path is in s->rev (+1; 0: none) */
 	__u32 n_rules;
 	int matched_group;
 	struct pf_verdict v;
@@ -220,15 +227,15 @@ static long pf_rev_step(__u32 i, void *ctx)
 {
 	struct pf_eval *e = ctx;
 	struct pf_scratch *s = e->s;
-	__u32 subj = e->rev_subject - 1;
+	__u32 subj = e->s->rev_subject & 1;
 
-	if (i >= PF_AFFIX_MAX || i >= e->subj[subj & 1].len)
+	if (i >= PF_AFFIX_MAX || i >= e->s->subj[subj].len)
 		return 1;
 	/* Paths end at PF_PATH_BUF, so their reverse is read from the end. */
 	if (subj == PF_SUBJ_CALLER)
-		s->rev.path[i] = s->caller[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
+		s->rev[1].path[i] = s->caller[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
 	else
-		s->rev.path[i] = s->walk[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
+		s->rev[0].path[i] = s->walk[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
 	return 0;
 }
 
@@ -236,13 +243,13 @@ static long pf_rev_step(__u32 i, void *ctx)
  * Key = the subject's path (all of it, or the head kept for prefix tries),
  * then zeros up to the size of the one exact tier its length selects: only
  * that many key bytes are ever hashed. Each branch keeps its bound constant
- * for the verifier.
+ * for the verifier. Called with a constant subject.
  */
 static __always_inline void pf_key_load(struct pf_eval *e, __u32 subj)
 {
-	struct pf_subj *sj = &e->subj[subj & 1];
+	struct pf_subj *sj = &e->s->subj[subj];
 	__u32 len = sj->len, n = len <= PF_EXACT_MAX ? len : PF_AFFIX_MAX;
-	char *key = e->s->key.path;
+	char *key = e->s->key[subj].path;
 	const char *src = subj == PF_SUBJ_CALLER ? e->s->caller : e->s->walk;
 
 	barrier_var(n);
@@ -255,54 +262,56 @@ static __always_inline void pf_key_load(struct pf_eval *e, __u32 subj)
 		bpf_probe_read_kernel(key + n, PF_EXACT_M - n, pf_zeros);
 	else
 		bpf_probe_read_kernel(key + n, PF_EXACT_MAX - n, pf_zeros);
-	e->key_subject = subj + 1;
 }
 
 /* Whether the subject's path is in the condition's value set. */
 static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_cond *c)
 {
 	__u32 subj = c->subject == PF_SUBJ_CALLER ? PF_SUBJ_CALLER : PF_SUBJ_EXEC_PATH;
-	__u32 len = e->subj[subj].len;
+	__u32 len = e->s->subj[subj].len;
 	__u32 n = len < PF_AFFIX_MAX ? len : PF_AFFIX_MAX;
 	struct pf_scratch *s = e->s;
+	void *key = &s->key[subj];
+	struct pf_affix_key *rev = &s->rev[subj];
 
-	if (e->key_subject != subj + 1)
-		pf_key_load(e, subj);
 	switch (c->match) {
 	case PF_MATCH_EXACT:
 		if (len > PF_EXACT_MAX)
 			return false; /* no exact value is that long */
-		s->key.w0 = c->set_id;
-		s->key.w1 = len;
+		s->key[subj].w0 = c->set_id;
+		s->key[subj].w1 = len;
 		if (len <= PF_EXACT_S)
-			return (c->tiers & PF_TIER_S) && bpf_map_lookup_elem(&exact_s, &s->key);
+			return (c->tiers & PF_TIER_S) && bpf_map_lookup_elem(&exact_s, key);
 		if (len <= PF_EXACT_M)
-			return (c->tiers & PF_TIER_M) && bpf_map_lookup_elem(&exact_m, &s->key);
-		return (c->tiers & PF_TIER_L) && bpf_map_lookup_elem(&exact_l, &s->key);
+			return (c->tiers & PF_TIER_M) && bpf_map_lookup_elem(&exact_m, key);
+		return (c->tiers & PF_TIER_L) && bpf_map_lookup_elem(&exact_l, key);
 	case PF_MATCH_PREFIX:
-		s->key.w0 = 32 + 8 * n;
-		s->key.w1 = bpf_htonl(c->set_id);
-		return bpf_map_lookup_elem(&prefix_trie, &s->key) != NULL;
+		s->key[subj].w0 = 32 + 8 * n;
+		s->key[subj].w1 = bpf_htonl(c->set_id);
+		return bpf_map_lookup_elem(&prefix_trie, key) != NULL;
 	case PF_MATCH_SUFFIX:
-		if (e->rev_subject != subj + 1) {
-			e->rev_subject = subj + 1;
+		if (!(e->s->rev_ready & (1u << subj))) {
+			e->s->rev_subject = subj;
 			bpf_loop(PF_AFFIX_MAX, pf_rev_step, e, 0);
+			e->s->rev_ready |= 1u << subj;
 		}
-		s->rev.prefixlen = 32 + 8 * n;
-		s->rev.set_id_be = bpf_htonl(c->set_id);
-		return bpf_map_lookup_elem(&suffix_trie, &s->rev) != NULL;
+		rev->prefixlen = 32 + 8 * n;
+		rev->set_id_be = bpf_htonl(c->set_id);
+		return bpf_map_lookup_elem(&suffix_trie, rev) != NULL;
 	}
 	return false;
 }
 
 /*
- * The calling binary, resolved on first use: current->mm->exe_file, which
+ * The calling binary, resolved once before the rules when one of them needs
+ * it (resolving inside the per-rule callback would make the verifier walk
+ * the path code once per condition): current->mm->exe_file, which
  * every backend sees before the new image replaces it (LSM and fmod_ret run
  * in the binfmt search, sched_prepare_exec before the point of no return).
  */
 static __always_inline void pf_caller_resolve(struct pf_eval *e)
 {
-	struct pf_subj *sj = &e->subj[PF_SUBJ_CALLER];
+	struct pf_subj *sj = &e->s->subj[PF_SUBJ_CALLER];
 	/* a local: CO-RE reads must start from kernel types, not from our struct */
 	struct task_struct *task = e->task;
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
@@ -323,19 +332,17 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 	sj->off = off;
 	sj->len = PF_PATH_BUF - off;
 	sj->state = PF_SUBJECT_OK;
+	pf_key_load(e, PF_SUBJ_CALLER);
 }
 
 static __always_inline bool pf_cond_holds(struct pf_eval *e, const struct pf_cond *c)
 {
 	struct pf_subj *sj;
 
-	if (c->subject == PF_SUBJ_CALLER) {
-		sj = &e->subj[PF_SUBJ_CALLER];
-		if (sj->state == PF_SUBJECT_UNRESOLVED)
-			pf_caller_resolve(e);
-	} else {
-		sj = &e->subj[PF_SUBJ_EXEC_PATH];
-	}
+	/* resolved before the rules when the ruleset has caller conditions (PF_RS_CALLER) */
+	sj = &e->s->subj[c->subject == PF_SUBJ_CALLER ? PF_SUBJ_CALLER : PF_SUBJ_EXEC_PATH];
+	if (sj->state == PF_SUBJECT_UNRESOLVED)
+		return true; /* cannot happen: fail closed */
 	if (sj->state == PF_SUBJECT_FAILED)
 		return true;
 	if (sj->state == PF_SUBJECT_NONE)
@@ -403,7 +410,7 @@ static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 w
 {
 	struct pf_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 len = e->subj[PF_SUBJ_EXEC_PATH].len;
+	__u32 len = e->s->subj[PF_SUBJ_EXEC_PATH].len;
 
 	if (!ev) {
 		pf_stat_inc(PF_STAT_EVENTS_LOST);
@@ -421,7 +428,8 @@ static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 w
 	if (len > PF_PATH_BUF - 1)
 		len = PF_PATH_BUF - 1;
 	ev->path_len = len;
-	bpf_probe_read_kernel(ev->path, len, e->s->walk + (e->subj[PF_SUBJ_EXEC_PATH].off & (PF_PATH_BUF - 1)));
+	bpf_probe_read_kernel(ev->path, len,
+			      e->s->walk + (e->s->subj[PF_SUBJ_EXEC_PATH].off & (PF_PATH_BUF - 1)));
 	ev->path[len & (PF_PATH_BUF - 1)] = 0;
 	bpf_ringbuf_submit(ev, 0);
 }
@@ -483,14 +491,17 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	if (!e.n_rules)
 		goto out;
 
+	e.s->subj[PF_SUBJ_CALLER].state = PF_SUBJECT_UNRESOLVED;
+	e.s->subj[PF_SUBJ_CALLER].len = 0;
+	e.s->rev_ready = 0;
 	status = pf_resolve_path(file, task, e.s->walk, &off);
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;
-	e.subj[PF_SUBJ_EXEC_PATH].off = off;
-	e.subj[PF_SUBJ_EXEC_PATH].len = PF_PATH_BUF - off;
-	e.subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_OK;
+	e.s->subj[PF_SUBJ_EXEC_PATH].off = off;
+	e.s->subj[PF_SUBJ_EXEC_PATH].len = PF_PATH_BUF - off;
+	e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_OK;
 	if (status != PF_PATH_OK) {
-		e.subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FAILED;
+		e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FAILED;
 		e.v.ev_flags |= PF_EV_PATH_FAILED;
 		pf_stat_inc(PF_STAT_PATH_FAILED);
 	} else if (PF_PATH_BUF - off > PF_EXACT_MAX) {
@@ -498,6 +509,9 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		pf_stat_inc(PF_STAT_PATH_LONG);
 	}
 
+	pf_key_load(&e, PF_SUBJ_EXEC_PATH);
+	if (e.s->rs.flags & PF_RS_CALLER)
+		pf_caller_resolve(&e);
 	bpf_loop(PF_MAX_RULES, pf_rule_step, &e, 0);
 	if (e.v.deny)
 		e.v.ev_flags |= PF_EV_BLOCKED | (kills || e.v.kill ? PF_EV_KILLED : 0);

@@ -108,18 +108,23 @@ struct pf_rule {
 	struct pf_cond conds[PF_MAX_CONDS];
 };
 
+enum pf_ruleset_flags {
+	/* a rule has a PF_SUBJ_CALLER condition: resolve the calling binary first */
+	PF_RS_CALLER = 1 << 0,
+};
+
 /* The two classes share their layout; the program reads n_rules entries. */
 struct pf_ruleset_s {
 	__u32 generation;	/* bumped on every change, for debugging */
 	__u16 n_rules;
-	__u16 pad;
+	__u16 flags;		/* enum pf_ruleset_flags, derived from the rules */
 	struct pf_rule rules[PF_SMALL_RULES];
 };
 
 struct pf_ruleset {
 	__u32 generation;
 	__u16 n_rules;
-	__u16 pad;
+	__u16 flags;
 	struct pf_rule rules[PF_MAX_RULES];
 };
 

@@ -59,7 +59,11 @@ struct pf_owner {
 };
 bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
 		     struct pf_owner *out);
+/* Name of a policy, or of the template of an instance. */
 const char *pf_engine_policy_name(const struct pf_engine *e, uint32_t policy_id);
+/* The bindings ("namespace/name") united in a template instance; 0 for a policy. */
+size_t pf_engine_policy_bindings(const struct pf_engine *e, uint32_t policy_id,
+				 const char *const **names);
 
 struct pf_engine_counts {
 	size_t policies;	/* policies in force */
@@ -67,7 +71,7 @@ struct pf_engine_counts {
 	size_t files_rejected;	/* policy and pod files with errors */
 	size_t pods;
 	size_t pods_pending;	/* cgroup not found (yet) */
-	size_t bindings;	/* (policy, pod) pairs applied */
+	size_t policy_pods;	/* (policy or template instance, pod) pairs applied */
 	size_t workloads;
 	size_t bound_cgroups;
 	size_t value_sets;

@@ -442,13 +442,22 @@ int cmd_check(int argc, char **argv)
 	pf_diags_print(&c.diags, stderr);
 	ret = c.diags.n_errors ? 1 : 0;
 	if (!ret && !quiet && !sim) {
-		size_t counts[3] = {};
+		size_t counts[3] = {}, values = 0;
 
-		for (size_t i = 0; i < c.n_active; i++)
-			counts[c.active[i]->type]++;
-		printf("ok: %zu file%s, %zu polic%s, %zu template%s, %zu binding%s\n", files.n,
-		       files.n == 1 ? "" : "s", counts[0], counts[0] == 1 ? "y" : "ies", counts[1],
-		       counts[1] == 1 ? "" : "s", counts[2], counts[2] == 1 ? "" : "s");
+		for (size_t i = 0; i < c.n_active; i++) {
+			const struct pf_policy *p = c.active[i];
+
+			counts[p->type]++;
+			for (size_t r = 0; r < p->n_rules; r++)
+				for (size_t k = 0; k < p->rules[r].n_conds; k++)
+					values += p->rules[r].conds[k].values.n;
+			for (size_t k = 0; k < p->n_values; k++)
+				values += p->values[k].values.n;
+		}
+		printf("ok: %zu file%s: %zu polic%s, %zu template%s, %zu binding%s, %zu value%s\n",
+		       files.n, files.n == 1 ? "" : "s", counts[0], counts[0] == 1 ? "y" : "ies",
+		       counts[1], counts[1] == 1 ? "" : "s", counts[2], counts[2] == 1 ? "" : "s",
+		       values, values == 1 ? "" : "s");
 	}
 	if (sim)
 		ret = simulate(&c, sim, argv[optind - 1], parent) ? 1 : ret;

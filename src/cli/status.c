@@ -20,6 +20,9 @@ static void print_text(struct json_object *st)
 	struct json_object *counts = json_object_object_get(st, "counts");
 	struct json_object *pols = json_object_object_get(st, "policies");
 	struct json_object *errors = json_object_object_get(st, "errors");
+	struct json_object *insts = json_object_object_get(st, "instances");
+	struct json_object *binds = json_object_object_get(st, "bindings");
+	struct json_object *overlaps = json_object_object_get(st, "overlaps");
 
 	printf("backend:   %s\n", json_object_get_string(json_object_object_get(st, "backend")));
 	printf("ready:     %s\n", json_object_get_boolean(json_object_object_get(st, "ready")) ?
@@ -29,8 +32,8 @@ static void print_text(struct json_object *st)
 	       jint(counts, "files_rejected"));
 	printf("pods:      %lld (%lld waiting for their cgroup)\n", jint(counts, "pods"),
 	       jint(counts, "pods_pending"));
-	printf("bindings:  %lld (policy, pod) pairs; %lld workloads; %lld cgroups bound\n",
-	       jint(counts, "bindings"), jint(counts, "workloads"), jint(counts, "bound_cgroups"));
+	printf("applied:   %lld (policy, pod) pairs; %lld workloads; %lld cgroups bound\n",
+	       jint(counts, "policy_pods"), jint(counts, "workloads"), jint(counts, "bound_cgroups"));
 	printf("values:    %lld in %lld sets\n", jint(counts, "values"), jint(counts, "value_sets"));
 	printf("memory:    %lld bytes of BPF maps\n", jint(st, "kernel_memory_bytes"));
 	if (json_object_array_length(pols)) {
@@ -43,6 +46,45 @@ static void print_text(struct json_object *st)
 			       json_object_get_string(json_object_object_get(p, "mode")),
 			       jint(p, "pods"), jint(p, "blocked"), jint(p, "reported"));
 		}
+	}
+	if (json_object_array_length(insts)) {
+		printf("\n%-32s %-40s %6s %9s %9s\n", "TEMPLATE", "BINDINGS (united)", "PODS",
+		       "BLOCKED", "REPORTED");
+		for (size_t i = 0; i < json_object_array_length(insts); i++) {
+			struct json_object *p = json_object_array_get_idx(insts, i);
+			struct json_object *b = json_object_object_get(p, "bindings");
+			char names[256] = "";
+
+			for (size_t k = 0; k < json_object_array_length(b); k++)
+				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+					 k ? "+" : "",
+					 json_object_get_string(json_object_array_get_idx(b, k)));
+			printf("%-32s %-40s %6lld %9lld %9lld\n",
+			       json_object_get_string(json_object_object_get(p, "template")), names,
+			       jint(p, "pods"), jint(p, "blocked"), jint(p, "reported"));
+		}
+	}
+	for (size_t i = 0; i < json_object_array_length(binds); i++) {
+		struct json_object *b = json_object_array_get_idx(binds, i);
+		const char *state = json_object_get_string(json_object_object_get(b, "state"));
+
+		if (strcmp(state, "active") == 0)
+			continue;
+		printf("binding %s/%s (template %s): %s%s%s\n",
+		       json_object_get_string(json_object_object_get(b, "namespace")),
+		       json_object_get_string(json_object_object_get(b, "name")),
+		       json_object_get_string(json_object_object_get(b, "template")), state,
+		       json_object_object_get(b, "error") ? ": " : "",
+		       json_object_object_get(b, "error") ?
+			       json_object_get_string(json_object_object_get(b, "error")) : "");
+	}
+	for (size_t i = 0; i < json_object_array_length(overlaps); i++) {
+		struct json_object *o = json_object_array_get_idx(overlaps, i);
+
+		printf("overlap: pod %s: bindings %s of template %s are united\n",
+		       json_object_get_string(json_object_object_get(o, "pod")),
+		       json_object_to_json_string(json_object_object_get(o, "bindings")),
+		       json_object_get_string(json_object_object_get(o, "template")));
 	}
 	if (json_object_array_length(errors)) {
 		printf("\nerrors:\n");

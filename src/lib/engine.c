@@ -39,6 +39,14 @@ static int ptrs_add(struct ptrs *a, void *p)
 	return 0;
 }
 
+static int ptrs_add_unique(struct ptrs *a, void *p)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i] == p)
+			return 0;
+	return ptrs_add(a, p);
+}
+
 static void ptrs_del(struct ptrs *a, void *p)
 {
 	for (size_t i = 0; i < a->n; i++) {
@@ -164,13 +172,24 @@ static void *defs_active(const struct defs *d)
 
 /* ---- engine state ---------------------------------------------------- */
 
+/*
+ * A policy object (TracingPolicy, PolicyTemplate, PolicyBinding: defined by
+ * files) or a template instance: the template as the bindings of one
+ * container make it, with the union of their values. An instance is keyed by
+ * its template and binding keys, so containers with the same bindings share
+ * its id and counters; it lives while some pod uses it.
+ */
 struct policy_ent {
-	char *key;		/* "<kind>/<namespace>/<name>" */
+	char *key;		/* "<kind>/<namespace>/<name>", or "instance:<template>|<binding>|..." */
 	uint32_t id;
-	struct defs defs;	/* struct pf_policy * per file */
+	struct defs defs;	/* struct pf_policy * per file (none for an instance) */
 	unsigned stamp;		/* candidate de-duplication */
 	size_t n_pods;		/* pods it applies to; counters exist while > 0 */
 	struct pf_policy *indexed; /* definition whose selector is in the index */
+	/* instance only */
+	char *tpl_name;
+	char **bindings;	/* "<namespace>/<name>" of its bindings, sorted */
+	size_t n_bindings;
 	UT_hash_handle hh;
 	UT_hash_handle hh_id;
 };
@@ -234,6 +253,8 @@ struct pf_engine {
 	struct policy_ent *policies;
 	struct policy_ent *policies_by_id;
 	struct bucket *pol_index;	/* label -> policies whose selector requires it */
+	struct bucket *tpl_index;	/* template name -> bindings referring to it */
+	struct ptrs fresh_instances;	/* instances created by the pod being computed */
 	struct ptrs pol_global;		/* policies that cannot be indexed */
 	struct pod_ent *pods;
 	struct bucket *pod_index;	/* label -> pods carrying it */
@@ -244,7 +265,7 @@ struct pf_engine {
 	struct wl_garbage *wl_garbage;
 	unsigned stamp;
 	uint32_t generation;
-	size_t n_bindings;
+	size_t n_policy_pods;
 };
 
 static int resolver_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
@@ -416,6 +437,47 @@ static void file_set_diags(struct file_ent *fe, const struct pf_diags *diags)
 	}
 }
 
+static void policy_ent_free(struct pf_engine *e, struct policy_ent *pe)
+{
+	HASH_DEL(e->policies, pe);
+	HASH_DELETE(hh_id, e->policies_by_id, pe);
+	for (size_t i = 0; i < pe->n_bindings; i++)
+		free(pe->bindings[i]);
+	free(pe->bindings);
+	free(pe->tpl_name);
+	free(pe->defs.v);
+	free(pe->key);
+	free(pe);
+}
+
+/* Pods that bindings of template `name` may select: a template change recomputes them. */
+static void mark_template_users(struct pf_engine *e, const char *name)
+{
+	struct bucket *b;
+
+	HASH_FIND_STR(e->tpl_index, name, b);
+	for (size_t i = 0; b && i < b->items.n; i++) {
+		struct policy_ent *be = b->items.v[i];
+
+		mark_selected(e, defs_active(&be->defs));
+	}
+}
+
+/* Keeps the index of selecting objects (policies, bindings) and of template users. */
+static void policy_reindex(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p,
+			   bool add)
+{
+	if (p->type == PF_POLICY_TEMPLATE)
+		return; /* selects nothing itself */
+	policy_index(e, pe, p, add);
+	if (p->type != PF_POLICY_BINDING)
+		return;
+	if (add)
+		index_add(&e->tpl_index, p->template_ref, pe);
+	else
+		index_del(&e->tpl_index, p->template_ref, pe);
+}
+
 /* Installs (or, with p NULL, removes) file's definition of a policy. */
 static void policy_define(struct pf_engine *e, const char *key, const char *file,
 			  struct pf_policy *p)
@@ -445,28 +507,27 @@ static void policy_define(struct pf_engine *e, const char *key, const char *file
 	after = defs_active(&pe->defs);
 	if (before != after) {
 		if (pe->indexed)
-			policy_index(e, pe, pe->indexed, false);
+			policy_reindex(e, pe, pe->indexed, false);
 		pe->indexed = after;
 		if (after)
-			policy_index(e, pe, after, true);
+			policy_reindex(e, pe, after, true);
 		/* Pods it selected and pods it selects now: both may change. */
-		mark_selected(e, before);
-		mark_selected(e, after);
+		if (before && before->type == PF_POLICY_TEMPLATE)
+			mark_template_users(e, before->name);
+		else
+			mark_selected(e, before);
+		if (after && after->type == PF_POLICY_TEMPLATE)
+			mark_template_users(e, after->name);
+		else
+			mark_selected(e, after);
 	}
 	if (old && old != p) {
 		pf_policy_free(old);
 		free(old);
 	}
-	if (!pe->defs.n) {
-		/* Pods using it were marked above; the entry goes once none refers to it. */
-		if (!pe->n_pods) {
-			HASH_DEL(e->policies, pe);
-			HASH_DELETE(hh_id, e->policies_by_id, pe);
-			free(pe->defs.v);
-			free(pe->key);
-			free(pe);
-		}
-	}
+	/* Pods using it were marked above; the entry goes once none refers to it. */
+	if (!pe->defs.n && !pe->n_pods)
+		policy_ent_free(e, pe);
 }
 
 
@@ -684,29 +745,172 @@ static void candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptr
 	qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
 }
 
-/* Rules for one container (name NULL: pod-level) from the sorted candidates. */
-static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char *container,
-		       struct pf_rule *rules, size_t *n, char *err, size_t err_len)
+static bool applies_to(const struct pf_policy *p, const char *container)
 {
+	return !p->containers.n || (container && pf_strset_has(&p->containers, container));
+}
+
+static struct pf_policy *active_template(struct pf_engine *e, const char *name)
+{
+	struct policy_ent *te;
+	char *key = pf_template_key(name);
+
+	if (!key)
+		return NULL;
+	HASH_FIND_STR(e->policies, key, te);
+	free(key);
+	return te ? defs_active(&te->defs) : NULL;
+}
+
+static int cmp_binding(const void *a, const void *b)
+{
+	const struct policy_ent *pa = *(const struct policy_ent *const *)a;
+	const struct policy_ent *pb = *(const struct policy_ent *const *)b;
+	int c = strcmp(((struct pf_policy *)defs_active(&pa->defs))->template_ref,
+		       ((struct pf_policy *)defs_active(&pb->defs))->template_ref);
+
+	return c ? c : strcmp(pa->key, pb->key);
+}
+
+/* The instance of a template made by these bindings (sorted by key), created on first use. */
+static struct policy_ent *instance_get(struct pf_engine *e, const char *tpl,
+				       const struct pf_policy *const *bs, size_t n)
+{
+	struct policy_ent *ie;
+	size_t len = strlen("instance:") + strlen(tpl) + 1;
+	char *key;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(bs[i]->namespace) + strlen(bs[i]->name) + 2;
+	key = malloc(len);
+	if (!key)
+		return NULL;
+	strcpy(key, "instance:");
+	strcat(key, tpl);
+	for (size_t i = 0; i < n; i++) {
+		strcat(key, "|");
+		strcat(key, bs[i]->namespace);
+		strcat(key, "/");
+		strcat(key, bs[i]->name);
+	}
+	HASH_FIND_STR(e->policies, key, ie);
+	if (ie) {
+		free(key);
+		return ie;
+	}
+	ie = calloc(1, sizeof(*ie));
+	if (!ie || pf_kstore_alloc_policy_id(e->ks, &ie->id) || !(ie->tpl_name = strdup(tpl)) ||
+	    !(ie->bindings = calloc(n, sizeof(*ie->bindings)))) {
+		if (ie)
+			free(ie->tpl_name);
+		free(ie);
+		free(key);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (asprintf(&ie->bindings[ie->n_bindings], "%s/%s", bs[i]->namespace,
+			     bs[i]->name) > 0)
+			ie->n_bindings++;
+	ie->key = key;
+	HASH_ADD_KEYPTR(hh, e->policies, ie->key, strlen(ie->key), ie);
+	HASH_ADD(hh_id, e->policies_by_id, id, sizeof(ie->id), ie);
+	ptrs_add(&e->fresh_instances, ie);
+	return ie;
+}
+
+/* Compiles one template's bindings[0..n) (same template, sorted) for a container. */
+static int compile_instance(struct pf_engine *e, struct policy_ent *const *bes, size_t n,
+			    uint8_t *group, struct pf_rule *rules, size_t *n_rules,
+			    struct ptrs *used, char *err, size_t err_len)
+{
+	const struct pf_policy *b0 = defs_active(&bes[0]->defs);
+	struct pf_policy *tpl = active_template(e, b0->template_ref), inst;
+	const struct pf_policy **ok = calloc(n, sizeof(*ok));
+	struct policy_ent *ie;
+	size_t m = 0;
+	int ret = 0, line, col;
+
+	if (!ok)
+		return -ENOMEM;
+	if (!tpl)
+		goto out; /* waiting for its template (reported in status) */
+	for (size_t i = 0; i < n; i++) {
+		const struct pf_policy *b = defs_active(&bes[i]->defs);
+		char msg[256];
+
+		/* A binding its template refuses takes no part (reported in status). */
+		if (!pf_binding_check(tpl, b, msg, sizeof(msg), &line, &col))
+			ok[m++] = b;
+	}
+	if (!m)
+		goto out;
+	ie = instance_get(e, tpl->name, ok, m);
+	if (!ie) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = pf_template_instantiate(tpl, ok, m, &inst, err, err_len);
+	if (ret)
+		goto out;
+	ret = pf_compile_policy(&inst, ie->id, group, &e->resolver, rules, PF_MAX_RULES, n_rules,
+				err, err_len);
+	pf_policy_free(&inst);
+	if (!ret)
+		ret = ptrs_add_unique(used, ie);
+out:
+	free(ok);
+	return ret;
+}
+
+/*
+ * Rules for one container (name NULL: pod-level) from the sorted candidates:
+ * tracing policies in key order, then one instance per template whose
+ * bindings select the container. Objects whose rules were used go to `used`.
+ */
+static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char *container,
+		       struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
+		       size_t err_len)
+{
+	struct ptrs bindings = {};
 	uint8_t group = 0;
-	int ret;
+	int ret = 0;
 
 	*n = 0;
-	for (size_t i = 0; i < cands->n; i++) {
+	for (size_t i = 0; i < cands->n && !ret; i++) {
 		struct policy_ent *pe = cands->v[i];
 		struct pf_policy *p = defs_active(&pe->defs);
 
-		if (p->containers.n && (!container || !pf_strset_has(&p->containers, container)))
+		if (!applies_to(p, container))
 			continue;
+		if (p->type == PF_POLICY_BINDING) {
+			ret = ptrs_add(&bindings, pe);
+			continue;
+		}
 		ret = pf_compile_policy(p, pe->id, &group, &e->resolver, rules, PF_MAX_RULES, n,
 					err, err_len);
-		if (ret) {
-			pf_rules_release(rules, *n, &e->resolver);
-			*n = 0;
-			return ret;
-		}
+		if (!ret)
+			ret = ptrs_add_unique(used, pe);
 	}
-	return 0;
+	/* One instance per template, from its bindings: united, whatever their order. */
+	qsort(bindings.v, bindings.n, sizeof(*bindings.v), cmp_binding);
+	for (size_t i = 0, j; i < bindings.n && !ret; i = j) {
+		const char *tpl = ((struct pf_policy *)defs_active(
+				       &((struct policy_ent *)bindings.v[i])->defs))->template_ref;
+
+		for (j = i + 1; j < bindings.n; j++)
+			if (strcmp(((struct pf_policy *)defs_active(
+					 &((struct policy_ent *)bindings.v[j])->defs))->template_ref,
+				   tpl))
+				break;
+		ret = compile_instance(e, (struct policy_ent *const *)&bindings.v[i], j - i, &group,
+				       rules, n, used, err, err_len);
+	}
+	free(bindings.v);
+	if (ret) {
+		pf_rules_release(rules, *n, &e->resolver);
+		*n = 0;
+	}
+	return ret;
 }
 
 static bool same_rules(const struct pf_rule *a, size_t na, const struct pf_rule *b, size_t nb)
@@ -929,17 +1133,12 @@ static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptr
 
 		if (--p->n_pods == 0) {
 			pf_kstore_counters_delete(e->ks, p->id);
-			if (!p->defs.n) {
-				HASH_DEL(e->policies, p);
-				HASH_DELETE(hh_id, e->policies_by_id, p);
-				free(p->defs.v);
-				free(p->key);
-				free(p);
-			}
+			if (!p->defs.n)
+				policy_ent_free(e, p);
 		}
 	}
-	e->n_bindings -= pe->policies.n;
-	e->n_bindings += now->n;
+	e->n_policy_pods -= pe->policies.n;
+	e->n_policy_pods += now->n;
 	free(pe->policies.v);
 	pe->policies = *now;
 	memset(now, 0, sizeof(*now));
@@ -982,7 +1181,8 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 	struct pf_pod *pod = defs_active(&pe->defs);
 	struct pf_rule rules[PF_MAX_RULES];
 	struct wl_ent **cont_wl = NULL, *pod_wl;
-	struct ptrs cands = {};
+	struct ptrs cands = {}, used = {};
+	bool kept_previous = false;
 	size_t n;
 	int err;
 
@@ -1009,12 +1209,13 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 
 	/* Pod-level workload: policies without a container selector. */
 	pod_wl = pe->pod_wl;
-	err = compile_for(e, &cands, NULL, rules, &n, pe->error, sizeof(pe->error));
+	err = compile_for(e, &cands, NULL, rules, &n, &used, pe->error, sizeof(pe->error));
 	if (!err)
 		err = wl_apply(e, pe, -1, &pod_wl, rules, n);
 	if (err) {
 		pf_err("pod %s: %s", pe->key, pe->error);
 		pod_wl = pe->pod_wl; /* previous rules stay */
+		kept_previous = true;
 	}
 
 	cont_wl = calloc(pod->n_containers + 1, sizeof(*cont_wl));
@@ -1023,10 +1224,11 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 										       : NULL;
 		struct wl_ent *slot = own;
 
-		err = compile_for(e, &cands, pod->containers[i].name, rules, &n, pe->error,
+		err = compile_for(e, &cands, pod->containers[i].name, rules, &n, &used, pe->error,
 				  sizeof(pe->error));
 		if (err) {
 			cont_wl[i] = own ? own : pod_wl;
+			kept_previous = true;
 			continue;
 		}
 		if (pod_wl ? same_rules(pod_wl->rules, pod_wl->n_rules, rules, n) : n == 0) {
@@ -1037,9 +1239,10 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 				wl_garbage(e, own);
 			continue;
 		}
-		if (wl_apply(e, pe, (int)i, &slot, rules, n))
+		if (wl_apply(e, pe, (int)i, &slot, rules, n)) {
 			slot = own;
-		else if (own && slot != own)
+			kept_previous = true;
+		} else if (own && slot != own)
 			wl_garbage(e, own);
 		cont_wl[i] = slot;
 	}
@@ -1059,7 +1262,19 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 		if (!any)
 			cg_untrack_all(e, pe, true);
 	}
-	pod_set_policies(e, pe, &cands);
+	/* Rules kept from before still name their policies: they stay referenced. */
+	for (size_t i = 0; kept_previous && i < pe->policies.n; i++)
+		ptrs_add_unique(&used, pe->policies.v[i]);
+	pod_set_policies(e, pe, &used);
+	free(cands.v);
+	/* Instances created for rules that were not applied after all. */
+	for (size_t i = 0; i < e->fresh_instances.n; i++) {
+		struct policy_ent *ie = e->fresh_instances.v[i];
+
+		if (!ie->n_pods)
+			policy_ent_free(e, ie);
+	}
+	e->fresh_instances.n = 0;
 }
 
 int pf_engine_sync(struct pf_engine *e)
@@ -1210,8 +1425,20 @@ const char *pf_engine_policy_name(const struct pf_engine *e, uint32_t policy_id)
 	struct pf_policy *p;
 
 	HASH_FIND(hh_id, e->policies_by_id, &policy_id, sizeof(policy_id), pe);
+	if (pe && pe->tpl_name)
+		return pe->tpl_name;
 	p = pe ? defs_active(&pe->defs) : NULL;
 	return p ? p->name : NULL;
+}
+
+size_t pf_engine_policy_bindings(const struct pf_engine *e, uint32_t policy_id,
+				 const char *const **names)
+{
+	struct policy_ent *pe;
+
+	HASH_FIND(hh_id, e->policies_by_id, &policy_id, sizeof(policy_id), pe);
+	*names = pe ? (const char *const *)pe->bindings : NULL;
+	return pe ? pe->n_bindings : 0;
 }
 
 void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
@@ -1233,7 +1460,7 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 		out->pods_pending += po->pending;
 		out->workload_errors += po->error[0] != 0;
 	}
-	out->bindings = e->n_bindings;
+	out->policy_pods = e->n_policy_pods;
 	out->workloads = HASH_CNT(hh, e->wls);
 	out->bound_cgroups = HASH_CNT(hh, e->cgs);
 	pf_sets_stats(e->sets, &ss);
@@ -1241,21 +1468,110 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 	out->values = ss.values;
 }
 
-static void status_policies(struct pf_engine *e, struct json_object *root)
+static struct json_object *json_strings(char *const *v, size_t n)
 {
 	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_string(v[i]));
+	return arr;
+}
+
+static void status_counters(struct pf_engine *e, struct policy_ent *pe, struct json_object *o)
+{
+	struct pf_policy_counters c = {};
+
+	if (pe->n_pods)
+		pf_kstore_counters_read(e->ks, pe->id, &c);
+	json_object_object_add(o, "id", json_object_new_int64(pe->id));
+	json_object_object_add(o, "pods", json_object_new_int64(pe->n_pods));
+	json_object_object_add(o, "matched", json_object_new_int64(c.matched));
+	json_object_object_add(o, "blocked", json_object_new_int64(c.blocked));
+	json_object_object_add(o, "reported", json_object_new_int64(c.reported));
+}
+
+/* Pods a binding takes part in: the pods of the instances naming it. */
+static size_t binding_pods(struct pf_engine *e, const struct pf_policy *b)
+{
+	struct policy_ent *pe, *tmp;
+	size_t n = 0;
+	char *name;
+
+	if (asprintf(&name, "%s/%s", b->namespace, b->name) < 0)
+		return 0;
+	HASH_ITER(hh, e->policies, pe, tmp) {
+		if (!pe->tpl_name || strcmp(pe->tpl_name, b->template_ref))
+			continue;
+		for (size_t i = 0; i < pe->n_bindings; i++)
+			if (strcmp(pe->bindings[i], name) == 0)
+				n += pe->n_pods;
+	}
+	free(name);
+	return n;
+}
+
+static struct json_object *status_binding(struct pf_engine *e, struct policy_ent *pe,
+					  const struct pf_policy *b)
+{
+	struct json_object *o = json_object_new_object();
+	struct pf_policy *tpl = active_template(e, b->template_ref);
+	char msg[256], where[PATH_MAX + 300];
+	int line, col;
+
+	json_object_object_add(o, "name", json_object_new_string(b->name));
+	json_object_object_add(o, "namespace", json_object_new_string(b->namespace));
+	json_object_object_add(o, "template", json_object_new_string(b->template_ref));
+	json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
+	if (!tpl) {
+		json_object_object_add(o, "state", json_object_new_string("waiting-for-template"));
+	} else if (pf_binding_check(tpl, b, msg, sizeof(msg), &line, &col)) {
+		snprintf(where, sizeof(where), "%s:%d:%d: %s", b->file, line, col, msg);
+		json_object_object_add(o, "state", json_object_new_string("rejected"));
+		json_object_object_add(o, "error", json_object_new_string(where));
+	} else {
+		json_object_object_add(o, "state", json_object_new_string("active"));
+	}
+	json_object_object_add(o, "pods", json_object_new_int64(binding_pods(e, b)));
+	return o;
+}
+
+/* Policies and templates with counters, bindings with their state, template instances. */
+static void status_policies(struct pf_engine *e, struct json_object *root)
+{
+	struct json_object *pols = json_object_new_array(), *binds = json_object_new_array();
+	struct json_object *insts = json_object_new_array();
+	struct json_object *errors = json_object_object_get(root, "errors");
 	struct policy_ent *pe, *tmp;
 
 	HASH_ITER(hh, e->policies, pe, tmp) {
 		struct pf_policy *p = defs_active(&pe->defs);
-		struct pf_policy_counters c = {};
 		struct json_object *o;
 
+		if (pe->tpl_name) {
+			o = json_object_new_object();
+			json_object_object_add(o, "template", json_object_new_string(pe->tpl_name));
+			json_object_object_add(o, "bindings",
+					       json_strings(pe->bindings, pe->n_bindings));
+			json_object_object_add(o, "overlap",
+					       json_object_new_boolean(pe->n_bindings > 1));
+			status_counters(e, pe, o);
+			json_object_array_add(insts, o);
+			continue;
+		}
 		if (!p)
 			continue;
+		for (size_t i = 1; i < pe->defs.n; i++) {
+			char msg[PATH_MAX * 2];
+
+			snprintf(msg, sizeof(msg), "%s: %s %s is also defined in %s, which wins",
+				 pe->defs.v[i].file, p->kind, p->name, pe->defs.v[0].file);
+			json_object_array_add(errors, json_object_new_string(msg));
+		}
+		if (p->type == PF_POLICY_BINDING) {
+			json_object_array_add(binds, status_binding(e, pe, p));
+			continue;
+		}
 		o = json_object_new_object();
-		if (pe->n_pods)
-			pf_kstore_counters_read(e->ks, pe->id, &c);
 		json_object_object_add(o, "name", json_object_new_string(p->name));
 		json_object_object_add(o, "kind", json_object_new_string(p->kind ? p->kind : ""));
 		if (p->namespace)
@@ -1263,22 +1579,36 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 		json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
 		json_object_object_add(o, "mode", json_object_new_string(
 			p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
-		json_object_object_add(o, "id", json_object_new_int64(pe->id));
-		json_object_object_add(o, "pods", json_object_new_int64(pe->n_pods));
-		json_object_object_add(o, "matched", json_object_new_int64(c.matched));
-		json_object_object_add(o, "blocked", json_object_new_int64(c.blocked));
-		json_object_object_add(o, "reported", json_object_new_int64(c.reported));
-		for (size_t i = 1; i < pe->defs.n; i++) {
-			char msg[PATH_MAX * 2];
-
-			snprintf(msg, sizeof(msg), "%s: policy %s is also defined in %s, which wins",
-				 pe->defs.v[i].file, p->name, pe->defs.v[0].file);
-			json_object_array_add(json_object_object_get(root, "errors"),
-					      json_object_new_string(msg));
-		}
-		json_object_array_add(arr, o);
+		status_counters(e, pe, o);
+		json_object_array_add(pols, o);
 	}
-	json_object_object_add(root, "policies", arr);
+	json_object_object_add(root, "policies", pols);
+	json_object_object_add(root, "bindings", binds);
+	json_object_object_add(root, "instances", insts);
+}
+
+/* Containers where several bindings of one template are united. */
+static void status_overlaps(struct pf_engine *e, struct json_object *root)
+{
+	struct json_object *arr = json_object_new_array();
+	struct pod_ent *po, *tmp;
+
+	HASH_ITER(hh, e->pods, po, tmp) {
+		for (size_t i = 0; i < po->policies.n; i++) {
+			struct policy_ent *ie = po->policies.v[i];
+			struct json_object *o;
+
+			if (!ie->tpl_name || ie->n_bindings < 2)
+				continue;
+			o = json_object_new_object();
+			json_object_object_add(o, "pod", json_object_new_string(po->key));
+			json_object_object_add(o, "template", json_object_new_string(ie->tpl_name));
+			json_object_object_add(o, "bindings",
+					       json_strings(ie->bindings, ie->n_bindings));
+			json_object_array_add(arr, o);
+		}
+	}
+	json_object_object_add(root, "overlaps", arr);
 }
 
 struct json_object *pf_engine_status_json(struct pf_engine *e)
@@ -1299,7 +1629,7 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	COUNT(files_rejected);
 	COUNT(pods);
 	COUNT(pods_pending);
-	COUNT(bindings);
+	COUNT(policy_pods);
 	COUNT(workloads);
 	COUNT(bound_cgroups);
 	COUNT(value_sets);
@@ -1324,6 +1654,7 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	json_object_object_add(root, "errors", errors);
 	json_object_object_add(root, "pods_pending", pending);
 	status_policies(e, root);
+	status_overlaps(e, root);
 	return root;
 }
 
@@ -1365,16 +1696,19 @@ void pf_engine_free(struct pf_engine *e)
 			free(pe->defs.v[i].obj);
 			free(pe->defs.v[i].file);
 		}
-		HASH_DEL(e->policies, pe);
-		free(pe->defs.v);
-		free(pe->key);
-		free(pe);
+		pe->defs.n = 0;
+		policy_ent_free(e, pe);
 	}
-	HASH_CLEAR(hh_id, e->policies_by_id);
 	HASH_ITER(hh, e->files, fe, ftmp)
 		file_drop(e, fe);
 	HASH_ITER(hh, e->pol_index, b, btmp) {
 		HASH_DEL(e->pol_index, b);
+		free(b->items.v);
+		free(b->kv);
+		free(b);
+	}
+	HASH_ITER(hh, e->tpl_index, b, btmp) {
+		HASH_DEL(e->tpl_index, b);
 		free(b->items.v);
 		free(b->kv);
 		free(b);
@@ -1400,6 +1734,7 @@ void pf_engine_free(struct pf_engine *e)
 		free(g);
 	}
 	free(e->pol_global.v);
+	free(e->fresh_instances.v);
 	pf_sets_free(e->sets);
 	free(e);
 }

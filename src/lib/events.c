@@ -35,6 +35,8 @@ static const char *event_action(const struct pf_event *ev)
 struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_engine *e)
 {
 	struct json_object *o = json_object_new_object(), *pols = json_object_new_array();
+	struct json_object *binds = NULL;
+	bool overlap = false;
 	char ts[64], comm[sizeof(ev->comm) + 1];
 	struct pf_owner owner = {};
 	uint32_t len = ev->path_len < sizeof(ev->path) ? ev->path_len : sizeof(ev->path) - 1;
@@ -60,12 +62,30 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 		const char *name = e ? pf_engine_policy_name(e, ev->policies[i].policy_id) : NULL;
 		char fallback[32];
 
+		const char *const *bnames;
+		size_t nb = e ? pf_engine_policy_bindings(e, ev->policies[i].policy_id, &bnames) : 0;
+
 		snprintf(fallback, sizeof(fallback), "#%u", ev->policies[i].policy_id);
 		json_object_array_add(pols, json_object_new_string(name ? name : fallback));
+		/* A template instance: which bindings made it (several: their values united). */
+		if (nb) {
+			struct json_object *arr = json_object_new_array();
+
+			for (size_t b = 0; b < nb; b++)
+				json_object_array_add(arr, json_object_new_string(bnames[b]));
+			if (!binds)
+				binds = json_object_new_object();
+			json_object_object_add(binds, name ? name : fallback, arr);
+			overlap |= nb > 1;
+		}
 	}
 	json_object_object_add(o, "policy", json_object_array_length(pols) ?
 				       json_object_get(json_object_array_get_idx(pols, 0)) : NULL);
 	json_object_object_add(o, "policies", pols);
+	if (binds) {
+		json_object_object_add(o, "bindings", binds);
+		json_object_object_add(o, "overlap", json_object_new_boolean(overlap));
+	}
 	json_object_object_add(o, "action", json_object_new_string(event_action(ev)));
 	json_object_object_add(o, "blocked", json_object_new_boolean(ev->flags & PF_EV_BLOCKED));
 	if (ev->flags & PF_EV_BLOCKED)

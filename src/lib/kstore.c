@@ -670,6 +670,10 @@ int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct p
 	rs.generation = generation;
 	rs.n_rules = n;
 	memcpy(rs.rules, rules, n * sizeof(*rules));
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < rules[i].n_conds && c < PF_MAX_CONDS; c++)
+			if (rules[i].conds[c].subject == PF_SUBJ_CALLER)
+				rs.flags |= PF_RS_CALLER;
 	/* One element update: an exec sees the old ruleset or the new one. */
 	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, &rs, BPF_ANY)) {
 		err = -errno;
