@@ -56,10 +56,11 @@ try worker-1 /usr/bin/ls /
 try worker-1 /usr/bin/dash -c true
 try worker-1 /usr/bin/id
 try worker-1 /usr/bin/uname
-echo "toolbox-1: no enforcing policy (audit-uname reports only)"
+echo "toolbox-1: template exec-allowlist via bindings toolbox + toolbox-extra (values united)"
 try toolbox-1 /usr/bin/id
 try toolbox-1 /usr/bin/dash -c true
 try toolbox-1 /usr/bin/uname
+try toolbox-1 /usr/bin/sleep 0
 sleep 0.3
 
 echo

@@ -80,10 +80,14 @@ static void print_text(struct json_object *st)
 	}
 	for (size_t i = 0; i < json_object_array_length(overlaps); i++) {
 		struct json_object *o = json_object_array_get_idx(overlaps, i);
+		struct json_object *b = json_object_object_get(o, "bindings");
+		char names[256] = "";
 
-		printf("overlap: pod %s: bindings %s of template %s are united\n",
-		       json_object_get_string(json_object_object_get(o, "pod")),
-		       json_object_to_json_string(json_object_object_get(o, "bindings")),
+		for (size_t k = 0; k < json_object_array_length(b); k++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 k ? ", " : "", json_object_get_string(json_object_array_get_idx(b, k)));
+		printf("overlap: pod %s: bindings %s of template %s (values united)\n",
+		       json_object_get_string(json_object_object_get(o, "pod")), names,
 		       json_object_get_string(json_object_object_get(o, "template")));
 	}
 	if (json_object_array_length(errors)) {
