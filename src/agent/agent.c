@@ -403,7 +403,7 @@ static void usage(FILE *out)
 		"  --events FILE        append events as JSON lines (default: stdout)\n"
 		"  --socket PATH        control socket (default %s)\n"
 		"  --pin-dir DIR        pinned state (default %s)\n"
-		"  --backend NAME       auto (default), lsm, fmod_ret or tracepoint\n"
+		"  --backend NAME       auto (default), lsm, fmod_ret, tracepoint or tracepoint-late\n"
 		"  --cgroup-root DIR    cgroup2 mount (default: from /proc/self/mountinfo)\n"
 		"  --map-size MAP=N     size a map at start (cg_workload, wl_rules_s, wl_rules_l,\n"
 		"                       exact_s, exact_m, exact_l, prefix_trie, suffix_trie,\n"
