@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * PolicyTemplate and PolicyBinding: the reader, instances (union of the
+ * bindings' values, whatever their order), what a template refuses, and the
+ * reference evaluator's composition rules.
+ */
+#include "pf_test.h"
+#include "podfence/evaluate.h"
+#include "podfence/policy.h"
+
+#define TEMPLATE                                                                                   \
+	"apiVersion: podfence.io/v1alpha1\n"                                                       \
+	"kind: PolicyTemplate\n"                                                                   \
+	"metadata: {name: allow}\n"                                                                \
+	"spec:\n"                                                                                  \
+	"  parameters: [{name: execs}, {name: dirs}]\n"                                            \
+	"  lsmhooks:\n"                                                                            \
+	"  - hook: bprm_check_security\n"                                                          \
+	"    args: [{index: 0, type: linux_binprm}]\n"                                             \
+	"    selectors:\n"                                                                         \
+	"    - matchArgs:\n"                                                                       \
+	"      - {index: 0, operator: NotEqual, valuesFrom: execs, values: [/bin/true]}\n"         \
+	"      - {index: 0, operator: NotPrefix, valuesFrom: dirs}\n"                              \
+	"      matchActions: [{action: Override, argError: -1}]\n"
+
+#define BINDING(name, label, values)                                                               \
+	"apiVersion: podfence.io/v1alpha1\n"                                                       \
+	"kind: PolicyBinding\n"                                                                    \
+	"metadata: {name: " name ", namespace: shop}\n"                                            \
+	"spec:\n"                                                                                  \
+	"  templateRef: allow\n"                                                                   \
+	"  podSelector: {matchLabels: {app: " label "}}\n"                                         \
+	"  values: " values "\n"
+
+static int parse(const char *text, struct pf_policy_list *l, struct pf_diags *d)
+{
+	return pf_policy_parse_buf("t.yaml", text, strlen(text), l, d);
+}
+
+static bool has_error(const struct pf_diags *d, const char *needle)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].sev == PF_SEV_ERROR && strstr(d->v[i].msg, needle))
+			return true;
+	pf_diags_print(d, stderr);
+	return false;
+}
+
+PF_TEST(template_and_bindings_parse)
+{
+	struct pf_policy_list l = {};
+	struct pf_diags d = {};
+	const struct pf_policy *t, *b;
+
+	if (!ASSERT_OK(parse(TEMPLATE "---\n" BINDING("web", "web", "{execs: [/usr/sbin/nginx]}"),
+			     &l, &d), "parse") || !ASSERT_EQ(l.n, 2, "two objects"))
+		goto out;
+	t = &l.v[0];
+	b = &l.v[1];
+	ASSERT_EQ(t->type, PF_POLICY_TEMPLATE, "template");
+	ASSERT_EQ(t->params.n, 2, "parameters");
+	ASSERT_STREQ(t->rules[0].conds[0].param, "execs", "valuesFrom");
+	ASSERT_EQ(t->rules[0].conds[0].values.n, 1, "fixed values kept");
+	ASSERT_FALSE(pf_policy_selects(t, "shop", NULL, "c"), "a template selects nothing");
+	ASSERT_EQ(b->type, PF_POLICY_BINDING, "binding");
+	ASSERT_STREQ(b->namespace, "shop", "namespaced");
+	ASSERT_STREQ(b->template_ref, "allow", "templateRef");
+	ASSERT_EQ(b->n_values, 1, "values");
+	ASSERT_FALSE(pf_policy_selects(b, "other", NULL, "c"), "other namespace");
+out:
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+}
+
+PF_TEST(template_and_binding_errors_name_field_and_position)
+{
+	static const struct {
+		const char *text, *needle;
+	} cases[] = {
+		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n"
+		  "spec:\n  parameters: [{name: a}]\n  podSelector: {}\n",
+		  "spec.podSelector: field \"podSelector\" is not supported (a template selects no pod" },
+		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n"
+		  "spec:\n  parameters: [{name: a}]\n  lsmhooks:\n  - hook: bprm_check_security\n"
+		  "    args: [{index: 0, type: file}]\n    selectors:\n    - matchArgs:\n"
+		  "      - {index: 0, operator: Equal, valuesFrom: b}\n",
+		  "valuesFrom: \"b\" is not a parameter of this template" },
+		{ "apiVersion: cilium.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n",
+		  "apiVersion: \"cilium.io/v1alpha1\" is not supported for PolicyTemplate" },
+		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
+		  "spec:\n  values: {a: [x]}\n",
+		  "spec.templateRef: required" },
+		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
+		  "spec:\n  templateRef: t\n  values: {a: /bin/x}\n",
+		  "spec.values.a: must be a list of strings" },
+		{ "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: p}\nspec:\n"
+		  "  kprobes:\n  - call: security_bprm_check\n    args: [{index: 0, type: file}]\n"
+		  "    selectors:\n    - matchArgs:\n      - {index: 0, operator: Equal, valuesFrom: a}\n",
+		  "valuesFrom: only a podfence.io PolicyTemplate has parameters" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pf_policy_list l = {};
+		struct pf_diags d = {};
+
+		ASSERT_EQ(parse(cases[i].text, &l, &d), -EINVAL, cases[i].needle);
+		ASSERT_TRUE(has_error(&d, cases[i].needle), cases[i].needle);
+		for (size_t k = 0; k < d.n; k++)
+			ASSERT_GE(d.v[k].line, 1, d.v[k].msg);
+		pf_policy_list_free(&l);
+		pf_diags_free(&d);
+	}
+}
+
+/* Parses TEMPLATE + bindings a and b (in that order): v[0] template, v[1] a, v[2] b. */
+static bool parse_three(const char *a, const char *b, struct pf_policy_list *l)
+{
+	struct pf_diags d = {};
+	char text[4096];
+	int err;
+
+	snprintf(text, sizeof(text), "%s---\n%s---\n%s", TEMPLATE, a, b);
+	err = parse(text, l, &d);
+	if (err)
+		pf_diags_print(&d, stderr);
+	pf_diags_free(&d);
+	return ASSERT_OK(err, "parse") && ASSERT_EQ(l->n, 3, "three objects");
+}
+
+PF_TEST(template_instance_is_the_union_in_any_order)
+{
+	struct pf_policy_list l = {};
+	struct pf_policy ab = {}, ba = {};
+	const struct pf_policy *order1[2], *order2[2];
+	char err[256] = "";
+
+	if (!parse_three(BINDING("a", "x", "{execs: [/a, /c], dirs: [/opt/a/]}"),
+			 BINDING("b", "x", "{execs: [/b, /c]}"), &l))
+		goto out;
+	order1[0] = order2[1] = &l.v[1];
+	order1[1] = order2[0] = &l.v[2];
+	if (!ASSERT_OK(pf_template_instantiate(&l.v[0], order1, 2, &ab, err, sizeof(err)), err) ||
+	    !ASSERT_OK(pf_template_instantiate(&l.v[0], order2, 2, &ba, err, sizeof(err)), err))
+		goto out;
+	ASSERT_EQ(ab.rules[0].conds[0].values.n, 4, "fixed + a + b, /c once");
+	ASSERT_TRUE(pf_strset_has(&ab.rules[0].conds[0].values, "/bin/true"), "fixed value");
+	ASSERT_TRUE(pf_strset_has(&ab.rules[0].conds[0].values, "/b"), "b's value");
+	ASSERT_EQ(ab.rules[0].conds[1].values.n, 1, "dirs from a only");
+	for (size_t c = 0; c < 2; c++)
+		ASSERT_TRUE(pf_strset_equal(&ab.rules[0].conds[c].values,
+					    &ba.rules[0].conds[c].values), "order-independent");
+	ASSERT_EQ(ab.rules[0].conds[0].param, NULL, "instance is concrete");
+out:
+	pf_policy_free(&ab);
+	pf_policy_free(&ba);
+	pf_policy_list_free(&l);
+}
+
+PF_TEST(template_refuses_unknown_parameter_and_long_affix)
+{
+	struct pf_policy_list l = {};
+	char err[256] = "", longv[300];
+	char text[1024];
+	int line = 0, col = 0;
+
+	memset(longv, 'a', sizeof(longv));
+	longv[0] = '/';
+	longv[sizeof(longv) - 1] = 0;
+	snprintf(text, sizeof(text), BINDING("b", "x", "{dirs: [\"%s\"]}"), longv);
+	if (!parse_three(BINDING("a", "x", "{exec: [/a]}"), text, &l))
+		goto out;
+	ASSERT_EQ(pf_binding_check(&l.v[0], &l.v[1], err, sizeof(err), &line, &col), -EINVAL,
+		  "unknown parameter");
+	ASSERT_STRSTR(err, "spec.values.exec: template \"allow\" has no parameter \"exec\"", "msg");
+	ASSERT_GE(line, 20, "line of the binding's value");
+	ASSERT_EQ(pf_binding_check(&l.v[0], &l.v[2], err, sizeof(err), &line, &col), -EINVAL,
+		  "long prefix value");
+	ASSERT_STRSTR(err, "longer than the 252-byte limit of NotPrefix values", "msg");
+out:
+	pf_policy_list_free(&l);
+}
+
+/* Evaluates path in a pod of app=x, namespace shop. */
+static bool blocked(const struct pf_policy_list *l, const char *path, size_t *n_applying)
+{
+	const struct pf_policy *v[8];
+	struct pf_labels labels = {};
+	struct pf_eval_result r;
+	struct pf_eval_query q = { "shop", &labels, "c", path, NULL };
+	bool b;
+
+	for (size_t i = 0; i < l->n; i++)
+		v[i] = &l->v[i];
+	pf_labels_set(&labels, "app", "x");
+	if (pf_evaluate(v, l->n, &q, &r))
+		return false;
+	b = r.blocked;
+	*n_applying = r.n;
+	pf_eval_result_free(&r);
+	pf_labels_free(&labels);
+	return b;
+}
+
+PF_TEST(evaluator_unites_bindings_and_ignores_refused_ones)
+{
+	struct pf_policy_list l = {};
+	size_t n = 0;
+
+	if (!parse_three(BINDING("a", "x", "{execs: [/a]}"), BINDING("b", "x", "{execs: [/b]}"),
+			 &l))
+		goto out;
+	ASSERT_FALSE(blocked(&l, "/a", &n), "a's value");
+	ASSERT_FALSE(blocked(&l, "/b", &n), "b's value");
+	ASSERT_FALSE(blocked(&l, "/bin/true", &n), "template's fixed value");
+	ASSERT_TRUE(blocked(&l, "/c", &n), "neither");
+	ASSERT_EQ(n, 1, "one instance for both bindings");
+	pf_policy_list_free(&l);
+	/* b names a parameter the template lacks: it takes no part */
+	if (!parse_three(BINDING("a", "x", "{execs: [/a]}"), BINDING("b", "x", "{bogus: [/b]}"),
+			 &l))
+		goto out;
+	ASSERT_TRUE(blocked(&l, "/b", &n), "refused binding adds nothing");
+	ASSERT_FALSE(blocked(&l, "/a", &n), "the other binding still applies");
+out:
+	pf_policy_list_free(&l);
+}
