@@ -121,6 +121,9 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
 int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *binding, char *err,
 		     size_t err_len, int *line, int *col);
 
+/* The operator as written in the policy ("NotEqual", "In", "Postfix", ...). */
+const char *pf_policy_cond_op(const struct pf_policy_cond *c);
+
 /* Whether the policy applies to a pod (namespace, labels) and a container name. */
 bool pf_policy_selects(const struct pf_policy *p, const char *pod_namespace,
 		       const struct pf_labels *pod_labels, const char *container);

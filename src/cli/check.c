@@ -139,20 +139,6 @@ static size_t value_bytes(enum pf_match m, const char *value)
 	return pf_kernel_entry_bytes(PF_KENTRY_EXACT, len);
 }
 
-static const char *op_name(const struct pf_policy_cond *pc)
-{
-	static const char *const arg_ops[2][4] = {
-		{ "?", "Equal", "Prefix", "Postfix" },
-		{ "?", "NotEqual", "NotPrefix", "NotPostfix" },
-	};
-	static const char *const bin_ops[2][4] = {
-		{ "?", "In", "Prefix", "Postfix" },
-		{ "?", "NotIn", "NotPrefix", "NotPostfix" },
-	};
-
-	return (pc->subject == PF_SUBJ_CALLER ? bin_ops : arg_ops)[pc->negate][pc->match & 3];
-}
-
 static void print_actions(unsigned actions, int err)
 {
 	const char *sep = "";
@@ -199,7 +185,7 @@ static void explain_policy(const struct pf_policy *p)
 			const struct pf_policy_cond *pc = &pr->conds[i];
 
 			printf("%s%s %s %zu value%s%s%s", i ? " AND " : "",
-			       pc->subject == PF_SUBJ_CALLER ? "caller" : "path", op_name(pc),
+			       pc->subject == PF_SUBJ_CALLER ? "caller" : "path", pf_policy_cond_op(pc),
 			       pc->values.n, pc->values.n == 1 ? "" : "s",
 			       pc->param ? " + parameter " : "", pc->param ? pc->param : "");
 			for (size_t v = 0; v < pc->values.n; v++)

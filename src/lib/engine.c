@@ -742,7 +742,8 @@ static void candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptr
 	for (size_t j = 0; j < e->pol_global.n; j++)
 		consider(e, e->pol_global.v[j], pod, out);
 	/* Canonical order: the compiled rules never depend on arrival order. */
-	qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
 }
 
 static bool applies_to(const struct pf_policy *p, const char *container)
@@ -892,7 +893,8 @@ static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char
 			ret = ptrs_add_unique(used, pe);
 	}
 	/* One instance per template, from its bindings: united, whatever their order. */
-	qsort(bindings.v, bindings.n, sizeof(*bindings.v), cmp_binding);
+	if (bindings.n)
+		qsort(bindings.v, bindings.n, sizeof(*bindings.v), cmp_binding);
 	for (size_t i = 0, j; i < bindings.n && !ret; i = j) {
 		const char *tpl = ((struct pf_policy *)defs_active(
 				       &((struct policy_ent *)bindings.v[i])->defs))->template_ref;

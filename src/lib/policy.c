@@ -80,7 +80,7 @@ static const struct pf_binding_values *binding_values(const struct pf_policy *b,
 	return NULL;
 }
 
-static const char *op_name(const struct pf_policy_cond *c)
+const char *pf_policy_cond_op(const struct pf_policy_cond *c)
 {
 	static const char *const arg_ops[2][4] = {
 		{ "", "Equal", "Prefix", "Postfix" },
@@ -124,7 +124,7 @@ int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *b, cha
 						 "spec.values.%s[%zu]: value is %zu bytes, longer than "
 						 "the %d-byte limit of %s values (template \"%s\" "
 						 "line %d)",
-						 bv->param, v, len, PF_AFFIX_MAX, op_name(pc), tpl->name,
+						 bv->param, v, len, PF_AFFIX_MAX, pf_policy_cond_op(pc), tpl->name,
 						 pc->line);
 					*line = bv->line;
 					*col = bv->col;
