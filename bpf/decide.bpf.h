@@ -492,7 +492,6 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		goto out;
 
 	e.s->subj[PF_SUBJ_CALLER].state = PF_SUBJECT_UNRESOLVED;
-	e.s->subj[PF_SUBJ_CALLER].len = 0;
 	e.s->rev_ready = 0;
 	status = pf_resolve_path(file, task, e.s->walk, &off);
 	if (off > PF_PATH_BUF)

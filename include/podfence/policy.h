@@ -107,10 +107,9 @@ char *pf_template_key(const char *name);
 /*
  * The policy enforced by the bindings[0..n) of template tpl on one container:
  * tpl's rules, each parameterised condition holding its fixed values plus the
- * union of the bindings' values for its parameter. Fails (message in err) when
- * a binding names a parameter tpl does not declare or gives a value too long
- * for the operator that uses it. out->name is "<template>", out->kind is
- * "PolicyTemplate".
+ * union of the bindings' values for its parameter. The bindings must have
+ * passed pf_binding_check(); fails only without memory. out->name is
+ * "<template>", out->kind is "PolicyTemplate".
  */
 int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy *const *bindings,
 			    size_t n, struct pf_policy *out, char *err, size_t err_len);
@@ -120,6 +119,12 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
  */
 int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *binding, char *err,
 		     size_t err_len, int *line, int *col);
+
+/* A binding's values for one parameter (NULL: it gives none). */
+const struct pf_strset *pf_binding_values(const struct pf_policy *binding, const char *param);
+/* The template called name among v[0..n) (keys already unique), or NULL. */
+const struct pf_policy *pf_policies_find_template(const struct pf_policy *const *v, size_t n,
+						  const char *name);
 
 /* The operator as written in the policy ("NotEqual", "In", "Postfix", ...). */
 const char *pf_policy_cond_op(const struct pf_policy_cond *c);

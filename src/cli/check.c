@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <uthash.h>
 #include "podfence/compile.h"
 #include "podfence/dirwatch.h"
 #include "podfence/evaluate.h"
@@ -66,8 +67,16 @@ static int expand(struct paths *out, const char *arg)
 	return err;
 }
 
+/* Objects in force, by key: the same key in a later file is reported, not used. */
+struct key_ent {
+	char *key;
+	const struct pf_policy *p;
+	UT_hash_handle hh;
+};
+
 struct check {
 	struct pf_diags diags;
+	struct key_ent *keys;
 	struct pf_policy_list *lists;	/* per policy file */
 	size_t n_lists;
 	const struct pf_policy **active; /* in force: one per key */
@@ -75,14 +84,6 @@ struct check {
 	struct pf_pod_list pods;
 	bool explain;
 };
-
-static const struct pf_policy *find_template(const struct check *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_active; i++)
-		if (c->active[i]->type == PF_POLICY_TEMPLATE && strcmp(c->active[i]->name, name) == 0)
-			return c->active[i];
-	return NULL;
-}
 
 /* Files in path order; a key already in force from an earlier file is reported, not used. */
 static int load_policies(struct check *c, struct paths *files)
@@ -100,25 +101,26 @@ static int load_policies(struct check *c, struct paths *files)
 			pf_diags_error(&c->diags, files->v[f], 0, 0, "cannot read: %s",
 				       strerror(-err));
 		for (size_t i = 0; i < l->n; i++) {
-			const struct pf_policy *p = &l->v[i], *dup = NULL;
+			const struct pf_policy *p = &l->v[i];
 			const struct pf_policy **v;
-			char *key = pf_policy_key(p);
+			struct key_ent *k = calloc(1, sizeof(*k)), *dup;
 
-			for (size_t j = 0; key && j < c->n_active && !dup; j++) {
-				char *k = pf_policy_key(c->active[j]);
-
-				if (k && strcmp(k, key) == 0)
-					dup = c->active[j];
+			if (!k || !(k->key = pf_policy_key(p))) {
 				free(k);
+				return -ENOMEM;
 			}
-			free(key);
+			HASH_FIND_STR(c->keys, k->key, dup);
 			if (dup) {
 				pf_diags_warn(&c->diags, p->file, p->line, p->col,
 					      "%s %s is also defined in %s:%d: that definition is in "
 					      "force (the file whose path sorts first wins)",
-					      p->kind, p->name, dup->file, dup->line);
+					      p->kind, p->name, dup->p->file, dup->p->line);
+				free(k->key);
+				free(k);
 				continue;
 			}
+			k->p = p;
+			HASH_ADD_KEYPTR(hh, c->keys, k->key, strlen(k->key), k);
 			v = realloc(c->active, (c->n_active + 1) * sizeof(*v));
 			if (!v)
 				return -ENOMEM;
@@ -208,9 +210,9 @@ static void explain_policy(const struct pf_policy *p)
 		return;
 	}
 selection:
-	printf("  selects:   %s%s%s, pods: %s, containers: ",
+	printf("  selects:   %s%s, pods: %s, containers: ",
 	       p->namespace ? "namespace " : "every namespace", p->namespace ? p->namespace : "",
-	       "", !p->pods.present ? "every pod (no podSelector)" :
+	       !p->pods.present ? "every pod (no podSelector)" :
 	       p->pods.n ? "podSelector" : "every pod (empty podSelector)");
 	if (!p->containers.n)
 		printf("every container");
@@ -230,7 +232,7 @@ static void validate(struct check *c)
 		size_t n;
 
 		if (p->type == PF_POLICY_BINDING) {
-			tpl = find_template(c, p->template_ref);
+			tpl = pf_policies_find_template(c->active, c->n_active, p->template_ref);
 			if (!tpl)
 				pf_diags_warn(&c->diags, p->file, p->line, p->col,
 					      "PolicyBinding %s/%s: template \"%s\" is not in the "
@@ -348,12 +350,14 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 		for (size_t g = 0; g < ep->n_groups; g++) {
 			long m = ep->matched[g];
 
-			if (m < 0)
+			if (m < 0) {
 				printf("    hook entry %zu: no selector matches\n", g);
-			else
-				printf("    hook entry %zu: selector %ld (line %d) matches -> ", g,
-				       m - 0, p->rules[m].line), print_actions(p->rules[m].actions,
-							       p->rules[m].err), printf("\n");
+				continue;
+			}
+			printf("    hook entry %zu: selector %ld (line %d) matches -> ", g, m,
+			       p->rules[m].line);
+			print_actions(p->rules[m].actions, p->rules[m].err);
+			printf("\n");
 		}
 	}
 	for (size_t i = 0; i < r.n_ignored; i++)
@@ -391,6 +395,7 @@ int cmd_check(int argc, char **argv)
 	};
 	struct paths files = {}, pod_files = {};
 	const char *sim = NULL, *parent = NULL;
+	struct key_ent *k, *ktmp;
 	struct check c = {};
 	bool quiet = false;
 	int opt, ret = 1;
@@ -452,6 +457,11 @@ out:
 		pf_policy_list_free(&c.lists[i]);
 	free(c.lists);
 	free(c.active);
+	HASH_ITER(hh, c.keys, k, ktmp) {
+		HASH_DEL(c.keys, k);
+		free(k->key);
+		free(k);
+	}
 	pf_pod_list_free(&c.pods);
 	pf_diags_free(&c.diags);
 	for (size_t i = 0; i < files.n; i++)

@@ -15,6 +15,15 @@ static long long jint(struct json_object *o, const char *k)
 	return json_object_get_int64(json_object_object_get(o, k));
 }
 
+/* The strings of a JSON array, joined by sep (truncated to len). */
+static void join_strings(struct json_object *arr, const char *sep, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? sep : "",
+			 json_object_get_string(json_object_array_get_idx(arr, i)));
+}
+
 static void print_text(struct json_object *st)
 {
 	struct json_object *counts = json_object_object_get(st, "counts");
@@ -52,13 +61,9 @@ static void print_text(struct json_object *st)
 		       "BLOCKED", "REPORTED");
 		for (size_t i = 0; i < json_object_array_length(insts); i++) {
 			struct json_object *p = json_object_array_get_idx(insts, i);
-			struct json_object *b = json_object_object_get(p, "bindings");
-			char names[256] = "";
+			char names[256];
 
-			for (size_t k = 0; k < json_object_array_length(b); k++)
-				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-					 k ? "+" : "",
-					 json_object_get_string(json_object_array_get_idx(b, k)));
+			join_strings(json_object_object_get(p, "bindings"), "+", names, sizeof(names));
 			printf("%-32s %-40s %6lld %9lld %9lld\n",
 			       json_object_get_string(json_object_object_get(p, "template")), names,
 			       jint(p, "pods"), jint(p, "blocked"), jint(p, "reported"));
@@ -80,12 +85,9 @@ static void print_text(struct json_object *st)
 	}
 	for (size_t i = 0; i < json_object_array_length(overlaps); i++) {
 		struct json_object *o = json_object_array_get_idx(overlaps, i);
-		struct json_object *b = json_object_object_get(o, "bindings");
-		char names[256] = "";
+		char names[256];
 
-		for (size_t k = 0; k < json_object_array_length(b); k++)
-			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-				 k ? ", " : "", json_object_get_string(json_object_array_get_idx(b, k)));
+		join_strings(json_object_object_get(o, "bindings"), ", ", names, sizeof(names));
 		printf("overlap: pod %s: bindings %s of template %s (values united)\n",
 		       json_object_get_string(json_object_object_get(o, "pod")), names,
 		       json_object_get_string(json_object_object_get(o, "template")));

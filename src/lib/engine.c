@@ -746,6 +746,12 @@ static void candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptr
 		qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
 }
 
+/* The definition in force of a policy object (NULL for an instance, or once undefined). */
+static struct pf_policy *ent_policy(const struct policy_ent *pe)
+{
+	return defs_active(&pe->defs);
+}
+
 static bool applies_to(const struct pf_policy *p, const char *container)
 {
 	return !p->containers.n || (container && pf_strset_has(&p->containers, container));
@@ -767,8 +773,7 @@ static int cmp_binding(const void *a, const void *b)
 {
 	const struct policy_ent *pa = *(const struct policy_ent *const *)a;
 	const struct policy_ent *pb = *(const struct policy_ent *const *)b;
-	int c = strcmp(((struct pf_policy *)defs_active(&pa->defs))->template_ref,
-		       ((struct pf_policy *)defs_active(&pb->defs))->template_ref);
+	int c = strcmp(ent_policy(pa)->template_ref, ent_policy(pb)->template_ref);
 
 	return c ? c : strcmp(pa->key, pb->key);
 }
@@ -778,21 +783,18 @@ static struct policy_ent *instance_get(struct pf_engine *e, const char *tpl,
 				       const struct pf_policy *const *bs, size_t n)
 {
 	struct policy_ent *ie;
-	size_t len = strlen("instance:") + strlen(tpl) + 1;
-	char *key;
+	char *key = NULL;
+	size_t len;
+	FILE *f = open_memstream(&key, &len);
 
-	for (size_t i = 0; i < n; i++)
-		len += strlen(bs[i]->namespace) + strlen(bs[i]->name) + 2;
-	key = malloc(len);
-	if (!key)
+	if (!f)
 		return NULL;
-	strcpy(key, "instance:");
-	strcat(key, tpl);
-	for (size_t i = 0; i < n; i++) {
-		strcat(key, "|");
-		strcat(key, bs[i]->namespace);
-		strcat(key, "/");
-		strcat(key, bs[i]->name);
+	fprintf(f, "instance:%s", tpl);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "|%s/%s", bs[i]->namespace, bs[i]->name);
+	if (fclose(f)) {
+		free(key);
+		return NULL;
 	}
 	HASH_FIND_STR(e->policies, key, ie);
 	if (ie) {
@@ -824,7 +826,7 @@ static int compile_instance(struct pf_engine *e, struct policy_ent *const *bes, 
 			    uint8_t *group, struct pf_rule *rules, size_t *n_rules,
 			    struct ptrs *used, char *err, size_t err_len)
 {
-	const struct pf_policy *b0 = defs_active(&bes[0]->defs);
+	const struct pf_policy *b0 = ent_policy(bes[0]);
 	struct pf_policy *tpl = active_template(e, b0->template_ref), inst;
 	const struct pf_policy **ok = calloc(n, sizeof(*ok));
 	struct policy_ent *ie;
@@ -836,7 +838,7 @@ static int compile_instance(struct pf_engine *e, struct policy_ent *const *bes, 
 	if (!tpl)
 		goto out; /* waiting for its template (reported in status) */
 	for (size_t i = 0; i < n; i++) {
-		const struct pf_policy *b = defs_active(&bes[i]->defs);
+		const struct pf_policy *b = ent_policy(bes[i]);
 		char msg[256];
 
 		/* A binding its template refuses takes no part (reported in status). */
@@ -896,13 +898,10 @@ static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char
 	if (bindings.n)
 		qsort(bindings.v, bindings.n, sizeof(*bindings.v), cmp_binding);
 	for (size_t i = 0, j; i < bindings.n && !ret; i = j) {
-		const char *tpl = ((struct pf_policy *)defs_active(
-				       &((struct policy_ent *)bindings.v[i])->defs))->template_ref;
+		const char *tpl = ent_policy(bindings.v[i])->template_ref;
 
 		for (j = i + 1; j < bindings.n; j++)
-			if (strcmp(((struct pf_policy *)defs_active(
-					 &((struct policy_ent *)bindings.v[j])->defs))->template_ref,
-				   tpl))
+			if (strcmp(ent_policy(bindings.v[j])->template_ref, tpl))
 				break;
 		ret = compile_instance(e, (struct policy_ent *const *)&bindings.v[i], j - i, &group,
 				       rules, n, used, err, err_len);
@@ -1492,29 +1491,38 @@ static void status_counters(struct pf_engine *e, struct policy_ent *pe, struct j
 	json_object_object_add(o, "reported", json_object_new_int64(c.reported));
 }
 
-/* Pods a binding takes part in: the pods of the instances naming it. */
-static size_t binding_pods(struct pf_engine *e, const struct pf_policy *b)
-{
-	struct policy_ent *pe, *tmp;
-	size_t n = 0;
-	char *name;
+/* Pods each binding takes part in ("namespace/name" -> pods): one pass over the instances. */
+struct binding_pods {
+	const char *name;
+	size_t pods;
+	UT_hash_handle hh;
+};
 
-	if (asprintf(&name, "%s/%s", b->namespace, b->name) < 0)
-		return 0;
+static struct binding_pods *binding_pods_count(struct pf_engine *e)
+{
+	struct binding_pods *map = NULL, *bp;
+	struct policy_ent *pe, *tmp;
+
 	HASH_ITER(hh, e->policies, pe, tmp) {
-		if (!pe->tpl_name || strcmp(pe->tpl_name, b->template_ref))
-			continue;
-		for (size_t i = 0; i < pe->n_bindings; i++)
-			if (strcmp(pe->bindings[i], name) == 0)
-				n += pe->n_pods;
+		for (size_t i = 0; i < pe->n_bindings; i++) {
+			HASH_FIND_STR(map, pe->bindings[i], bp);
+			if (!bp) {
+				bp = calloc(1, sizeof(*bp));
+				if (!bp)
+					continue;
+				bp->name = pe->bindings[i];
+				HASH_ADD_KEYPTR(hh, map, bp->name, strlen(bp->name), bp);
+			}
+			bp->pods += pe->n_pods;
+		}
 	}
-	free(name);
-	return n;
+	return map;
 }
 
 static struct json_object *status_binding(struct pf_engine *e, struct policy_ent *pe,
-					  const struct pf_policy *b)
+					  const struct pf_policy *b, struct binding_pods *counts)
 {
+	struct binding_pods *bp = NULL;
 	struct json_object *o = json_object_new_object();
 	struct pf_policy *tpl = active_template(e, b->template_ref);
 	char msg[256], where[PATH_MAX + 300];
@@ -1533,7 +1541,9 @@ static struct json_object *status_binding(struct pf_engine *e, struct policy_ent
 	} else {
 		json_object_object_add(o, "state", json_object_new_string("active"));
 	}
-	json_object_object_add(o, "pods", json_object_new_int64(binding_pods(e, b)));
+	snprintf(where, sizeof(where), "%s/%s", b->namespace, b->name);
+	HASH_FIND_STR(counts, where, bp);
+	json_object_object_add(o, "pods", json_object_new_int64(bp ? bp->pods : 0));
 	return o;
 }
 
@@ -1543,6 +1553,7 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 	struct json_object *pols = json_object_new_array(), *binds = json_object_new_array();
 	struct json_object *insts = json_object_new_array();
 	struct json_object *errors = json_object_object_get(root, "errors");
+	struct binding_pods *counts = binding_pods_count(e), *bp, *btmp;
 	struct policy_ent *pe, *tmp;
 
 	HASH_ITER(hh, e->policies, pe, tmp) {
@@ -1570,7 +1581,7 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 			json_object_array_add(errors, json_object_new_string(msg));
 		}
 		if (p->type == PF_POLICY_BINDING) {
-			json_object_array_add(binds, status_binding(e, pe, p));
+			json_object_array_add(binds, status_binding(e, pe, p, counts));
 			continue;
 		}
 		o = json_object_new_object();
@@ -1583,6 +1594,10 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 			p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
 		status_counters(e, pe, o);
 		json_object_array_add(pols, o);
+	}
+	HASH_ITER(hh, counts, bp, btmp) {
+		HASH_DEL(counts, bp);
+		free(bp);
 	}
 	json_object_object_add(root, "policies", pols);
 	json_object_object_add(root, "bindings", binds);

@@ -48,15 +48,6 @@ static bool in_values(enum pf_match m, const struct pf_strset *values, const cha
 	return false;
 }
 
-/* Values a binding gives for one parameter (NULL: none). */
-static const struct pf_strset *binding_values(const struct pf_policy *b, const char *param)
-{
-	for (size_t i = 0; i < b->n_values; i++)
-		if (strcmp(b->values[i].param, param) == 0)
-			return &b->values[i].values;
-	return NULL;
-}
-
 static bool cond_holds(const struct pf_policy_cond *c, const struct pf_eval_policy *ep,
 		       const struct pf_eval_query *q)
 {
@@ -68,7 +59,7 @@ static bool cond_holds(const struct pf_policy_cond *c, const struct pf_eval_poli
 		in = in_values(c->match, &c->values, subject);
 		/* A parameter holds the union of the values of every binding. */
 		for (size_t i = 0; c->param && !in && i < ep->n_bindings; i++)
-			in = in_values(c->match, binding_values(ep->bindings[i], c->param), subject);
+			in = in_values(c->match, pf_binding_values(ep->bindings[i], c->param), subject);
 	}
 	return in != c->negate;
 }
@@ -155,15 +146,6 @@ static int cmp_key(const void *a, const void *b)
 	return c ? c : strcmp(pa->name, pb->name);
 }
 
-static const struct pf_policy *find_template(const struct pf_policy *const *pols, size_t n,
-					     const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (pols[i]->type == PF_POLICY_TEMPLATE && strcmp(pols[i]->name, name) == 0)
-			return pols[i];
-	return NULL;
-}
-
 int pf_evaluate(const struct pf_policy *const *pols, size_t n, const struct pf_eval_query *q,
 		struct pf_eval_result *out)
 {
@@ -222,7 +204,7 @@ int pf_evaluate(const struct pf_policy *const *pols, size_t n, const struct pf_e
 
 		if (b->type == PF_POLICY_BINDING &&
 		    pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container) &&
-		    !find_template(sorted, n, b->template_ref))
+		    !pf_policies_find_template(sorted, n, b->template_ref))
 			err = push_ignored(out, b, "template not found (yet): the binding waits for it");
 	}
 

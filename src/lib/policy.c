@@ -72,11 +72,20 @@ bool pf_policy_selects(const struct pf_policy *p, const char *pod_namespace,
 	return true;
 }
 
-static const struct pf_binding_values *binding_values(const struct pf_policy *b, const char *param)
+const struct pf_strset *pf_binding_values(const struct pf_policy *b, const char *param)
 {
 	for (size_t i = 0; i < b->n_values; i++)
 		if (strcmp(b->values[i].param, param) == 0)
-			return &b->values[i];
+			return &b->values[i].values;
+	return NULL;
+}
+
+const struct pf_policy *pf_policies_find_template(const struct pf_policy *const *v, size_t n,
+						  const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->type == PF_POLICY_TEMPLATE && strcmp(v[i]->name, name) == 0)
+			return v[i];
 	return NULL;
 }
 
@@ -145,14 +154,7 @@ static int copy_str(char **dst, const char *src)
 int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy *const *bindings,
 			    size_t n, struct pf_policy *out, char *err, size_t err_len)
 {
-	int ret = 0, line, col;
-
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < n; i++) {
-		ret = pf_binding_check(tpl, bindings[i], err, err_len, &line, &col);
-		if (ret)
-			return ret;
-	}
 	out->type = PF_POLICY_TRACING; /* concrete: every value known */
 	out->mode = tpl->mode;
 	out->line = tpl->line;
@@ -181,9 +183,9 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
 				goto nomem;
 			/* The union of every binding's values: order-independent by construction. */
 			for (size_t b = 0; tc->param && b < n; b++) {
-				const struct pf_binding_values *bv = binding_values(bindings[b], tc->param);
+				const struct pf_strset *bv = pf_binding_values(bindings[b], tc->param);
 
-				if (bv && pf_strset_union(&oc->values, &bv->values) < 0)
+				if (bv && pf_strset_union(&oc->values, bv) < 0)
 					goto nomem;
 			}
 		}
