@@ -98,3 +98,7 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Kernel matrix under QEMU (mk/vmtest.mk) and benchmarks (mk/bench.mk).
+-include mk/vmtest.mk
+-include mk/bench.mk

@@ -66,12 +66,20 @@ static __always_inline int pf_walk_prepend(struct pf_walk *w, const void *src, _
 
 static __always_inline int pf_walk_prepend_char(struct pf_walk *w, char c)
 {
+	__u32 off;
+
 	if (w->off == 0) {
 		w->status = PF_PATH_TOO_LONG;
 		return -1;
 	}
 	w->off--;
-	w->buf[w->off & (PF_PATH_BUF - 1)] = c;
+	off = w->off;
+	/*
+	 * clang knows off < PF_PATH_BUF here and drops the mask; the 6.1
+	 * verifier does not learn that from the != 0 test above, so keep it.
+	 */
+	barrier_var(off);
+	w->buf[off & (PF_PATH_BUF - 1)] = c;
 	return 0;
 }
 

@@ -45,17 +45,35 @@ struct {
 	.values = { &barrier_inner },
 };
 
+/*
+ * Since 6.12 the verifier refuses an LSM program unless it can prove the return
+ * value is 0 or an errno (-4095..0); a negated errno byte or the hook's `ret`
+ * argument proves nothing. Two separate checks narrow the register's range;
+ * the barriers keep clang from folding them into one unsigned compare on a
+ * copy, which would narrow only the copy.
+ */
+static __always_inline int pf_errno_ret(int ret)
+{
+	barrier_var(ret);
+	if (ret > 0)
+		return -PF_EPERM;
+	barrier_var(ret);
+	if (ret < -4095)
+		return -PF_EPERM;
+	return ret;
+}
+
 static __always_inline int pf_enforce_eperm(struct linux_binprm *bprm, int ret)
 {
 	struct pf_verdict v = {};
 
 	if (ret)
-		return ret; /* an earlier program already refused */
+		return pf_errno_ret(ret); /* an earlier program already refused */
 	if (!pf_decide_exec(BPF_CORE_READ(bprm, file), false, &v))
 		return 0;
 	if (v.kill)
 		bpf_send_signal(PF_SIGKILL);
-	return -(v.err ? v.err : PF_EPERM);
+	return pf_errno_ret(-(int)(v.err ? v.err : PF_EPERM));
 }
 
 /* Backend 1: BPF LSM. Runs for every binfmt stage (script, then interpreter). */

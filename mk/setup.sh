@@ -13,6 +13,8 @@ PACKAGES=(
 	uthash-dev                 # hash tables of the user-space store
 	util-linux procps coreutils # mount, timeout, sha256sum in tests
 	jq                         # reading status and events in the integration tier
+	qemu-system-x86 busybox-static # kernel matrix lanes (make vmtest; kernels: mk/vmtest-kernels.sh)
+	gnuplot-nox                # make bench: docs/img/exec-latency.png
 )
 
 missing=()

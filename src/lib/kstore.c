@@ -293,9 +293,17 @@ static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opt
 	int err = -ENOTSUP;
 
 	if (opts->backend != PF_BACKEND_NONE) {
-		if (opts->backend == PF_BACKEND_LSM && !bpf_lsm_active())
-			pf_warn("backend lsm forced but \"bpf\" is not in the active LSM list: "
-				"the hook will never run");
+		/*
+		 * The kernel loads and attaches an LSM program even when "bpf" is
+		 * not an active LSM, and then never runs it: refuse rather than
+		 * leave every exec unenforced.
+		 */
+		if (opts->backend == PF_BACKEND_LSM && !bpf_lsm_active()) {
+			pf_err("backend lsm: \"bpf\" is not in the active LSM list "
+			       "(/sys/kernel/security/lsm), so the hook would never run; add bpf to "
+			       "lsm= on the kernel command line or use --backend fmod_ret");
+			return -EOPNOTSUPP;
+		}
 		err = load_backend(ks, opts, opts->backend, took_over);
 		if (err)
 			pf_err("backend %s: the kernel refused it: %s", pf_backend_name(opts->backend),

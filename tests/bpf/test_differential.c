@@ -40,7 +40,7 @@
 #include "podfence/policy.h"
 
 #define DEFAULT_SEED	   20251121ull
-#define GEN_SCENARIOS	   250
+#define GEN_SCENARIOS	   250	/* PF_DIFF_SCENARIOS overrides (emulated kernels use fewer) */
 #define EXECS_PER_SCENARIO 8
 #define EXECS_AFTER_CHANGE 4
 /* Detailed reports printed; every mismatch is counted. */
@@ -1776,6 +1776,8 @@ PF_TEST(differential_kernel_agrees_with_reference_evaluator)
 {
 	const char *env = getenv("PF_DIFF_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0) : DEFAULT_SEED;
+	const char *n_env = getenv("PF_DIFF_SCENARIOS");
+	unsigned n_gen = n_env ? (unsigned)strtoul(n_env, NULL, 0) : GEN_SCENARIOS;
 	const size_t n_hand = sizeof(hand_cases) / sizeof(hand_cases[0]);
 	struct timespec t0, t1;
 	unsigned hand_execs, hand_run = 0;
@@ -1805,13 +1807,13 @@ PF_TEST(differential_kernel_agrees_with_reference_evaluator)
 		hand_run++;
 	}
 	hand_execs = w->execs;
-	for (unsigned k = 0; k < GEN_SCENARIOS; k++)
+	for (unsigned k = 0; k < n_gen; k++)
 		run_generated(w, k, bins);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("     (seed %" PRIu64 ": %u hand-written scenarios, %u execs; %u generated "
 	       "(%u templates, %u changed in force), %u execs; %u blocked, %u allowed, "
 	       "%u mismatches; %.1f s)\n",
-	       seed, hand_run, hand_execs, GEN_SCENARIOS, w->gen_templates, w->changes,
+	       seed, hand_run, hand_execs, n_gen, w->gen_templates, w->changes,
 	       w->execs - hand_execs, w->blocked, w->execs - w->blocked - w->errors, w->mismatches,
 	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	ASSERT_EQ(w->mismatches, 0, "kernel verdicts differing from the reference evaluator");

@@ -14,6 +14,8 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 {
 	struct pf_kstore_opts opts = { .attach = true };
 	const char *backend = getenv("PF_TEST_BACKEND");
+	const char *expect = getenv("PF_TEST_EXPECT_BACKEND");
+	enum pf_backend expected;
 	int err;
 
 	if (*slot)
@@ -29,6 +31,15 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 	if (err)
 		PF_SKIP("cannot load podfence's BPF object: %s", strerror(-err));
 	printf("     (backend: %s)\n", pf_backend_name(pf_kstore_backend(*slot)));
+	/* The kernel matrix says which backend automatic selection must pick there. */
+	if (expect && (pf_backend_parse(expect, &expected) || expected != pf_kstore_backend(*slot))) {
+		enum pf_backend got = pf_kstore_backend(*slot);
+
+		pf_kstore_close(*slot);
+		*slot = NULL;
+		PF_ABORT("automatic selection picked backend %s, expected %s", pf_backend_name(got),
+			 expect);
+	}
 	return *slot;
 }
 
@@ -67,4 +78,18 @@ void pf_kfix_teardown(struct pf_kfix *f)
 bool pf_exec_blocked(const struct pf_exec_result *r)
 {
 	return r->exec_errno == EPERM || r->signal == SIGKILL;
+}
+
+bool pf_backend_fails_exec(enum pf_backend b)
+{
+	return b == PF_BACKEND_LSM || b == PF_BACKEND_FMODRET;
+}
+
+bool pf_exec_blocked_by_backend(const struct pf_kstore *ks, const struct pf_exec_result *r)
+{
+	/* -EPERM from the hook: execve() returns -1 in the caller, no new image. */
+	if (pf_backend_fails_exec(pf_kstore_backend(ks)))
+		return r->exec_errno == EPERM && r->exited && r->signal == 0;
+	/* Fallback: the exec went through and the new image was killed at once. */
+	return r->exec_errno == 0 && r->signal == SIGKILL;
 }

@@ -17,7 +17,8 @@
 /*
  * Loads and attaches a store into *slot on first use (backend from
  * PF_TEST_BACKEND, libbpf's log with PF_TEST_VERBOSE); PF_SKIP()s when the
- * kernel tier cannot run, saying why.
+ * kernel tier cannot run, saying why. With PF_TEST_EXPECT_BACKEND set (the
+ * kernel matrix), automatic selection must have picked that backend.
  */
 struct pf_kstore *pf_kfix_store(struct pf_kstore **slot);
 
@@ -37,5 +38,9 @@ void pf_kfix_teardown(struct pf_kfix *f);
 
 /* Whether podfence stopped the exec, whichever backend (EPERM or SIGKILL). */
 bool pf_exec_blocked(const struct pf_exec_result *r);
+/* Whether the backend stops an exec by failing it with EPERM (LSM, fmod_ret). */
+bool pf_backend_fails_exec(enum pf_backend b);
+/* Whether the exec was stopped the way ks's backend stops one, and only that way. */
+bool pf_exec_blocked_by_backend(const struct pf_kstore *ks, const struct pf_exec_result *r);
 
 #endif /* PF_KFIXTURE_H */

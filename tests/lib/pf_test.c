@@ -33,6 +33,19 @@ void pf_test_fail(const char *file, int line, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void pf_test_abort(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	current_failed = true;
+	fprintf(stderr, "    %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	longjmp(skip_jmp, 2);
+}
+
 void pf_test_skip(const char *fmt, ...)
 {
 	va_list ap;
@@ -55,9 +68,16 @@ int main(int argc, char **argv)
 		if (filter && !strstr(t->name, filter))
 			continue;
 		current_failed = false;
-		if (setjmp(skip_jmp)) {
+		switch (setjmp(skip_jmp)) {
+		case 0:
+			break;
+		case 1:
 			printf("SKIP %s: %s\n", t->name, skip_reason);
 			skipped++;
+			continue;
+		default: /* aborted: a failure that leaves nothing to clean up */
+			printf("FAIL %s\n", t->name);
+			failed++;
 			continue;
 		}
 		t->fn();

@@ -23,6 +23,9 @@ void pf_test_register(struct pf_test *t);
 void pf_test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void pf_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Fails the current test and leaves it at once (before it has set anything up). */
+void pf_test_abort(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 /* Suite name printed in the closing line ("unit", "bpf"). */
 extern const char *pf_test_suite;
 
@@ -36,6 +39,7 @@ extern const char *pf_test_suite;
 	static void tname(void)
 
 #define PF_SKIP(...) pf_test_skip(__VA_ARGS__)
+#define PF_ABORT(...) pf_test_abort(__FILE__, __LINE__, __VA_ARGS__)
 
 #define ASSERT_TRUE(cond, what)                                                            \
 	({                                                                                 \

@@ -1,0 +1,53 @@
+#!/bin/sh
+# /init of the kernel-matrix guest (busybox). Mounts what podfence needs, runs
+# the kernel test tier once per run listed on the kernel command line, prints
+# one result line per run, and powers off.
+#
+#   pf_lane=NAME pf_runs=RUN,RUN,...   RUN = BACKEND (forced, like the agent's
+#   --backend: the whole tier) or auto:BACKEND (automatic selection must
+#   pick BACKEND: the tests named *exec*);
+#   pf_verbose=1 adds libbpf's log (verifier output) to the console
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t bpf bpf /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t securityfs securityfs /sys/kernel/security
+mkdir -p /sys/fs/cgroup
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+
+lane=unknown runs=
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	pf_lane=*) lane=${arg#pf_lane=} ;;
+	pf_runs=*) runs=$(echo "${arg#pf_runs=}" | tr , ' ') ;;
+	pf_verbose=1) export PF_TEST_VERBOSE=1 ;; # libbpf's log, with the verifier's
+	esac
+done
+
+echo "vmtest: lane $lane: kernel $(uname -r), active LSMs $(cat /sys/kernel/security/lsm)"
+for run in $runs; do
+	case "$run" in
+	auto:*) backend=auto expect=${run#auto:} ;;
+	*) backend=$run expect= ;;
+	esac
+	echo "vmtest: lane $lane: kernel tier, backend $run"
+	log=/tmp/tier.log
+	if [ "$backend" = auto ]; then
+		# The forced run of the same backend has the whole tier; here the
+		# exec tests show that the backend auto picked is the expected one.
+		env CI=true PF_TEST_EXPECT_BACKEND="$expect" /pf/tests/bpf_tests exec 2>&1 | tee $log
+	else
+		# 100 generated differential scenarios instead of 250: emulation is
+		# ~10x slower, and the host lane runs the full set.
+		env CI=true PF_TEST_BACKEND="$backend" PF_DIFF_SCENARIOS=100 /pf/tests/bpf_tests 2>&1 |
+			tee $log
+	fi
+	result=$(grep -E '^bpf: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
+	[ -n "$result" ] || result="bpf: 0 passed, 1 failed, 0 skipped (no result line: crashed?)"
+	echo "vmtest-result: lane $lane backend $run: ${result#bpf: }"
+done
+echo "vmtest: lane $lane: done"
+poweroff -f
