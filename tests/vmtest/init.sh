@@ -1,7 +1,8 @@
 #!/bin/sh
 # /init of the kernel-matrix guest (busybox). Mounts what podfence needs, runs
 # the kernel test tier once per run listed on the kernel command line, prints
-# one result line per run, and powers off.
+# one result line per run (and one for the agent run on each forced backend),
+# and powers off.
 #
 #   pf_lane=NAME pf_runs=RUN,RUN,...   RUN = BACKEND (forced, like the agent's
 #   --backend: the whole tier) or auto:BACKEND (automatic selection must
@@ -48,6 +49,13 @@ for run in $runs; do
 	result=$(grep -E '^bpf: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
 	[ -n "$result" ] || result="bpf: 0 passed, 1 failed, 0 skipped (no result line: crashed?)"
 	echo "vmtest-result: lane $lane backend $run: ${result#bpf: }"
+	# The agent itself, forced with --backend, on a kubelet-layout pod.
+	if [ "$backend" != auto ]; then
+		sh /pf/agent-smoke.sh "$backend" 2>&1 | tee $log
+		result=$(grep -E '^agent: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
+		[ -n "$result" ] || result="agent: 0 passed, 1 failed, 0 skipped (no result line)"
+		echo "vmtest-result: lane $lane backend $run (agent --backend): ${result#agent: }"
+	fi
 done
 echo "vmtest: lane $lane: done"
 poweroff -f

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Kernel matrix: boots Debian's 6.1 and 6.12 LTS cloud kernels under QEMU
 # (software emulation) with an initramfs holding podfence's kernel test tier,
-# runs the tier once per backend the lane's kernel has, and prints one result
-# per lane and backend, then "N passed, N failed, N skipped".
+# runs the tier once per backend the lane's kernel has (and the agent forced to
+# that backend: agent-smoke.sh), and prints one result per lane and backend,
+# then "N passed, N failed, N skipped".
 #
 # Usage: tests/vmtest/run.sh [LANE...]      (default: every lane)
 # Env:   BUILD (build), PF_VMTEST_CACHE (kernel cache, $BUILD/vmtest/kernels),
@@ -68,6 +69,7 @@ build_initramfs() {
 		cp -L "$lib" "$root$lib"
 	done
 	install -m 0755 tests/vmtest/init.sh "$root/init"
+	install -m 0755 tests/vmtest/agent-smoke.sh "$root/pf/agent-smoke.sh"
 	(cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 > "$out" || return 1
 	echo "$out"
 }
@@ -95,7 +97,7 @@ boot_lane() { # spec: boots the lane's guest, its console into $work/<lane>.log
 }
 
 collect_lane() { # spec: prints the lane's console and counts its results
-	local name kver lsm runs log line p f s n=0
+	local name kver lsm runs log line p f s n=0 expected
 	IFS='|' read -r name kver lsm runs <<<"$1"
 	log=$work/$name.log
 	echo "=== vmtest lane $name"
@@ -108,12 +110,13 @@ collect_lane() { # spec: prints the lane's console and counts its results
 		n=$((n + 1))
 	done < <(grep -E '^vmtest-result: ' "$log")
 	# A kernel that does not boot, or a run cut short, is a failure, never a skip.
-	if ! grep -q "^vmtest: lane $name: done" "$log" ||
-		[ "$n" -ne "$(echo "${PF_VMTEST_RUNS:-$runs}" | tr , '\n' | wc -l)" ]; then
+	# one line per run, and one per forced run for the agent
+	expected=$(echo "${PF_VMTEST_RUNS:-$runs}" | tr , '\n' | awk '{ n += /^auto:/ ? 1 : 2 } END { print n }')
+	if ! grep -q "^vmtest: lane $name: done" "$log" || [ "$n" -ne "$expected" ]; then
 		summary+=("$name: FAILED: the guest did not finish every run (no boot, crash or ${lane_timeout} s timeout): $log")
 		total_fail=$((total_fail + 1))
 	fi
-	summary+=("$name: $(grep -o "kernel .*" <<<"$(grep -m1 "^vmtest: lane $name: kernel " "$log")"), $(grep -o "guest ended after .*" "$log")")
+	summary+=("$name: $(grep -m1 -o "kernel [0-9].*" "$log"), $(grep -o "guest ended after .*" "$log")")
 }
 
 selected=()
