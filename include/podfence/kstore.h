@@ -54,6 +54,11 @@ int pf_kstore_unpin(const char *pin_dir);
 enum pf_backend pf_kstore_backend(const struct pf_kstore *ks);
 /* Whether the exec backend sees the calling binary (matchBinaries). */
 bool pf_kstore_sees_caller(const struct pf_kstore *ks);
+/*
+ * Whether "bpf" is in the active LSM list (/sys/kernel/security/lsm). An LSM
+ * program loads and attaches without it, but never runs.
+ */
+bool pf_bpf_lsm_active(void);
 const char *pf_backend_name(enum pf_backend b);
 int pf_backend_parse(const char *s, enum pf_backend *out);
 const char *pf_kmap_name(enum pf_kmap m);

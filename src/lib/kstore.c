@@ -143,7 +143,7 @@ int pf_kstore_attached_programs(const struct pf_kstore *ks)
 }
 
 /* BPF LSM runs only when "bpf" is in the active LSM list; a successful attach proves nothing. */
-static bool bpf_lsm_active(void)
+bool pf_bpf_lsm_active(void)
 {
 	char buf[512] = "";
 	ssize_t n;
@@ -298,7 +298,7 @@ static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opt
 		 * not an active LSM, and then never runs it: refuse rather than
 		 * leave every exec unenforced.
 		 */
-		if (opts->backend == PF_BACKEND_LSM && !bpf_lsm_active()) {
+		if (opts->backend == PF_BACKEND_LSM && !pf_bpf_lsm_active()) {
 			pf_err("backend lsm: \"bpf\" is not in the active LSM list "
 			       "(/sys/kernel/security/lsm), so the hook would never run; add bpf to "
 			       "lsm= on the kernel command line or use --backend fmod_ret");
@@ -311,7 +311,7 @@ static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opt
 		return err;
 	}
 	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
-		if (order[i] == PF_BACKEND_LSM && !bpf_lsm_active()) {
+		if (order[i] == PF_BACKEND_LSM && !pf_bpf_lsm_active()) {
 			pf_debug("backend lsm: \"bpf\" not in /sys/kernel/security/lsm");
 			continue;
 		}

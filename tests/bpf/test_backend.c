@@ -5,30 +5,11 @@
  * one choice a successful load cannot prove right.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include "pf_test.h"
 #include "podfence/kstore.h"
 #include "podfence/log.h"
-
-static bool bpf_in_lsm_list(void)
-{
-	char buf[512] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		PF_SKIP("cannot read /sys/kernel/security/lsm: %s", strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n"))
-		if (strcmp(tok, "bpf") == 0)
-			return true;
-	return false;
-}
 
 /*
  * The kernel loads and attaches an LSM program even when "bpf" is not an
@@ -44,7 +25,9 @@ PF_TEST(backend_lsm_forced_only_where_bpf_lsm_is_active)
 
 	if (geteuid() != 0)
 		PF_SKIP("kernel tier needs root");
-	active = bpf_in_lsm_list();
+	if (access("/sys/kernel/security/lsm", R_OK))
+		PF_SKIP("cannot read /sys/kernel/security/lsm: %s", strerror(errno));
+	active = pf_bpf_lsm_active();
 	pf_log_route_libbpf(); /* the refused load is expected: keep libbpf's log out */
 	err = pf_kstore_open(&ks, &opts, NULL);
 	if (!active) {

@@ -21,28 +21,30 @@ void pf_test_register(struct pf_test *t)
 	tests_tail = &t->next;
 }
 
+static void report_failure(const char *file, int line, const char *fmt, va_list ap)
+{
+	current_failed = true;
+	fprintf(stderr, "    %s:%d: ", file, line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void pf_test_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	current_failed = true;
-	fprintf(stderr, "    %s:%d: ", file, line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report_failure(file, line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void pf_test_abort(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	current_failed = true;
-	fprintf(stderr, "    %s:%d: ", file, line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report_failure(file, line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	longjmp(skip_jmp, 2);
 }
 
