@@ -16,7 +16,13 @@
 #include "podfence/abi.h"
 #include "path.bpf.h"
 
-/* Defaults are sized for 100,000 bindings; user space resizes before load. */
+/*
+ * Default sizes (user space resizes before load: agent --map-size). A hash map
+ * pays 16 bytes per bucket (max_entries rounded up to a power of two) even
+ * when empty: these defaults keep the fixed cost under 8 MB and hold 65,536
+ * pods (two cgroups each) or 13,107 bindings of 10 values of their own
+ * (measured: docs/benchmarks.md). Larger nodes size the maps at start.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -38,7 +44,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct pf_ruleset);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 4096);
 } wl_rules_l SEC(".maps");
 
 struct {
@@ -54,7 +60,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pf_exact_key_m);
 	__type(value, __u8);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 8192);
 } exact_m SEC(".maps");
 
 struct {
@@ -62,7 +68,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pf_exact_key_l);
 	__type(value, __u8);
-	__uint(max_entries, 2048);
+	__uint(max_entries, 1024);
 } exact_l SEC(".maps");
 
 struct {

@@ -59,6 +59,8 @@ bool pf_kstore_sees_caller(const struct pf_kstore *ks);
  * program loads and attaches without it, but never runs.
  */
 bool pf_bpf_lsm_active(void);
+/* A numeric field of /proc/self/fdinfo/<fd> ("memlock" of a map or program); 0 if absent. */
+uint64_t pf_fdinfo_u64(int fd, const char *field);
 const char *pf_backend_name(enum pf_backend b);
 int pf_backend_parse(const char *s, enum pf_backend *out);
 const char *pf_kmap_name(enum pf_kmap m);

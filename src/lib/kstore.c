@@ -33,6 +33,7 @@ struct pf_kstore {
 	int n_links;
 	struct ring_buffer *rb;
 	struct id_range set_ids, wl_ids, wl_large_ids, policy_ids;
+	unsigned long counters_full;	/* policies refused by a full pol_counters */
 };
 
 static const char *const kmap_names[PF_KMAP__MAX] = {
@@ -729,11 +730,26 @@ void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id)
 int pf_kstore_counters_create(struct pf_kstore *ks, uint32_t policy_id)
 {
 	struct pf_policy_counters zero = {};
+	char msg[96];
+	int err;
 
-	if (bpf_map_update_elem(kmap_fd(ks, PF_KMAP_POLICIES), &policy_id, &zero, BPF_NOEXIST) &&
-	    errno != EEXIST)
-		return -errno;
-	return 0;
+	if (!bpf_map_update_elem(kmap_fd(ks, PF_KMAP_POLICIES), &policy_id, &zero, BPF_NOEXIST) ||
+	    errno == EEXIST)
+		return 0;
+	err = -errno;
+	if (err != -E2BIG && err != -ENOMEM)
+		return err;
+	/*
+	 * The policy is enforced without its counters (the program skips a
+	 * missing entry): never silently. Logged at powers of two to bound the log.
+	 */
+	ks->counters_full++;
+	if (!(ks->counters_full & (ks->counters_full - 1))) {
+		full_msg(ks, PF_KMAP_POLICIES, msg, sizeof(msg));
+		pf_err("%s: policy %u is enforced without counters (%lu so far)", msg, policy_id,
+		       ks->counters_full);
+	}
+	return -E2BIG;
 }
 
 void pf_kstore_counters_delete(struct pf_kstore *ks, uint32_t policy_id)
@@ -784,7 +800,7 @@ int pf_kstore_barrier(struct pf_kstore *ks)
 	return 0;
 }
 
-static uint64_t fdinfo_field(int fd, const char *field)
+uint64_t pf_fdinfo_u64(int fd, const char *field)
 {
 	char path[64], line[256];
 	size_t flen = strlen(field);
@@ -834,7 +850,7 @@ int pf_kstore_usage(struct pf_kstore *ks, struct pf_kmap_usage *out, int n)
 			break;
 		out[i].name = bpf_map__name(map);
 		out[i].max_entries = bpf_map__max_entries(map);
-		out[i].memlock = fdinfo_field(fd, "memlock");
+		out[i].memlock = pf_fdinfo_u64(fd, "memlock");
 		if (t == BPF_MAP_TYPE_HASH || t == BPF_MAP_TYPE_LPM_TRIE)
 			out[i].entries = count_keys(fd, bpf_map__key_size(map));
 		else if (t == BPF_MAP_TYPE_RINGBUF)
