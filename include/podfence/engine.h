@@ -77,6 +77,7 @@ struct pf_engine_counts {
 	size_t value_sets;
 	size_t values;
 	size_t workload_errors;	/* workloads whose last update failed (previous rules kept) */
+	size_t policies_without_counters; /* enforced, but pol_counters was full */
 };
 void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out);
 /* Status document: counts, per-policy counters, errors. */

@@ -185,6 +185,7 @@ struct policy_ent {
 	struct defs defs;	/* struct pf_policy * per file (none for an instance) */
 	unsigned stamp;		/* candidate de-duplication */
 	size_t n_pods;		/* pods it applies to; counters exist while > 0 */
+	int counters_err;	/* why its counters could not be created (-E2BIG: map full), or 0 */
 	struct pf_policy *indexed; /* definition whose selector is in the index */
 	/* instance only */
 	char *tpl_name;
@@ -1126,14 +1127,16 @@ static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptr
 	for (size_t i = 0; i < now->n; i++) {
 		struct policy_ent *p = now->v[i];
 
+		/* Still enforced without them (the program skips a missing entry): reported. */
 		if (p->n_pods++ == 0)
-			pf_kstore_counters_create(e->ks, p->id);
+			p->counters_err = pf_kstore_counters_create(e->ks, p->id);
 	}
 	for (size_t i = 0; i < pe->policies.n; i++) {
 		struct policy_ent *p = pe->policies.v[i];
 
 		if (--p->n_pods == 0) {
 			pf_kstore_counters_delete(e->ks, p->id);
+			p->counters_err = 0;
 			if (!p->defs.n)
 				policy_ent_free(e, p);
 		}
@@ -1450,8 +1453,10 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 	struct pf_sets_stats ss;
 
 	memset(out, 0, sizeof(*out));
-	HASH_ITER(hh, e->policies, pe, ptmp)
+	HASH_ITER(hh, e->policies, pe, ptmp) {
 		out->policies += pe->defs.n > 0;
+		out->policies_without_counters += pe->counters_err != 0;
+	}
 	HASH_ITER(hh, e->files, fe, ftmp) {
 		out->policy_files += !fe->is_pod_file;
 		out->files_rejected += fe->diags.n_errors > 0;
@@ -1652,6 +1657,7 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	COUNT(value_sets);
 	COUNT(values);
 	COUNT(workload_errors);
+	COUNT(policies_without_counters);
 #undef COUNT
 	json_object_object_add(root, "counts", counts);
 	HASH_ITER(hh, e->files, fe, ftmp) {
@@ -1661,6 +1667,13 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 			pf_diag_format(&fe->diags.v[i], buf, sizeof(buf));
 			json_object_array_add(errors, json_object_new_string(buf));
 		}
+	}
+	if (c.policies_without_counters) {
+		snprintf(buf, sizeof(buf),
+			 "%zu policies (or template instances) enforced without counters: map "
+			 "pol_counters full (podfence agent --map-size pol_counters=N)",
+			 c.policies_without_counters);
+		json_object_array_add(errors, json_object_new_string(buf));
 	}
 	HASH_ITER(hh, e->pods, po, otmp) {
 		if (po->error[0])

@@ -360,3 +360,20 @@ test_check_reports_file_line_col() {
 	assert_eq "$(grep -c ': error: ' <<<"$out")" 5 "error lines for 5 broken files ($out)"
 	assert_eq "$(wc -l <<<"$out")" 5 "lines printed for 5 broken + 1 good file with --quiet"
 }
+
+test_counters_map_full_is_reported_and_policies_still_enforce() {
+	pod a app=a
+	pod b app=b
+	pod c app=c
+	deny_policy deny-a.yaml deny-a app=a "$ID"
+	deny_policy deny-b.yaml deny-b app=b "$ID"
+	deny_policy deny-c.yaml deny-c app=c "$ID"
+	agent_start --map-size pol_counters=2 || fail "agent did not start"
+
+	assert_eq "$(st '.counts.policies_without_counters')" 1 "policies without counters"
+	assert_status_error '1 policies .* enforced without counters: map pol_counters full'
+	grep -q 'map pol_counters full (2 entries)' "$NODE_LOG" || fail "no capacity error with numbers in the log"
+	assert_killed a "$ID"
+	assert_killed b "$ID"
+	assert_killed c "$ID"
+}
