@@ -104,13 +104,13 @@ static void note_bpf(FILE *f, struct json_object *res)
 	unb = json_get_double(u, "bpf_ns_per_exec");
 	rest = b - (path - empty) - unb;
 	rules = jstr_is(hi, "shape", "plain") ? (int)json_get_int(hi, "bound") : 1;
-	fprintf(f, "**BPF time per exec (%s).** The highest, %.0f ns (`%s`, %d rule%s evaluated), "
+	fprintf(f, "**BPF time per exec (%s).** The highest, %.0f ns (`%s`, %d polic%s on the pod), "
 		   "splits, from the probes of section 2, into: the hook and the cgroup lookup every "
 		   "exec pays (podfence in an unbound pod: %.0f ns, of which %.0f ns for any program "
 		   "at all), the path walk: %.0f ns, and the rest, **%.0f ns**: scratch slot, ruleset "
 		   "copy, lookup keys zero-filled to their tier's size, the per-rule `bpf_loop`, one "
 		   "value lookup per condition, counters. It does not grow with N (section 2). ",
-		state(res, "bpf"), b, json_get_str(hi, "name"), rules, rules > 1 ? "s" : "", unb,
+		state(res, "bpf"), b, json_get_str(hi, "name"), rules, rules > 1 ? "ies" : "y", unb,
 		empty, path - empty, rest > 0 ? rest : 0);
 	if (path - empty >= rest)
 		fprintf(f, "The path walk dominates (one `bpf_loop` step and several "
@@ -128,9 +128,9 @@ static void note_bpf(FILE *f, struct json_object *res)
 						  json_get_str(hi, "placement"), json_get_int(hi, "n"), 8);
 
 		if (one)
-			fprintf(f, "It grows with the rules of the pod, one per policy selecting it: "
+			fprintf(f, "It grows with the policies selecting the pod: "
 				   "%.0f ns with one policy at the same N, so **%.0f ns per additional "
-				   "rule**. ", json_get_double(one, "bpf_ns_per_exec"),
+				   "policy**. ", json_get_double(one, "bpf_ns_per_exec"),
 				(b - json_get_double(one, "bpf_ns_per_exec")) / (rules - 1));
 		if (t8)
 			fprintf(f, "Eight bindings of one template on one pod are one rule: %.0f ns. ",

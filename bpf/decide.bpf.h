@@ -226,6 +226,7 @@ struct pf_eval {
 	struct task_struct *task;
 	__u32 n_rules;
 	int matched_group;
+	__u32 skip;		/* rules known not to match (PF_RULE_SKIP_IF_IN) */
 	struct pf_verdict v;
 };
 
@@ -380,6 +381,15 @@ static long pf_rule_step(__u32 i, void *ctx)
 	if (i >= e->n_rules || i >= PF_MAX_RULES)
 		return 1;
 	r = &e->s->rs.rules[i];
+	if (e->skip & (1u << i))
+		return 0;
+	if (r->flags & PF_RULE_SKIP_IF_IN) {
+		/* A file in every allowlist of the workload: none of them can match. */
+		if (e->s->subj[PF_SUBJ_EXEC_PATH].state == PF_SUBJECT_OK &&
+		    pf_path_in_set(e, &r->conds[0]))
+			e->skip = r->policy_id;
+		return 0;
+	}
 	if (r->group == e->matched_group)
 		return 0; /* Tetragon: the first matching selector of a policy acts */
 	for (int c = 0; c < PF_MAX_CONDS; c++) {

@@ -89,6 +89,12 @@ enum pf_action {
 
 enum pf_rule_flags {
 	PF_RULE_MONITOR = 1 << 0, /* policy in monitor mode: report what would be blocked */
+	/*
+	 * Not a policy's rule: when the executed file is in conds[0]'s set, the
+	 * rules whose bits are set in policy_id (a mask of rule indices) cannot
+	 * match and are skipped. Written first, by the engine (engine.c).
+	 */
+	PF_RULE_SKIP_IF_IN = 1 << 1,
 };
 
 /*

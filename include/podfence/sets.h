@@ -28,6 +28,8 @@ void pf_sets_collect(struct pf_sets *s);
 size_t pf_sets_pending_garbage(const struct pf_sets *s);
 /* Whether a set id is live (for takeover garbage collection). */
 bool pf_sets_live(const struct pf_sets *s, uint32_t set_id);
+/* The values of a live set, NULL if there is no such set. */
+const struct pf_strset *pf_sets_values(const struct pf_sets *s, uint32_t set_id);
 
 struct pf_sets_stats {
 	size_t sets;

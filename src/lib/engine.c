@@ -871,6 +871,79 @@ out:
  * tracing policies in key order, then one instance per template whose
  * bindings select the container. Objects whose rules were used go to `used`.
  */
+/* The set of an allowlist condition of rule r (NotEqual on the executed file), or NULL. */
+static const struct pf_cond *allowlist_cond(const struct pf_rule *r)
+{
+	for (unsigned c = 0; c < r->n_conds && c < PF_MAX_CONDS; c++)
+		if (r->conds[c].subject == PF_SUBJ_EXEC_PATH && r->conds[c].match == PF_MATCH_EXACT &&
+		    r->conds[c].negate)
+			return &r->conds[c];
+	return NULL;
+}
+
+/*
+ * Several allowlists on one workload (one per policy that selects it) cost
+ * one value lookup each per exec. A file in all of them, the usual exec,
+ * makes each of those rules false: so one lookup in their intersection, a
+ * rule of its own in front (PF_RULE_SKIP_IF_IN), lets the program skip them
+ * all. Any other file evaluates every rule as before. Only for workloads
+ * already in the large class, and never at the cost of a rule slot a policy
+ * needs; a failure leaves the rules as they are.
+ */
+/* Keeps in *common only what is also in values (all of values for the first list). */
+static int strset_keep_common(struct pf_strset *common, const struct pf_strset *values, bool first)
+{
+	struct pf_strset kept = {};
+
+	for (size_t i = 0; i < values->n; i++) {
+		if ((first || pf_strset_has(common, values->v[i])) &&
+		    pf_strset_add(&kept, values->v[i]) < 0) {
+			pf_strset_free(&kept);
+			return -ENOMEM;
+		}
+	}
+	pf_strset_free(common);
+	*common = kept;
+	return 0;
+}
+
+static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, size_t *n)
+{
+	struct pf_strset common = {};
+	struct pf_rule skip = {
+		.flags = PF_RULE_SKIP_IF_IN,
+		.group = UINT8_MAX,
+		.n_conds = 1,
+	};
+	size_t n_lists = 0;
+
+	if (*n <= PF_SMALL_RULES || *n >= PF_MAX_RULES)
+		return;
+	for (size_t i = 0; i < *n; i++) {
+		const struct pf_cond *c = allowlist_cond(&rules[i]);
+		const struct pf_strset *values = c ? pf_sets_values(e->sets, c->set_id) : NULL;
+
+		if (!values)
+			continue;
+		if (strset_keep_common(&common, values, n_lists == 0))
+			goto out;
+		skip.policy_id |= 1u << (i + 1); /* indices once the skip rule is in front */
+		n_lists++;
+	}
+	if (n_lists < 2 || !common.n)
+		goto out;
+	skip.conds[0].subject = PF_SUBJ_EXEC_PATH;
+	skip.conds[0].match = PF_MATCH_EXACT;
+	if (pf_sets_acquire(e->sets, PF_MATCH_EXACT, &common, &skip.conds[0].set_id,
+			    &skip.conds[0].tiers, NULL, 0))
+		goto out;
+	memmove(&rules[1], &rules[0], *n * sizeof(*rules));
+	rules[0] = skip;
+	(*n)++;
+out:
+	pf_strset_free(&common);
+}
+
 static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char *container,
 		       struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
 		       size_t err_len)
@@ -911,6 +984,8 @@ static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char
 	if (ret) {
 		pf_rules_release(rules, *n, &e->resolver);
 		*n = 0;
+	} else {
+		add_allowlist_skip_rule(e, rules, n);
 	}
 	return ret;
 }

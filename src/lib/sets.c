@@ -150,12 +150,24 @@ size_t pf_sets_pending_garbage(const struct pf_sets *s)
 	return s->n_garbage;
 }
 
-bool pf_sets_live(const struct pf_sets *s, uint32_t set_id)
+static struct set_entry *find_id(const struct pf_sets *s, uint32_t set_id)
 {
 	struct set_entry *e;
 
 	HASH_FIND(hh_id, s->by_id, &set_id, sizeof(set_id), e);
-	return e != NULL;
+	return e;
+}
+
+bool pf_sets_live(const struct pf_sets *s, uint32_t set_id)
+{
+	return find_id(s, set_id) != NULL;
+}
+
+const struct pf_strset *pf_sets_values(const struct pf_sets *s, uint32_t set_id)
+{
+	struct set_entry *e = find_id(s, set_id);
+
+	return e ? &e->values : NULL;
 }
 
 void pf_sets_stats(const struct pf_sets *s, struct pf_sets_stats *out)

@@ -862,6 +862,20 @@ static const struct hand_case hand_cases[] = {
 	    ALLOWS("web-2", "nginx", "server", "bash"),
 	    BLOCKS("web-2", "nginx", "server-debug", "bash"),
 	    ALLOWS("worker-1", "worker", "als", "bash") } },
+	/*
+	 * Three allowlists and a deny list on one workload: the engine puts a
+	 * rule in front that looks the file up once in the allowlists'
+	 * intersection ({ls, cat, len256}) and skips them; the deny list still acts.
+	 */
+	{ "h-allowlists-skipped-together",
+	  { DENY_PATH("p", WEB, "NotEqual", "${ls}, ${cat}, ${server}, ${len256}, ${len48}") "---\n"
+	    DENY_PATH("q", WEB, "NotEqual", "${ls}, ${cat}, ${sh}, ${len256}, ${len48}") "---\n"
+	    DENY_PATH("r", WEB, "NotEqual", "${ls}, ${server}, ${sh}, ${cat}, ${len256}"),
+	    DENY_PATH("s", WEB, "Equal", "${cat}") },
+	  { ALLOWS("web-1", "nginx", "ls", "bash"), BLOCKS("web-1", "nginx", "cat", "bash"),
+	    ALLOWS("web-1", "nginx", "len256", "bash"), BLOCKS("web-1", "nginx", "len48", "bash"),
+	    BLOCKS("web-1", "nginx", "server", "bash"), BLOCKS("web-1", "nginx", "sh", "bash"),
+	    BLOCKS("web-2", "debug", "als", "bash"), ALLOWS("api-1", "api", "ls", "bash") } },
 	/* Exact values live in three maps by length: both sides of every boundary. */
 	{ "h-exact-tiers",
 	  { DENY_PATH("p", WEB, "NotEqual", "${len48}, ${len256}, ${len1024}") "---\n"
