@@ -76,6 +76,15 @@ static __always_inline int pf_enforce_eperm(struct linux_binprm *bprm, int ret)
 	return pf_errno_ret(-(int)(v.err ? v.err : PF_EPERM));
 }
 
+/* Tracepoints cannot fail the exec: the verdict is SIGKILL. */
+static __always_inline void pf_enforce_sigkill(struct linux_binprm *bprm)
+{
+	struct pf_verdict v = {};
+
+	if (pf_decide_exec(BPF_CORE_READ(bprm, file), true, &v))
+		bpf_send_signal(PF_SIGKILL);
+}
+
 /* Backend 1: BPF LSM. Runs for every binfmt stage (script, then interpreter). */
 SEC("lsm/bprm_check_security")
 int BPF_PROG(lsm_bprm_check, struct linux_binprm *bprm, int ret)
@@ -98,10 +107,7 @@ int BPF_PROG(fmodret_bprm_check, struct linux_binprm *bprm, int ret)
 SEC("tp_btf/sched_prepare_exec")
 int BPF_PROG(tp_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
 {
-	struct pf_verdict v = {};
-
-	if (pf_decide_exec(BPF_CORE_READ(bprm, file), true, &v))
-		bpf_send_signal(PF_SIGKILL);
+	pf_enforce_sigkill(bprm);
 	return 0;
 }
 
@@ -113,10 +119,7 @@ int BPF_PROG(tp_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tp_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct pf_verdict v = {};
-
-	if (pf_decide_exec(BPF_CORE_READ(bprm, file), true, &v))
-		bpf_send_signal(PF_SIGKILL);
+	pf_enforce_sigkill(bprm);
 	return 0;
 }
 

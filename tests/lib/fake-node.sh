@@ -3,7 +3,8 @@
 # cgroups (cgroupfs driver, containerd ids) under a private root in the
 # cgroup2 hierarchy, Pod manifests as `kubectl get pod -o yaml` prints them,
 # and an agent with its own pin dir and socket. Everything is removed by
-# node_cleanup.
+# node_cleanup. Plain sh apart from the default of PODFENCE: the kernel-matrix
+# guests (busybox) source it too, with PODFENCE set.
 
 PODFENCE=${PODFENCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/podfence}
 
@@ -74,7 +75,7 @@ container_cgroup() {
 run_in() {
 	local cg=$1
 	shift
-	bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" >/dev/null 2>&1
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" >/dev/null 2>&1
 	echo $?
 }
 
@@ -86,9 +87,10 @@ agent_start() {
 	agent_wait_ready
 }
 
+# Waits up to AGENT_READY_S seconds (10; emulated kernels verify slowly).
 agent_wait_ready() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $((${AGENT_READY_S:-10} * 10))); do
 		if "$PODFENCE" status --socket "$NODE_SOCK" --json 2>/dev/null | grep -q '"ready":true'; then
 			return 0
 		fi

@@ -80,7 +80,8 @@ bool pf_exec_blocked(const struct pf_exec_result *r)
 	return r->exec_errno == EPERM || r->signal == SIGKILL;
 }
 
-bool pf_backend_fails_exec(enum pf_backend b)
+/* Whether the backend stops an exec by failing it with EPERM (LSM, fmod_ret). */
+static bool backend_fails_exec(enum pf_backend b)
 {
 	return b == PF_BACKEND_LSM || b == PF_BACKEND_FMODRET;
 }
@@ -88,7 +89,7 @@ bool pf_backend_fails_exec(enum pf_backend b)
 bool pf_exec_blocked_by_backend(const struct pf_kstore *ks, const struct pf_exec_result *r)
 {
 	/* -EPERM from the hook: execve() returns -1 in the caller, no new image. */
-	if (pf_backend_fails_exec(pf_kstore_backend(ks)))
+	if (backend_fails_exec(pf_kstore_backend(ks)))
 		return r->exec_errno == EPERM && r->exited && r->signal == 0;
 	/* Fallback: the exec went through and the new image was killed at once. */
 	return r->exec_errno == 0 && r->signal == SIGKILL;

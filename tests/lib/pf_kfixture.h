@@ -38,8 +38,6 @@ void pf_kfix_teardown(struct pf_kfix *f);
 
 /* Whether podfence stopped the exec, whichever backend (EPERM or SIGKILL). */
 bool pf_exec_blocked(const struct pf_exec_result *r);
-/* Whether the backend stops an exec by failing it with EPERM (LSM, fmod_ret). */
-bool pf_backend_fails_exec(enum pf_backend b);
 /* Whether the exec was stopped the way ks's backend stops one, and only that way. */
 bool pf_exec_blocked_by_backend(const struct pf_kstore *ks, const struct pf_exec_result *r);
 

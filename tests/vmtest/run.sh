@@ -70,6 +70,7 @@ build_initramfs() {
 	done
 	install -m 0755 tests/vmtest/init.sh "$root/init"
 	install -m 0755 tests/vmtest/agent-smoke.sh "$root/pf/agent-smoke.sh"
+	install -m 0644 tests/lib/fake-node.sh "$root/pf/fake-node.sh"
 	(cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 > "$out" || return 1
 	echo "$out"
 }
