@@ -242,6 +242,13 @@ static int resource_qty(struct pod_ctx *c, yaml_node_t *list, int r, const char 
 	return 0;
 }
 
+static void total_error(struct pod_ctx *c, yaml_node_t *list, int r, const char *path)
+{
+	pf_y_error(c->diags, c->d, field(c, list, res_names[r]),
+		   "%s%s.%s: invalid quantity (the pod's total is out of range)", c->pfx, path,
+		   res_names[r]);
+}
+
 /* Adds one resources block (a container's, or the pod-level one) to the sums. */
 static void qos_add(struct pod_ctx *c, struct qos_acc *a, yaml_node_t *res, const char *path)
 {
@@ -255,7 +262,7 @@ static void qos_add(struct pod_ctx *c, struct qos_acc *a, yaml_node_t *res, cons
 	reqs = field_map(c, res, "requests", rpath);
 	for (int r = 0; r < RES_N; r++) {
 		__int128 lim = 0, req = 0;
-		bool has_lim, has_req;
+		bool has_lim, has_req, lim_over = false, req_over = false;
 
 		if (resource_qty(c, lims, r, lpath, &lim, &has_lim) ||
 		    resource_qty(c, reqs, r, rpath, &req, &has_req))
@@ -263,12 +270,18 @@ static void qos_add(struct pod_ctx *c, struct qos_acc *a, yaml_node_t *res, cons
 		/* The API server defaults a missing request to the limit; a local file may not. */
 		if (!has_req && has_lim)
 			req = lim;
+		/* Each quantity fits (quantity_parse checks); a pod's total of absurd ones may not. */
 		if (lim > 0) {
-			a->lim[r] += lim;
+			lim_over = __builtin_add_overflow(a->lim[r], lim, &a->lim[r]);
 			found++;
 		}
 		if (req > 0)
-			a->req[r] += req;
+			req_over = __builtin_add_overflow(a->req[r], req, &a->req[r]);
+		/* A request defaulted to the limit is reported at the limit, once. */
+		if (lim_over || (req_over && !has_req))
+			total_error(c, lims, r, lpath);
+		if (req_over && has_req)
+			total_error(c, reqs, r, rpath);
 	}
 	if (found < RES_N)
 		a->guaranteed = false;

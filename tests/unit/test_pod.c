@@ -474,6 +474,40 @@ PF_TEST(pod_errors_in_list_items_and_quantities)
 	pf_diags_free(&d);
 }
 
+/* fuzz_pod: each quantity fit in nano-units, their sum overflowed (UB on __int128). */
+PF_TEST(pod_qos_sum_out_of_range)
+{
+	static const char text[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: p, uid: u}\n"
+				   "spec:\n"
+				   "  containers:\n"
+				   "  - {name: a, resources: {limits: {cpu: 1e29}}}\n"
+				   "  - {name: b, resources: {limits: {cpu: 1e29}}}\n"
+				   "  - {name: c, resources: {requests: {memory: 1e29}}}\n"
+				   "  - {name: d, resources: {requests: {memory: 1e29}}}\n";
+	struct pf_pod_list l = {0};
+	struct pf_diags d = {0};
+	char buf[256];
+
+	ASSERT_EQ(parse("big.yaml", text, &l, &d), -EINVAL, "rejected");
+	ASSERT_EQ(l.n, 0, "nothing out");
+	/* b's request defaults to its limit: both totals overflow there, one error. */
+	ASSERT_NOT_NULL(diag_find(&d,
+				  "big.yaml:7:41: error: spec.containers[1].resources.limits.cpu: "
+				  "invalid quantity (the pod's total is out of range)",
+				  buf, sizeof(buf)),
+			"limits total");
+	ASSERT_NOT_NULL(diag_find(&d,
+				  "big.yaml:9:46: error: spec.containers[3].resources.requests."
+				  "memory: invalid quantity",
+				  buf, sizeof(buf)),
+			"requests total");
+	ASSERT_EQ(d.n_errors, 2, "errors");
+	pf_pod_list_free(&l);
+	pf_diags_free(&d);
+}
+
 PF_TEST(pod_syntax_and_io_errors)
 {
 	struct pf_pod_list l = {0};
