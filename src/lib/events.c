@@ -1,8 +1,160 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "podfence/events.h"
+#include "podfence/log.h"
+
+/*
+ * Length of the well-formed UTF-8 sequence at s[0..len) (RFC 3629, Unicode
+ * table 3-7), or 0 with *bad set to the length of its maximal ill-formed
+ * prefix: the lead byte plus the continuation bytes that were still possible.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t len, size_t *bad)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	*bad = 1;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0; /* a continuation byte, 0xc0/0xc1 (overlong) or 0xf5..0xff */
+	/* The second byte's range excludes overlongs, surrogates and > U+10FFFF. */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	for (size_t i = 1; i < n; i++) {
+		if (i >= len || s[i] < lo || s[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return n;
+}
+
+size_t pf_utf8_sanitize(const char *s, size_t len, char *out, size_t *out_len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, replaced = 0, n, bad;
+
+	while (i < len) {
+		n = utf8_seq(u + i, len - i, &bad);
+		if (n) {
+			if (out)
+				memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		if (out)
+			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+		o += 3;
+		i += bad;
+		replaced++;
+	}
+	if (out)
+		out[o] = 0;
+	if (out_len)
+		*out_len = o;
+	return replaced;
+}
+
+/* RFC 4648 base64 with padding (what `base64 -d` reads); out holds 4 * ((len + 2) / 3) + 1. */
+static void base64_encode(const unsigned char *s, size_t len, char *out)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		out[o++] = tab[s[i] >> 2];
+		out[o++] = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
+		out[o++] = tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
+		out[o++] = tab[s[i + 2] & 63];
+	}
+	if (i < len) {
+		out[o++] = tab[s[i] >> 2];
+		if (i + 1 < len) {
+			out[o++] = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
+			out[o++] = tab[(s[i + 1] & 15) << 2];
+		} else {
+			out[o++] = tab[(s[i] & 3) << 4];
+			out[o++] = '=';
+		}
+		out[o++] = '=';
+	}
+	out[o] = 0;
+}
+
+/* s[0..len) as a JSON string, bytes that are not UTF-8 replaced; *replaced says if any were. */
+static struct json_object *json_utf8(const char *s, size_t len, bool *replaced)
+{
+	struct json_object *v;
+	char *buf;
+	size_t n;
+
+	*replaced = pf_utf8_sanitize(s, len, NULL, NULL) > 0;
+	if (!*replaced)
+		return json_object_new_string_len(s, (int)len);
+	buf = malloc(3 * len + 1);
+	if (!buf) {
+		pf_err("event: out of memory for a %zu-byte string", 3 * len + 1);
+		return NULL;
+	}
+	pf_utf8_sanitize(s, len, buf, &n);
+	v = json_object_new_string_len(buf, (int)n);
+	free(buf);
+	return v;
+}
+
+/*
+ * Adds key: the bytes s[0..len) as a JSON string, and raw_key: the same
+ * bytes in base64 when they are not UTF-8. JSON text must be UTF-8 and
+ * json-c copies bytes >= 0x80 as they are, so such bytes become U+FFFD in
+ * key, and raw_key (present only then) keeps them exact. Control
+ * characters are UTF-8: json-c escapes them and key stays exact.
+ */
+static void add_bytes(struct json_object *o, const char *key, const char *raw_key, const char *s,
+		      size_t len)
+{
+	bool replaced;
+	char *raw;
+
+	json_object_object_add(o, key, json_utf8(s, len, &replaced));
+	if (!replaced)
+		return;
+	raw = malloc(4 * ((len + 2) / 3) + 1);
+	if (!raw) {
+		pf_err("event: out of memory for the base64 of a %zu-byte %s", len, key);
+		return;
+	}
+	base64_encode((const unsigned char *)s, len, raw);
+	json_object_object_add(o, raw_key, json_object_new_string(raw));
+	free(raw);
+}
+
+/* A name from a policy or pod file: UTF-8 already (libyaml refuses other input). */
+static struct json_object *json_name(const char *s)
+{
+	bool replaced;
+
+	return json_utf8(s, strlen(s), &replaced);
+}
 
 /* bpf_ktime_get_ns() is CLOCK_MONOTONIC: shift it to wall-clock time. */
 static void event_time(uint64_t ktime_ns, char *buf, size_t len)
@@ -37,45 +189,46 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 	struct json_object *o = json_object_new_object(), *pols = json_object_new_array();
 	struct json_object *binds = NULL;
 	bool overlap = false;
-	char ts[64], comm[sizeof(ev->comm) + 1];
+	char ts[64];
 	struct pf_owner owner = {};
 	uint32_t len = ev->path_len < sizeof(ev->path) ? ev->path_len : sizeof(ev->path) - 1;
 
 	event_time(ev->ktime_ns, ts, sizeof(ts));
-	memcpy(comm, ev->comm, sizeof(ev->comm));
-	comm[sizeof(ev->comm)] = 0;
 	if (e)
 		pf_engine_owner(e, ev->cgroup_id, ev->workload_id, &owner);
 	json_object_object_add(o, "time", json_object_new_string(ts));
 	json_object_object_add(o, "pid", json_object_new_int64(ev->tgid));
 	json_object_object_add(o, "tid", json_object_new_int64(ev->pid));
-	json_object_object_add(o, "comm", json_object_new_string(comm));
-	json_object_object_add(o, "path", json_object_new_string_len(ev->path, len));
+	add_bytes(o, "comm", "comm_base64", ev->comm, strnlen(ev->comm, sizeof(ev->comm)));
+	add_bytes(o, "path", "path_base64", ev->path, len);
 	json_object_object_add(o, "namespace", owner.pod_namespace ?
-				       json_object_new_string(owner.pod_namespace) : NULL);
-	json_object_object_add(o, "pod", owner.pod_name ?
-				       json_object_new_string(owner.pod_name) : NULL);
-	json_object_object_add(o, "container", owner.container ?
-				       json_object_new_string(owner.container) : NULL);
+				       json_name(owner.pod_namespace) : NULL);
+	json_object_object_add(o, "pod", owner.pod_name ? json_name(owner.pod_name) : NULL);
+	json_object_object_add(o, "container", owner.container ? json_name(owner.container) : NULL);
 	json_object_object_add(o, "cgroup_id", json_object_new_int64((int64_t)ev->cgroup_id));
 	for (uint32_t i = 0; i < ev->n_policies && i < PF_EVENT_POLICIES; i++) {
 		const char *name = e ? pf_engine_policy_name(e, ev->policies[i].policy_id) : NULL;
 		char fallback[32];
+		struct json_object *jname;
+		const char *key;
 
 		const char *const *bnames;
 		size_t nb = e ? pf_engine_policy_bindings(e, ev->policies[i].policy_id, &bnames) : 0;
 
 		snprintf(fallback, sizeof(fallback), "#%u", ev->policies[i].policy_id);
-		json_object_array_add(pols, json_object_new_string(name ? name : fallback));
+		jname = json_name(name ? name : fallback);
+		json_object_array_add(pols, jname);
 		/* A template instance: which bindings made it (several: their values united). */
 		if (nb) {
 			struct json_object *arr = json_object_new_array();
 
 			for (size_t b = 0; b < nb; b++)
-				json_object_array_add(arr, json_object_new_string(bnames[b]));
+				json_object_array_add(arr, json_name(bnames[b]));
 			if (!binds)
 				binds = json_object_new_object();
-			json_object_object_add(binds, name ? name : fallback, arr);
+			/* the key as the name was printed (json-c copies keys as they are) */
+			key = jname ? json_object_get_string(jname) : fallback;
+			json_object_object_add(binds, key, arr);
 			overlap |= nb > 1;
 		}
 	}
