@@ -54,11 +54,18 @@ struct pf_policy_rule {
 	int line, col;
 };
 
+/* Where a binding writes one value: its index in the file's list, line:col. */
+struct pf_value_pos {
+	size_t index;
+	int line, col;
+};
+
 /* A binding's values for one template parameter. */
 struct pf_binding_values {
 	char *param;
 	struct pf_strset values;
 	int line, col;
+	struct pf_value_pos *pos;	/* per values.v[i]; NULL: unknown (line, col above) */
 };
 
 struct pf_policy {
@@ -119,6 +126,15 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
  */
 int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *binding, char *err,
 		     size_t err_len, int *line, int *col);
+
+/*
+ * Whether a value can equal what the kernel reports for its kind of match
+ * (docs/policy.md 2.4): exact values are resolved absolute paths, Prefix
+ * values start with "/", and no value has an empty ("//"), "." or ".."
+ * component, except in a memfd name ("/memfd:..."). Returns 0, or -EINVAL
+ * with the problem and, where a lexical fix is safe, the canonical spelling.
+ */
+int pf_value_check(enum pf_match match, const char *value, char *err, size_t err_len);
 
 /* A binding's values for one parameter (NULL: it gives none). */
 const struct pf_strset *pf_binding_values(const struct pf_policy *binding, const char *param);

@@ -4,6 +4,7 @@
  * ownership. The YAML reader is policy_yaml.c.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,11 +104,162 @@ const char *pf_policy_cond_op(const struct pf_policy_cond *c)
 	return (c->subject == PF_SUBJ_CALLER ? bin_ops : arg_ops)[c->negate][c->match & 3];
 }
 
+/* A piece of a value between slashes. */
+static bool piece_is(const char *p, size_t n, const char *what)
+{
+	return n == strlen(what) && memcmp(p, what, n) == 0;
+}
+
+/*
+ * The problems a value can have, worst first. Pieces are what lies between
+ * slashes; those bounded by "/" (or the start of an absolute value) on both
+ * sides are components. At an open end of an affix a piece is only part of
+ * a name: Prefix "/tmp/." matches "/tmp/.x", Postfix ".." matches "/tmp/a..".
+ * A relative Postfix's first piece followed by "/" is read as a component
+ * all the same: "./true" reads as a relative path, not as a suffix of
+ * "/x/a./true", to whoever writes it.
+ */
+enum value_problem {
+	VP_OK = 0,
+	VP_RELATIVE,
+	VP_DOTDOT,
+	VP_DOT,
+	VP_EMPTY,
+	VP_TRAILING_SLASH,
+};
+
+/* The worst problem of v and whether dropping "." and empty pieces is a safe fix (in canon). */
+static enum value_problem value_problem(enum pf_match m, const char *v, char *canon, bool *fixable)
+{
+	enum value_problem worst = VP_OK;
+	bool abs = v[0] == '/';
+	const char *p = abs ? v + 1 : v;
+	size_t o = abs;
+
+	canon[0] = '/';
+	*fixable = abs || m == PF_MATCH_SUFFIX;
+	if (!abs && m != PF_MATCH_SUFFIX)
+		worst = VP_RELATIVE;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		bool first = p == v, last = !slash;
+		enum value_problem vp = VP_OK;
+
+		if ((last && m == PF_MATCH_PREFIX) || (first && last))
+			; /* the start of a name, or a relative Postfix's end of a name */
+		else if (piece_is(p, n, ".."))
+			vp = VP_DOTDOT;
+		else if (piece_is(p, n, "."))
+			vp = VP_DOT;
+		else if (n == 0)
+			vp = last ? VP_TRAILING_SLASH : VP_EMPTY;
+		/* ".." depends on symlinks; a Postfix's ends have no equivalent spelling */
+		if (vp == VP_DOTDOT || (vp && m == PF_MATCH_SUFFIX && (first || last)))
+			*fixable = false;
+		if (vp && (!worst || vp < worst))
+			worst = vp;
+		if (!vp) {
+			memcpy(canon + o, p, n);
+			o += n;
+			if (!last)
+				canon[o++] = '/';
+		}
+		if (last)
+			break;
+		p = slash + 1;
+	}
+	/* a dropped last piece of an exact value leaves the "/" before it */
+	if (m == PF_MATCH_EXACT && o > 1 && canon[o - 1] == '/')
+		o--;
+	canon[o] = 0;
+	/* "/" names no file */
+	if (m == PF_MATCH_EXACT && o == 1)
+		*fixable = false;
+	return worst;
+}
+
+int pf_value_check(enum pf_match m, const char *v, char *err, size_t err_len)
+{
+	static const char *const why[] = {
+		[VP_RELATIVE] = "is not an absolute path",
+		[VP_DOTDOT] = "has a \"..\" component",
+		[VP_DOT] = "has a \".\" component",
+		[VP_EMPTY] = "has an empty component (\"//\")",
+		[VP_TRAILING_SLASH] = "ends with \"/\"",
+	};
+	enum value_problem vp;
+	bool fixable;
+	char *canon;
+
+	/* A memfd's name is the user's string, "/" and ".." included. */
+	if (m != PF_MATCH_SUFFIX && strncmp(v, "/memfd:", 7) == 0)
+		return 0;
+	canon = malloc(strlen(v) + 2);
+	if (!canon) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	vp = value_problem(m, v, canon, &fixable);
+	if (vp == VP_RELATIVE)
+		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports absolute "
+			 "paths)", v, why[vp]);
+	else if (vp == VP_DOTDOT)
+		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports resolved "
+			 "paths; \"..\" is not resolved here, through a symlink it leads "
+			 "elsewhere: write what readlink -f prints in the container)", v, why[vp]);
+	else if (vp && fixable)
+		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports resolved "
+			 "paths): write \"%s\"", v, why[vp], canon);
+	else if (vp)
+		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports resolved "
+			 "paths of files)", v, why[vp]);
+	free(canon);
+	return vp ? -EINVAL : 0;
+}
+
+/* Why one value of a binding is refused by a condition using its parameter (0: it is not). */
+static int binding_value_refused(const struct pf_policy *tpl, const struct pf_binding_values *bv,
+				 size_t v, char *err, size_t err_len)
+{
+	const char *val = bv->values.v[v];
+	size_t at = bv->pos ? bv->pos[v].index : v, len = strlen(val);
+	char why[2 * PF_EXACT_MAX + 256];
+
+	for (size_t r = 0; r < tpl->n_rules; r++) {
+		for (size_t c = 0; c < tpl->rules[r].n_conds; c++) {
+			const struct pf_policy_cond *pc = &tpl->rules[r].conds[c];
+
+			if (!pc->param || strcmp(pc->param, bv->param))
+				continue;
+			/* Prefix and Postfix values are LPM trie keys: shorter than exact ones. */
+			if (pc->match != PF_MATCH_EXACT && len > PF_AFFIX_MAX) {
+				snprintf(err, err_len,
+					 "spec.values.%s[%zu]: value is %zu bytes, longer than the "
+					 "%d-byte limit of %s values (template \"%s\" line %d)",
+					 bv->param, at, len, PF_AFFIX_MAX, pf_policy_cond_op(pc),
+					 tpl->name, pc->line);
+				return -EINVAL;
+			}
+			if (pf_value_check(pc->match, val, why, sizeof(why))) {
+				snprintf(err, err_len,
+					 "spec.values.%s[%zu]: %s (%s value of template \"%s\" "
+					 "line %d)", bv->param, at, why, pf_policy_cond_op(pc),
+					 tpl->name, pc->line);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *b, char *err,
 		     size_t err_len, int *line, int *col)
 {
 	for (size_t i = 0; i < b->n_values; i++) {
 		const struct pf_binding_values *bv = &b->values[i];
+		size_t first = SIZE_MAX; /* file index of the first refused value */
+		char msg[2 * PF_EXACT_MAX + 512];
 
 		if (!pf_strset_has(&tpl->params, bv->param)) {
 			snprintf(err, err_len, "spec.values.%s: template \"%s\" has no parameter \"%s\"",
@@ -116,31 +268,19 @@ int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *b, cha
 			*col = bv->col;
 			return -EINVAL;
 		}
-		/* Prefix and Postfix values are LPM trie keys: shorter than exact ones. */
-		for (size_t r = 0; r < tpl->n_rules; r++) {
-			for (size_t c = 0; c < tpl->rules[r].n_conds; c++) {
-				const struct pf_policy_cond *pc = &tpl->rules[r].conds[c];
+		/* values are sorted: report the refused one written first */
+		for (size_t v = 0; v < bv->values.n; v++) {
+			size_t at = bv->pos ? bv->pos[v].index : v;
 
-				if (!pc->param || strcmp(pc->param, bv->param) ||
-				    pc->match == PF_MATCH_EXACT)
-					continue;
-				for (size_t v = 0; v < bv->values.n; v++) {
-					size_t len = strlen(bv->values.v[v]);
-
-					if (len <= PF_AFFIX_MAX)
-						continue;
-					snprintf(err, err_len,
-						 "spec.values.%s[%zu]: value is %zu bytes, longer than "
-						 "the %d-byte limit of %s values (template \"%s\" "
-						 "line %d)",
-						 bv->param, v, len, PF_AFFIX_MAX, pf_policy_cond_op(pc), tpl->name,
-						 pc->line);
-					*line = bv->line;
-					*col = bv->col;
-					return -EINVAL;
-				}
-			}
+			if (at >= first || !binding_value_refused(tpl, bv, v, msg, sizeof(msg)))
+				continue;
+			first = at;
+			snprintf(err, err_len, "%s", msg);
+			*line = bv->pos ? bv->pos[v].line : bv->line;
+			*col = bv->pos ? bv->pos[v].col : bv->col;
 		}
+		if (first != SIZE_MAX)
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -220,6 +360,7 @@ void pf_policy_free(struct pf_policy *p)
 	for (size_t i = 0; i < p->n_values; i++) {
 		free(p->values[i].param);
 		pf_strset_free(&p->values[i].values);
+		free(p->values[i].pos);
 	}
 	free(p->values);
 	memset(p, 0, sizeof(*p));

@@ -256,11 +256,17 @@ static bool check_fields(struct tp *t, yaml_node_t *map, const char *path, const
 
 /* ---- values ------------------------------------------------------------ */
 
-/* Limits come from the kernel maps: exact values are hashed keys, affixes LPM trie keys. */
+/*
+ * Limits come from the kernel maps: exact values are hashed keys, affixes LPM
+ * trie keys. m is PF_MATCH_NONE for a binding's values: their operators are
+ * the template's, checked with it (pf_binding_check).
+ */
 static bool value_ok(struct tp *t, yaml_node_t *n, const char *path, enum pf_match m)
 {
 	const char *s = pf_y_str(n);
-	size_t len, max = m == PF_MATCH_EXACT ? PF_EXACT_MAX : PF_AFFIX_MAX;
+	bool affix = m == PF_MATCH_PREFIX || m == PF_MATCH_SUFFIX;
+	size_t len, max = affix ? PF_AFFIX_MAX : PF_EXACT_MAX;
+	char why[2 * PF_EXACT_MAX + 256];
 
 	if (!s) {
 		pf_y_error(t->diags, t->d, n, "%s: must be a string", path);
@@ -275,14 +281,15 @@ static bool value_ok(struct tp *t, yaml_node_t *n, const char *path, enum pf_mat
 		pf_y_error(t->diags, t->d, n,
 			   "%s: value is %zu bytes, longer than the %zu-byte limit of %s (%s)",
 			   path, len, max,
-			   m == PF_MATCH_EXACT ? "exact values" : "prefix/postfix values",
-			   m == PF_MATCH_EXACT ? "PF_EXACT_MAX" : "PF_AFFIX_MAX");
+			   max == PF_EXACT_MAX ? "exact values" : "prefix/postfix values",
+			   max == PF_EXACT_MAX ? "PF_EXACT_MAX" : "PF_AFFIX_MAX");
 		return false;
 	}
-	/* exec paths are absolute: "sleep" never matches, so NotEqual "sleep" always does */
-	if (m != PF_MATCH_SUFFIX && s[0] != '/')
-		pf_y_warn(t->diags, t->d, n,
-			  "%s: \"%s\" is not an absolute path: it can never match", path, s);
+	/* the kernel reports resolved paths: "/usr/bin/../bin/true" never matches */
+	if (m != PF_MATCH_NONE && pf_value_check(m, s, why, sizeof(why))) {
+		pf_y_error(t->diags, t->d, n, "%s: %s", path, why);
+		return false;
+	}
 	return true;
 }
 
@@ -1165,6 +1172,32 @@ static int parse_template_spec(struct tp *t, yaml_node_t *root)
 	return 0;
 }
 
+static int cmp_str_elem(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+/* Where each value of the (sorted) set is written first, for the template's checks. */
+static int value_positions(struct tp *t, yaml_node_t *list, struct pf_binding_values *bv)
+{
+	if (!bv->values.n)
+		return 0;
+	bv->pos = calloc(bv->values.n, sizeof(*bv->pos));
+	if (!bv->pos)
+		return -ENOMEM;
+	for (size_t i = 0; i < pf_y_seq_len(list); i++) {
+		yaml_node_t *e = pf_y_seq_at(t->d, list, i);
+		const char *s = pf_y_str(e);
+		char **at = s ? bsearch(s, bv->values.v, bv->values.n, sizeof(char *),
+					cmp_str_elem) : NULL;
+		struct pf_value_pos *pos = at ? &bv->pos[at - bv->values.v] : NULL;
+
+		if (pos && !pos->line)
+			*pos = (struct pf_value_pos){ i, pf_y_line(e), pf_y_col(e) };
+	}
+	return 0;
+}
+
 /* spec.values of a binding: {param: [values...]} */
 static int parse_binding_values(struct tp *t, yaml_node_t *spec)
 {
@@ -1209,11 +1242,13 @@ static int parse_binding_values(struct tp *t, yaml_node_t *spec)
 			yaml_node_t *e = pf_y_seq_at(t->d, list, i);
 
 			idx_path(ipath, ppath, i);
-			/* exact limits here; the template's Prefix/Postfix limits when instantiated */
-			if (value_ok(t, e, ipath, PF_MATCH_EXACT) &&
+			/* exact limits here; the template's operators decide the rest */
+			if (value_ok(t, e, ipath, PF_MATCH_NONE) &&
 			    pf_strset_add(&bv->values, pf_y_str(e)) < 0)
 				return -ENOMEM;
 		}
+		if (value_positions(t, list, bv))
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -193,3 +193,38 @@ test_refused_binding_affects_only_itself() {
 		"error names the field and position"
 	assert_eq "$(binding_state good)" active "state of the good binding"
 }
+
+# `podfence check` refuses values no resolved path can equal, at the value's
+# file:line:col with exit 1, in policies and in binding values (checked with
+# the operator their template uses); memfd and unlinked-file paths stay valid.
+test_check_refuses_noncanonical_values() {
+	local d=$NODE_DIR/check out rc f
+	mkdir -p "$d"
+	policy_doc dotdot app=x Equal /usr/bin/../bin/true >"$d/dotdot.yaml"
+	policy_doc dot app=x NotEqual /usr/./bin/true >"$d/dot.yaml"
+	policy_doc kernel app=x NotEqual "$TRUE" "/memfd:payload (deleted)" "/tmp/x (deleted)" \
+		>"$d/kernel.yaml"
+	template_doc >"$d/template.yaml"
+	binding_doc web app=web "$TRUE" /usr//bin/id >"$d/binding.yaml"
+
+	declare -A want=(
+		[dotdot]='20:11: error: spec.kprobes[0].selectors[0].matchArgs[0].values[0]: "/usr/bin/../bin/true" has a ".." component: it can never match'
+		[dot]='20:11: error: spec.kprobes[0].selectors[0].matchArgs[0].values[0]: "/usr/./bin/true" has a "." component: it can never match (the kernel reports resolved paths): write "/usr/bin/true"'
+	)
+	for f in "${!want[@]}"; do
+		out=$("$PODFENCE" check "$d/$f.yaml" 2>&1)
+		rc=$?
+		assert_eq "$rc" 1 "check $f.yaml exit status"
+		assert_eq "$(wc -l <<<"$out")" 1 "lines printed for $f.yaml ($out)"
+		[[ $out == "$d/$f.yaml:${want[$f]}"* ]] || fail "check $f.yaml: got '$out', expected '$d/$f.yaml:${want[$f]}...'"
+	done
+
+	out=$("$PODFENCE" check "$d/kernel.yaml" 2>&1)
+	assert_eq "$?" 0 "check kernel.yaml exit status ($out)"
+
+	out=$("$PODFENCE" check "$d/template.yaml" "$d/binding.yaml" 2>&1)
+	rc=$?
+	assert_eq "$rc" 1 "check of a binding with a non-canonical value: exit status"
+	assert_eq "$out" "$d/binding.yaml:13:7: error: spec.values.allowed[1]: \"/usr//bin/id\" has an empty component (\"//\"): it can never match (the kernel reports resolved paths): write \"/usr/bin/id\" (NotEqual value of template \"exec-allowlist\" line 13)" \
+		"binding error at the value"
+}

@@ -157,7 +157,7 @@ PF_TEST(policy_arg_operators)
 
 		snprintf(buf, sizeof(buf),
 			 HDR HOOK "    - matchArgs:\n      - index: 0\n        operator: %s\n"
-				  "        values: [\"/usr/bin/\", \"/usr/bin/\"]\n",
+				  "        values: [\"/usr/bin/true\", \"/usr/bin/true\"]\n",
 			 ops[i].op);
 		p = parse_one(buf, &l, &d);
 		if (p && ASSERT_EQ(p->rules[0].n_conds, 1, ops[i].op)) {
@@ -470,6 +470,175 @@ PF_TEST(policy_value_limits)
 out:
 	free(text);
 	free(big);
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+}
+
+/* What each operator accepts as a path (docs/policy.md 2.4), message by message. */
+PF_TEST(value_check_canonical_forms)
+{
+	static const struct {
+		enum pf_match m;
+		const char *value, *msg; /* msg NULL: accepted */
+	} cases[] = {
+	    /* exact values: resolved absolute paths */
+	    {PF_MATCH_EXACT, "/usr/bin/true", NULL},
+	    {PF_MATCH_EXACT, "/usr/bin/...", NULL},
+	    {PF_MATCH_EXACT, "/opt/.app/..x/y.", NULL},
+	    {PF_MATCH_EXACT, "/memfd:payload (deleted)", NULL},
+	    {PF_MATCH_EXACT, "/memfd:a/../b//c/ (deleted)", NULL},
+	    {PF_MATCH_EXACT, "/tmp/x (deleted)", NULL},
+	    {PF_MATCH_EXACT, "/usr/bin/../bin/true",
+	     "\"/usr/bin/../bin/true\" has a \"..\" component: it can never match (the kernel "
+	     "reports resolved paths; \"..\" is not resolved here, through a symlink it leads "
+	     "elsewhere: write what readlink -f prints in the container)"},
+	    {PF_MATCH_EXACT, "/usr/./bin/true",
+	     "\"/usr/./bin/true\" has a \".\" component: it can never match (the kernel reports "
+	     "resolved paths): write \"/usr/bin/true\""},
+	    {PF_MATCH_EXACT, "/usr//bin/true",
+	     "\"/usr//bin/true\" has an empty component (\"//\"): it can never match (the kernel "
+	     "reports resolved paths): write \"/usr/bin/true\""},
+	    {PF_MATCH_EXACT, "/usr/bin/true/",
+	     "\"/usr/bin/true/\" ends with \"/\": it can never match (the kernel reports resolved "
+	     "paths): write \"/usr/bin/true\""},
+	    {PF_MATCH_EXACT, "/usr/bin/.", "has a \".\" component: it can never match (the kernel "
+	     "reports resolved paths): write \"/usr/bin\""},
+	    /* several problems: the worst is named, the spelling fixes them all */
+	    {PF_MATCH_EXACT, "//usr/./bin//true/",
+	     "\"//usr/./bin//true/\" has a \".\" component: it can never match (the kernel reports "
+	     "resolved paths): write \"/usr/bin/true\""},
+	    {PF_MATCH_EXACT, "/usr/./bin/../true", "has a \"..\" component"},
+	    {PF_MATCH_EXACT, "/", "\"/\" ends with \"/\": it can never match (the kernel reports "
+	     "resolved paths of files)"},
+	    {PF_MATCH_EXACT, "/./", "\"/./\" has a \".\" component: it can never match (the kernel "
+	     "reports resolved paths of files)"},
+	    {PF_MATCH_EXACT, "usr/bin/true", "\"usr/bin/true\" is not an absolute path: it can "
+	     "never match (the kernel reports absolute paths)"},
+	    {PF_MATCH_EXACT, "./true", "is not an absolute path"},
+	    /* Prefix: absolute; a final "/" is meaningful, the final piece starts a name */
+	    {PF_MATCH_PREFIX, "/", NULL},
+	    {PF_MATCH_PREFIX, "/usr/bin/", NULL},
+	    {PF_MATCH_PREFIX, "/usr/bin", NULL},
+	    {PF_MATCH_PREFIX, "/tmp/.", NULL},
+	    {PF_MATCH_PREFIX, "/tmp/..", NULL},
+	    {PF_MATCH_PREFIX, "/memfd:", NULL},
+	    {PF_MATCH_PREFIX, "/usr//bin/", "has an empty component (\"//\"): it can never match "
+	     "(the kernel reports resolved paths): write \"/usr/bin/\""},
+	    {PF_MATCH_PREFIX, "/usr/./", "has a \".\" component: it can never match (the kernel "
+	     "reports resolved paths): write \"/usr/\""},
+	    {PF_MATCH_PREFIX, "/opt/../usr/", "has a \"..\" component"},
+	    {PF_MATCH_PREFIX, "usr/", "\"usr/\" is not an absolute path"},
+	    /* Postfix: may be relative; its first piece ends a name, unless a "/" follows */
+	    {PF_MATCH_SUFFIX, "bin/true", NULL},
+	    {PF_MATCH_SUFFIX, "/true", NULL},
+	    {PF_MATCH_SUFFIX, " (deleted)", NULL},
+	    {PF_MATCH_SUFFIX, "..", NULL},
+	    {PF_MATCH_SUFFIX, ".sh", NULL},
+	    {PF_MATCH_SUFFIX, "bin//true", "\"bin//true\" has an empty component (\"//\"): it can "
+	     "never match (the kernel reports resolved paths): write \"bin/true\""},
+	    {PF_MATCH_SUFFIX, "/bin/./true", "write \"/bin/true\""},
+	    {PF_MATCH_SUFFIX, "../bin/true", "has a \"..\" component"},
+	    {PF_MATCH_SUFFIX, "./true", "\"./true\" has a \".\" component: it can never match "
+	     "(the kernel reports resolved paths of files)"},
+	    {PF_MATCH_SUFFIX, "bin/", "\"bin/\" ends with \"/\": it can never match (the kernel "
+	     "reports resolved paths of files)"},
+	    {PF_MATCH_SUFFIX, "bin/.", "(the kernel reports resolved paths of files)"},
+	    {PF_MATCH_SUFFIX, "/memfd:a/../b (deleted)", "has a \"..\" component"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[1024] = "";
+		int ret = pf_value_check(cases[i].m, cases[i].value, err, sizeof(err));
+
+		if (!cases[i].msg) {
+			if (!ASSERT_OK(ret, cases[i].value))
+				fprintf(stderr, "    %s\n", err);
+			continue;
+		}
+		ASSERT_EQ(ret, -EINVAL, cases[i].value);
+		ASSERT_STRSTR(err, cases[i].msg, cases[i].value);
+		/* only a lexical fix is ever suggested */
+		if (!strstr(cases[i].msg, "write \""))
+			ASSERT_FALSE(strstr(err, "write \""), err);
+	}
+}
+
+/* Non-canonical values in a policy file: an error at the value, the file refused. */
+PF_TEST(policy_noncanonical_values_file_line_col)
+{
+	static const struct {
+		const char *text, *msg;
+		int line, col;
+	} cases[] = {
+	    {HDR HOOK SEL_ARG("Equal", "/usr/bin/../bin/true"),
+	     "selectors[0].matchArgs[0].values[0]: \"/usr/bin/../bin/true\" has a \"..\" component",
+	     16, 18},
+	    {HDR HOOK SEL_ARG("NotEqual", "/usr/./bin/true"),
+	     "values[0]: \"/usr/./bin/true\" has a \".\" component: it can never match (the kernel "
+	     "reports resolved paths): write \"/usr/bin/true\"", 16, 18},
+	    {HDR HOOK SEL_ARG("Equal", "/usr//bin/true"), "write \"/usr/bin/true\"", 16, 18},
+	    {HDR HOOK SEL_ARG("NotEqual", "/usr/bin/true/"),
+	     "\"/usr/bin/true/\" ends with \"/\"", 16, 18},
+	    {HDR HOOK SEL_ARG("Equal", "true"), "\"true\" is not an absolute path", 16, 18},
+	    {HDR HOOK SEL_ARG("Prefix", "/opt//app/"), "write \"/opt/app/\"", 16, 18},
+	    {HDR HOOK SEL_ARG("NotPrefix", "opt/"), "\"opt/\" is not an absolute path", 16, 18},
+	    {HDR HOOK SEL_ARG("Postfix", "../bin/true"), "has a \"..\" component", 16, 18},
+	    {HDR HOOK SEL_ARG("NotPostfix", "bin/./true"), "write \"bin/true\"", 16, 18},
+	    /* "\0" would end the C string: refused by the YAML reader, for every scalar */
+	    {HDR HOOK SEL_ARG("Equal", "/usr/bin/true\\0x"), "string contains a NUL character", 16,
+	     18},
+	    /* second value of a list: its own column */
+	    {HDR HOOK SEL_ARG("Equal", "/usr/bin/id\", \"/usr/bin//id"),
+	     "values[1]: \"/usr/bin//id\" has an empty component", 16, 33},
+	};
+	/* matchBinaries (In: an exact operator): values on line 15 */
+	static const char bin[] = HDR HOOK
+	    "    - matchBinaries:\n"
+	    "      - operator: In\n"
+	    "        values: [/usr/bin/bash, /usr/bin/../bin/bash]\n";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pf_diags d = {0};
+		const struct pf_diag *e = parse_err(cases[i].text, cases[i].msg, &d);
+
+		if (ASSERT_NOT_NULL(e, cases[i].msg)) {
+			ASSERT_EQ(e->line, cases[i].line, cases[i].msg);
+			ASSERT_EQ(e->col, cases[i].col, cases[i].msg);
+		}
+		ASSERT_EQ(d.n_errors, 1, cases[i].msg);
+		pf_diags_free(&d);
+	}
+	{
+		struct pf_diags d = {0};
+		const struct pf_diag *e = parse_err(
+		    bin, "matchBinaries[0].values[1]: \"/usr/bin/../bin/bash\" has a \"..\"", &d);
+
+		if (ASSERT_NOT_NULL(e, "matchBinaries In")) {
+			ASSERT_EQ(e->line, 15, "In value line");
+			ASSERT_EQ(e->col, 33, "In value col");
+		}
+		pf_diags_free(&d);
+	}
+}
+
+/* Kernel-reported forms that look odd stay accepted: memfd, unlinked files, hidden names. */
+PF_TEST(policy_kernel_path_forms_accepted)
+{
+	static const char text[] = HDR HOOK
+	    SEL_ARG("Equal", "/memfd:payload (deleted)\", \"/tmp/x (deleted)\", "
+			     "\"/memfd:a/../b (deleted)")
+	    SEL_ARG("Prefix", "/memfd:\", \"/tmp/.\", \"/usr/bin/\", \"/")
+	    SEL_ARG("Postfix", " (deleted)\", \"bin/true\", \"..\", \"/nc");
+	struct pf_policy_list l = {0};
+	struct pf_diags d = {0};
+	struct pf_policy *p = parse_one(text, &l, &d);
+
+	if (p && ASSERT_EQ(p->n_rules, 3, "three selectors")) {
+		ASSERT_EQ(p->rules[0].conds[0].values.n, 3, "exact values");
+		ASSERT_EQ(p->rules[1].conds[0].values.n, 4, "prefix values");
+		ASSERT_EQ(p->rules[2].conds[0].values.n, 4, "postfix values");
+	}
+	ASSERT_EQ(d.n, 0, "no diagnostic");
 	pf_policy_list_free(&l);
 	pf_diags_free(&d);
 }

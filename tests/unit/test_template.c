@@ -180,6 +180,86 @@ out:
 	pf_policy_list_free(&l);
 }
 
+/* A binding (lines 15-) of TEMPLATE: "values:" on line 20, its entries below. */
+#define BINDING_AT_15(values)                                                                      \
+	TEMPLATE "---\n"                                                                           \
+	"apiVersion: podfence.io/v1alpha1\n"                                                       \
+	"kind: PolicyBinding\n"                                                                    \
+	"metadata: {name: b, namespace: shop}\n"                                                   \
+	"spec:\n"                                                                                  \
+	"  templateRef: allow\n"                                                                   \
+	"  values:\n" values
+
+/* Parses TEMPLATE + one binding; returns pf_binding_check's verdict on it. */
+static int check_binding(const char *text, char *err, size_t err_len, int *line, int *col)
+{
+	struct pf_policy_list l = {};
+	struct pf_diags d = {};
+	int ret = -1;
+
+	*line = *col = 0;
+	err[0] = 0;
+	if (ASSERT_OK(parse(text, &l, &d), "parse") && ASSERT_EQ(l.n, 2, "two objects"))
+		ret = pf_binding_check(&l.v[0], &l.v[1], err, err_len, line, col);
+	/* the reader leaves the operators' checks to the template: not even a warning */
+	ASSERT_EQ(d.n, 0, "no diagnostic from the reader");
+	pf_diags_print(&d, stderr);
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+	return ret;
+}
+
+/* A value is checked as the template uses it, and reported where the binding writes it. */
+PF_TEST(template_refuses_noncanonical_binding_values_at_their_position)
+{
+	char err[1024];
+	int line, col;
+
+	/* the first refused value in the file, not in sorted order ("/usr/./bin/id" sorts first) */
+	ASSERT_EQ(check_binding(BINDING_AT_15("    execs:\n"
+					      "    - /usr/bin/true\n"
+					      "    - /usr/bin/../bin/true\n"
+					      "    - /usr/./bin/id\n"),
+				err, sizeof(err), &line, &col),
+		  -EINVAL, "\"..\" in an exact value");
+	ASSERT_STRSTR(err, "spec.values.execs[1]: \"/usr/bin/../bin/true\" has a \"..\" component: "
+			   "it can never match", "msg");
+	ASSERT_STRSTR(err, "(NotEqual value of template \"allow\" line 11)", "operator named");
+	ASSERT_EQ(line, 23, "line of the value");
+	ASSERT_EQ(col, 7, "column of the value");
+
+	ASSERT_EQ(check_binding(BINDING_AT_15("    execs: [/usr/bin/true/]\n"), err, sizeof(err),
+				&line, &col),
+		  -EINVAL, "trailing / in an exact value");
+	ASSERT_STRSTR(err, "spec.values.execs[0]: \"/usr/bin/true/\" ends with \"/\": it can "
+			   "never match (the kernel reports resolved paths): write "
+			   "\"/usr/bin/true\"", "msg");
+	ASSERT_EQ(line, 21, "line");
+	ASSERT_EQ(col, 13, "column");
+
+	ASSERT_EQ(check_binding(BINDING_AT_15("    execs: [bin/true]\n"), err, sizeof(err), &line,
+				&col),
+		  -EINVAL, "relative exact value");
+	ASSERT_STRSTR(err, "spec.values.execs[0]: \"bin/true\" is not an absolute path", "msg");
+
+	/* dirs is used with NotPrefix: a final "/" is right there, "//" is not */
+	ASSERT_EQ(check_binding(BINDING_AT_15("    execs: [/memfd:x (deleted), /tmp/y (deleted)]\n"
+					      "    dirs: [/opt/app/, /opt//app/]\n"),
+				err, sizeof(err), &line, &col),
+		  -EINVAL, "\"//\" in a prefix value");
+	ASSERT_STRSTR(err, "spec.values.dirs[1]: \"/opt//app/\" has an empty component "
+			   "(\"//\"): it can never match (the kernel reports resolved paths): "
+			   "write \"/opt/app/\" (NotPrefix value of template \"allow\" line 12)",
+		      "msg");
+	ASSERT_EQ(line, 22, "line");
+	ASSERT_EQ(col, 23, "column");
+
+	ASSERT_EQ(check_binding(BINDING_AT_15("    execs: [/memfd:x (deleted), /usr/bin/id]\n"
+					      "    dirs: [/opt/app/, /tmp/., /]\n"),
+				err, sizeof(err), &line, &col),
+		  0, "canonical values");
+}
+
 /* Evaluates path in a pod of app=x, namespace shop. */
 static bool blocked(const struct pf_policy_list *l, const char *path, size_t *n_applying)
 {
