@@ -5,6 +5,11 @@
  * is in each rule's value sets. Work is proportional to the rules of the
  * current workload only: a cgroup lookup for unbound tasks, then one ruleset
  * lookup and one value lookup per condition.
+ *
+ * It fails closed: a path that cannot be resolved, or that is not the
+ * container's view of the file, is denied by every enforcing policy of the
+ * workload whatever its selectors say; a bound cgroup whose workload lost its
+ * rules takes its nearest bound ancestor's, or denies.
  */
 #ifndef PF_DECIDE_BPF_H
 #define PF_DECIDE_BPF_H
@@ -27,9 +32,22 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
-	__type(value, __u32);
+	__type(value, struct pf_cg_binding);
 	__uint(max_entries, 131072);
 } cg_workload SEC(".maps");
+
+/*
+ * Bindings that could not be written (cg_workload full, cgroup trees deeper
+ * than user space walks): while the kernel's count differs from what user
+ * space acknowledged, an exec in an unbound cgroup looks for a bound
+ * ancestor. Costs nothing otherwise (two array reads on the unbound path).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, PF_CG_OVERFLOW__MAX);
+} cg_overflow SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -117,8 +135,9 @@ struct pf_subj {
 enum pf_subject_state {
 	PF_SUBJECT_UNRESOLVED = 0,
 	PF_SUBJECT_OK,
-	PF_SUBJECT_FAILED,	/* unresolvable: every condition on it holds (fail closed) */
-	PF_SUBJECT_NONE,	/* no calling binary (kernel thread): in no value set */
+	PF_SUBJECT_FOREIGN, /* resolved, but not in the container's view (see path.bpf.h) */
+	PF_SUBJECT_FAILED,  /* unresolvable: every enforcing policy denies (fail closed) */
+	PF_SUBJECT_NONE,    /* no calling binary (kernel thread): in no value set */
 };
 
 /* Per-exec scratch: too big for the 512-byte BPF stack. */
@@ -224,6 +243,8 @@ struct pf_verdict {
 struct pf_eval {
 	struct pf_scratch *s;
 	struct task_struct *task;
+	struct pf_view vw;   /* where the task resolves paths from */
+	bool container_view; /* vw is the container's: anchored namespace, its own root */
 	__u32 n_rules;
 	int matched_group;
 	__u32 skip;		/* rules known not to match (PF_RULE_SKIP_IF_IN) */
@@ -323,12 +344,13 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 	struct task_struct *task = e->task;
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	__u32 off = PF_PATH_BUF;
+	bool foreign;
 
 	if (!pf_caller_from_mm || !exe) {
 		sj->state = PF_SUBJECT_NONE;
 		return;
 	}
-	if (pf_resolve_path(exe, task, e->s->caller, &off) != PF_PATH_OK) {
+	if (pf_resolve_path(exe, &e->vw, e->s->caller, &off, &foreign) != PF_PATH_OK) {
 		sj->state = PF_SUBJECT_FAILED;
 		pf_stat_inc(PF_STAT_PATH_FAILED);
 		e->v.ev_flags |= PF_EV_PATH_FAILED;
@@ -338,20 +360,27 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 		off = PF_PATH_BUF;
 	sj->off = off;
 	sj->len = PF_PATH_BUF - off;
-	sj->state = PF_SUBJECT_OK;
+	sj->state = foreign || !e->container_view ? PF_SUBJECT_FOREIGN : PF_SUBJECT_OK;
 	pf_key_load(e, PF_SUBJ_CALLER);
 }
 
+/*
+ * Whether rule r cannot judge the subject: unresolvable (or, cannot happen,
+ * unresolved), or outside the container's view and r did not opt out of it.
+ */
+static __always_inline bool pf_subject_unusable(const struct pf_subj *sj, const struct pf_rule *r)
+{
+	return sj->state == PF_SUBJECT_FAILED || sj->state == PF_SUBJECT_UNRESOLVED ||
+	       (sj->state == PF_SUBJECT_FOREIGN && !(r->flags & PF_RULE_ANY_VIEW));
+}
+
+/* Only for usable subjects (see pf_subject_unusable). */
 static __always_inline bool pf_cond_holds(struct pf_eval *e, const struct pf_cond *c)
 {
 	struct pf_subj *sj;
 
 	/* resolved before the rules when the ruleset has caller conditions (PF_RS_CALLER) */
 	sj = &e->s->subj[c->subject == PF_SUBJ_CALLER ? PF_SUBJ_CALLER : PF_SUBJ_EXEC_PATH];
-	if (sj->state == PF_SUBJECT_UNRESOLVED)
-		return true; /* cannot happen: fail closed */
-	if (sj->state == PF_SUBJECT_FAILED)
-		return true;
 	if (sj->state == PF_SUBJECT_NONE)
 		return !!c->negate;
 	return pf_path_in_set(e, c) != !!c->negate;
@@ -392,11 +421,23 @@ static long pf_rule_step(__u32 i, void *ctx)
 	}
 	if (r->group == e->matched_group)
 		return 0; /* Tetragon: the first matching selector of a policy acts */
-	for (int c = 0; c < PF_MAX_CONDS; c++) {
-		if (c >= r->n_conds)
-			break;
-		if (!pf_cond_holds(e, &r->conds[c]))
+	if (pf_subject_unusable(&e->s->subj[PF_SUBJ_EXEC_PATH], r) ||
+	    ((e->s->rs.flags & PF_RS_CALLER) &&
+	     pf_subject_unusable(&e->s->subj[PF_SUBJ_CALLER], r))) {
+		/*
+		 * Fail closed: what cannot be checked is denied by every
+		 * enforcing policy, whatever the order of its selectors; a
+		 * selector that would not deny does not take its policy's turn.
+		 */
+		if (!(r->actions & PF_ACT_DENY))
 			return 0;
+	} else {
+		for (int c = 0; c < PF_MAX_CONDS; c++) {
+			if (c >= r->n_conds)
+				break;
+			if (!pf_cond_holds(e, &r->conds[c]))
+				return 0;
+		}
 	}
 	e->matched_group = r->group;
 	monitor = r->flags & PF_RULE_MONITOR;
@@ -450,25 +491,102 @@ static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 w
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* Copies the workload's ruleset into scratch; returns its rule count (0: none). */
-static __always_inline __u32 pf_load_ruleset(__u32 wl_id, struct pf_scratch *s)
+static __always_inline void *pf_ruleset_lookup(__u32 wl_id)
 {
-	void *rs;
+	if (wl_id & PF_WL_LARGE)
+		return bpf_map_lookup_elem(&wl_rules_l, &wl_id);
+	return bpf_map_lookup_elem(&wl_rules_s, &wl_id);
+}
 
-	if (wl_id & PF_WL_LARGE) {
-		rs = bpf_map_lookup_elem(&wl_rules_l, &wl_id);
-		if (rs)
-			bpf_probe_read_kernel(&s->rs, sizeof(struct pf_ruleset), rs);
-	} else {
-		rs = bpf_map_lookup_elem(&wl_rules_s, &wl_id);
-		if (rs)
-			bpf_probe_read_kernel(&s->rs, sizeof(struct pf_ruleset_s), rs);
+/*
+ * Copies the workload's ruleset into scratch; returns false when the workload
+ * has none (a retired workload id: see pf_cg_search_step).
+ */
+static __always_inline bool pf_load_ruleset(__u32 wl_id, struct pf_scratch *s)
+{
+	void *rs = pf_ruleset_lookup(wl_id);
+
+	if (!rs)
+		return false;
+	bpf_probe_read_kernel(
+	    &s->rs, wl_id & PF_WL_LARGE ? sizeof(struct pf_ruleset) : sizeof(struct pf_ruleset_s),
+	    rs);
+	return true;
+}
+
+/* The nearest bound ancestor of the current cgroup whose workload has rules. */
+struct pf_cg_search {
+	__u64 self;  /* the current cgroup: the search stops there */
+	__u64 found; /* cgroup id, 0: none (ids, not map pointers, cross bpf_loop) */
+};
+
+static long pf_cg_search_step(__u32 i, void *ctx)
+{
+	struct pf_cg_search *cs = ctx;
+	__u64 id =
+	    bpf_get_current_ancestor_cgroup_id(i + 1); /* level 0, the root, is never bound */
+	struct pf_cg_binding *b;
+
+	if (!id || id == cs->self)
+		return 1;
+	b = bpf_map_lookup_elem(&cg_workload, &id);
+	/* Top down, the last hit is the nearest ancestor. */
+	if (b && pf_ruleset_lookup(b->wl_id))
+		cs->found = id;
+	return 0;
+}
+
+/*
+ * Where a cgroup's own binding is missing (it could not be written) or
+ * names a workload without rules (a descendant user space did not rebind
+ * when its workload was replaced), the nearest bound ancestor's binding
+ * applies: a cgroup under a bound cgroup is never unenforced.
+ */
+static __always_inline struct pf_cg_binding *pf_cg_nearest_bound(__u64 cgid)
+{
+	struct pf_cg_search cs = {.self = cgid};
+
+	bpf_loop(PF_MAX_CG_LEVELS, pf_cg_search_step, &cs, 0);
+	if (!cs.found)
+		return NULL;
+	pf_stat_inc(PF_STAT_CG_ANCESTOR);
+	return bpf_map_lookup_elem(&cg_workload, &cs.found);
+}
+
+/* Whether some cgroup may lack the binding it should have inherited. */
+static __always_inline bool pf_cg_overflowed(void)
+{
+	__u32 k0 = PF_CG_OVERFLOW_EVENTS, k1 = PF_CG_OVERFLOW_ACKED;
+	__u64 *events = bpf_map_lookup_elem(&cg_overflow, &k0);
+	__u64 *acked = bpf_map_lookup_elem(&cg_overflow, &k1);
+
+	return events && acked && *events != *acked;
+}
+
+/*
+ * Whether the task sees the container's view: its mount namespace is the
+ * one the cgroup is anchored to (the first exec in the cgroup anchors it,
+ * after the hint user space gave for cgroups bound while running) and its
+ * root is that namespace's own.
+ */
+static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const struct pf_view *vw)
+{
+	struct mnt_namespace *ns = vw->ns; /* CO-RE reads start from a kernel type */
+	__u64 id, anchor;
+
+	if (!ns)
+		return false;
+	id = pf_mntns_id(ns);
+	anchor = b->mntns_id;
+	if (!anchor) {
+		if (b->mntns_inum && b->mntns_inum != BPF_CORE_READ(ns, ns.inum))
+			return false;
+		/* Two first execs may race: whichever anchors first, both compare with it. */
+		anchor = __sync_val_compare_and_swap(&b->mntns_id, 0, id);
+		if (!anchor)
+			anchor = id;
 	}
-	if (!rs) {
-		pf_stat_inc(PF_STAT_NO_RULESET);
-		return 0;
-	}
-	return s->rs.n_rules < PF_MAX_RULES ? s->rs.n_rules : PF_MAX_RULES;
+	return anchor == id && vw->root_is_ns_root;
 }
 
 /*
@@ -481,14 +599,21 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 cgid = bpf_get_current_cgroup_id();
 	struct pf_eval e = { .matched_group = -1, .task = task };
-	__u32 *wl, wl_id, *busy = NULL, slot_key, off = PF_PATH_BUF;
+	struct pf_cg_binding *b, *anc;
+	__u32 wl_id, *busy = NULL, slot_key, off = PF_PATH_BUF;
 	int slot, status;
+	bool foreign;
 
 	pf_stat_inc(PF_STAT_EXECS);
-	wl = bpf_map_lookup_elem(&cg_workload, &cgid);
-	if (!wl)
-		return false;
-	wl_id = *wl;
+	b = bpf_map_lookup_elem(&cg_workload, &cgid);
+	if (!b) {
+		if (!pf_cg_overflowed())
+			return false;
+		b = pf_cg_nearest_bound(cgid);
+		if (!b)
+			return false;
+	}
+	wl_id = b->wl_id;
 	pf_stat_inc(PF_STAT_BOUND);
 
 	slot = pf_scratch_claim(&busy);
@@ -503,13 +628,25 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	e.s = bpf_map_lookup_elem(&scratch, &slot_key);
 	if (!e.s)
 		goto out;
-	e.n_rules = pf_load_ruleset(wl_id, e.s);
-	if (!e.n_rules)
-		goto out;
+	if (!pf_load_ruleset(wl_id, e.s)) {
+		pf_stat_inc(PF_STAT_NO_RULESET);
+		anc = pf_cg_nearest_bound(cgid);
+		if (!anc || !pf_load_ruleset(anc->wl_id, e.s)) {
+			/* Bound, but no rules anywhere: deny rather than guess. */
+			e.s->rs.n_rules = 0;
+			e.v.deny = true;
+			e.v.err = 1; /* EPERM */
+			e.v.ev_flags |= PF_EV_NO_RULES;
+		}
+		/* The cgroup's own anchor, if it has one, still says what its view is. */
+	}
+	e.n_rules = e.s->rs.n_rules < PF_MAX_RULES ? e.s->rs.n_rules : PF_MAX_RULES;
 
+	pf_view_load(task, &e.vw);
+	e.container_view = pf_view_is_container(b, &e.vw);
 	e.s->subj[PF_SUBJ_CALLER].state = PF_SUBJECT_UNRESOLVED;
 	e.s->rev_ready = 0;
-	status = pf_resolve_path(file, task, e.s->walk, &off);
+	status = pf_resolve_path(file, &e.vw, e.s->walk, &off, &foreign);
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;
 	e.s->subj[PF_SUBJ_EXEC_PATH].off = off;
@@ -523,9 +660,14 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		e.v.ev_flags |= PF_EV_PATH_LONG;
 		pf_stat_inc(PF_STAT_PATH_LONG);
 	}
+	if (status == PF_PATH_OK && (foreign || !e.container_view)) {
+		e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FOREIGN;
+		e.v.ev_flags |= PF_EV_FOREIGN_VIEW;
+		pf_stat_inc(PF_STAT_FOREIGN_VIEW);
+	}
 
 	pf_key_load(&e, PF_SUBJ_EXEC_PATH);
-	if (e.s->rs.flags & PF_RS_CALLER)
+	if (e.n_rules && (e.s->rs.flags & PF_RS_CALLER))
 		pf_caller_resolve(&e);
 	bpf_loop(PF_MAX_RULES, pf_rule_step, &e, 0);
 	if (e.v.deny)

@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Resolving the path of the file being executed, as d_path() would print it
- * relative to the task's root: the kernel's own file object is walked, so
- * relative paths, "..", symlinks and fd execs all resolve to the real file.
+ * Resolving the path of the file being executed, as the container sees it:
+ * the kernel's own file object is walked, so relative paths, "..", symlinks
+ * and fd execs all resolve to the real file.
  *
  * bpf_d_path() is not allowed on tracepoints, so the walk is done by hand:
  * dentries up to the mount root, then across mount points, until the task's
- * root (what a container sees as "/") or the global root. Names are written
- * backwards into a scratch buffer, so the path ends at PF_PATH_BUF.
+ * root. Names are written backwards into a scratch buffer, so the path ends
+ * at PF_PATH_BUF.
+ *
+ * A path only means something in the container's view: its mount namespace
+ * and root. A process can choose another view (chroot, a mount namespace of
+ * its own where it mounts over an allowed path, a detached mount, a file of
+ * another namespace reached through /proc/<pid>/root or a passed fd), and
+ * the name it resolves to there says nothing about which file it is. The
+ * walk therefore also says whether the path is expressible in the task's
+ * mount namespace from the namespace's own root: the task's root must be
+ * that root (no chroot), and every mount crossed must belong to the
+ * namespace and lead to that root. Whether the namespace is the container's
+ * is decided by the caller (the anchor of the cgroup binding).
  *
  * Pseudo files (memfd, O_TMPFILE, unlinked files) read like d_path() shows
  * them: "/memfd:name (deleted)", "/tmp/x (deleted)", so an allowlist never
@@ -22,12 +33,21 @@
 #include "podfence/abi.h"
 
 #define PF_NAME_MAX 255
-/* Slack after the path so that (offset, length) pairs bounded separately are safe to the verifier. */
+/* Slack after the path so that (offset, length) pairs bounded separately are safe to the verifier.
+ */
 #define PF_WALK_BUF (PF_PATH_BUF + PF_NAME_MAX + 1)
 
 enum pf_path_status {
 	PF_PATH_OK = 0,
 	PF_PATH_TOO_LONG = 1,	/* more than PF_PATH_BUF bytes or PF_MAX_DEPTH components */
+};
+
+/* The task's view of the file system: where its paths are resolved from. */
+struct pf_view {
+	struct mnt_namespace *ns;   /* the task's mount namespace */
+	struct dentry *root_dentry; /* the task's root */
+	struct vfsmount *root_mnt;
+	bool root_is_ns_root; /* no chroot: the root is the namespace's own */
 };
 
 struct pf_walk {
@@ -36,15 +56,65 @@ struct pf_walk {
 	struct mount *mnt;
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
+	struct mnt_namespace *ns;
 	char *buf;
 	__u32 off;
 	__u32 status;
 	__u32 done;	/* reached a root: the path is complete */
+	__u32 foreign;	/* crossed a mount of another namespace, or never met the root */
 };
 
 static __always_inline struct mount *pf_real_mount(struct vfsmount *vfsmnt)
 {
 	return (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+/*
+ * A mount namespace's unique, never reused id: `seq` up to 6.17, ns.ns_id
+ * from 6.18. (The nsfs inode number is reused as soon as a namespace dies:
+ * a process could make a new namespace with the number of an old one.)
+ */
+struct mnt_namespace___seq {
+	u64 seq;
+} __attribute__((preserve_access_index));
+struct ns_common___id {
+	u64 ns_id;
+} __attribute__((preserve_access_index));
+struct mnt_namespace___nsid {
+	struct ns_common___id ns;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 pf_mntns_id(struct mnt_namespace *ns)
+{
+	if (bpf_core_field_exists(((struct mnt_namespace___seq *)0)->seq))
+		return BPF_CORE_READ((struct mnt_namespace___seq *)ns, seq);
+	return BPF_CORE_READ((struct mnt_namespace___nsid *)ns, ns.ns_id);
+}
+
+/*
+ * The task's view. Its root is the namespace's own root when it is the
+ * root of the namespace's root mount, or of the mount stacked on that
+ * mount's root (the container's root after pivot_root, the host's root
+ * over rootfs). Anything else is a chroot.
+ */
+static __always_inline void pf_view_load(struct task_struct *task, struct pf_view *vw)
+{
+	/* Locals: CO-RE reads must start from kernel types, not from our struct. */
+	struct mnt_namespace *ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
+	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	struct mount *rmnt = pf_real_mount(root_mnt), *nsroot;
+
+	vw->ns = ns;
+	vw->root_dentry = root_dentry;
+	vw->root_mnt = root_mnt;
+	vw->root_is_ns_root = false;
+	if (!ns || root_dentry != BPF_CORE_READ(root_mnt, mnt_root))
+		return;
+	nsroot = BPF_CORE_READ(ns, root);
+	vw->root_is_ns_root = rmnt == nsroot || (BPF_CORE_READ(rmnt, mnt_parent) == nsroot &&
+						 BPF_CORE_READ(rmnt, mnt_mountpoint) ==
+						     BPF_CORE_READ(nsroot, mnt.mnt_root));
 }
 
 /* Prepends `len` bytes of `src` (kernel memory) to the path. */
@@ -109,9 +179,17 @@ static long pf_walk_step(__u32 i, void *ctx)
 	if (d == BPF_CORE_READ(vfsmnt, mnt_root)) {
 		mparent = BPF_CORE_READ(mnt, mnt_parent);
 		if (mparent == mnt) {
-			w->done = 1; /* global root (or a detached mount) */
+			/*
+			 * The top of a mount tree without meeting the task's root:
+			 * a detached mount, or a file of the namespace hidden
+			 * under the task's root. Printed from "/" as before.
+			 */
+			w->foreign = 1;
+			w->done = 1;
 			return 1;
 		}
+		if (BPF_CORE_READ(mparent, mnt_ns) != w->ns)
+			w->foreign = 1;
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = mparent;
 		w->vfsmnt = &mparent->mnt;
@@ -131,11 +209,13 @@ static long pf_walk_step(__u32 i, void *ctx)
 static const char pf_deleted_suffix[] = " (deleted)";
 
 /*
- * Resolves `file` into buf (at least PF_WALK_BUF bytes). On return the path is
- * buf[*off .. PF_PATH_BUF); returns enum pf_path_status.
+ * Resolves `file` into buf (at least PF_WALK_BUF bytes), as seen from the
+ * view's root. On return the path is buf[*off .. PF_PATH_BUF); *foreign says
+ * whether it is not the namespace's own view of the file (see the top of
+ * this file); returns enum pf_path_status.
  */
-static __always_inline int pf_resolve_path(struct file *file, struct task_struct *task, char *buf,
-					   __u32 *off)
+static __always_inline int pf_resolve_path(struct file *file, const struct pf_view *vw, char *buf,
+					   __u32 *off, bool *foreign)
 {
 	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
 	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
@@ -147,8 +227,10 @@ static __always_inline int pf_resolve_path(struct file *file, struct task_struct
 	w.dentry = d;
 	w.vfsmnt = vfsmnt;
 	w.mnt = pf_real_mount(vfsmnt);
-	w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	w.root_dentry = vw->root_dentry;
+	w.root_mnt = vw->root_mnt;
+	w.ns = vw->ns;
+	*foreign = false;
 
 	/*
 	 * d_path() semantics: a pseudo dentry (its own parent, not a mount root:
@@ -156,6 +238,7 @@ static __always_inline int pf_resolve_path(struct file *file, struct task_struct
 	 * gets " (deleted)" after its last name.
 	 */
 	if (BPF_CORE_READ(d, d_parent) == d && d != mnt_root) {
+		/* On the kernel's internal mount: its name is all there is to see. */
 		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
 		pf_walk_prepend_name(&w, d);
 		*off = w.off;
@@ -164,7 +247,10 @@ static __always_inline int pf_resolve_path(struct file *file, struct task_struct
 	if (!BPF_CORE_READ(d, d_hash.pprev))
 		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
 
+	if (!vw->root_is_ns_root || BPF_CORE_READ(pf_real_mount(vfsmnt), mnt_ns) != vw->ns)
+		w.foreign = 1;
 	bpf_loop(PF_MAX_DEPTH, pf_walk_step, &w, 0);
+	*foreign = w.foreign;
 	if (w.status == PF_PATH_OK && !w.done)
 		w.status = PF_PATH_TOO_LONG; /* deeper than PF_MAX_DEPTH components */
 	if (w.status == PF_PATH_OK && w.off == PF_PATH_BUF)

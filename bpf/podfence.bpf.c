@@ -123,24 +123,53 @@ int BPF_PROG(tp_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	return 0;
 }
 
+/*
+ * Pods known before their cgroup exists: user space registers the names the
+ * kubelet will give the pod's cgroup directory ("pod<uid>",
+ * "kubepods-besteffort-pod<uid_>.slice", ...), and the cgroup is bound when
+ * it is created, before any task can be moved into it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_cg_name);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+} cg_expect SEC(".maps");
+
 static __always_inline bool pf_is_cgroup2(struct cgroup *cgrp)
 {
 	/* The default (v2) hierarchy has id 0; v1 hierarchies reuse inode numbers. */
 	return BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
 }
 
+/* A binding the kernel could not write: counted, and execs look for bound ancestors. */
+static __always_inline void pf_cg_overflow(void)
+{
+	__u32 k = PF_CG_OVERFLOW_EVENTS;
+	__u64 *events = bpf_map_lookup_elem(&cg_overflow, &k);
+
+	pf_stat_inc(PF_STAT_CG_FULL);
+	if (events)
+		__sync_fetch_and_add(events, 1);
+}
+
 /*
- * A cgroup created under a bound cgroup inherits its workload now, before
- * any task can be moved into it and exec (crun's "container" child,
- * systemd-in-container, nested runtimes).
+ * A cgroup created under a bound cgroup inherits its binding now, anchor
+ * included, before any task can be moved into it and exec (crun's
+ * "container" child, systemd-in-container, nested runtimes). A cgroup user
+ * space expects by name is bound to the workload it registered.
  */
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
 	struct cgroup_subsys_state *parent_css;
+	struct pf_cg_binding nb = {}, *pb;
+	struct pf_cg_name name = {};
 	struct cgroup *parent;
 	__u64 id, parent_id;
 	__u32 *wl;
+	long err;
 
 	if (!pf_is_cgroup2(cgrp))
 		return 0;
@@ -149,14 +178,23 @@ int BPF_PROG(tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 		return 0;
 	parent = (struct cgroup *)((char *)parent_css - bpf_core_field_offset(struct cgroup, self));
 	parent_id = BPF_CORE_READ(parent, kn, id);
-	wl = bpf_map_lookup_elem(&cg_workload, &parent_id);
-	if (!wl)
-		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
-	if (bpf_map_update_elem(&cg_workload, &id, wl, BPF_NOEXIST) == 0)
-		pf_stat_inc(PF_STAT_CG_INHERITED);
-	else
-		pf_stat_inc(PF_STAT_CG_FULL);
+	pb = bpf_map_lookup_elem(&cg_workload, &parent_id);
+	if (pb) {
+		nb = *pb;
+	} else {
+		bpf_probe_read_kernel_str(name.name, sizeof(name.name),
+					  BPF_CORE_READ(cgrp, kn, name));
+		wl = bpf_map_lookup_elem(&cg_expect, &name);
+		if (!wl)
+			return 0;
+		nb.wl_id = *wl;
+	}
+	err = bpf_map_update_elem(&cg_workload, &id, &nb, BPF_NOEXIST);
+	if (!err)
+		pf_stat_inc(pb ? PF_STAT_CG_INHERITED : PF_STAT_CG_EXPECTED);
+	else if (err != -17 /* EEXIST: user space was first */)
+		pf_cg_overflow();
 	return 0;
 }
 
@@ -169,5 +207,24 @@ int BPF_PROG(tp_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
 	bpf_map_delete_elem(&cg_workload, &id);
+	return 0;
+}
+
+/*
+ * Not attached: user space runs it (BPF_PROG_TEST_RUN, args = cgroup id,
+ * workload id) to move a bound cgroup to another workload in place. A map
+ * update from user space would write the whole value and could erase an
+ * anchor the kernel set meanwhile. Returns 1 when the cgroup is not bound.
+ */
+SEC("raw_tp")
+int cg_rebind(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 cgid = ctx->args[0];
+	struct pf_cg_binding *b = bpf_map_lookup_elem(&cg_workload, &cgid);
+
+	if (!b)
+		return 1;
+	/* One aligned store: an exec reads the old workload or the new one. */
+	b->wl_id = (__u32)ctx->args[1];
 	return 0;
 }

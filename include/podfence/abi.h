@@ -6,7 +6,12 @@
  *
  * Data model (every map is sparse and sized at start):
  *
- *   cg_workload   cgroup id        -> workload id      (one per bound cgroup)
+ *   cg_workload   cgroup id        -> pf_cg_binding     (workload id + the mount namespace
+ *                                                        the container's view is anchored to)
+ *   cg_expect     cgroup dir name  -> workload id      (pods known before their cgroup exists:
+ *                                                        bound by the kernel when it is created)
+ *   cg_overflow   [0] kernel, [1] user space            (bindings that could not be written:
+ *                                                        execs then look for a bound ancestor)
  *   wl_rules_s/l  workload id      -> pf_ruleset_s/l    (rules of one workload, inline:
  *                                                        replaced in one update = atomic;
  *                                                        bit 31 of the id picks the class)
@@ -40,6 +45,10 @@
 #define PF_AFFIX_MAX	     252
 /* Path components walked before giving up (fail closed, flagged). */
 #define PF_MAX_DEPTH	     256
+/* cgroup levels searched for a bound ancestor (deeper levels: fail closed). */
+#define PF_MAX_CG_LEVELS 64
+/* Longest cgroup directory name the kernel binds at creation (cg_expect keys). */
+#define PF_CG_NAME_MAX 96
 /* Rules (selectors of all policies) applying to one workload: most workloads
  * have one or two, so rulesets come in two classes to keep bytes per binding low. */
 #define PF_MAX_RULES	     16
@@ -95,6 +104,12 @@ enum pf_rule_flags {
 	 * match and are skipped. Written first, by the engine (engine.c).
 	 */
 	PF_RULE_SKIP_IF_IN = 1 << 1,
+	/*
+	 * The policy opted out of the container's view (nested containers):
+	 * paths are matched as the calling task sees them, even from another
+	 * mount namespace, a chroot or a detached mount (docs/security.md).
+	 */
+	PF_RULE_ANY_VIEW = 1 << 2,
 };
 
 /*
@@ -117,6 +132,32 @@ struct pf_rule {
 enum pf_ruleset_flags {
 	/* a rule has a PF_SUBJ_CALLER condition: resolve the calling binary first */
 	PF_RS_CALLER = 1 << 0,
+};
+
+/*
+ * A bound cgroup. The container's view of paths is anchored to one mount
+ * namespace: the one of the first exec in the cgroup (or of the processes it
+ * held when user space bound it), never the one a process chooses later.
+ * The kernel alone writes mntns_id; user space rebinding a cgroup changes
+ * wl_id in place (program cg_rebind), so an anchor survives every update.
+ */
+struct pf_cg_binding {
+	__u32 wl_id;
+	__u32 mntns_inum; /* hint from user space (nsfs inode of the cgroup's oldest
+			   * process), checked before the first exec anchors; 0: none */
+	__u64 mntns_id;	  /* unique id of the anchored mount namespace; 0: not yet */
+};
+
+/* Key of cg_expect: a cgroup directory's name, zero-padded. */
+struct pf_cg_name {
+	char name[PF_CG_NAME_MAX];
+};
+
+/* cg_overflow slots: execs look for a bound ancestor while they differ. */
+enum pf_cg_overflow {
+	PF_CG_OVERFLOW_EVENTS = 0, /* bumped by the kernel: a cgroup could not inherit */
+	PF_CG_OVERFLOW_ACKED = 1,  /* written by user space after a repair; ~0: its own failures */
+	PF_CG_OVERFLOW__MAX,
 };
 
 /* The two classes share their layout; the program reads n_rules entries. */
@@ -166,26 +207,32 @@ struct pf_policy_counters {
 
 /* Global counters (per-CPU array, index = enum pf_stat). */
 enum pf_stat {
-	PF_STAT_EXECS = 0,	/* execs seen by the hook */
-	PF_STAT_BOUND,		/* of those, in a bound cgroup */
+	PF_STAT_EXECS = 0, /* execs seen by the hook */
+	PF_STAT_BOUND,	   /* of those, in a bound cgroup */
 	PF_STAT_BLOCKED,
 	PF_STAT_REPORTED,
-	PF_STAT_NO_RULESET,	/* bound cgroup whose workload has no ruleset (should stay 0) */
-	PF_STAT_PATH_LONG,	/* path longer than PF_EXACT_MAX */
-	PF_STAT_PATH_FAILED,	/* path could not be resolved: failed closed */
-	PF_STAT_SCRATCH_BUSY,	/* no scratch slot free: failed closed */
-	PF_STAT_EVENTS_LOST,	/* ring buffer full */
-	PF_STAT_CG_INHERITED,	/* cgroups bound at creation from their parent */
-	PF_STAT_CG_FULL,	/* inheritance failed: cg_workload full */
+	PF_STAT_NO_RULESET,   /* bound cgroup whose workload has no ruleset (should stay 0) */
+	PF_STAT_PATH_LONG,    /* path longer than PF_EXACT_MAX */
+	PF_STAT_PATH_FAILED,  /* path could not be resolved: failed closed */
+	PF_STAT_SCRATCH_BUSY, /* no scratch slot free: failed closed */
+	PF_STAT_EVENTS_LOST,  /* ring buffer full */
+	PF_STAT_CG_INHERITED, /* cgroups bound at creation from their parent */
+	PF_STAT_CG_FULL,      /* inheritance failed: cg_workload full */
+	PF_STAT_FOREIGN_VIEW, /* path not in the container's view (other mount ns, chroot,
+			       * detached mount): failed closed unless a policy opted out */
+	PF_STAT_CG_ANCESTOR,  /* enforced through the nearest bound ancestor cgroup */
+	PF_STAT_CG_EXPECTED,  /* cgroups bound at creation from a name user space expected */
 	PF_STAT__MAX,
 };
 
 enum pf_event_flags {
-	PF_EV_BLOCKED = 1 << 0,		/* the exec was stopped */
-	PF_EV_MONITOR = 1 << 1,		/* a monitor-mode policy would have blocked it */
-	PF_EV_PATH_LONG = 1 << 2,	/* path longer than PF_EXACT_MAX (no exact allow entry) */
-	PF_EV_PATH_FAILED = 1 << 3,	/* path not resolvable (too deep): failed closed */
-	PF_EV_KILLED = 1 << 4,		/* delivered as SIGKILL (fallback backend or Sigkill) */
+	PF_EV_BLOCKED = 1 << 0,	     /* the exec was stopped */
+	PF_EV_MONITOR = 1 << 1,	     /* a monitor-mode policy would have blocked it */
+	PF_EV_PATH_LONG = 1 << 2,    /* path longer than PF_EXACT_MAX (no exact allow entry) */
+	PF_EV_PATH_FAILED = 1 << 3,  /* path not resolvable (too deep): failed closed */
+	PF_EV_KILLED = 1 << 4,	     /* delivered as SIGKILL (fallback backend or Sigkill) */
+	PF_EV_FOREIGN_VIEW = 1 << 5, /* not the container's view of the file: failed closed */
+	PF_EV_NO_RULES = 1 << 6,     /* bound cgroup whose workload has no rules: failed closed */
 };
 
 struct pf_event_policy {
@@ -231,6 +278,8 @@ struct pf_meta {
 
 #define PF_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " ABI size")
 PF_ASSERT_SIZE(struct pf_cond, 8);
+PF_ASSERT_SIZE(struct pf_cg_binding, 16);
+PF_ASSERT_SIZE(struct pf_cg_name, PF_CG_NAME_MAX);
 PF_ASSERT_SIZE(struct pf_rule, 36);
 PF_ASSERT_SIZE(struct pf_ruleset_s, 8 + 36 * PF_SMALL_RULES);
 PF_ASSERT_SIZE(struct pf_ruleset, 8 + 36 * PF_MAX_RULES);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "podfence/abi.h"
 #include "podfence/pod.h"
 
 /* cgroup2 mount point from /proc/self/mountinfo (or the given mountinfo file). */
@@ -13,6 +14,9 @@ int pf_cgroup2_mount_from(const char *mountinfo_path, char *buf, size_t len);
 
 /* cgroup id of a cgroup2 directory (its inode number); negative errno on error. */
 int pf_cgroup_id(const char *dir, uint64_t *id);
+
+/* The path of a cgroup from its id (under the cgroup2 mount root); -ENOENT once removed. */
+int pf_cgroup_path_by_id(const char *root, uint64_t id, char *buf, size_t len);
 
 /*
  * Names kubelet gives the pod's cgroup directory under each driver, e.g.
@@ -38,10 +42,28 @@ int pf_cgroup_find_container(const char *pod_dir, const struct pf_container *c, 
 			     size_t len);
 
 /*
- * Calls fn for dir and every cgroup directory below it (pre-order, bounded
- * depth 16). Stops and returns fn's value when it is non-zero.
+ * Calls fn for dir and every cgroup directory below it, pre-order, with the
+ * directory open as dirfd (valid during the call) and a path that may be
+ * longer than PATH_MAX. Stops and returns fn's value when it is non-zero.
+ * Visits PF_MAX_CG_LEVELS levels below dir: -ELOOP after the walk when the
+ * tree goes deeper (the kernel then binds the rest through their ancestors).
  */
-int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, uint64_t id, void *ctx),
+int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, int dirfd, uint64_t id, void *ctx),
 		   void *ctx);
+
+/*
+ * The names the kubelet may give the pod's cgroup directory, whatever the
+ * driver, QoS class and slice prefix found under root: what the kernel binds
+ * at creation for a pod known before its cgroup. Returns the count (<= max).
+ */
+int pf_cgroup_pod_expected_names(const struct pf_pod *pod, const char *root,
+				 char names[][PF_CG_NAME_MAX], size_t max);
+
+/*
+ * The nsfs inode of the mount namespace of the cgroup's oldest process (its
+ * container's first), 0 when the cgroup has none: the anchor hint for a
+ * cgroup bound while it runs.
+ */
+uint32_t pf_cgroup_mntns_hint(int cgroup_dirfd);
 
 #endif /* PODFENCE_CGROUP_H */

@@ -17,7 +17,16 @@
  *   - within one hook entry of one policy, selectors are tried in order and
  *     the first whose conditions all hold acts; hook entries are independent;
  *   - the exec is blocked if any matching selector of an enforcing policy has
- *     Override or Sigkill; monitor-mode policies only report.
+ *     Override or Sigkill; monitor-mode policies only report;
+ *   - a cgroup of the pod that no known container claims (a container not
+ *     identified yet) gets the policies of every container of the pod: it is
+ *     blocked if it would be in any of them;
+ *   - fail closed: an executed file whose path cannot be resolved, or that is
+ *     outside the container's view (another mount namespace, a chroot, a
+ *     detached mount) for a policy without podfence.io/path-view: task, is
+ *     denied by every enforcing policy that applies, by its first selector
+ *     with Override or Sigkill in each hook entry, whatever the selectors
+ *     before it would have done.
  */
 #ifndef PODFENCE_EVALUATE_H
 #define PODFENCE_EVALUATE_H
@@ -33,6 +42,11 @@ struct pf_eval_query {
 	const char *container;	/* NULL: a cgroup of the pod outside any known container */
 	const char *path;	/* executed file, absolute, as the kernel resolves it */
 	const char *caller;	/* binary of the calling process; NULL: unknown (no match) */
+	/* the pod's containers: what a cgroup of no known container may be (container NULL) */
+	const char *const *pod_containers;
+	size_t n_pod_containers;
+	bool path_unresolved; /* the kernel could not resolve the executed file's path */
+	bool foreign_view;    /* ... or resolved it outside the container's view */
 };
 
 /* One policy (or template instance) that applies to the queried container. */

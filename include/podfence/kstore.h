@@ -19,15 +19,16 @@
 
 /* Maps the user can size at start (index into pf_kstore_opts.max_entries). */
 enum pf_kmap {
-	PF_KMAP_CGROUPS = 0,	/* cg_workload */
-	PF_KMAP_WORKLOADS,	/* wl_rules_s */
-	PF_KMAP_WORKLOADS_LARGE,/* wl_rules_l */
+	PF_KMAP_CGROUPS = 0,	 /* cg_workload */
+	PF_KMAP_WORKLOADS,	 /* wl_rules_s */
+	PF_KMAP_WORKLOADS_LARGE, /* wl_rules_l */
 	PF_KMAP_EXACT_S,
 	PF_KMAP_EXACT_M,
 	PF_KMAP_EXACT_L,
 	PF_KMAP_PREFIX,
 	PF_KMAP_SUFFIX,
-	PF_KMAP_POLICIES,	/* pol_counters */
+	PF_KMAP_POLICIES,  /* pol_counters */
+	PF_KMAP_CG_EXPECT, /* cg_expect: pods' cgroup names bound when created */
 	PF_KMAP__MAX,
 };
 
@@ -54,6 +55,11 @@ int pf_kstore_unpin(const char *pin_dir);
 enum pf_backend pf_kstore_backend(const struct pf_kstore *ks);
 /* Whether the exec backend sees the calling binary (matchBinaries). */
 bool pf_kstore_sees_caller(const struct pf_kstore *ks);
+/*
+ * Mounts what a bare host may lack: bpffs when pin_dir is under /sys/fs/bpf,
+ * securityfs (the active LSM list). Failures are logged; what needs them fails later.
+ */
+void pf_kstore_mount_prerequisites(const char *pin_dir);
 /*
  * Whether "bpf" is in the active LSM list (/sys/kernel/security/lsm). An LSM
  * program loads and attaches without it, but never runs.
@@ -90,9 +96,36 @@ int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct p
 			    size_t n, uint32_t generation, char *err_msg, size_t err_len);
 void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id);
 
-int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, char *err_msg,
-			  size_t err_len);
+/*
+ * Binds a cgroup to a workload. A cgroup already bound (by an earlier call,
+ * by the kernel at its creation, by a previous agent) is moved in place and
+ * keeps the mount namespace its view is anchored to; a new binding takes
+ * mntns_hint (nsfs inode of the mount namespace its processes live in, 0 when
+ * it has none: the first exec anchors it). -E2BIG with "map cg_workload full
+ * (N entries)" in err_msg at capacity.
+ */
+int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id,
+			  uint32_t mntns_hint, char *err_msg, size_t err_len);
 void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id);
+/* -ENOENT when the cgroup is not bound. */
+int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, struct pf_cg_binding *out);
+
+/*
+ * Registers a cgroup directory name (e.g. "pod<uid>") that the kernel binds
+ * to wl_id when a cgroup of that name is created under no bound cgroup.
+ */
+int pf_kstore_cgroup_expect(struct pf_kstore *ks, const char *name, uint32_t wl_id, char *err_msg,
+			    size_t err_len);
+void pf_kstore_cgroup_unexpect(struct pf_kstore *ks, const char *name);
+
+/*
+ * Bindings that could not be written: the kernel counts its own in *events;
+ * execs in unbound cgroups look for a bound ancestor while *events != *acked.
+ * User space acknowledges the count it has repaired, or writes UINT64_MAX
+ * while bindings of its own are missing.
+ */
+int pf_kstore_cg_overflow(struct pf_kstore *ks, uint64_t *events, uint64_t *acked);
+int pf_kstore_cg_overflow_ack(struct pf_kstore *ks, uint64_t acked);
 
 int pf_kstore_counters_create(struct pf_kstore *ks, uint32_t policy_id);
 void pf_kstore_counters_delete(struct pf_kstore *ks, uint32_t policy_id);

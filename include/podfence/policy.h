@@ -79,6 +79,13 @@ struct pf_policy {
 	struct pf_selector pods;	/* absent: every pod on the node (as Tetragon) */
 	struct pf_strset containers;	/* empty: every container */
 	enum pf_mode mode;
+	/*
+	 * Annotation podfence.io/path-view: task. Paths are matched as the
+	 * calling task sees them even outside its container's view (another
+	 * mount namespace, a chroot, a detached mount), for workloads that nest
+	 * containers; by default such an exec is denied (docs/security.md).
+	 */
+	bool any_view;
 	struct pf_policy_rule *rules;	/* selectors, ORed; first match wins within a group */
 	size_t n_rules;
 	struct pf_strset params;	/* template: declared parameters */

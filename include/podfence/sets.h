@@ -21,6 +21,8 @@ void pf_sets_free(struct pf_sets *s);
 /* Takes a reference on the set holding exactly these values (creating it). */
 int pf_sets_acquire(struct pf_sets *s, enum pf_match match, const struct pf_strset *values,
 		    uint32_t *set_id, uint8_t *tiers, char *err_msg, size_t err_len);
+/* Takes another reference on a live set. */
+void pf_sets_ref(struct pf_sets *s, uint32_t set_id);
 /* Drops a reference; the last one queues the set for deletion. */
 void pf_sets_release(struct pf_sets *s, uint32_t set_id);
 /* Deletes queued sets from the kernel; the caller has passed a barrier since queuing. */

@@ -14,12 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 #include "podfence/compile.h"
 #include "podfence/control.h"
 #include "podfence/dirwatch.h"
@@ -232,20 +229,6 @@ static void rescan_inputs(struct agent *a)
 	apply_changes(a);
 }
 
-/* bpffs for pins, securityfs for the LSM list: mounted when a bare host lacks them. */
-static void mount_prerequisites(const char *pin_dir)
-{
-	struct statfs sfs;
-
-	if (pin_dir && strncmp(pin_dir, "/sys/fs/bpf", 11) == 0 &&
-	    (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC)) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
-			pf_warn("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
-	}
-	if (statfs("/sys/kernel/security", &sfs) == 0 && sfs.f_type != SECURITYFS_MAGIC)
-		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
-}
-
 static int epoll_add(int epfd, int fd, int tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
@@ -271,7 +254,7 @@ static int setup(struct agent *a)
 			return -errno;
 		}
 	}
-	mount_prerequisites(a->kopts.pin_dir);
+	pf_kstore_mount_prerequisites(a->kopts.pin_dir);
 	err = pf_kstore_open(&a->ks, &a->kopts, &a->took_over);
 	if (err) {
 		pf_err("cannot load the BPF programs: %s", strerror(-err));
@@ -391,26 +374,27 @@ static void teardown(struct agent *a)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: podfence agent --policies DIR --pods DIR [OPTIONS]\n"
-		"\n"
-		"Loads podfence's BPF programs (or takes over pinned ones), enforces the policies\n"
-		"in DIR on the pods in DIR, and keeps both in sync while files change.\n"
-		"\n"
-		"Options:\n"
-		"  --policies DIR       policy files (.yaml/.yml/.json), watched\n"
-		"  --pods DIR           Pod manifests (kubectl get pod -o yaml|json), watched\n"
-		"  --events FILE        append events as JSON lines (default: stdout)\n"
-		"  --socket PATH        control socket (default %s)\n"
-		"  --pin-dir DIR        pinned state (default %s)\n"
-		"  --backend NAME       auto (default), lsm, fmod_ret, tracepoint or tracepoint-late\n"
-		"  --cgroup-root DIR    cgroup2 mount (default: from /proc/self/mountinfo)\n"
-		"  --map-size MAP=N     size a map at start (cg_workload, wl_rules_s, wl_rules_l,\n"
-		"                       exact_s, exact_m, exact_l, prefix_trie, suffix_trie,\n"
-		"                       pol_counters); repeatable\n"
-		"  -v, --verbose        debug logging\n"
-		"  -h, --help           this help\n",
-		PF_SOCKET_DEFAULT, PF_PIN_DIR_DEFAULT);
+	fprintf(
+	    out,
+	    "Usage: podfence agent --policies DIR --pods DIR [OPTIONS]\n"
+	    "\n"
+	    "Loads podfence's BPF programs (or takes over pinned ones), enforces the policies\n"
+	    "in DIR on the pods in DIR, and keeps both in sync while files change.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --policies DIR       policy files (.yaml/.yml/.json), watched\n"
+	    "  --pods DIR           Pod manifests (kubectl get pod -o yaml|json), watched\n"
+	    "  --events FILE        append events as JSON lines (default: stdout)\n"
+	    "  --socket PATH        control socket (default %s)\n"
+	    "  --pin-dir DIR        pinned state (default %s)\n"
+	    "  --backend NAME       auto (default), lsm, fmod_ret, tracepoint or tracepoint-late\n"
+	    "  --cgroup-root DIR    cgroup2 mount (default: from /proc/self/mountinfo)\n"
+	    "  --map-size MAP=N     size a map at start (cg_workload, wl_rules_s, wl_rules_l,\n"
+	    "                       exact_s, exact_m, exact_l, prefix_trie, suffix_trie,\n"
+	    "                       pol_counters, cg_expect); repeatable\n"
+	    "  -v, --verbose        debug logging\n"
+	    "  -h, --help           this help\n",
+	    PF_SOCKET_DEFAULT, PF_PIN_DIR_DEFAULT);
 }
 
 static int parse_map_size(struct pf_kstore_opts *o, const char *arg)

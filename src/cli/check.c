@@ -175,6 +175,10 @@ static void explain_policy(const struct pf_policy *p)
 	}
 	printf("  hook:      %s (podfence: one exec program for every policy)\n", p->hook);
 	printf("  mode:      %s\n", p->mode == PF_MODE_MONITOR ? "monitor" : "enforce");
+	printf("  path view: %s\n",
+	       p->any_view ? "task (podfence.io/path-view): also matched outside the container's "
+			     "view (see the warning)"
+			   : "container (an exec outside the container's view is denied)");
 	for (size_t r = 0; r < p->n_rules; r++) {
 		const struct pf_policy_rule *pr = &p->rules[r];
 
@@ -244,6 +248,15 @@ static void validate(struct check *c)
 			pf_diags_error(&c->diags, p->file, p->line, p->col, "%s %s: %s", p->kind,
 				       p->name, msg);
 		}
+		if (p->any_view && p->type != PF_POLICY_BINDING)
+			pf_diags_warn(
+			    &c->diags, p->file, p->line, p->col,
+			    "%s %s: podfence.io/path-view: task: paths are matched as the "
+			    "executing process sees them, also from a mount namespace, "
+			    "chroot or detached mount of its own, where it can give a "
+			    "forbidden binary an allowed name; only for workloads that nest "
+			    "containers (docs/security.md)",
+			    p->kind, p->name);
 		if (c->explain)
 			explain_policy(p);
 	}
@@ -255,9 +268,19 @@ static void check_pods(struct check *c)
 	for (size_t i = 0; i < c->pods.n; i++) {
 		const struct pf_pod *pod = &c->pods.v[i];
 
+		const char **names = calloc(pod->n_containers + 1, sizeof(*names));
+
+		for (size_t k = 0; k < pod->n_containers && names; k++)
+			names[k] = pod->containers[k].name;
 		for (size_t k = 0; k <= pod->n_containers; k++) {
 			const char *cont = k < pod->n_containers ? pod->containers[k].name : NULL;
-			struct pf_eval_query q = { pod->namespace, &pod->labels, cont, "/", NULL };
+			struct pf_eval_query q = {pod->namespace,
+						  &pod->labels,
+						  cont,
+						  "/",
+						  NULL,
+						  names,
+						  names ? pod->n_containers : 0};
 			struct pf_eval_result r;
 			size_t rules = 0;
 
@@ -280,14 +303,22 @@ static void check_pods(struct check *c)
 					      pod->namespace, pod->name, cont ? " container " : "",
 					      cont ? cont : "", names, ep->policy->name);
 			}
-			if (rules > PF_MAX_RULES)
-				pf_diags_error(&c->diags, pod->file, 0, 0,
-					       "pod %s/%s%s%s: %zu selectors apply, at most %d per "
-					       "container",
-					       pod->namespace, pod->name, cont ? " container " : "",
-					       cont ? cont : "", rules, PF_MAX_RULES);
+			if (rules > PF_MAX_RULES && cont)
+				pf_diags_error(
+				    &c->diags, pod->file, 0, 0,
+				    "pod %s/%s container %s: %zu selectors apply, at most "
+				    "%d per container",
+				    pod->namespace, pod->name, cont, rules, PF_MAX_RULES);
+			else if (rules > PF_MAX_RULES)
+				pf_diags_warn(
+				    &c->diags, pod->file, 0, 0,
+				    "pod %s/%s: its containers' %zu selectors together are "
+				    "more than %d: a container not identified yet denies "
+				    "every exec",
+				    pod->namespace, pod->name, rules, PF_MAX_RULES);
 			pf_eval_result_free(&r);
 		}
+		free(names);
 	}
 }
 
@@ -310,7 +341,8 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	const struct pf_pod *pod = NULL;
 	struct pf_eval_result r;
 	struct pf_eval_query q;
-	int n = sscanf(who, "%255[^/]/%255[^/]/%255s", ns, name, cont);
+	const char **names;
+	int err, n = sscanf(who, "%255[^/]/%255[^/]/%255s", ns, name, cont);
 
 	if (n < 2) {
 		fprintf(stderr, "Error: --simulate wants NAMESPACE/POD[/CONTAINER], got \"%s\"\n", who);
@@ -325,11 +357,20 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	}
 	if (!*cont && pod->n_containers == 1)
 		snprintf(cont, sizeof(cont), "%s", pod->containers[0].name);
-	q = (struct pf_eval_query){ ns, &pod->labels, *cont ? cont : NULL, path, parent };
-	if (pf_evaluate(c->active, c->n_active, &q, &r))
+	names = calloc(pod->n_containers + 1, sizeof(*names));
+	if (!names)
+		return 1;
+	for (size_t k = 0; k < pod->n_containers; k++)
+		names[k] = pod->containers[k].name;
+	/* No container named: one not identified yet, held to every container's policies. */
+	q = (struct pf_eval_query){ns,	   &pod->labels, *cont ? cont : NULL, path,
+				   parent, names,	 pod->n_containers};
+	err = pf_evaluate(c->active, c->n_active, &q, &r);
+	free(names);
+	if (err)
 		return 1;
 	printf("exec %s by %s in pod %s/%s container %s\n", path, parent ? parent : "(any binary)",
-	       ns, name, *cont ? cont : "(pod-level)");
+	       ns, name, *cont ? cont : "(not identified: every container's policies)");
 	if (!r.n)
 		printf("  no policy applies\n");
 	for (size_t i = 0; i < r.n; i++) {

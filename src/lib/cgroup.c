@@ -25,7 +25,6 @@
 #define ROOT_SCAN_MAX_DIRS 4096
 #define ROOTS_MAX	   16
 #define RESCAN_MIN_NS	   1000000000LL /* a pod not created yet must not rescan on every retry */
-#define WALK_MAX_DEPTH	   16
 
 /* ---- mountinfo ---- */
 
@@ -102,6 +101,40 @@ int pf_cgroup_id(const char *dir, uint64_t *id)
 		return -ENOTDIR;
 	*id = (uint64_t)st.st_ino;
 	return 0;
+}
+
+int pf_cgroup_path_by_id(const char *root, uint64_t id, char *buf, size_t len)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = {.fh = {.handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* FILEID_KERNFS */},
+	       .id = id};
+	char link[64];
+	int mfd, fd, err = 0;
+	ssize_t n;
+
+	mfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	/* cgroupfs (kernfs) hands out a cgroup by its id: what its inode number is. */
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno == ESTALE ? -ENOENT : -errno;
+		goto out;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, len);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n >= len)
+		err = -ENAMETOOLONG;
+	else
+		buf[n] = 0;
+	close(fd);
+out:
+	close(mfd);
+	return err;
 }
 
 /* ---- pod directory names ---- */
@@ -393,75 +426,218 @@ int pf_cgroup_find_container(const char *pod_dir, const struct pf_container *c, 
 	return -ENOENT;
 }
 
+/* ---- expected names ---- */
+
+int pf_cgroup_pod_expected_names(const struct pf_pod *pod, const char *root,
+				 char names[][PF_CG_NAME_MAX], size_t max)
+{
+	struct kp_cache *c = &kp_cache;
+	const char *uid = pod ? pod_cgroup_uid(pod) : NULL;
+	char slices[ROOTS_MAX + 1][NAME_MAX + 1];
+	size_t n = 0, n_slices = 0;
+
+	if (!uid)
+		return -EINVAL;
+	/* cgroupfs driver: the same name under every kubepods root and QoS class. */
+	if (n < max &&
+	    pod_dirname("", uid, PF_QOS_GUARANTEED, false, names[n], PF_CG_NAME_MAX) == 0)
+		n++;
+	/* systemd driver: the name spells its slice prefix and QoS class. */
+	snprintf(slices[n_slices++], sizeof(slices[0]), "kubepods");
+	pthread_mutex_lock(&c->lock);
+	if (root && (!c->scanned_ns || strcmp(c->root, root) != 0))
+		roots_refresh(c, root);
+	for (size_t i = 0; i < c->n; i++) {
+		bool seen = !c->v[i].slice[0];
+
+		for (size_t j = 0; j < n_slices && !seen; j++)
+			seen = strcmp(slices[j], c->v[i].slice) == 0;
+		if (!seen)
+			snprintf(slices[n_slices++], sizeof(slices[0]), "%s", c->v[i].slice);
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < n_slices; i++)
+		for (int q = PF_QOS_GUARANTEED; q <= PF_QOS_BESTEFFORT && n < max; q++)
+			if (pod_dirname(slices[i], uid, q, true, names[n], PF_CG_NAME_MAX) == 0)
+				n++;
+	return (int)n;
+}
+
+/* ---- the mount namespace of a cgroup's processes ---- */
+
+/* Start time of a process in clock ticks (field 22 of /proc/<pid>/stat); 0 if gone. */
+static unsigned long long proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: the fields start after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &start) != 1)
+		return 0;
+	return start;
+}
+
+uint32_t pf_cgroup_mntns_hint(int cgroup_dirfd)
+{
+	unsigned long long best_start = 0;
+	pid_t best = 0, pid;
+	char path[64];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = openat(cgroup_dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return 0;
+	}
+	/* The oldest process: the container's first, before anything it started could move. */
+	while (fscanf(f, "%d", &pid) == 1) {
+		unsigned long long start = proc_start_time(pid);
+
+		if (start && (!best || start < best_start)) {
+			best = pid;
+			best_start = start;
+		}
+	}
+	fclose(f);
+	if (!best)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)best);
+	return stat(path, &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
 /* ---- walking ---- */
 
+/*
+ * Depth-first with one open directory per level and a path that grows on
+ * the heap: a cgroup tree may be deeper than PATH_MAX allows to spell.
+ */
 struct walk {
-	char path[PATH_MAX];
-	int (*fn)(const char *path, uint64_t id, void *ctx);
+	char *path;
+	size_t cap;
+	int (*fn)(const char *path, int dirfd, uint64_t id, void *ctx);
 	void *ctx;
+	bool too_deep;
 };
 
-static int walk_dir(struct walk *w, size_t plen, int depth)
+static int path_set(struct walk *w, size_t plen, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (plen + 1 + n + 1 > w->cap) {
+		size_t cap = (plen + n + 2) * 2;
+		char *p = realloc(w->path, cap);
+
+		if (!p)
+			return -ENOMEM;
+		w->path = p;
+		w->cap = cap;
+	}
+	w->path[plen] = '/';
+	memcpy(w->path + plen + 1, name, n + 1);
+	return 0;
+}
+
+/* Visits the cgroup open as dfd (closed here), then its children. */
+static int walk_dir(struct walk *w, int dfd, size_t plen, int depth)
 {
 	struct dirent *de;
 	struct stat st;
 	DIR *dir;
 	int ret;
 
-	/* A cgroup removed between readdir and here is not an error, just gone. */
-	if (stat(w->path, &st))
-		return depth && errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return depth ? 0 : -ENOTDIR;
-	ret = w->fn(w->path, (uint64_t)st.st_ino, w->ctx);
-	if (ret || depth >= WALK_MAX_DEPTH)
+	if (fstat(dfd, &st)) {
+		ret = -errno;
+		close(dfd);
 		return ret;
-	dir = opendir(w->path);
-	if (!dir)
-		return depth && errno == ENOENT ? 0 : -errno;
+	}
+	ret = w->fn(w->path, dfd, (uint64_t)st.st_ino, w->ctx);
+	if (ret) {
+		close(dfd);
+		return ret;
+	}
+	if (depth >= PF_MAX_CG_LEVELS) {
+		w->too_deep = true;
+		close(dfd);
+		return 0;
+	}
+	dir = fdopendir(dfd);
+	if (!dir) {
+		ret = -errno;
+		close(dfd);
+		return ret;
+	}
 	while (!ret && (de = readdir(dir))) {
-		size_t n = strlen(de->d_name);
+		int cfd;
 
 		if (is_dot(de->d_name) || !is_dir_at(dirfd(dir), de))
 			continue;
-		if (plen + 1 + n >= sizeof(w->path)) {
-			ret = -ENAMETOOLONG;
+		/* A cgroup removed between readdir and here is not an error, just gone. */
+		cfd =
+		    openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (cfd < 0) {
+			if (errno != ENOENT)
+				ret = -errno;
+			continue;
+		}
+		ret = path_set(w, plen, de->d_name);
+		if (ret) {
+			close(cfd);
 			break;
 		}
-		w->path[plen] = '/';
-		memcpy(w->path + plen + 1, de->d_name, n + 1);
-		ret = walk_dir(w, plen + 1 + n, depth + 1);
+		ret = walk_dir(w, cfd, plen + 1 + strlen(de->d_name), depth + 1);
 		w->path[plen] = '\0';
 	}
 	closedir(dir);
 	return ret;
 }
 
-int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, uint64_t id, void *ctx), void *ctx)
+int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, int dirfd, uint64_t id, void *ctx),
+		   void *ctx)
 {
-	struct walk *w;
+	struct walk w = {.fn = fn, .ctx = ctx};
 	size_t plen;
-	int err;
+	int dfd, err;
 
 	if (!dir || !fn)
 		return -EINVAL;
-	/* PATH_MAX on the heap: the recursion below must not carry it per level. */
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->fn = fn;
-	w->ctx = ctx;
 	plen = strlen(dir);
 	while (plen > 1 && dir[plen - 1] == '/')
 		plen--;
-	if (plen >= sizeof(w->path)) {
-		err = -ENAMETOOLONG;
+	w.cap = plen + 256;
+	w.path = malloc(w.cap);
+	if (!w.path)
+		return -ENOMEM;
+	memcpy(w.path, dir, plen);
+	w.path[plen] = '\0';
+	dfd = open(w.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		err = errno == ENOTDIR ? -ENOTDIR : -errno;
 		goto cleanup;
 	}
-	memcpy(w->path, dir, plen);
-	w->path[plen] = '\0';
-	err = walk_dir(w, plen, 0);
+	err = walk_dir(&w, dfd, plen, 0);
+	if (!err && w.too_deep)
+		err = -ELOOP;
 cleanup:
-	free(w);
+	free(w.path);
 	return err;
 }

@@ -20,7 +20,8 @@ static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *
 	memset(r, 0, sizeof(*r));
 	r->policy_id = policy_id;
 	r->actions = pr->actions;
-	r->flags = p->mode == PF_MODE_MONITOR ? PF_RULE_MONITOR : 0;
+	r->flags = (p->mode == PF_MODE_MONITOR ? PF_RULE_MONITOR : 0) |
+		   (p->any_view ? PF_RULE_ANY_VIEW : 0);
 	r->group = group;
 	r->err = pr->err > 0 && pr->err < 256 ? pr->err : EPERM;
 	for (size_t c = 0; c < pr->n_conds && c < PF_MAX_CONDS; c++) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uthash.h>
 #include "podfence/cgroup.h"
 #include "podfence/compile.h"
@@ -197,6 +198,12 @@ struct policy_ent {
 
 struct wl_ent;
 
+/* A container of the applied pod definition and the workload of its own rules. */
+struct cont_ent {
+	char *name;
+	struct wl_ent *wl; /* NULL: no rule applies to it (bound to the engine's empty workload) */
+};
+
 struct pod_ent {
 	char *key;		/* "<namespace>/<name>" */
 	struct defs defs;	/* struct pf_pod * per file */
@@ -205,22 +212,31 @@ struct pod_ent {
 	struct pod_ent *next_dirty;
 	/* what is in the kernel for it */
 	struct pf_pod *applied;	/* the definition the kernel state was computed from */
-	struct wl_ent *pod_wl;	/* pod cgroup and cgroups of no identified container */
-	struct wl_ent **cont_wl; /* per container of `applied`: pod_wl, its own, or NULL */
+	/*
+	 * The pod cgroup and every cgroup of the pod that no container of
+	 * `applied` claims (a container not identified yet, restarted, ...):
+	 * the rules of all its containers together, the strictest that can
+	 * apply to any of them. NULL when no rule applies to the pod at all.
+	 */
+	struct wl_ent *pod_wl;
+	struct cont_ent *cont; /* per container of `applied` */
 	size_t n_cont;
 	struct ptrs policies;	/* policy_ent * applied to some workload of the pod */
 	uint64_t *cgids;	/* cgroups bound by us */
 	size_t n_cgids, cap_cgids;
 	bool pending;		/* pod cgroup not found yet */
-	bool rewalk;		/* a container with its own workload has no cgroup yet */
+	bool rewalk;		/* a container reported with an id has no cgroup yet */
+	long long rewalk_until_ms;
+	char (*expected)[PF_CG_NAME_MAX]; /* cgroup names the kernel binds at creation */
+	size_t n_expected;
 	char error[256];
 	UT_hash_handle hh;
 };
 
 struct wl_ent {
 	uint32_t id;
-	struct pod_ent *pod;
-	int container;		/* index in pod->applied, -1: pod-level */
+	struct pod_ent *pod; /* NULL: the engine's empty workload */
+	char *container;     /* NULL: the pod's (pod_wl) */
 	struct pf_rule rules[PF_MAX_RULES];
 	size_t n_rules;
 	UT_hash_handle hh;
@@ -264,9 +280,14 @@ struct pf_engine {
 	struct cg_ent *cgs;
 	struct file_ent *files;
 	struct wl_garbage *wl_garbage;
+	struct wl_ent *wl_none; /* no rules: containers of bound pods that no policy selects */
 	unsigned stamp;
 	uint32_t generation;
 	size_t n_policy_pods;
+	/* cgroups that could not be bound (cg_workload full, trees deeper than the walk) */
+	size_t bind_failures;
+	char bind_error[256];
+	long long repair_due_ms;
 };
 
 static int resolver_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
@@ -944,9 +965,10 @@ out:
 	pf_strset_free(&common);
 }
 
-static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char *container,
-		       struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
-		       size_t err_len)
+/* The rules of one container (name NULL: of no known container), without the skip rule. */
+static int compile_rules(struct pf_engine *e, const struct ptrs *cands, const char *container,
+			 struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
+			 size_t err_len)
 {
 	struct ptrs bindings = {};
 	uint8_t group = 0;
@@ -984,15 +1006,71 @@ static int compile_for(struct pf_engine *e, const struct ptrs *cands, const char
 	if (ret) {
 		pf_rules_release(rules, *n, &e->resolver);
 		*n = 0;
-	} else {
-		add_allowlist_skip_rule(e, rules, n);
 	}
 	return ret;
+}
+
+/*
+ * Appends to out[*n] the rules of src whose policies out does not hold yet
+ * (a policy compiles to the same rules for every container it applies to),
+ * each hook entry a group of its own; takes a set reference per condition.
+ */
+static int rules_merge(struct pf_engine *e, struct pf_rule *out, size_t *n,
+		       const struct pf_rule *src, size_t n_src, char *err, size_t err_len)
+{
+	uint8_t next = 0, src_group = 0, mapped = 0;
+	bool have_map = false;
+	size_t n0 = *n;
+
+	for (size_t i = 0; i < n0; i++)
+		next = out[i].group + 1 > next ? out[i].group + 1 : next;
+	for (size_t i = 0; i < n_src; i++) {
+		bool held = false;
+
+		for (size_t k = 0; k < n0 && !held; k++)
+			held = out[k].policy_id == src[i].policy_id;
+		if (held)
+			continue;
+		if (*n >= PF_MAX_RULES) {
+			snprintf(err, err_len,
+				 "more than %d rules apply to a container not identified "
+				 "yet (the rules of all the pod's containers)",
+				 PF_MAX_RULES);
+			return -E2BIG;
+		}
+		if (!have_map || src[i].group != src_group) {
+			src_group = src[i].group;
+			mapped = next++;
+			have_map = true;
+		}
+		out[*n] = src[i];
+		out[*n].group = mapped;
+		for (unsigned c = 0; c < src[i].n_conds && c < PF_MAX_CONDS; c++)
+			pf_sets_ref(e->sets, src[i].conds[c].set_id);
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Denies every exec: what a container not identified yet gets when its rules cannot be written. */
+static void rules_deny_all(struct pf_rule *rules, size_t *n)
+{
+	memset(rules, 0, sizeof(*rules));
+	rules[0].policy_id = 0; /* no policy: reported as the engine's own */
+	rules[0].actions = PF_ACT_DENY | PF_ACT_POST;
+	rules[0].err = EPERM;
+	*n = 1;
 }
 
 static bool same_rules(const struct pf_rule *a, size_t na, const struct pf_rule *b, size_t nb)
 {
 	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
+static void wl_ent_free(struct wl_ent *wl)
+{
+	free(wl->container);
+	free(wl);
 }
 
 static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
@@ -1007,54 +1085,55 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 		g->next = e->wl_garbage;
 		e->wl_garbage = g;
 	}
-	free(wl);
+	wl_ent_free(wl);
 }
 
 /*
  * Makes *slot hold a workload with these rules (taking ownership of their
  * set references): rewritten in place when the class allows, which is atomic
- * for every cgroup of the workload.
+ * for every cgroup of the workload; otherwise a new workload, and the old
+ * one goes to *replaced (collected once no cgroup points at it).
  */
-static int wl_apply(struct pf_engine *e, struct pod_ent *pe, int container, struct wl_ent **slot,
-		    struct pf_rule *rules, size_t n)
+static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *container,
+		    struct wl_ent **slot, struct pf_rule *rules, size_t n, struct wl_ent **replaced)
 {
 	struct wl_ent *wl = *slot, *fresh = NULL;
 	bool large = n > PF_SMALL_RULES;
 	char msg[192] = "";
 	int err;
 
-	if (!n) {
-		*slot = NULL;
-		return 0;
-	}
+	*replaced = NULL;
 	if (wl && same_rules(wl->rules, wl->n_rules, rules, n)) {
 		pf_rules_release(rules, n, &e->resolver); /* already in force */
 		return 0;
 	}
 	if (!wl || !!(wl->id & PF_WL_LARGE) != large) {
 		fresh = calloc(1, sizeof(*fresh));
-		if (!fresh)
+		if (!fresh || (container && !(fresh->container = strdup(container)))) {
+			if (fresh)
+				wl_ent_free(fresh);
 			return -ENOMEM;
+		}
 		err = pf_kstore_alloc_wl_id(e->ks, large, &fresh->id);
 		if (err) {
-			free(fresh);
+			wl_ent_free(fresh);
 			return err;
 		}
 		fresh->pod = pe;
-		fresh->container = container;
 		wl = fresh;
 	}
 	err = pf_kstore_ruleset_write(e->ks, wl->id, rules, n, ++e->generation, msg, sizeof(msg));
 	if (err) {
 		snprintf(pe->error, sizeof(pe->error), "%s%s%s: %s (previous rules kept)", pe->key,
-			 container >= 0 ? "/" : "",
-			 container >= 0 ? pe->applied->containers[container].name : "", msg);
+			 container ? "/" : "", container ? container : "", msg);
 		pf_err("%s", pe->error);
-		free(fresh);
+		if (fresh)
+			wl_ent_free(fresh);
 		return err;
 	}
 	if (fresh) {
 		HASH_ADD(hh, e->wls, id, sizeof(fresh->id), fresh);
+		*replaced = *slot;
 	} else {
 		pf_rules_release(wl->rules, wl->n_rules, &e->resolver);
 	}
@@ -1062,6 +1141,28 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, int container, stru
 	wl->n_rules = n;
 	*slot = wl;
 	return 0;
+}
+
+/* The workload with no rules, shared by every container no policy selects. */
+static struct wl_ent *wl_none(struct pf_engine *e)
+{
+	struct wl_ent *wl;
+	char msg[192] = "";
+
+	if (e->wl_none)
+		return e->wl_none;
+	wl = calloc(1, sizeof(*wl));
+	if (!wl)
+		return NULL;
+	if (pf_kstore_alloc_wl_id(e->ks, false, &wl->id) ||
+	    pf_kstore_ruleset_write(e->ks, wl->id, NULL, 0, ++e->generation, msg, sizeof(msg))) {
+		pf_err("the empty workload: %s", msg[0] ? msg : "no id");
+		free(wl);
+		return NULL;
+	}
+	HASH_ADD(hh, e->wls, id, sizeof(wl->id), wl);
+	e->wl_none = wl;
+	return wl;
 }
 
 static void cg_track(struct pf_engine *e, struct pod_ent *pe, uint64_t cgid)
@@ -1106,10 +1207,34 @@ static void cg_untrack_all(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 	pe->n_cgids = 0;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* How long a container reported before its cgroup is looked for. */
+#define REWALK_FOR_MS 60000
+
+/*
+ * A binding that could not be written: until a repair pass writes them all,
+ * the kernel enforces unbound cgroups through their nearest bound ancestor.
+ */
+static void bind_failed(struct pf_engine *e, const char *what)
+{
+	if (!e->bind_failures++)
+		pf_kstore_cg_overflow_ack(e->ks, UINT64_MAX);
+	snprintf(e->bind_error, sizeof(e->bind_error), "%s", what);
+	pf_err("%s: execs there are enforced through the nearest bound ancestor cgroup", what);
+}
+
 struct bind_walk {
 	struct pf_engine *e;
 	struct pod_ent *pe;
 	size_t dir_len;
+	bool unbind; /* unbind every cgroup of the pod (no rule applies any more) */
 	int err;
 };
 
@@ -1132,68 +1257,150 @@ static int cgroup_container(const struct pod_ent *pe, const char *rel)
 	return -1;
 }
 
-static int bind_one(const char *path, uint64_t id, void *ctx)
+/* The workload a cgroup of the pod belongs to (rel: its path below the pod's). */
+static struct wl_ent *cgroup_target(struct pf_engine *e, struct pod_ent *pe, const char *rel)
+{
+	int c = *rel ? cgroup_container(pe, rel) : -1;
+
+	if (c < 0 || (size_t)c >= pe->n_cont)
+		return pe->pod_wl;
+	return pe->cont[c].wl ? pe->cont[c].wl : wl_none(e);
+}
+
+static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 {
 	struct bind_walk *w = ctx;
 	struct pod_ent *pe = w->pe;
 	const char *rel = path + w->dir_len;
-	struct wl_ent *target = pe->pod_wl;
-	char msg[192] = "";
-	int c, err;
+	struct pf_cg_binding cur;
+	struct wl_ent *target;
+	char msg[192] = "", what[512];
+	bool bound;
+	int err;
 
 	while (*rel == '/')
 		rel++;
+	bound = pf_kstore_cgroup_lookup(w->e->ks, id, &cur) == 0;
 	/* CRI-O's monitor runs next to the container, not in it: never bound. */
-	if (strncmp(rel, "crio-conmon-", 12) == 0)
-		return 0;
-	if (*rel) {
-		c = cgroup_container(pe, rel);
-		if (c >= 0)
-			target = pe->cont_wl[c];
-	}
+	target = w->unbind || strncmp(rel, "crio-conmon-", 12) == 0 ? NULL
+								    : cgroup_target(w->e, pe, rel);
 	if (!target) {
-		pf_kstore_cgroup_unbind(w->e->ks, id);
+		if (bound)
+			pf_kstore_cgroup_unbind(w->e->ks, id);
 		return 0;
 	}
-	err = pf_kstore_cgroup_bind(w->e->ks, id, target->id, msg, sizeof(msg));
-	if (err) {
-		snprintf(pe->error, sizeof(pe->error), "%s: cgroup %s: %s", pe->key, path, msg);
-		pf_err("%s", pe->error);
-		w->err = err;
-		return 0;
+	/* Bound already (by us, the kernel at creation, a previous agent): moved in place. */
+	if (!bound || cur.wl_id != target->id) {
+		err = pf_kstore_cgroup_bind(w->e->ks, id, target->id,
+					    bound ? 0 : pf_cgroup_mntns_hint(dirfd), msg,
+					    sizeof(msg));
+		if (err) {
+			snprintf(what, sizeof(what), "%s: cgroup %.300s: %s", pe->key, path, msg);
+			snprintf(pe->error, sizeof(pe->error), "%s", what);
+			bind_failed(w->e, what);
+			w->err = err;
+			return 0;
+		}
 	}
 	cg_track(w->e, pe, id);
 	return 0;
 }
 
-/* Binds every cgroup of the pod; the pod cgroup first, so that children created meanwhile inherit. */
-static void bind_cgroups(struct pf_engine *e, struct pod_ent *pe)
+/* Forgets the kernel's names for a pod not created yet (bound at creation meanwhile or not). */
+static void expected_clear(struct pf_engine *e, struct pod_ent *pe)
 {
-	char dir[PATH_MAX];
-	struct bind_walk w = { e, pe, 0, 0 };
+	for (size_t i = 0; i < pe->n_expected; i++)
+		pf_kstore_cgroup_unexpect(e->ks, pe->expected[i]);
+	free(pe->expected);
+	pe->expected = NULL;
+	pe->n_expected = 0;
+}
+
+/*
+ * A pod known before its cgroup: the kernel binds the cgroup to the pod's
+ * workload the moment the kubelet creates it, so that no exec waits for the
+ * agent to see it (children inherit at their creation in turn).
+ */
+static void expected_set(struct pf_engine *e, struct pod_ent *pe)
+{
+	char names[16][PF_CG_NAME_MAX], msg[192] = "";
+	int n = pf_cgroup_pod_expected_names(pe->applied, e->cgroup_root, names, 16);
+
+	expected_clear(e, pe);
+	if (n <= 0 || !pe->pod_wl)
+		return;
+	pe->expected = calloc(n, sizeof(*pe->expected));
+	if (!pe->expected)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (pf_kstore_cgroup_expect(e->ks, names[i], pe->pod_wl->id, msg, sizeof(msg))) {
+			snprintf(pe->error, sizeof(pe->error),
+				 "%s: cannot bind its cgroup at creation: %s (bound when found)",
+				 pe->key, msg);
+			pf_err("%s", pe->error);
+			continue;
+		}
+		memcpy(pe->expected[pe->n_expected++], names[i], PF_CG_NAME_MAX);
+	}
+}
+
+/*
+ * Makes every cgroup of the pod point at the workload it belongs to, in
+ * place (make-before-break: the workloads are written before, the ones
+ * replaced are collected after). With unbind, removes every binding under
+ * the pod, at any depth: bindings the kernel made at creation included.
+ */
+static void bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
+{
+	char dir[PATH_MAX], what[PATH_MAX + 128];
+	struct bind_walk w = {e, pe, 0, unbind || !pe->pod_wl, 0};
+	int err;
 
 	if (!e->cgroup_root[0] || pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir))) {
-		if (!pe->pending)
-			pf_info("pod %s: no cgroup yet, waiting for it", pe->key);
-		pe->pending = true;
+		if (!pe->pending && !w.unbind)
+			pf_info("pod %s: no cgroup yet, bound by the kernel when it is created",
+				pe->key);
+		pe->pending = !w.unbind;
 		cg_untrack_all(e, pe, true);
+		if (w.unbind)
+			expected_clear(e, pe);
+		else
+			expected_set(e, pe);
 		return;
 	}
 	pe->pending = false;
+	expected_clear(e, pe);
 	w.dir_len = strlen(dir);
 	/* Re-learnt from the walk: removed cgroups were dropped by the kernel's rmdir tracker. */
 	cg_untrack_all(e, pe, false);
-	pf_cgroup_walk(dir, bind_one, &w);
-
-	/* A container with its own workload but no cgroup yet runs under the pod's for now. */
+	err = pf_cgroup_walk(dir, bind_one, &w);
+	if (err == -ELOOP && !w.unbind) {
+		snprintf(what, sizeof(what), "%s: cgroups deeper than %d levels under %s", pe->key,
+			 PF_MAX_CG_LEVELS, dir);
+		bind_failed(e, what);
+	}
+	if (w.unbind) {
+		cg_untrack_all(e, pe, false);
+		return;
+	}
+	/*
+	 * A container reported before its cgroup exists (a manifest written
+	 * ahead) is under the pod's rules when it appears: walked again for a
+	 * while, until it is there. (A container that ended keeps its id and
+	 * loses its cgroup: not for ever.)
+	 */
 	pe->rewalk = false;
 	for (size_t i = 0; i < pe->n_cont; i++) {
 		char cdir[PATH_MAX];
 
-		if (pe->cont_wl[i] && pe->cont_wl[i] != pe->pod_wl &&
+		if (pe->applied->containers[i].id &&
 		    pf_cgroup_find_container(dir, &pe->applied->containers[i], cdir, sizeof(cdir)))
 			pe->rewalk = true;
 	}
+	if (!pe->rewalk)
+		pe->rewalk_until_ms = 0;
+	else if (!pe->rewalk_until_ms)
+		pe->rewalk_until_ms = mono_ms() + REWALK_FOR_MS;
 }
 
 static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptrs *now)
@@ -1223,19 +1430,36 @@ static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptr
 	memset(now, 0, sizeof(*now));
 }
 
+/* Whether wl is a container's own workload (not the pod's, which it may fall back to). */
+static bool cont_owns(const struct cont_ent *c)
+{
+	return c->wl && c->wl->container;
+}
+
+static void conts_free(struct cont_ent *cont, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(cont[i].name);
+	free(cont);
+}
+
+/* Unbinds every cgroup of the pod and releases its workloads (collected after a barrier). */
 static void pod_release_all(struct pf_engine *e, struct pod_ent *pe)
 {
 	struct ptrs none = {};
 
+	if (pe->applied)
+		bind_cgroups(e, pe, true);
 	cg_untrack_all(e, pe, true);
+	expected_clear(e, pe);
 	for (size_t i = 0; i < pe->n_cont; i++)
-		if (pe->cont_wl[i] && pe->cont_wl[i] != pe->pod_wl)
-			wl_garbage(e, pe->cont_wl[i]);
+		if (cont_owns(&pe->cont[i]))
+			wl_garbage(e, pe->cont[i].wl);
 	if (pe->pod_wl)
 		wl_garbage(e, pe->pod_wl);
 	pe->pod_wl = NULL;
-	free(pe->cont_wl);
-	pe->cont_wl = NULL;
+	conts_free(pe->cont, pe->n_cont);
+	pe->cont = NULL;
 	pe->n_cont = 0;
 	pod_set_policies(e, pe, &none);
 }
@@ -1254,97 +1478,204 @@ static void pod_forget(struct pf_engine *e, struct pod_ent *pe)
 	free(pe);
 }
 
-/* Recomputes a pod's workloads and bindings from its definition in force. */
+/* The workload of its own a container called `name` had before this computation, or NULL. */
+static struct wl_ent *cont_previous(struct pod_ent *pe, const char *name)
+{
+	for (size_t i = 0; i < pe->n_cont; i++)
+		if (pe->cont[i].name && strcmp(pe->cont[i].name, name) == 0)
+			return cont_owns(&pe->cont[i]) ? pe->cont[i].wl : NULL;
+	return NULL;
+}
+
+/*
+ * The rules of a container not identified yet: those of every container of
+ * the pod together, each policy once (its hook entries stay groups of their
+ * own), so that whichever container it turns out to be, nothing it may not
+ * run runs. Pod-level policies apply to every container, so they are in.
+ */
+static int compile_unidentified(struct pf_engine *e, const struct ptrs *cands,
+				const struct pf_pod *pod, struct pf_rule (*crules)[PF_MAX_RULES],
+				const size_t *cn, const int *cerr, struct pf_rule *rules, size_t *n,
+				struct ptrs *used, char *err, size_t err_len)
+{
+	int ret = 0;
+
+	if (!pod->n_containers)
+		return compile_rules(e, cands, NULL, rules, n, used, err, err_len);
+	*n = 0;
+	for (size_t i = 0; i < pod->n_containers && !ret; i++) {
+		if (cerr[i]) {
+			snprintf(err, err_len, "the rules of container %s cannot be written",
+				 pod->containers[i].name);
+			ret = cerr[i];
+			break;
+		}
+		ret = rules_merge(e, rules, n, crules[i], cn[i], err, err_len);
+	}
+	if (ret) {
+		pf_rules_release(rules, *n, &e->resolver);
+		*n = 0;
+	}
+	return ret;
+}
+
+/* Applies one container's compiled rules (or, on error, keeps what it had, else the pod's). */
+static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const char *name,
+				 struct pf_rule *rules, size_t n, int cerr, struct ptrs *garbage,
+				 bool *kept_previous)
+{
+	struct wl_ent *prev = cont_previous(pe, name), *slot = prev, *replaced = NULL;
+
+	if (!cerr && !n) {
+		if (prev)
+			ptrs_add_unique(garbage, prev);
+		return NULL; /* no rule applies to it */
+	}
+	/* The rules of every container together are its own (one container, or alike): shared. */
+	if (!cerr && pe->pod_wl && same_rules(pe->pod_wl->rules, pe->pod_wl->n_rules, rules, n)) {
+		pf_rules_release(rules, n, &e->resolver);
+		if (prev)
+			ptrs_add_unique(garbage, prev);
+		return pe->pod_wl;
+	}
+	if (cerr || wl_apply(e, pe, name, &slot, rules, n, &replaced)) {
+		if (!cerr)
+			pf_rules_release(rules, n, &e->resolver);
+		*kept_previous = true;
+		/* Nothing of its own to keep: the strictest the pod has (fail closed). */
+		return prev ? prev : pe->pod_wl;
+	}
+	if (replaced)
+		ptrs_add_unique(garbage, replaced);
+	return slot;
+}
+
+/*
+ * Recomputes a pod's workloads and bindings from its definition in force,
+ * make-before-break: new rules are written first (in place, or under new
+ * workload ids), then every cgroup of the pod is moved to its workload in
+ * place, and only then are the workloads no cgroup uses any more released
+ * (their rulesets deleted after a barrier). An exec never finds a cgroup of
+ * the pod unbound, whatever the update.
+ */
 static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 {
-	struct pf_pod *pod = defs_active(&pe->defs);
-	struct pf_rule rules[PF_MAX_RULES];
-	struct wl_ent **cont_wl = NULL, *pod_wl;
-	struct ptrs cands = {}, used = {};
+	struct pf_pod *pod = defs_active(&pe->defs), *old_applied = pe->applied;
+	struct pf_rule rules[PF_MAX_RULES], (*crules)[PF_MAX_RULES] = NULL;
+	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
+	struct ptrs cands = {}, used = {}, garbage = {};
+	struct cont_ent *cont = NULL;
 	bool kept_previous = false;
-	size_t n;
-	int err;
+	size_t n, *cn = NULL;
+	int err, *cerr = NULL;
 
-	if (pe->applied && pe->applied != pod) {
-		bool still_defined = false;
-
-		for (size_t i = 0; i < pe->defs.n; i++)
-			still_defined |= pe->defs.v[i].obj == pe->applied;
-		/* Container indexes refer to `applied`: rebuild from scratch. */
-		pod_release_all(e, pe);
-		if (!still_defined) {
-			pf_pod_free(pe->applied);
-			free(pe->applied);
-		}
-		pe->applied = NULL;
-	}
 	if (!pod) {
 		pod_forget(e, pe);
 		return;
 	}
-	pe->applied = pod;
 	pe->error[0] = 0;
 	candidates(e, pod, &cands);
+	crules = calloc(pod->n_containers + 1, sizeof(*crules));
+	cn = calloc(pod->n_containers + 1, sizeof(*cn));
+	cerr = calloc(pod->n_containers + 1, sizeof(*cerr));
+	cont = calloc(pod->n_containers + 1, sizeof(*cont));
+	if (!crules || !cn || !cerr || !cont) {
+		snprintf(pe->error, sizeof(pe->error), "%s: out of memory (previous rules kept)",
+			 pe->key);
+		pf_err("%s", pe->error);
+		goto out;
+	}
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		cerr[i] = compile_rules(e, &cands, pod->containers[i].name, crules[i], &cn[i],
+					&used, pe->error, sizeof(pe->error));
+		if (cerr[i])
+			pf_err("pod %s/%s: %s", pe->key, pod->containers[i].name, pe->error);
+	}
 
-	/* Pod-level workload: policies without a container selector. */
-	pod_wl = pe->pod_wl;
-	err = compile_for(e, &cands, NULL, rules, &n, &used, pe->error, sizeof(pe->error));
-	if (!err)
-		err = wl_apply(e, pe, -1, &pod_wl, rules, n);
+	/* 1. The pod's workload: what a container not identified yet gets. */
+	err = compile_unidentified(e, &cands, pod, crules, cn, cerr, rules, &n, &used, pe->error,
+				   sizeof(pe->error));
 	if (err) {
-		pf_err("pod %s: %s", pe->key, pe->error);
-		pod_wl = pe->pod_wl; /* previous rules stay */
+		/* Fail closed: nothing it may not run runs; reported. */
+		pf_err("pod %s: %s: containers not identified yet deny every exec", pe->key,
+		       pe->error);
+		snprintf(pe->error + strlen(pe->error), sizeof(pe->error) - strlen(pe->error),
+			 " (containers not identified yet deny every exec)");
+		rules_deny_all(rules, &n);
+	} else if (n) {
+		add_allowlist_skip_rule(e, rules, &n);
+	}
+	if (!n) {
+		if (pod_wl)
+			ptrs_add_unique(&garbage, pod_wl);
+		pod_wl = NULL;
+	} else if (wl_apply(e, pe, NULL, &pod_wl, rules, n, &replaced)) {
+		pf_rules_release(rules, n, &e->resolver);
 		kept_previous = true;
+	} else if (replaced) {
+		ptrs_add_unique(&garbage, replaced);
 	}
-
-	cont_wl = calloc(pod->n_containers + 1, sizeof(*cont_wl));
-	for (size_t i = 0; cont_wl && i < pod->n_containers; i++) {
-		struct wl_ent *own = i < pe->n_cont && pe->cont_wl[i] != pe->pod_wl ? pe->cont_wl[i]
-										       : NULL;
-		struct wl_ent *slot = own;
-
-		err = compile_for(e, &cands, pod->containers[i].name, rules, &n, &used, pe->error,
-				  sizeof(pe->error));
-		if (err) {
-			cont_wl[i] = own ? own : pod_wl;
-			kept_previous = true;
-			continue;
-		}
-		if (pod_wl ? same_rules(pod_wl->rules, pod_wl->n_rules, rules, n) : n == 0) {
-			/* Same rules as the pod: share its workload. */
-			pf_rules_release(rules, n, &e->resolver);
-			cont_wl[i] = pod_wl;
-			if (own)
-				wl_garbage(e, own);
-			continue;
-		}
-		if (wl_apply(e, pe, (int)i, &slot, rules, n)) {
-			slot = own;
-			kept_previous = true;
-		} else if (own && slot != own)
-			wl_garbage(e, own);
-		cont_wl[i] = slot;
-	}
-	if (pe->pod_wl && pe->pod_wl != pod_wl)
-		wl_garbage(e, pe->pod_wl);
 	pe->pod_wl = pod_wl;
-	free(pe->cont_wl);
-	pe->cont_wl = cont_wl;
-	pe->n_cont = cont_wl ? pod->n_containers : 0;
 
-	bind_cgroups(e, pe);
-	if (!pod_wl) {
-		bool any = false;
-
-		for (size_t i = 0; i < pe->n_cont; i++)
-			any |= pe->cont_wl[i] != NULL;
-		if (!any)
-			cg_untrack_all(e, pe, true);
+	/* 2. Each container's own workload, matched to what it had by name. */
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		if (!cerr[i] && cn[i])
+			add_allowlist_skip_rule(e, crules[i], &cn[i]);
+		cont[i].name = strdup(pod->containers[i].name);
+		cont[i].wl = cont_apply(e, pe, pod->containers[i].name, crules[i], cn[i], cerr[i],
+					&garbage, &kept_previous);
 	}
+	/* Containers the pod no longer has. */
+	for (size_t i = 0; i < pe->n_cont; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < pod->n_containers && !kept; j++)
+			kept = pe->cont[i].wl == cont[j].wl;
+		if (cont_owns(&pe->cont[i]) && !kept)
+			ptrs_add_unique(&garbage, pe->cont[i].wl);
+	}
+	conts_free(pe->cont, pe->n_cont);
+	pe->cont = cont;
+	pe->n_cont = pod->n_containers;
+	cont = NULL;
+
+	/* 3. Switch every cgroup of the pod in place. */
+	pe->applied = pod;
+	bind_cgroups(e, pe, false);
+	if (old_applied && old_applied != pod) {
+		bool still_defined = false;
+
+		for (size_t i = 0; i < pe->defs.n; i++)
+			still_defined |= pe->defs.v[i].obj == old_applied;
+		if (!still_defined) {
+			pf_pod_free(old_applied);
+			free(old_applied);
+		}
+	}
+
+	/* 4. Release what no cgroup points at any more. */
+	for (size_t i = 0; i < garbage.n; i++) {
+		bool in_use = garbage.v[i] == pe->pod_wl;
+
+		for (size_t j = 0; j < pe->n_cont && !in_use; j++)
+			in_use = garbage.v[i] == pe->cont[j].wl;
+		if (!in_use)
+			wl_garbage(e, garbage.v[i]);
+	}
+out:
 	/* Rules kept from before still name their policies: they stay referenced. */
 	for (size_t i = 0; kept_previous && i < pe->policies.n; i++)
 		ptrs_add_unique(&used, pe->policies.v[i]);
+	if (!pe->applied) {
+		pe->applied = pod; /* out of memory on a new pod: known, nothing bound */
+	}
 	pod_set_policies(e, pe, &used);
+	if (cont)
+		conts_free(cont, pod->n_containers);
+	free(crules);
+	free(cn);
+	free(cerr);
+	free(garbage.v);
 	free(cands.v);
 	/* Instances created for rules that were not applied after all. */
 	for (size_t i = 0; i < e->fresh_instances.n; i++) {
@@ -1371,6 +1702,36 @@ int pf_engine_sync(struct pf_engine *e)
 	return n;
 }
 
+/* How often bindings that could not be written are tried again. */
+#define REPAIR_EVERY_MS 5000
+
+/*
+ * Writes again every binding of every bound pod; when all of them are in
+ * the kernel (and the kernel missed none since), execs in unbound cgroups
+ * stop looking for bound ancestors.
+ */
+static void repair_bindings(struct pf_engine *e)
+{
+	uint64_t events = 0, acked = 0;
+	struct pod_ent *pe, *tmp;
+
+	if (pf_kstore_cg_overflow(e->ks, &events, &acked) || (events == acked && !e->bind_failures))
+		return;
+	if (mono_ms() < e->repair_due_ms)
+		return;
+	e->repair_due_ms = mono_ms() + REPAIR_EVERY_MS;
+	e->bind_failures = 0;
+	HASH_ITER(hh, e->pods, pe, tmp)
+	if (pe->applied && pe->pod_wl && !pe->pending)
+		bind_cgroups(e, pe, false);
+	if (!e->bind_failures) {
+		/* Children the kernel could not bind meanwhile keep the fallback on. */
+		pf_kstore_cg_overflow_ack(e->ks, events);
+		e->bind_error[0] = 0;
+		pf_info("every cgroup binding is in the kernel again");
+	}
+}
+
 void pf_engine_retry_pending(struct pf_engine *e)
 {
 	struct pod_ent *pe, *tmp;
@@ -1383,11 +1744,12 @@ void pf_engine_retry_pending(struct pf_engine *e)
 
 			if (pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir)) == 0)
 				mark_dirty(e, pe);
-		} else if (pe->rewalk) {
-			mark_dirty(e, pe);
+		} else if (pe->rewalk && mono_ms() < pe->rewalk_until_ms) {
+			bind_cgroups(e, pe, false);
 		}
 	}
 	pf_engine_sync(e);
+	repair_bindings(e);
 }
 
 bool pf_engine_has_garbage(const struct pf_engine *e)
@@ -1417,22 +1779,52 @@ int pf_engine_collect(struct pf_engine *e)
 	return 0;
 }
 
-static bool gc_cgroup(uint64_t cgid, uint32_t wl, void *ctx)
+static bool wl_live(const struct pf_engine *e, uint32_t wl)
 {
-	struct pf_engine *e = ctx;
 	struct wl_ent *w;
 
 	HASH_FIND(hh, e->wls, &wl, sizeof(wl), w);
-	return !w;
+	return w != NULL;
+}
+
+/* Whether a cgroup (by path) has an ancestor bound to a workload in force. */
+static bool has_live_bound_ancestor(struct pf_engine *e, char *path)
+{
+	size_t root_len = strlen(e->cgroup_root);
+	struct pf_cg_binding b;
+	uint64_t id;
+	char *slash;
+
+	while ((slash = strrchr(path, '/')) && (size_t)(slash - path) > root_len) {
+		*slash = 0;
+		if (!pf_cgroup_id(path, &id) && !pf_kstore_cgroup_lookup(e->ks, id, &b) &&
+		    wl_live(e, b.wl_id))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A previous agent's binding to a workload the current inputs do not have:
+ * dropped, unless the cgroup is still under a bound cgroup (a descendant
+ * too deep for the walk): then the kernel enforces it through that
+ * ancestor, and dropping it would leave it unbound.
+ */
+static bool gc_cgroup(uint64_t cgid, uint32_t wl, void *ctx)
+{
+	struct pf_engine *e = ctx;
+	char path[PATH_MAX];
+
+	if (wl_live(e, wl))
+		return false;
+	if (!e->cgroup_root[0] || pf_cgroup_path_by_id(e->cgroup_root, cgid, path, sizeof(path)))
+		return true; /* gone */
+	return !has_live_bound_ancestor(e, path);
 }
 
 static bool gc_workload(uint32_t wl, void *ctx)
 {
-	struct pf_engine *e = ctx;
-	struct wl_ent *w;
-
-	HASH_FIND(hh, e->wls, &wl, sizeof(wl), w);
-	return !w;
+	return !wl_live(ctx, wl);
 }
 
 static bool gc_set(uint32_t set_id, void *ctx)
@@ -1476,13 +1868,12 @@ bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_
 	struct pod_ent *pe = NULL;
 	struct cg_ent *ce;
 	struct wl_ent *wl;
-	int container = -1;
 
 	memset(out, 0, sizeof(*out));
 	HASH_FIND(hh, e->wls, &wl_id, sizeof(wl_id), wl);
 	if (wl) {
 		pe = wl->pod;
-		container = wl->container;
+		out->container = wl->container;
 	}
 	HASH_FIND(hh, e->cgs, &cgroup_id, sizeof(cgroup_id), ce);
 	if (ce)
@@ -1491,9 +1882,7 @@ bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_
 		return false;
 	out->pod_namespace = pe->applied->namespace;
 	out->pod_name = pe->applied->name;
-	if (container >= 0 && (size_t)container < pe->applied->n_containers)
-		out->container = pe->applied->containers[container].name;
-	else if (pe->applied->n_containers == 1)
+	if (!out->container && pe->applied->n_containers == 1)
 		out->container = pe->applied->containers[0].name;
 	return true;
 }
@@ -1503,6 +1892,9 @@ const char *pf_engine_policy_name(const struct pf_engine *e, uint32_t policy_id)
 	struct policy_ent *pe;
 	struct pf_policy *p;
 
+	if (!policy_id)
+		return "podfence:fail-closed"; /* rules_deny_all: the pod's rules could not be
+						  written */
 	HASH_FIND(hh_id, e->policies_by_id, &policy_id, sizeof(policy_id), pe);
 	if (pe && pe->tpl_name)
 		return pe->tpl_name;
@@ -1542,7 +1934,7 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 		out->workload_errors += po->error[0] != 0;
 	}
 	out->policy_pods = e->n_policy_pods;
-	out->workloads = HASH_CNT(hh, e->wls);
+	out->workloads = HASH_CNT(hh, e->wls) - (e->wl_none != NULL);
 	out->bound_cgroups = HASH_CNT(hh, e->cgs);
 	pf_sets_stats(e->sets, &ss);
 	out->value_sets = ss.sets;
@@ -1708,6 +2100,32 @@ static void status_overlaps(struct pf_engine *e, struct json_object *root)
 	json_object_object_add(root, "overlaps", arr);
 }
 
+/* Cgroup bindings that are not in the kernel: enforced through ancestors, said loudly. */
+static void status_bindings(struct pf_engine *e, struct json_object *errors)
+{
+	uint64_t events = 0, acked = 0;
+	char buf[512];
+
+	if (e->bind_failures) {
+		snprintf(buf, sizeof(buf),
+			 "%zu cgroup binding(s) not written (last: %s); execs there are enforced "
+			 "through the nearest bound ancestor; retried every %d s",
+			 e->bind_failures, e->bind_error, REPAIR_EVERY_MS / 1000);
+		json_object_array_add(errors, json_object_new_string(buf));
+	}
+	if (!pf_kstore_cg_overflow(e->ks, &events, &acked) && events != acked &&
+	    acked != UINT64_MAX) {
+		snprintf(
+		    buf, sizeof(buf),
+		    "the kernel could not bind %llu cgroup(s) at their creation (map cg_workload "
+		    "full, %u entries: podfence agent --map-size cg_workload=N); execs there are "
+		    "enforced through the nearest bound ancestor",
+		    (unsigned long long)(events - (acked < events ? acked : 0)),
+		    pf_kstore_capacity(e->ks, PF_KMAP_CGROUPS));
+		json_object_array_add(errors, json_object_new_string(buf));
+	}
+}
+
 struct json_object *pf_engine_status_json(struct pf_engine *e)
 {
 	struct json_object *root = json_object_new_object();
@@ -1750,6 +2168,7 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 			 c.policies_without_counters);
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
+	status_bindings(e, errors);
 	HASH_ITER(hh, e->pods, po, otmp) {
 		if (po->error[0])
 			json_object_array_add(errors, json_object_new_string(po->error));
@@ -1789,7 +2208,8 @@ void pf_engine_free(struct pf_engine *e)
 		}
 		HASH_DEL(e->pods, po);
 		free(po->defs.v);
-		free(po->cont_wl);
+		conts_free(po->cont, po->n_cont);
+		free(po->expected);
 		free(po->policies.v);
 		free(po->cgids);
 		free(po->key);
@@ -1826,7 +2246,7 @@ void pf_engine_free(struct pf_engine *e)
 	}
 	HASH_ITER(hh, e->wls, wl, wtmp) {
 		HASH_DEL(e->wls, wl);
-		free(wl);
+		wl_ent_free(wl);
 	}
 	HASH_ITER(hh, e->cgs, ce, ctmp) {
 		HASH_DEL(e->cgs, ce);

@@ -69,6 +69,8 @@ static int eval_policy(struct pf_eval_policy *ep, const struct pf_eval_query *q)
 {
 	const struct pf_policy *p = ep->policy;
 	bool monitor = p->mode == PF_MODE_MONITOR;
+	/* What cannot be checked: every selector that denies matches, no other does. */
+	bool unusable = q->path_unresolved || (q->foreign_view && !p->any_view);
 	unsigned groups = 0;
 
 	for (size_t i = 0; i < p->n_rules; i++)
@@ -88,7 +90,9 @@ static int eval_policy(struct pf_eval_policy *ep, const struct pf_eval_query *q)
 			g++;
 		if (ep->matched[g] >= 0)
 			continue; /* the first matching selector of the hook entry acts */
-		for (size_t c = 0; c < r->n_conds && all; c++)
+		if (unusable)
+			all = r->actions & PF_ACT_DENY;
+		for (size_t c = 0; c < r->n_conds && all && !unusable; c++)
 			all = cond_holds(&r->conds[c], ep, q);
 		if (!all)
 			continue;
@@ -146,8 +150,80 @@ static int cmp_key(const void *a, const void *b)
 	return c ? c : strcmp(pa->name, pb->name);
 }
 
+static int evaluate_one(const struct pf_policy *const *pols, size_t n,
+			const struct pf_eval_query *q, struct pf_eval_result *out);
+
+static bool same_instance(const struct pf_eval_policy *a, const struct pf_eval_policy *b)
+{
+	if (a->policy != b->policy || a->n_bindings != b->n_bindings)
+		return false;
+	for (size_t i = 0; i < a->n_bindings; i++)
+		if (a->bindings[i] != b->bindings[i])
+			return false;
+	return true;
+}
+
+/* Moves into out what r has that out has not (r is left empty). */
+static int merge_result(struct pf_eval_result *out, struct pf_eval_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		bool dup = false;
+		struct pf_eval_policy *v;
+
+		for (size_t j = 0; j < out->n && !dup; j++)
+			dup = same_instance(&out->v[j], &r->v[i]);
+		if (dup) {
+			free(r->v[i].matched);
+			free(r->v[i].bindings);
+			continue;
+		}
+		v = realloc(out->v, (out->n + 1) * sizeof(*v));
+		if (!v) {
+			free(r->v[i].matched);
+			free(r->v[i].bindings);
+			continue; /* freed: the verdict below stays right */
+		}
+		out->v = v;
+		out->v[out->n++] = r->v[i];
+	}
+	if (r->blocked && !out->blocked)
+		out->err = r->err;
+	out->blocked |= r->blocked;
+	out->killed |= r->killed;
+	free(r->v);
+	free(r->ignored);
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
 int pf_evaluate(const struct pf_policy *const *pols, size_t n, const struct pf_eval_query *q,
 		struct pf_eval_result *out)
+{
+	struct pf_eval_query one;
+	int err;
+
+	if (q->container || !q->n_pod_containers)
+		return evaluate_one(pols, n, q, out);
+	/* A container not identified yet: whichever of the pod's it is, it is held to all. */
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < q->n_pod_containers; i++) {
+		struct pf_eval_result r;
+
+		one = *q;
+		one.container = q->pod_containers[i];
+		err = evaluate_one(pols, n, &one, i ? &r : out);
+		if (!err && i)
+			err = merge_result(out, &r);
+		if (err) {
+			pf_eval_result_free(out);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int evaluate_one(const struct pf_policy *const *pols, size_t n,
+			const struct pf_eval_query *q, struct pf_eval_result *out)
 {
 	const struct pf_policy **sorted = calloc(n + 1, sizeof(*sorted));
 	int err = 0;

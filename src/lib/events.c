@@ -248,5 +248,9 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 		json_object_object_add(o, "path_too_long", json_object_new_boolean(1));
 	if (ev->flags & PF_EV_PATH_FAILED)
 		json_object_object_add(o, "path_unresolved", json_object_new_boolean(1));
+	if (ev->flags & PF_EV_FOREIGN_VIEW)
+		json_object_object_add(o, "foreign_view", json_object_new_boolean(1));
+	if (ev->flags & PF_EV_NO_RULES)
+		json_object_object_add(o, "no_rules", json_object_new_boolean(1));
 	return o;
 }

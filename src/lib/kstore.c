@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "podfence/kstore.h"
@@ -37,17 +40,22 @@ struct pf_kstore {
 };
 
 static const char *const kmap_names[PF_KMAP__MAX] = {
-	[PF_KMAP_CGROUPS] = "cg_workload",	 [PF_KMAP_WORKLOADS] = "wl_rules_s",
-	[PF_KMAP_WORKLOADS_LARGE] = "wl_rules_l", [PF_KMAP_EXACT_S] = "exact_s",
-	[PF_KMAP_EXACT_M] = "exact_m",		 [PF_KMAP_EXACT_L] = "exact_l",
-	[PF_KMAP_PREFIX] = "prefix_trie",	 [PF_KMAP_SUFFIX] = "suffix_trie",
-	[PF_KMAP_POLICIES] = "pol_counters",
+    [PF_KMAP_CGROUPS] = "cg_workload",
+    [PF_KMAP_WORKLOADS] = "wl_rules_s",
+    [PF_KMAP_WORKLOADS_LARGE] = "wl_rules_l",
+    [PF_KMAP_EXACT_S] = "exact_s",
+    [PF_KMAP_EXACT_M] = "exact_m",
+    [PF_KMAP_EXACT_L] = "exact_l",
+    [PF_KMAP_PREFIX] = "prefix_trie",
+    [PF_KMAP_SUFFIX] = "suffix_trie",
+    [PF_KMAP_POLICIES] = "pol_counters",
+    [PF_KMAP_CG_EXPECT] = "cg_expect",
 };
 
 /* State that must outlive an agent. Scratch and barrier maps are private to each load. */
 static const char *const pinned_maps[] = {
-	"cg_workload", "wl_rules_s", "wl_rules_l", "exact_s", "exact_m",      "exact_l",
-	"prefix_trie", "suffix_trie", "pol_counters", "stats", "events", "meta",
+    "cg_workload", "wl_rules_s",   "wl_rules_l", "exact_s", "exact_m", "exact_l",   "prefix_trie",
+    "suffix_trie", "pol_counters", "stats",	 "events",  "meta",    "cg_expect", "cg_overflow",
 };
 
 static const char *const backend_names[] = {
@@ -59,17 +67,20 @@ static const char *const backend_names[] = {
 };
 
 static const char *const stat_names[PF_STAT__MAX] = {
-	[PF_STAT_EXECS] = "execs",
-	[PF_STAT_BOUND] = "execs_bound",
-	[PF_STAT_BLOCKED] = "blocked",
-	[PF_STAT_REPORTED] = "reported",
-	[PF_STAT_NO_RULESET] = "no_ruleset",
-	[PF_STAT_PATH_LONG] = "path_long",
-	[PF_STAT_PATH_FAILED] = "path_failed",
-	[PF_STAT_SCRATCH_BUSY] = "scratch_busy",
-	[PF_STAT_EVENTS_LOST] = "events_lost",
-	[PF_STAT_CG_INHERITED] = "cgroups_inherited",
-	[PF_STAT_CG_FULL] = "cgroups_inherit_failed",
+    [PF_STAT_EXECS] = "execs",
+    [PF_STAT_BOUND] = "execs_bound",
+    [PF_STAT_BLOCKED] = "blocked",
+    [PF_STAT_REPORTED] = "reported",
+    [PF_STAT_NO_RULESET] = "no_ruleset",
+    [PF_STAT_PATH_LONG] = "path_long",
+    [PF_STAT_PATH_FAILED] = "path_failed",
+    [PF_STAT_SCRATCH_BUSY] = "scratch_busy",
+    [PF_STAT_EVENTS_LOST] = "events_lost",
+    [PF_STAT_CG_INHERITED] = "cgroups_inherited",
+    [PF_STAT_CG_FULL] = "cgroups_inherit_failed",
+    [PF_STAT_FOREIGN_VIEW] = "foreign_view",
+    [PF_STAT_CG_ANCESTOR] = "cgroups_via_ancestor",
+    [PF_STAT_CG_EXPECTED] = "cgroups_bound_at_creation",
 };
 
 const char *pf_backend_name(enum pf_backend b)
@@ -141,6 +152,20 @@ bool pf_kstore_sees_caller(const struct pf_kstore *ks)
 int pf_kstore_attached_programs(const struct pf_kstore *ks)
 {
 	return ks->n_links;
+}
+
+void pf_kstore_mount_prerequisites(const char *pin_dir)
+{
+	struct statfs sfs;
+
+	if (pin_dir && strncmp(pin_dir, "/sys/fs/bpf", 11) == 0 &&
+	    (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC)) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
+			pf_warn("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+	}
+	if (statfs("/sys/kernel/security", &sfs) == 0 && sfs.f_type != SECURITYFS_MAGIC &&
+	    mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL))
+		pf_warn("mount securityfs on /sys/kernel/security: %s", strerror(errno));
 }
 
 /* BPF LSM runs only when "bpf" is in the active LSM list; a successful attach proves nothing. */
@@ -244,6 +269,8 @@ static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, en
 	bpf_program__set_autoload(exec_prog(skel, b), true);
 	bpf_program__set_autoload(skel->progs.tp_cgroup_mkdir, true);
 	bpf_program__set_autoload(skel->progs.tp_cgroup_rmdir, true);
+	bpf_program__set_autoload(skel->progs.cg_rebind,
+				  true); /* run by user space, not attached */
 	skel->rodata->pf_caller_from_mm = b != PF_BACKEND_TP_LATE;
 
 	for (int m = 0; m < PF_KMAP__MAX; m++) {
@@ -704,27 +731,116 @@ void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id)
 	bpf_map_delete_elem(kmap_fd(ks, m), &wl_id);
 }
 
-int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, char *err_msg,
-			  size_t err_len)
+static int cgroup_map_err(struct pf_kstore *ks, int err, char *err_msg, size_t err_len)
 {
+	if (err == -E2BIG || err == -ENOMEM) {
+		full_msg(ks, PF_KMAP_CGROUPS, err_msg, err_len);
+		return -E2BIG;
+	}
+	if (err_msg)
+		snprintf(err_msg, err_len, "map cg_workload: %s", strerror(-err));
+	return err;
+}
+
+/* Moves a bound cgroup to another workload in place (program cg_rebind); -ENOENT if unbound. */
+static int cgroup_rebind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id)
+{
+	__u64 args[2] = {cgroup_id, wl_id};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(ks->skel->progs.cg_rebind), &opts))
+		return -errno;
+	return opts.retval ? -ENOENT : 0;
+}
+
+int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, struct pf_cg_binding *out)
+{
+	if (bpf_map_lookup_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id, out))
+		return -errno;
+	return 0;
+}
+
+int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id,
+			  uint32_t mntns_hint, char *err_msg, size_t err_len)
+{
+	struct pf_cg_binding b = {.wl_id = wl_id, .mntns_inum = mntns_hint};
 	int err;
 
-	if (bpf_map_update_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id, &wl_id, BPF_ANY)) {
-		err = -errno;
-		if (err == -E2BIG || err == -ENOMEM) {
-			full_msg(ks, PF_KMAP_CGROUPS, err_msg, err_len);
-			return -E2BIG;
-		}
-		if (err_msg)
-			snprintf(err_msg, err_len, "map cg_workload: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	if (!bpf_map_update_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id, &b, BPF_NOEXIST))
+		return 0;
+	err = -errno;
+	/* Already bound (by us, or by the kernel at its creation): keep its anchor. */
+	if (err == -EEXIST)
+		err = cgroup_rebind(ks, cgroup_id, wl_id);
+	return err ? cgroup_map_err(ks, err, err_msg, err_len) : 0;
 }
 
 void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id)
 {
 	bpf_map_delete_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id);
+}
+
+static int cg_name_key(const char *name, struct pf_cg_name *key)
+{
+	size_t n = strlen(name);
+
+	if (!n || n >= sizeof(key->name))
+		return -ENAMETOOLONG;
+	memset(key, 0, sizeof(*key));
+	memcpy(key->name, name, n);
+	return 0;
+}
+
+int pf_kstore_cgroup_expect(struct pf_kstore *ks, const char *name, uint32_t wl_id, char *err_msg,
+			    size_t err_len)
+{
+	struct pf_cg_name key;
+	int err = cg_name_key(name, &key);
+
+	if (err) {
+		if (err_msg)
+			snprintf(err_msg, err_len, "cgroup name \"%.64s\" longer than %d bytes",
+				 name, PF_CG_NAME_MAX - 1);
+		return err;
+	}
+	if (!bpf_map_update_elem(kmap_fd(ks, PF_KMAP_CG_EXPECT), &key, &wl_id, BPF_ANY))
+		return 0;
+	err = -errno;
+	if (err == -E2BIG || err == -ENOMEM) {
+		full_msg(ks, PF_KMAP_CG_EXPECT, err_msg, err_len);
+		return -E2BIG;
+	}
+	if (err_msg)
+		snprintf(err_msg, err_len, "map cg_expect: %s", strerror(-err));
+	return err;
+}
+
+void pf_kstore_cgroup_unexpect(struct pf_kstore *ks, const char *name)
+{
+	struct pf_cg_name key;
+
+	if (!cg_name_key(name, &key))
+		bpf_map_delete_elem(kmap_fd(ks, PF_KMAP_CG_EXPECT), &key);
+}
+
+int pf_kstore_cg_overflow(struct pf_kstore *ks, uint64_t *events, uint64_t *acked)
+{
+	int fd = bpf_map__fd(ks->skel->maps.cg_overflow);
+	__u32 k0 = PF_CG_OVERFLOW_EVENTS, k1 = PF_CG_OVERFLOW_ACKED;
+
+	if (bpf_map_lookup_elem(fd, &k0, events) || bpf_map_lookup_elem(fd, &k1, acked))
+		return -errno;
+	return 0;
+}
+
+int pf_kstore_cg_overflow_ack(struct pf_kstore *ks, uint64_t acked)
+{
+	__u32 k = PF_CG_OVERFLOW_ACKED;
+
+	/* Only user space writes this slot: the kernel's count is never overwritten. */
+	if (bpf_map_update_elem(bpf_map__fd(ks->skel->maps.cg_overflow), &k, &acked, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int pf_kstore_counters_create(struct pf_kstore *ks, uint32_t policy_id)
@@ -908,7 +1024,7 @@ static bool gc_cg(const void *key, const void *value, void *c)
 	struct gc_ctx *g = c;
 	bool (*fn)(uint64_t, uint32_t, void *) = g->fn;
 
-	return fn(*(const uint64_t *)key, *(const uint32_t *)value, g->ctx);
+	return fn(*(const uint64_t *)key, ((const struct pf_cg_binding *)value)->wl_id, g->ctx);
 }
 
 static bool gc_u32(const void *key, const void *value, void *c)
@@ -933,7 +1049,7 @@ int pf_kstore_gc_cgroups(struct pf_kstore *ks, bool (*drop)(uint64_t cgid, uint3
 {
 	struct gc_ctx g = { (void *)drop, ctx, false };
 
-	return gc_map(kmap_fd(ks, PF_KMAP_CGROUPS), 8, 4, gc_cg, &g);
+	return gc_map(kmap_fd(ks, PF_KMAP_CGROUPS), 8, sizeof(struct pf_cg_binding), gc_cg, &g);
 }
 
 int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void *ctx), void *ctx)

@@ -297,6 +297,7 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
 	memset(out, 0, sizeof(*out));
 	out->type = PF_POLICY_TRACING; /* concrete: every value known */
 	out->mode = tpl->mode;
+	out->any_view = tpl->any_view;
 	out->line = tpl->line;
 	out->col = tpl->col;
 	if (copy_str(&out->name, tpl->name) || copy_str(&out->kind, tpl->kind) ||

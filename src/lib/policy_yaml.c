@@ -1339,6 +1339,37 @@ static void check_unique(struct tp *t, yaml_node_t *name_node)
 	}
 }
 
+/*
+ * podfence.io/path-view: "container" (default) matches paths only in the
+ * container's view; "task" also in whatever view the executing task has
+ * chosen (nested containers). An annotation, so the file stays a valid
+ * Tetragon policy.
+ */
+static void parse_path_view(struct tp *t, yaml_node_t *annotations)
+{
+	const char *key = "podfence.io/path-view";
+	yaml_node_t *n = field(t, annotations, key);
+	const char *v;
+
+	if (!n)
+		return;
+	v = str_field(t, annotations, "metadata.annotations", key, false);
+	if (!v)
+		return;
+	if (strcmp(v, "task") == 0)
+		t->p->any_view = true;
+	else if (strcmp(v, "container") != 0)
+		pf_y_error(t->diags, t->d, n,
+			   "metadata.annotations.%s: \"%s\" is not a path view (expected "
+			   "\"container\", the default, or \"task\")",
+			   key, v);
+	if (t->p->type == PF_POLICY_BINDING)
+		pf_y_warn(t->diags, t->d, n,
+			  "metadata.annotations.%s: ignored on a PolicyBinding (set it on the "
+			  "template)",
+			  key);
+}
+
 static int parse_metadata(struct tp *t, yaml_node_t *root)
 {
 	/* server-populated ObjectMeta fields: a policy read back from the API server has them */
@@ -1372,8 +1403,9 @@ static int parse_metadata(struct tp *t, yaml_node_t *root)
 	check_fields(t, md, "metadata", ok, NULL);
 	if (field(t, md, "labels"))
 		expect_map(t, field(t, md, "labels"), "metadata.labels");
-	if (field(t, md, "annotations"))
-		expect_map(t, field(t, md, "annotations"), "metadata.annotations");
+	if (field(t, md, "annotations") &&
+	    expect_map(t, field(t, md, "annotations"), "metadata.annotations"))
+		parse_path_view(t, field(t, md, "annotations"));
 	name = str_field(t, md, "metadata", "name", true);
 	if (name && !*name)
 		pf_y_error(t->diags, t->d, field(t, md, "name"),

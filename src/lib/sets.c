@@ -114,6 +114,24 @@ int pf_sets_acquire(struct pf_sets *s, enum pf_match match, const struct pf_strs
 	return 0;
 }
 
+static struct set_entry *find_id(const struct pf_sets *s, uint32_t set_id)
+{
+	struct set_entry *e;
+
+	HASH_FIND(hh_id, s->by_id, &set_id, sizeof(set_id), e);
+	return e;
+}
+
+void pf_sets_ref(struct pf_sets *s, uint32_t set_id)
+{
+	struct set_entry *e = find_id(s, set_id);
+
+	if (e && e->refs) {
+		e->refs++;
+		s->n_refs++;
+	}
+}
+
 void pf_sets_release(struct pf_sets *s, uint32_t set_id)
 {
 	struct set_entry *e;
@@ -148,14 +166,6 @@ void pf_sets_collect(struct pf_sets *s)
 size_t pf_sets_pending_garbage(const struct pf_sets *s)
 {
 	return s->n_garbage;
-}
-
-static struct set_entry *find_id(const struct pf_sets *s, uint32_t set_id)
-{
-	struct set_entry *e;
-
-	HASH_FIND(hh_id, s->by_id, &set_id, sizeof(set_id), e);
-	return e;
 }
 
 bool pf_sets_live(const struct pf_sets *s, uint32_t set_id)

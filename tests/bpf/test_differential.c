@@ -674,6 +674,8 @@ static void check_case(struct world *w, struct scenario *sc, const struct query 
 	    .container = slot_container(q->pod, q->slot),
 	    .path = w->targets[q->target],
 	    .caller = w->callers[q->caller],
+	    .pod_containers = fleet[q->pod].containers,
+	    .n_pod_containers = n_containers(q->pod),
 	};
 	struct pf_eval_result res;
 	bool kblocked = false;
@@ -945,7 +947,8 @@ static const struct hand_case hand_cases[] = {
 		KPROBES ARGS("Prefix", "/") OVERRIDE },
 	  { BLOCKS("web-1", "nginx", "ls", "bash"), ALLOWS("web-1", "sidecar", "ls", "bash"),
 	    BLOCKS("web-2", "nginx", "ls", "bash"), ALLOWS("web-2", "debug", "ls", "bash"),
-	    ALLOWS("web-1", "pod", "ls", "bash"), ALLOWS("web-1", "pause", "ls", "bash"),
+	    /* a cgroup of no known container may be nginx: held to nginx's policy too */
+	    BLOCKS("web-1", "pod", "ls", "bash"), BLOCKS("web-1", "pause", "ls", "bash"),
 	    BLOCKS("api-1", "sidecar", "ls", "bash"), ALLOWS("api-1", "api", "ls", "bash") } },
 	/* Cgroups of the pod that belong to no known container get its pod-wide policies. */
 	{ "h-pod-level-cgroups",
@@ -1032,7 +1035,9 @@ static const struct hand_case hand_cases[] = {
 		    "  containers: [sidecar]\n  values: {allowedExecs: [${cat}]}\n") },
 	  { ALLOWS("web-1", "nginx", "ls", "bash"), BLOCKS("web-1", "nginx", "cat", "bash"),
 	    ALLOWS("web-1", "sidecar", "cat", "bash"), BLOCKS("web-1", "sidecar", "ls", "bash"),
-	    ALLOWS("web-1", "pod", "als", "bash"), ALLOWS("web-1", "pause", "als", "bash") } },
+	    /* not identified yet: both instances apply, each forbids what the other allows */
+	    BLOCKS("web-1", "pod", "als", "bash"), BLOCKS("web-1", "pause", "ls", "bash"),
+	    BLOCKS("web-1", "pod", "cat", "bash") } },
 	/* A binding without its template, and a template without bindings: nothing. */
 	{ "h-tpl-missing-template",
 	  { BINDING("b1", "shop", "nope", PODS(WEB) "  values: {allowedExecs: [${ls}]}\n"),
@@ -1083,8 +1088,9 @@ static const struct hand_case hand_cases[] = {
 	  { ALLOWS("web-1", "nginx", "ls", "bash"), BLOCKS("web-1", "nginx", "cat", "bash"),
 	    BLOCKS("web-1", "nginx", "als", "bash") } },
 	/*
-	 * 20 selectors on one pod: more than PF_MAX_RULES. The engine must say so
-	 * and leave the pod as it was (no rules): the execs say what the kernel does.
+	 * 20 selectors on one pod: more than PF_MAX_RULES. The engine must say so,
+	 * and the pod, which had no rules it could keep, fails closed: every exec
+	 * of its containers is denied (the execs say what the kernel does).
 	 */
 	{ "h-over-the-rule-limit",
 	  { TP_BEGIN("p") PODS(NO_APP) KPROBES FIVE_SELECTORS HOOK("security_bprm_check")
@@ -1092,7 +1098,7 @@ static const struct hand_case hand_cases[] = {
 		"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n" FIVE_SELECTORS
 		"  - hook: bprm_creds_for_exec\n"
 		"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n" FIVE_SELECTORS },
-	  { ALLOWS("tool-1", "tool", "ls", "bash") },
+	  { BLOCKS("tool-1", "tool", "ls", "bash"), BLOCKS("tool-1", "pod", "ls", "bash") },
 	  .over_limit = true },
 };
 /* clang-format on */
@@ -1144,7 +1150,7 @@ static void run_hand_case(struct world *w, const struct hand_case *hc)
 	if (hc->over_limit) {
 		/*
 		 * Its rules are not in the kernel, so there is nothing to compare:
-		 * the pod is reported and keeps the rules it had, none.
+		 * the pod is reported and, with no rules to keep, denies every exec.
 		 */
 		printf("     (%s: the engine error above is expected)\n", hc->id);
 		pf_engine_counts(w->e, &c);
@@ -1744,6 +1750,8 @@ static void gen_queries(struct world *w, struct scenario *sc, struct query *out,
 			    .container = slot_container(p, s),
 			    .path = w->targets[0],
 			    .caller = w->callers[0],
+			    .pod_containers = fleet[p].containers,
+			    .n_pod_containers = n_containers(p),
 			};
 			struct pf_eval_result res;
 

@@ -105,6 +105,27 @@ test_events_one_line_per_blocked_exec() {
 	assert_eq "$(st .events_written)" 3 "status events_written"
 }
 
+# A file name that is not UTF-8: the event line is still valid JSON (strictly
+# UTF-8), the name readable with U+FFFD, the exact bytes in path_base64.
+test_event_with_non_utf8_path_is_valid_json() {
+	local bad dir line
+	pod web app=web
+	allow_policy allow-web.yaml allow-web app=web "$TRUE"
+	agent_start || fail "agent did not start"
+	dir=$(readlink -f "$NODE_DIR")
+	bad="$dir/bad-$(printf '\377\376')-name"
+	cp "$TRUE" "$bad"
+	assert_killed web "$bad"
+	await_lines "$NODE_EVENTS" 1
+	line=$(head -1 "$NODE_EVENTS")
+	iconv -f UTF-8 -t UTF-8 "$NODE_EVENTS" >/dev/null || fail "event line is not UTF-8: $line"
+	jq -e . "$NODE_EVENTS" >/dev/null || fail "event line is not JSON: $line"
+	assert_eq "$(jq -r .path "$NODE_EVENTS")" "$dir/bad-$(printf '\357\277\275\357\277\275')-name" \
+		"path with U+FFFD for the bytes that are not UTF-8"
+	assert_eq "$(jq -r .path_base64 "$NODE_EVENTS" | base64 -d | od -An -c | tr -d ' \n')" \
+		"$(printf '%s' "$bad" | od -An -c | tr -d ' \n')" "path_base64 holds the exact bytes"
+}
+
 test_policy_edit_applies_within_1s() {
 	pod web app=web
 	allow_policy allow.yaml allow-web app=web "$TRUE" "$CAT"

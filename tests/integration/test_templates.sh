@@ -228,3 +228,22 @@ test_check_refuses_noncanonical_values() {
 	assert_eq "$out" "$d/binding.yaml:13:7: error: spec.values.allowed[1]: \"/usr//bin/id\" has an empty component (\"//\"): it can never match (the kernel reports resolved paths): write \"/usr/bin/id\" (NotEqual value of template \"exec-allowlist\" line 13)" \
 		"binding error at the value"
 }
+
+# The opt-out of the container's view is a warning wherever it is used, and
+# --explain shows the view of every policy.
+test_check_warns_when_a_policy_opts_out_of_the_container_view() {
+	local d=$NODE_DIR/check out rc
+	mkdir -p "$d"
+	policy_doc nested app=ci NotEqual "$TRUE" |
+		sed 's/^metadata:$/metadata:\n  annotations: {podfence.io\/path-view: task}/' >"$d/nested.yaml"
+	policy_doc plain app=web NotEqual "$TRUE" >"$d/plain.yaml"
+	out=$("$PODFENCE" check --explain "$d/nested.yaml" "$d/plain.yaml" 2>&1)
+	rc=$?
+	assert_eq "$rc" 0 "a warning does not fail check ($out)"
+	assert_match "$out" "nested.yaml:1:1: warning: TracingPolicy nested: podfence.io/path-view: task: paths are matched as the executing process sees them" \
+		"the warning names the file, the policy and the risk"
+	assert_match "$out" "path view: task \(podfence.io/path-view\)" "--explain: the opted-out view"
+	assert_match "$out" "path view: container \(an exec outside the container's view is denied\)" \
+		"--explain: the default view"
+	[ "$(grep -c 'warning: .*path-view' <<<"$out")" = 1 ] || fail "one warning, for the opted-out policy only: $out"
+}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cgroup discovery against fake kubelet trees built with mkdir under a temp dir. */
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -320,16 +321,16 @@ PF_TEST(cgroup_find_misses)
 
 struct walk_ctx {
 	int n, stop_at;
-	char first[PATH_MAX], last[PATH_MAX];
+	char first[PATH_MAX], last[PATH_MAX * 2];
 	bool ids_ok;
 };
 
-static int walk_cb(const char *path, uint64_t id, void *ctx)
+static int walk_cb(const char *path, int dirfd, uint64_t id, void *ctx)
 {
 	struct walk_ctx *w = ctx;
-	uint64_t want = 0;
+	struct stat st;
 
-	if (pf_cgroup_id(path, &want) || want != id)
+	if (fstat(dirfd, &st) || st.st_ino != id)
 		w->ids_ok = false;
 	if (!w->n)
 		snprintf(w->first, sizeof(w->first), "%s", path);
@@ -340,7 +341,7 @@ static int walk_cb(const char *path, uint64_t id, void *ctx)
 PF_TEST(cgroup_walk_and_id)
 {
 	struct walk_ctx w = {.ids_ok = true};
-	char path[PATH_MAX], deep[64 * 2 + 1] = "";
+	char path[PATH_MAX], deep[70 * 2 + 1] = "";
 	struct stat st;
 	uint64_t id;
 
@@ -353,13 +354,15 @@ PF_TEST(cgroup_walk_and_id)
 	write_file(path, "");
 	snprintf(path, sizeof(path), "%s/e/link", tmp_root);
 	ASSERT_OK(symlink("../a", path), "symlink");
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < 70; i++)
 		strcat(deep, "x/");
 	mk(deep);
 
-	ASSERT_OK(pf_cgroup_walk(tmp_root, walk_cb, &w), "walk");
-	/* root, a, a/b, a/b/c, a/d, e, x... up to depth 16 below root */
-	ASSERT_EQ(w.n, 1 + 4 + 1 + 16, "directories only, symlinks not followed, depth bound");
+	/* Deeper than it visits: said after the walk, so the kernel covers the rest. */
+	ASSERT_EQ(pf_cgroup_walk(tmp_root, walk_cb, &w), -ELOOP, "walk of a too deep tree");
+	/* root, a, a/b, a/b/c, a/d, e, x... up to PF_MAX_CG_LEVELS below root */
+	ASSERT_EQ(w.n, 1 + 4 + 1 + PF_MAX_CG_LEVELS,
+		  "directories only, symlinks not followed, depth bound");
 	ASSERT_STREQ(w.first, tmp_root, "pre-order starts at dir");
 	ASSERT_TRUE(w.ids_ok, "ids are inode numbers");
 
@@ -377,5 +380,89 @@ PF_TEST(cgroup_walk_and_id)
 	snprintf(path, sizeof(path), "%s/nope", tmp_root);
 	ASSERT_EQ(pf_cgroup_id(path, &id), -ENOENT, "missing");
 	ASSERT_EQ(pf_cgroup_walk(path, walk_cb, &w), -ENOENT, "walk missing");
+	tree_free();
+}
+
+/* A tree whose paths are longer than PATH_MAX is walked all the same (dirfds, heap path). */
+PF_TEST(cgroup_walk_past_path_max)
+{
+	struct walk_ctx w = {.ids_ok = true};
+	char name[201];
+	int fd, next;
+
+	if (!ASSERT_TRUE(tree_new(), "mkdtemp"))
+		return;
+	memset(name, 'n', 200);
+	name[200] = 0;
+	fd = open(tmp_root, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; fd >= 0 && i < 30; i++) { /* 30 x 201 bytes: past PATH_MAX */
+		if (mkdirat(fd, name, 0755))
+			break;
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = next;
+	}
+	if (fd >= 0)
+		close(fd);
+	ASSERT_OK(pf_cgroup_walk(tmp_root, walk_cb, &w), "walk");
+	ASSERT_EQ(w.n, 31, "every level visited");
+	ASSERT_TRUE(w.ids_ok, "ids are inode numbers");
+	ASSERT_GE(strlen(w.last), 30 * 201, "the path of the deepest is spelled whole");
+	/* rm -rf cannot remove it either: unwind with the same dirfds. */
+	{
+		int fds[31];
+
+		fds[0] = open(tmp_root, O_RDONLY | O_DIRECTORY);
+		for (int i = 1; i < 31; i++)
+			fds[i] = openat(fds[i - 1], name, O_RDONLY | O_DIRECTORY);
+		for (int i = 30; i >= 1; i--) {
+			close(fds[i]);
+			unlinkat(fds[i - 1], name, AT_REMOVEDIR);
+		}
+		close(fds[0]);
+	}
+	tree_free();
+}
+
+/* The names the kernel binds a pod's cgroup by, before the kubelet creates it. */
+PF_TEST(cgroup_pod_expected_names)
+{
+	struct pf_pod p = pod_of(UID, NULL, PF_QOS_BURSTABLE);
+	char names[16][PF_CG_NAME_MAX];
+	int n;
+
+	if (!ASSERT_TRUE(tree_new(), "mkdtemp"))
+		return;
+	mk("kubelet.slice/kubelet-kubepods.slice");
+	n = pf_cgroup_pod_expected_names(&p, tmp_root, names, 16);
+	ASSERT_EQ(n, 7, "cgroupfs, then 3 QoS classes for each systemd slice prefix");
+	ASSERT_STREQ(names[0], "pod" UID, "cgroupfs");
+	ASSERT_STREQ(names[1], "kubepods-pod" UID_ ".slice", "systemd, guaranteed");
+	ASSERT_STREQ(names[2], "kubepods-burstable-pod" UID_ ".slice", "systemd, burstable");
+	ASSERT_STREQ(names[3], "kubepods-besteffort-pod" UID_ ".slice", "systemd, besteffort");
+	ASSERT_STREQ(names[5], "kubelet-kubepods-burstable-pod" UID_ ".slice", "nested prefix");
+	ASSERT_EQ(pf_cgroup_pod_expected_names(&p, tmp_root, names, 2), 2, "bounded by max");
+	tree_free();
+}
+
+/* The anchor hint: the mount namespace of a cgroup's oldest process (here: this one). */
+PF_TEST(cgroup_mntns_hint_is_the_oldest_process_namespace)
+{
+	char path[PATH_MAX], pids[64];
+	struct stat st;
+	int fd;
+
+	if (!ASSERT_TRUE(tree_new(), "mkdtemp"))
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", tmp_root);
+	write_file(path, "");
+	fd = open(tmp_root, O_RDONLY | O_DIRECTORY);
+	ASSERT_EQ(pf_cgroup_mntns_hint(fd), 0, "no process: no hint (the first exec anchors)");
+	/* pid 1 is older than this process, and a pid that does not exist is skipped */
+	snprintf(pids, sizeof(pids), "%d\n999999999\n", (int)getpid());
+	write_file(path, pids);
+	if (ASSERT_OK(stat("/proc/self/ns/mnt", &st), "own namespace"))
+		ASSERT_EQ(pf_cgroup_mntns_hint(fd), (uint32_t)st.st_ino, "own mount namespace");
+	close(fd);
 	tree_free();
 }

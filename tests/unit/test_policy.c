@@ -1026,3 +1026,41 @@ PF_TEST(policy_corpus_conformance)
 	closedir(dir);
 	ASSERT_GE(files, 3, "corpus files read");
 }
+
+/* podfence.io/path-view: "task" opts a policy out of the container's view; anything else is an
+ * error. */
+PF_TEST(policy_path_view_annotation)
+{
+	struct pf_policy_list l = {0};
+	struct pf_diags d = {0};
+	const struct pf_diag *e;
+	struct pf_policy *p;
+
+#define META(view)                                                                                 \
+	"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: p\n"              \
+	"  annotations:\n    podfence.io/path-view: " view "\nspec:\n"
+	p = parse_one(META("task") HOOK SEL_ARG("NotEqual", "/bin/sh"), &l, &d);
+	if (p)
+		ASSERT_TRUE(p->any_view, "task: opted out");
+	pf_policy_list_free(&l);
+	pf_diags_clear(&d);
+	p = parse_one(META("container") HOOK SEL_ARG("NotEqual", "/bin/sh"), &l, &d);
+	if (p)
+		ASSERT_FALSE(p->any_view, "container: the default, said explicitly");
+	pf_policy_list_free(&l);
+	pf_diags_clear(&d);
+	p = parse_one(HDR HOOK SEL_ARG("NotEqual", "/bin/sh"), &l, &d);
+	if (p)
+		ASSERT_FALSE(p->any_view, "no annotation: the container's view");
+	pf_policy_list_free(&l);
+	pf_diags_clear(&d);
+	e = parse_err(META("Task") HOOK SEL_ARG("NotEqual", "/bin/sh"),
+		      "metadata.annotations.podfence.io/path-view: \"Task\" is not a path view",
+		      &d);
+	if (ASSERT_NOT_NULL(e, "bad value")) {
+		ASSERT_EQ(e->line, 6, "at the value's line");
+		ASSERT_EQ(e->col, 28, "at the value's column");
+	}
+	pf_diags_free(&d);
+#undef META
+}

@@ -304,3 +304,67 @@ PF_TEST(evaluator_unites_bindings_and_ignores_refused_ones)
 out:
 	pf_policy_list_free(&l);
 }
+
+/*
+ * A cgroup of the pod that no known container claims is held to the policies
+ * of every container; an unresolvable path, or one outside the container's
+ * view, is denied by every enforcing policy (unless it opted out of the view).
+ */
+PF_TEST(evaluator_unidentified_container_and_fail_closed)
+{
+	static const char *const containers[] = {"a", "b"};
+	struct pf_policy_list l = {};
+	struct pf_diags d = {};
+	struct pf_labels labels = {};
+	struct pf_eval_result r;
+	const struct pf_policy *refs[4];
+	const char *text =
+	    "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: only-a}\n"
+	    "spec:\n  containerSelector: {matchLabels: {name: a}}\n  kprobes:\n"
+	    "  - call: security_bprm_creds_for_exec\n    syscall: false\n"
+	    "    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"
+	    "    - matchArgs: [{index: 0, operator: Prefix, values: [/]}]\n"
+	    "      matchActions: [{action: Post}]\n"
+	    "    - matchArgs: [{index: 0, operator: NotEqual, values: [/bin/a]}]\n"
+	    "      matchActions: [{action: Override, argError: -1}]\n";
+	struct pf_eval_query q = {"default", &labels, NULL, "/bin/b", NULL, containers, 2};
+
+	if (!ASSERT_OK(pf_policy_parse_buf("t.yaml", text, strlen(text), &l, &d), "parse"))
+		goto out;
+	refs[0] = &l.v[0];
+	/* Post first: /bin/b is only reported in a; b has no policy. */
+	q.container = "b";
+	if (ASSERT_OK(pf_evaluate(refs, 1, &q, &r), "b"))
+		ASSERT_FALSE(r.blocked, "container b: no policy");
+	pf_eval_result_free(&r);
+	q.container = NULL;
+	if (ASSERT_OK(pf_evaluate(refs, 1, &q, &r), "unidentified"))
+		ASSERT_EQ(r.n, 1, "a's policy applies to a container not identified yet");
+	pf_eval_result_free(&r);
+	/* Unresolvable: the Post-only selector does not take the Override's turn. */
+	q.container = "a";
+	q.path_unresolved = true;
+	if (ASSERT_OK(pf_evaluate(refs, 1, &q, &r), "unresolved"))
+		ASSERT_TRUE(r.blocked, "unresolvable path denied by the enforcing policy");
+	pf_eval_result_free(&r);
+	q.path_unresolved = false;
+	q.path = "/bin/a";
+	q.foreign_view = true;
+	if (ASSERT_OK(pf_evaluate(refs, 1, &q, &r), "foreign"))
+		ASSERT_TRUE(r.blocked, "an allowed name outside the container's view: denied");
+	pf_eval_result_free(&r);
+	l.v[0].any_view = true;
+	if (ASSERT_OK(pf_evaluate(refs, 1, &q, &r), "opted out"))
+		ASSERT_FALSE(r.blocked, "opted out: the name counts in the task's view");
+	pf_eval_result_free(&r);
+	q.container = NULL;
+	q.path = "/bin/x";
+	q.foreign_view = false;
+	q.path_unresolved = true;
+	if (ASSERT_OK(pf_evaluate(refs, 1, &q, &r), "unidentified, unresolvable"))
+		ASSERT_TRUE(r.blocked, "a container not identified yet is held to a's policy");
+	pf_eval_result_free(&r);
+out:
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+}
