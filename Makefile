@@ -26,11 +26,15 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/lib/pf_test.c
 BPFT_SRCS := $(sort $(wildcard tests/bpf/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
 	     tests/lib/pf_kfixture.c
+ADV_SRCS  := $(sort $(wildcard tests/adversarial/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
+	     tests/lib/pf_kfixture.c
 
-.PHONY: all setup test test-unit test-bpf test-integration demo bench bench-quick format clean
+.PHONY: all setup test test-unit test-bpf test-adversarial test-integration demo bench bench-quick \
+	format clean
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/podfence $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/helpers
+all: $(BUILD)/podfence $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests \
+     $(BUILD)/tests/adversarial_tests $(BUILD)/tests/helpers
 
 setup:
 	@bash mk/setup.sh
@@ -74,6 +78,11 @@ $(BUILD)/tests/bpf_tests: $(BPFT_SRCS) $(BUILD)/libpodfence.a $(wildcard tests/l
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/lib -DPF_TEST_SUITE='"bpf"' $(BPFT_SRCS) $(BUILD)/libpodfence.a $(LDLIBS) -o $@
 
+$(BUILD)/tests/adversarial_tests: $(ADV_SRCS) $(BUILD)/libpodfence.a $(wildcard tests/lib/*.h) \
+				  $(wildcard tests/adversarial/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/lib -DPF_TEST_SUITE='"adversarial"' $(ADV_SRCS) $(BUILD)/libpodfence.a $(LDLIBS) -o $@
+
 # Tiny static programs executed inside test cgroups (a forbidden one must never run).
 $(BUILD)/tests/helpers: $(wildcard tests/helpers/*.c)
 	@mkdir -p $@
@@ -85,7 +94,7 @@ test: setup
 	@$(MAKE) --no-print-directory all
 	@bash tests/run.sh
 
-test-unit test-bpf test-integration: setup
+test-unit test-bpf test-adversarial test-integration: setup
 	@$(MAKE) --no-print-directory all
 	@bash tests/run.sh $(@:test-%=%)
 
@@ -99,6 +108,7 @@ format:
 clean:
 	rm -rf $(BUILD)
 
-# Kernel matrix under QEMU (mk/vmtest.mk) and benchmarks (mk/bench.mk).
+# Kernel matrix under QEMU (mk/vmtest.mk), benchmarks (mk/bench.mk), fuzzing (mk/fuzz.mk).
 -include mk/vmtest.mk
 -include mk/bench.mk
+-include mk/fuzz.mk

@@ -1,8 +1,8 @@
 #!/bin/sh
 # /init of the kernel-matrix guest (busybox). Mounts what podfence needs, runs
 # the kernel test tier once per run listed on the kernel command line, prints
-# one result line per run (and one for the agent run on each forced backend),
-# and powers off.
+# one result line per run (and, on each forced backend, one for the
+# adversarial tier and one for the agent), and powers off.
 #
 #   pf_lane=NAME pf_runs=RUN,RUN,...   RUN = BACKEND (forced, like the agent's
 #   --backend: the whole tier) or auto:BACKEND (automatic selection must
@@ -18,6 +18,9 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t securityfs securityfs /sys/kernel/security
 mkdir -p /sys/fs/cgroup
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# The adversarial tier attacks from user namespaces, as any process may where
+# they are allowed: test the worst case (Debian's switch, where the kernel has it).
+[ -w /proc/sys/kernel/unprivileged_userns_clone ] && echo 1 > /proc/sys/kernel/unprivileged_userns_clone
 
 lane=unknown runs=
 for arg in $(cat /proc/cmdline); do
@@ -49,6 +52,14 @@ for run in $runs; do
 	result=$(grep -E '^bpf: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
 	[ -n "$result" ] || result="bpf: 0 passed, 1 failed, 0 skipped (no result line: crashed?)"
 	echo "vmtest-result: lane $lane backend $run: ${result#bpf: }"
+	# The adversarial tier, forced to the backend (fewer rounds: emulation is slow).
+	if [ "$backend" != auto ]; then
+		env CI=true PF_TEST_BACKEND="$backend" PF_ADV_ROUNDS=100 /pf/tests/adversarial_tests 2>&1 |
+			tee $log
+		result=$(grep -E '^adversarial: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
+		[ -n "$result" ] || result="adversarial: 0 passed, 1 failed, 0 skipped (no result line)"
+		echo "vmtest-result: lane $lane backend $run (adversarial): ${result#adversarial: }"
+	fi
 	# The agent itself, forced with --backend, on a kubelet-layout pod.
 	if [ "$backend" != auto ]; then
 		sh /pf/agent-smoke.sh "$backend" 2>&1 | tee $log

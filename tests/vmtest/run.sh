@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Kernel matrix: boots Debian's 6.1 and 6.12 LTS cloud kernels under QEMU
 # (software emulation) with an initramfs holding podfence's kernel test tier,
-# runs the tier once per backend the lane's kernel has (and the agent forced to
-# that backend: agent-smoke.sh), and prints one result per lane and backend,
+# runs the tier once per backend the lane's kernel has (and, forced to that
+# backend, the adversarial tier and the agent itself: agent-smoke.sh), and
+# prints one result per lane and backend,
 # then "N passed, N failed, N skipped".
 #
 # Usage: tests/vmtest/run.sh [LANE...]      (default: every lane)
@@ -33,7 +34,8 @@ die() { echo "vmtest: $*" >&2; echo "vmtest: 0 passed, 1 failed, 0 skipped"; exi
 for tool in qemu-system-x86_64 busybox; do
 	command -v "$tool" >/dev/null || die "$tool not found (make setup installs it)"
 done
-for f in "$BUILD/tests/bpf_tests" "$BUILD/podfence" "$BUILD/tests/helpers"; do
+for f in "$BUILD/tests/bpf_tests" "$BUILD/tests/adversarial_tests" "$BUILD/podfence" \
+	"$BUILD/tests/helpers"; do
 	[ -e "$f" ] || die "$f missing (make all builds it)"
 done
 
@@ -61,10 +63,11 @@ build_initramfs() {
 		[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 	done
 	cp "$BUILD/podfence" "$root/pf/"
-	cp "$BUILD/tests/bpf_tests" "$root/pf/tests/"
+	cp "$BUILD/tests/bpf_tests" "$BUILD/tests/adversarial_tests" "$root/pf/tests/"
 	cp -r "$BUILD/tests/helpers" "$root/pf/tests/"
 	# Shared libraries at the paths the binaries were linked against.
-	for lib in $(ldd "$BUILD/podfence" "$BUILD/tests/bpf_tests" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+	for lib in $(ldd "$BUILD/podfence" "$BUILD/tests/bpf_tests" "$BUILD/tests/adversarial_tests" |
+		grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
@@ -111,8 +114,8 @@ collect_lane() { # spec: prints the lane's console and counts its results
 		n=$((n + 1))
 	done < <(grep -E '^vmtest-result: ' "$log")
 	# A kernel that does not boot, or a run cut short, is a failure, never a skip.
-	# one line per run, and one per forced run for the agent
-	expected=$(echo "${PF_VMTEST_RUNS:-$runs}" | tr , '\n' | awk '{ n += /^auto:/ ? 1 : 2 } END { print n }')
+	# one line per run, and for each forced run one for the adversarial tier and one for the agent
+	expected=$(echo "${PF_VMTEST_RUNS:-$runs}" | tr , '\n' | awk '{ n += /^auto:/ ? 1 : 3 } END { print n }')
 	if ! grep -q "^vmtest: lane $name: done" "$log" || [ "$n" -ne "$expected" ]; then
 		summary+=("$name: FAILED: the guest did not finish every run (no boot, crash or ${lane_timeout} s timeout): $log")
 		total_fail=$((total_fail + 1))
