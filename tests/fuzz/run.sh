@@ -15,13 +15,15 @@ OUT=$BUILD/fuzz
 
 # Per target: input size bound, then seed directories besides tests/fuzz/seeds/<name>.
 # Policy and pod files are a few KB (kubectl's largest pods ~15 KB); a mountinfo line is
-# short; a control request is read into 256 bytes, so 1 KB covers every overflow.
+# short; a control request is read into 256 bytes, so 1 KB covers every overflow; an event
+# path is at most PF_PATH_BUF (4096) bytes.
 target_opts() {
 	case "$1" in
 	fuzz_policy) echo "16384 examples/policies $SHARED/corpus/tetragon" ;;
 	fuzz_pod) echo "16384 examples/pods $SHARED/fixtures/k8s" ;;
 	fuzz_mountinfo) echo "4096" ;;
 	fuzz_control) echo "1024" ;;
+	fuzz_event) echo "4200" ;; # 19 bytes of event fields, then a path up to the kernel's 4096
 	*) echo "4096" ;;
 	esac
 }
