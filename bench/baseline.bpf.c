@@ -71,7 +71,9 @@ int BPF_PROG(bl_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 id = policy_id, zero = 0, off = PF_PATH_BUF, len;
+	struct pf_view vw = {};
 	struct bl_heap *h;
+	bool foreign;
 	void *filter;
 
 	filter = bpf_map_lookup_elem(&bl_filters, &id);
@@ -80,7 +82,11 @@ int BPF_PROG(bl_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
 	h = bpf_map_lookup_elem(&bl_heap, &zero);
 	if (!h)
 		return 0;
-	if (pf_resolve_path(BPF_CORE_READ(bprm, file), task, h->walk, &off) != PF_PATH_OK)
+	/* As Tetragon: the path against the task's own root, no check of the view. */
+	vw.root_dentry = task->fs->root.dentry;
+	vw.root_mnt = task->fs->root.mnt;
+	vw.root_is_ns_root = true;
+	if (pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign) != PF_PATH_OK)
 		goto deny;
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;

@@ -4,7 +4,8 @@
  * by the kernel like the real program: `probe_empty` is the floor of any
  * program on the hook (entry, accounting, return); `probe_path` resolves the
  * executed file's path with podfence's own walk (bpf/path.bpf.h) for execs
- * in the measured cgroup, so the path walk's cost is known on its own.
+ * in the measured cgroup (the task's view, then the walk with its checks of
+ * the container's view), so the path walk's cost is known on its own.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -38,11 +39,15 @@ int BPF_PROG(probe_path, struct task_struct *task, struct linux_binprm *bprm)
 {
 	__u32 zero = 0, off = PF_PATH_BUF;
 	struct probe_buf *h;
+	struct pf_view vw;
+	bool foreign;
 
 	if (bpf_get_current_cgroup_id() != target_cgid)
 		return 0;
 	h = bpf_map_lookup_elem(&probe_heap, &zero);
-	if (h)
-		pf_resolve_path(BPF_CORE_READ(bprm, file), task, h->walk, &off);
+	if (!h)
+		return 0;
+	pf_view_load(task, &vw);
+	pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign);
 	return 0;
 }

@@ -342,7 +342,8 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 	struct pf_subj *sj = &e->s->subj[PF_SUBJ_CALLER];
 	/* a local: CO-RE reads must start from kernel types, not from our struct */
 	struct task_struct *task = e->task;
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct mm_struct *mm = task->mm;
+	struct file *exe = mm ? mm->exe_file : NULL;
 	__u32 off = PF_PATH_BUF;
 	bool foreign;
 
@@ -579,7 +580,7 @@ static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const 
 	id = pf_mntns_id(ns);
 	anchor = b->mntns_id;
 	if (!anchor) {
-		if (b->mntns_inum && b->mntns_inum != BPF_CORE_READ(ns, ns.inum))
+		if (b->mntns_inum && b->mntns_inum != ns->ns.inum)
 			return false;
 		/* Two first execs may race: whichever anchors first, both compare with it. */
 		anchor = __sync_val_compare_and_swap(&b->mntns_id, 0, id);

@@ -84,11 +84,18 @@ struct mnt_namespace___nsid {
 	struct ns_common___id ns;
 } __attribute__((preserve_access_index));
 
+/*
+ * The main program reads kernel structures it reaches from its typed
+ * arguments (task, bprm) directly: the verifier turns those loads into
+ * fault-safe ones, much cheaper than a bpf_probe_read_kernel() call each. A
+ * pointer computed with container_of (struct mount from its vfsmount) has no
+ * type the verifier can check, so reads through it stay BPF_CORE_READ.
+ */
 static __always_inline __u64 pf_mntns_id(struct mnt_namespace *ns)
 {
 	if (bpf_core_field_exists(((struct mnt_namespace___seq *)0)->seq))
-		return BPF_CORE_READ((struct mnt_namespace___seq *)ns, seq);
-	return BPF_CORE_READ((struct mnt_namespace___nsid *)ns, ns.ns_id);
+		return ((struct mnt_namespace___seq *)ns)->seq;
+	return ((struct mnt_namespace___nsid *)ns)->ns.ns_id;
 }
 
 /*
@@ -100,21 +107,25 @@ static __always_inline __u64 pf_mntns_id(struct mnt_namespace *ns)
 static __always_inline void pf_view_load(struct task_struct *task, struct pf_view *vw)
 {
 	/* Locals: CO-RE reads must start from kernel types, not from our struct. */
-	struct mnt_namespace *ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
-	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-	struct mount *rmnt = pf_real_mount(root_mnt), *nsroot;
+	struct mnt_namespace *ns = task->nsproxy->mnt_ns;
+	struct dentry *root_dentry = task->fs->root.dentry;
+	struct vfsmount *root_mnt = task->fs->root.mnt;
+	struct mount *rmnt, *nsroot;
 
 	vw->ns = ns;
 	vw->root_dentry = root_dentry;
 	vw->root_mnt = root_mnt;
 	vw->root_is_ns_root = false;
-	if (!ns || root_dentry != BPF_CORE_READ(root_mnt, mnt_root))
+	if (!ns || root_dentry != root_mnt->mnt_root)
 		return;
-	nsroot = BPF_CORE_READ(ns, root);
-	vw->root_is_ns_root = rmnt == nsroot || (BPF_CORE_READ(rmnt, mnt_parent) == nsroot &&
-						 BPF_CORE_READ(rmnt, mnt_mountpoint) ==
-						     BPF_CORE_READ(nsroot, mnt.mnt_root));
+	nsroot = ns->root;
+	if (&nsroot->mnt == root_mnt) {
+		vw->root_is_ns_root = true;
+		return;
+	}
+	rmnt = pf_real_mount(root_mnt);
+	vw->root_is_ns_root = BPF_CORE_READ(rmnt, mnt_parent) == nsroot &&
+			      BPF_CORE_READ(rmnt, mnt_mountpoint) == nsroot->mnt.mnt_root;
 }
 
 /* Prepends `len` bytes of `src` (kernel memory) to the path. */
@@ -217,9 +228,9 @@ static const char pf_deleted_suffix[] = " (deleted)";
 static __always_inline int pf_resolve_path(struct file *file, const struct pf_view *vw, char *buf,
 					   __u32 *off, bool *foreign)
 {
-	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *d = file->f_path.dentry;
+	struct vfsmount *vfsmnt = file->f_path.mnt;
+	struct dentry *mnt_root = vfsmnt->mnt_root;
 	struct pf_walk w = {};
 
 	w.buf = buf;
@@ -237,14 +248,14 @@ static __always_inline int pf_resolve_path(struct file *file, const struct pf_vi
 	 * memfd, anonymous files) prints as "/name (deleted)"; an unlinked file
 	 * gets " (deleted)" after its last name.
 	 */
-	if (BPF_CORE_READ(d, d_parent) == d && d != mnt_root) {
+	if (d->d_parent == d && d != mnt_root) {
 		/* On the kernel's internal mount: its name is all there is to see. */
 		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
 		pf_walk_prepend_name(&w, d);
 		*off = w.off;
 		return w.status;
 	}
-	if (!BPF_CORE_READ(d, d_hash.pprev))
+	if (!d->d_hash.pprev)
 		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
 
 	if (!vw->root_is_ns_root || BPF_CORE_READ(pf_real_mount(vfsmnt), mnt_ns) != vw->ns)

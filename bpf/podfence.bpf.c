@@ -69,7 +69,7 @@ static __always_inline int pf_enforce_eperm(struct linux_binprm *bprm, int ret)
 
 	if (ret)
 		return pf_errno_ret(ret); /* an earlier program already refused */
-	if (!pf_decide_exec(BPF_CORE_READ(bprm, file), false, &v))
+	if (!pf_decide_exec(bprm->file, false, &v))
 		return 0;
 	if (v.kill)
 		bpf_send_signal(PF_SIGKILL);
@@ -81,7 +81,7 @@ static __always_inline void pf_enforce_sigkill(struct linux_binprm *bprm)
 {
 	struct pf_verdict v = {};
 
-	if (pf_decide_exec(BPF_CORE_READ(bprm, file), true, &v))
+	if (pf_decide_exec(bprm->file, true, &v))
 		bpf_send_signal(PF_SIGKILL);
 }
 
@@ -134,7 +134,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pf_cg_name);
 	__type(value, __u32);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 512); /* names of pods not created yet: one or two each */
 } cg_expect SEC(".maps");
 
 static __always_inline bool pf_is_cgroup2(struct cgroup *cgrp)

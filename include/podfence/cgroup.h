@@ -53,8 +53,9 @@ int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, int dirfd, uint6
 
 /*
  * The names the kubelet may give the pod's cgroup directory, whatever the
- * driver, QoS class and slice prefix found under root: what the kernel binds
- * at creation for a pod known before its cgroup. Returns the count (<= max).
+ * driver and slice prefix found under root (the QoS class is the pod's):
+ * what the kernel binds at creation for a pod known before its cgroup.
+ * Returns the count (<= max).
  */
 int pf_cgroup_pod_expected_names(const struct pf_pod *pod, const char *root,
 				 char names[][PF_CG_NAME_MAX], size_t max);

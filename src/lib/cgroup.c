@@ -456,10 +456,10 @@ int pf_cgroup_pod_expected_names(const struct pf_pod *pod, const char *root,
 			snprintf(slices[n_slices++], sizeof(slices[0]), "%s", c->v[i].slice);
 	}
 	pthread_mutex_unlock(&c->lock);
-	for (size_t i = 0; i < n_slices; i++)
-		for (int q = PF_QOS_GUARANTEED; q <= PF_QOS_BESTEFFORT && n < max; q++)
-			if (pod_dirname(slices[i], uid, q, true, names[n], PF_CG_NAME_MAX) == 0)
-				n++;
+	/* The kubelet computes the QoS class from the same spec: its name only. */
+	for (size_t i = 0; i < n_slices && n < max; i++)
+		if (pod_dirname(slices[i], uid, pod->qos, true, names[n], PF_CG_NAME_MAX) == 0)
+			n++;
 	return (int)n;
 }
 

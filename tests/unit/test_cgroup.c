@@ -435,13 +435,13 @@ PF_TEST(cgroup_pod_expected_names)
 		return;
 	mk("kubelet.slice/kubelet-kubepods.slice");
 	n = pf_cgroup_pod_expected_names(&p, tmp_root, names, 16);
-	ASSERT_EQ(n, 7, "cgroupfs, then 3 QoS classes for each systemd slice prefix");
+	ASSERT_EQ(n, 3, "cgroupfs, then the pod's QoS class under each systemd slice prefix");
 	ASSERT_STREQ(names[0], "pod" UID, "cgroupfs");
-	ASSERT_STREQ(names[1], "kubepods-pod" UID_ ".slice", "systemd, guaranteed");
-	ASSERT_STREQ(names[2], "kubepods-burstable-pod" UID_ ".slice", "systemd, burstable");
-	ASSERT_STREQ(names[3], "kubepods-besteffort-pod" UID_ ".slice", "systemd, besteffort");
-	ASSERT_STREQ(names[5], "kubelet-kubepods-burstable-pod" UID_ ".slice", "nested prefix");
+	ASSERT_STREQ(names[1], "kubepods-burstable-pod" UID_ ".slice", "systemd, burstable");
+	ASSERT_STREQ(names[2], "kubelet-kubepods-burstable-pod" UID_ ".slice", "nested prefix");
+	p.qos = PF_QOS_GUARANTEED;
 	ASSERT_EQ(pf_cgroup_pod_expected_names(&p, tmp_root, names, 2), 2, "bounded by max");
+	ASSERT_STREQ(names[1], "kubepods-pod" UID_ ".slice", "systemd, guaranteed: no class");
 	tree_free();
 }
 

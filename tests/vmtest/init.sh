@@ -1,12 +1,13 @@
 #!/bin/sh
 # /init of the kernel-matrix guest (busybox). Mounts what podfence needs, runs
 # the kernel test tier once per run listed on the kernel command line, prints
-# one result line per run (and, on each forced backend, one for the
-# adversarial tier and one for the agent), and powers off.
+# one result line per run (and, on each forced backend, one for the agent
+# and, where listed, one for the adversarial tier), and powers off.
 #
 #   pf_lane=NAME pf_runs=RUN,RUN,...   RUN = BACKEND (forced, like the agent's
 #   --backend: the whole tier) or auto:BACKEND (automatic selection must
-#   pick BACKEND: the tests named *exec*);
+#   pick BACKEND: the tests named *exec*); pf_adversarial=BACKEND,... the forced
+#   runs followed by the adversarial tier;
 #   pf_verbose=1 adds libbpf's log (verifier output) to the console
 export PATH=/bin
 mount -t proc proc /proc
@@ -22,10 +23,11 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 # they are allowed: test the worst case (Debian's switch, where the kernel has it).
 [ -w /proc/sys/kernel/unprivileged_userns_clone ] && echo 1 > /proc/sys/kernel/unprivileged_userns_clone
 
-lane=unknown runs=
+lane=unknown runs= adversarial=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	pf_lane=*) lane=${arg#pf_lane=} ;;
+	pf_adversarial=*) adversarial=",${arg#pf_adversarial=}," ;;
 	pf_runs=*) runs=$(echo "${arg#pf_runs=}" | tr , ' ') ;;
 	pf_verbose=1) export PF_TEST_VERBOSE=1 ;; # libbpf's log, with the verifier's
 	esac
@@ -53,7 +55,7 @@ for run in $runs; do
 	[ -n "$result" ] || result="bpf: 0 passed, 1 failed, 0 skipped (no result line: crashed?)"
 	echo "vmtest-result: lane $lane backend $run: ${result#bpf: }"
 	# The adversarial tier, forced to the backend (fewer rounds: emulation is slow).
-	if [ "$backend" != auto ]; then
+	if [ "$backend" != auto ] && [ "${adversarial#*,$backend,}" != "$adversarial" ]; then
 		env CI=true PF_TEST_BACKEND="$backend" PF_ADV_ROUNDS=100 /pf/tests/adversarial_tests 2>&1 |
 			tee $log
 		result=$(grep -E '^adversarial: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
