@@ -33,22 +33,6 @@ static struct pf_kstore *shared_store;
 
 /* ---- the node ----------------------------------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX * 2];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) && errno != EEXIST ? -errno : 0;
-}
-
 static struct pf_kstore *node_store(struct adv_node *n, const char *name, const struct adv_opts *o)
 {
 	struct pf_kstore_opts opts = {.attach = true};
@@ -99,8 +83,8 @@ bool adv_node_setup(struct adv_node *n, const char *name, const struct adv_opts 
 		snprintf(fake_bin, sizeof(fake_bin), "%s%s", n->jail, bin);
 		snprintf(fake, sizeof(fake), "%s%s", n->jail, n->allowed);
 		snprintf(old, sizeof(old), "%s/old", n->jail);
-		if (!ASSERT_OK(mkdir_p(bin), "bin") || !ASSERT_OK(mkdir_p(fake_bin), "jail") ||
-		    !ASSERT_OK(mkdir_p(old), "jail/old") ||
+		if (!ASSERT_OK(pf_mkdir_p(bin), "bin") || !ASSERT_OK(pf_mkdir_p(fake_bin), "jail") ||
+		    !ASSERT_OK(pf_mkdir_p(old), "jail/old") ||
 		    !ASSERT_OK(pf_copy_file(pf_helper_path("pf_marker"), fake), "jail's binary"))
 			return false;
 	}
@@ -110,7 +94,7 @@ bool adv_node_setup(struct adv_node *n, const char *name, const struct adv_opts 
 		return false;
 	/* The kubelet's QoS parent exists before any pod of the class. */
 	snprintf(bin, sizeof(bin), "%s/kubepods/burstable", n->cg.path);
-	if (!ASSERT_OK(mkdir_p(bin), "kubepods cgroup"))
+	if (!ASSERT_OK(pf_mkdir_p(bin), "kubepods cgroup"))
 		return false;
 	n->e = pf_engine_new(n->ks, n->cg.path);
 	return ASSERT_NOT_NULL(n->e, "engine");
@@ -263,12 +247,12 @@ char *adv_pod_yaml(struct adv_node *n, const char *name, const char *app, const 
 		fprintf(f, "  - name: %s\n    containerID: containerd://%s\n", c, id);
 		if (mkdirs) {
 			adv_container_cgroup(n, name, c, dir, sizeof(dir));
-			mkdir_p(dir);
+			pf_mkdir_p(dir);
 		}
 	}
 	if (mkdirs) {
 		adv_pod_cgroup(n, name, dir, sizeof(dir));
-		mkdir_p(dir);
+		pf_mkdir_p(dir);
 	}
 	fclose(f);
 	return buf;
@@ -682,50 +666,53 @@ static int deep_target(struct adv_node *n, enum adv_attack a)
 	return fd;
 }
 
+struct attack_args {
+	struct adv_node *n;
+	const char *cgroup, *target;
+	enum adv_attack a;
+	int deep_fd;
+};
+
+static void attack_run(void *ctx, int report_fd)
+{
+	struct attack_args *x = ctx;
+
+	attack_child(x->n, x->cgroup, x->a, x->target, x->deep_fd, report_fd);
+}
+
 int adv_attack(struct adv_node *n, const char *cgroup, enum adv_attack a, const char *target,
 	       struct adv_result *r)
 {
+	struct attack_args x = { n, cgroup, target, a, -1 };
 	char jailed[PATH_MAX * 2 + 64];
+	struct pf_exec_result res;
 	struct report rep = {};
-	int pipefd[2], status, deep_fd = -1;
 	ssize_t got;
-	pid_t pid;
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(jailed, sizeof(jailed), "%s%s", n->jail, n->marker);
 	unlink(n->marker);
 	unlink(jailed); /* where it lands from the jail's root (chroot, pivot_root) */
 	if (a == ADV_DEEP || a == ADV_LONG) {
-		deep_fd = deep_target(n, a);
-		if (deep_fd < 0)
+		x.deep_fd = deep_target(n, a);
+		if (x.deep_fd < 0)
 			return -errno;
 	}
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		close(pipefd[0]);
-		attack_child(n, cgroup, a, target, deep_fd, pipefd[1]);
-	}
-	close(pipefd[1]);
-	if (deep_fd >= 0)
-		close(deep_fd);
-	/* The pipe closes on a successful exec (O_CLOEXEC) or carries what went wrong. */
-	got = read(pipefd[0], &rep, sizeof(rep));
-	close(pipefd[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
+	err = pf_sandbox_fork(attack_run, &x, &rep, sizeof(rep), &got, &res);
+	if (x.deep_fd >= 0)
+		close(x.deep_fd);
+	if (err)
+		return err;
 	if (got == sizeof(rep) && rep.kind == 1) {
 		r->setup_failed = true;
 		snprintf(r->why, sizeof(r->why), "%s", rep.msg);
 	} else if (got == sizeof(rep)) {
 		r->exec_errno = rep.err;
 	}
-	r->exited = WIFEXITED(status);
-	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	r->exited = res.exited;
+	r->exit_code = res.exit_code;
+	r->signal = res.signal;
 	r->ran = pf_file_exists(n->marker) || pf_file_exists(jailed);
 	return 0;
 }

@@ -193,21 +193,6 @@ static char *path_of_len(const char *dir, size_t len, char fill)
 	return p;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX * 2];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	return mkdir(buf, 0755) && errno != EEXIST ? -errno : 0;
-}
 
 /* Copies src to path, creating its directories. */
 static int place_copy(const char *src, const char *path)
@@ -219,7 +204,7 @@ static int place_copy(const char *src, const char *path)
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	*slash = 0;
-	err = mkdir_p(dir);
+	err = pf_mkdir_p(dir);
 	return err ? err : pf_copy_file(src, path);
 }
 
@@ -344,7 +329,7 @@ static bool make_cgroups(struct world *w)
 	for (size_t p = 0; p < N_PODS; p++) {
 		pod_uid(p, uid);
 		snprintf(dir, sizeof(dir), "%s/kubepods/burstable/pod%s", w->cg.path, uid);
-		if (!ASSERT_OK(mkdir_p(dir), "pod cgroup"))
+		if (!ASSERT_OK(pf_mkdir_p(dir), "pod cgroup"))
 			return false;
 		for (int s = SLOT_PAUSE; s < n_containers(p); s++) {
 			char cdir[PATH_MAX * 2];
@@ -356,7 +341,7 @@ static bool make_cgroups(struct world *w)
 			}
 			container_id(p, s, id);
 			snprintf(cdir, sizeof(cdir), "%s/%s", dir, id);
-			if (!ASSERT_OK(mkdir_p(cdir), "container cgroup"))
+			if (!ASSERT_OK(pf_mkdir_p(cdir), "container cgroup"))
 				return false;
 			snprintf(w->procs[p][slot_index(s)], sizeof(w->procs[p][0]),
 				 "%s/cgroup.procs", cdir);

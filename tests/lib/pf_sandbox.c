@@ -148,21 +148,13 @@ fail:
 	_exit(127);
 }
 
-int pf_sandbox_exec(const struct pf_sandbox_cg *cg, const char *binary, const char *arg,
-		    enum pf_exec_how how, struct pf_exec_result *res)
+int pf_sandbox_fork(void (*child)(void *ctx, int report_fd), void *ctx, void *report,
+		    size_t report_len, ssize_t *got, struct pf_exec_result *res)
 {
-	char tmp[PATH_MAX] = "", link[PATH_MAX + 8] = "";
-	int pipefd[2], status, exec_err = 0;
+	int pipefd[2], status;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
-	if (how == PF_EXEC_SYMLINK) {
-		if (pf_tmpdir(tmp, sizeof(tmp)))
-			return -errno;
-		snprintf(link, sizeof(link), "%s/link", tmp);
-		if (symlink(binary, link))
-			return -errno;
-	}
 	if (pipe2(pipefd, O_CLOEXEC))
 		return -errno;
 	pid = fork();
@@ -170,22 +162,72 @@ int pf_sandbox_exec(const struct pf_sandbox_cg *cg, const char *binary, const ch
 		return -errno;
 	if (pid == 0) {
 		close(pipefd[0]);
-		child_exec(cg, binary, link, arg, how, pipefd[1]);
+		child(ctx, pipefd[1]);
+		_exit(127);
 	}
 	close(pipefd[1]);
-	/* The pipe closes on a successful exec (O_CLOEXEC) or carries its errno. */
-	if (read(pipefd[0], &exec_err, sizeof(exec_err)) != sizeof(exec_err))
-		exec_err = 0;
+	/* The pipe closes on a successful exec (O_CLOEXEC) or carries what went wrong. */
+	*got = read(pipefd[0], report, report_len);
 	close(pipefd[0]);
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
-	res->exec_errno = exec_err;
 	res->exited = WIFEXITED(status);
 	res->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	res->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	return 0;
+}
+
+struct exec_args {
+	const struct pf_sandbox_cg *cg;
+	const char *binary, *link, *arg;
+	enum pf_exec_how how;
+};
+
+static void exec_child(void *ctx, int report_fd)
+{
+	struct exec_args *a = ctx;
+
+	child_exec(a->cg, a->binary, a->link, a->arg, a->how, report_fd);
+}
+
+int pf_sandbox_exec(const struct pf_sandbox_cg *cg, const char *binary, const char *arg,
+		    enum pf_exec_how how, struct pf_exec_result *res)
+{
+	char tmp[PATH_MAX] = "", link[PATH_MAX + 8] = "";
+	struct exec_args a = { cg, binary, link, arg, how };
+	int exec_err = 0, err;
+	ssize_t got;
+
+	if (how == PF_EXEC_SYMLINK) {
+		if (pf_tmpdir(tmp, sizeof(tmp)))
+			return -errno;
+		snprintf(link, sizeof(link), "%s/link", tmp);
+		if (symlink(binary, link))
+			return -errno;
+	}
+	err = pf_sandbox_fork(exec_child, &a, &exec_err, sizeof(exec_err), &got, res);
+	if (!err && got == sizeof(exec_err))
+		res->exec_errno = exec_err;
 	if (tmp[0])
 		pf_rm_rf(tmp);
-	return 0;
+	return err;
+}
+
+int pf_mkdir_p(const char *path)
+{
+	char buf[PATH_MAX * 2];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) && errno != EEXIST ? -errno : 0;
 }
 
 const char *pf_helper_path(const char *name)

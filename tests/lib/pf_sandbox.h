@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <limits.h>
+#include <sys/types.h>
 
 struct pf_sandbox_cg {
 	char path[PATH_MAX];
@@ -38,6 +39,14 @@ struct pf_exec_result {
 };
 
 /*
+ * Forks a child that runs `child` (it execs, or _exits after writing what
+ * went wrong to report_fd, which closes on a successful exec) and waits for
+ * it: *got is how many bytes of report it wrote, res how it ended.
+ */
+int pf_sandbox_fork(void (*child)(void *ctx, int report_fd), void *ctx, void *report,
+		    size_t report_len, ssize_t *got, struct pf_exec_result *res);
+
+/*
  * Forks a child that moves itself into cg, then execs `binary` the given way
  * with argv {binary, arg} (arg may be NULL). Waits for it.
  */
@@ -51,6 +60,8 @@ const char *pf_helper_path(const char *name);
 int pf_tmpdir(char *buf, size_t len);
 void pf_rm_rf(const char *path);
 bool pf_file_exists(const char *path);
+/* mkdir -p */
+int pf_mkdir_p(const char *path);
 /* Copies a file (mode kept). */
 int pf_copy_file(const char *src, const char *dst);
 
