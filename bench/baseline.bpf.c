@@ -73,7 +73,7 @@ int BPF_PROG(bl_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
 	__u32 id = policy_id, zero = 0, off = PF_PATH_BUF, len;
 	struct pf_view vw = {};
 	struct bl_heap *h;
-	bool foreign;
+	bool foreign, pseudo;
 	void *filter;
 
 	filter = bpf_map_lookup_elem(&bl_filters, &id);
@@ -86,7 +86,7 @@ int BPF_PROG(bl_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
 	vw.root_dentry = task->fs->root.dentry;
 	vw.root_mnt = task->fs->root.mnt;
 	vw.root_is_ns_root = true;
-	if (pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign) != PF_PATH_OK)
+	if (pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign, &pseudo) != PF_PATH_OK)
 		goto deny;
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;

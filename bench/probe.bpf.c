@@ -40,7 +40,7 @@ int BPF_PROG(probe_path, struct task_struct *task, struct linux_binprm *bprm)
 	__u32 zero = 0, off = PF_PATH_BUF;
 	struct probe_buf *h;
 	struct pf_view vw;
-	bool foreign;
+	bool foreign, pseudo;
 
 	if (bpf_get_current_cgroup_id() != target_cgid)
 		return 0;
@@ -48,6 +48,6 @@ int BPF_PROG(probe_path, struct task_struct *task, struct linux_binprm *bprm)
 	if (!h)
 		return 0;
 	pf_view_load(task, &vw);
-	pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign);
+	pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign, &pseudo);
 	return 0;
 }

@@ -345,13 +345,13 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : NULL;
 	__u32 off = PF_PATH_BUF;
-	bool foreign;
+	bool foreign, pseudo;
 
 	if (!pf_caller_from_mm || !exe) {
 		sj->state = PF_SUBJECT_NONE;
 		return;
 	}
-	if (pf_resolve_path(exe, &e->vw, e->s->caller, &off, &foreign) != PF_PATH_OK) {
+	if (pf_resolve_path(exe, &e->vw, e->s->caller, &off, &foreign, &pseudo) != PF_PATH_OK) {
 		sj->state = PF_SUBJECT_FAILED;
 		pf_stat_inc(PF_STAT_PATH_FAILED);
 		e->v.ev_flags |= PF_EV_PATH_FAILED;
@@ -361,7 +361,7 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 		off = PF_PATH_BUF;
 	sj->off = off;
 	sj->len = PF_PATH_BUF - off;
-	sj->state = foreign || !e->container_view ? PF_SUBJECT_FOREIGN : PF_SUBJECT_OK;
+	sj->state = !pseudo && (foreign || !e->container_view) ? PF_SUBJECT_FOREIGN : PF_SUBJECT_OK;
 	pf_key_load(e, PF_SUBJ_CALLER);
 }
 
@@ -568,9 +568,11 @@ static __always_inline bool pf_cg_overflowed(void)
  * Whether the task sees the container's view: its mount namespace is the
  * one the cgroup is anchored to (the first exec in the cgroup anchors it,
  * after the hint user space gave for cgroups bound while running) and its
- * root is that namespace's own.
+ * root is that namespace's own. Without may_anchor (the exec of a pseudo
+ * file, which names nothing in any view) a cgroup not anchored yet stays so.
  */
-static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const struct pf_view *vw)
+static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const struct pf_view *vw,
+						 bool may_anchor)
 {
 	struct mnt_namespace *ns = vw->ns; /* CO-RE reads start from a kernel type */
 	__u64 id, anchor;
@@ -579,6 +581,8 @@ static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const 
 		return false;
 	id = pf_mntns_id(ns);
 	anchor = b->mntns_id;
+	if (!anchor && !may_anchor)
+		return true; /* nothing to compare with yet */
 	if (!anchor) {
 		if (b->mntns_inum && b->mntns_inum != ns->ns.inum)
 			return false;
@@ -603,7 +607,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	struct pf_cg_binding *b, *anc;
 	__u32 wl_id, *busy = NULL, slot_key, off = PF_PATH_BUF;
 	int slot, status;
-	bool foreign;
+	bool foreign, pseudo;
 
 	pf_stat_inc(PF_STAT_EXECS);
 	b = bpf_map_lookup_elem(&cg_workload, &cgid);
@@ -644,10 +648,15 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	e.n_rules = e.s->rs.n_rules < PF_MAX_RULES ? e.s->rs.n_rules : PF_MAX_RULES;
 
 	pf_view_load(task, &e.vw);
-	e.container_view = pf_view_is_container(b, &e.vw);
 	e.s->subj[PF_SUBJ_CALLER].state = PF_SUBJECT_UNRESOLVED;
 	e.s->rev_ready = 0;
-	status = pf_resolve_path(file, &e.vw, e.s->walk, &off, &foreign);
+	status = pf_resolve_path(file, &e.vw, e.s->walk, &off, &foreign, &pseudo);
+	/*
+	 * A memfd's name is the same in every view, so its exec neither needs
+	 * the view nor anchors it: a runtime may exec one from the node's own
+	 * namespace in the container's cgroup before the container's first exec.
+	 */
+	e.container_view = pf_view_is_container(b, &e.vw, !pseudo);
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;
 	e.s->subj[PF_SUBJ_EXEC_PATH].off = off;
@@ -661,7 +670,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		e.v.ev_flags |= PF_EV_PATH_LONG;
 		pf_stat_inc(PF_STAT_PATH_LONG);
 	}
-	if (status == PF_PATH_OK && (foreign || !e.container_view)) {
+	if (status == PF_PATH_OK && !pseudo && (foreign || !e.container_view)) {
 		e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FOREIGN;
 		e.v.ev_flags |= PF_EV_FOREIGN_VIEW;
 		pf_stat_inc(PF_STAT_FOREIGN_VIEW);

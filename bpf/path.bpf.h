@@ -223,10 +223,11 @@ static const char pf_deleted_suffix[] = " (deleted)";
  * Resolves `file` into buf (at least PF_WALK_BUF bytes), as seen from the
  * view's root. On return the path is buf[*off .. PF_PATH_BUF); *foreign says
  * whether it is not the namespace's own view of the file (see the top of
- * this file); returns enum pf_path_status.
+ * this file), *pseudo whether it is a pseudo file (memfd, anonymous), whose
+ * name is the same in every view; returns enum pf_path_status.
  */
 static __always_inline int pf_resolve_path(struct file *file, const struct pf_view *vw, char *buf,
-					   __u32 *off, bool *foreign)
+					   __u32 *off, bool *foreign, bool *pseudo)
 {
 	struct dentry *d = file->f_path.dentry;
 	struct vfsmount *vfsmnt = file->f_path.mnt;
@@ -242,6 +243,7 @@ static __always_inline int pf_resolve_path(struct file *file, const struct pf_vi
 	w.root_mnt = vw->root_mnt;
 	w.ns = vw->ns;
 	*foreign = false;
+	*pseudo = false;
 
 	/*
 	 * d_path() semantics: a pseudo dentry (its own parent, not a mount root:
@@ -252,6 +254,7 @@ static __always_inline int pf_resolve_path(struct file *file, const struct pf_vi
 		/* On the kernel's internal mount: its name is all there is to see. */
 		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
 		pf_walk_prepend_name(&w, d);
+		*pseudo = true;
 		*off = w.off;
 		return w.status;
 	}

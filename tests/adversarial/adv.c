@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -83,7 +84,8 @@ bool adv_node_setup(struct adv_node *n, const char *name, const struct adv_opts 
 		snprintf(fake_bin, sizeof(fake_bin), "%s%s", n->jail, bin);
 		snprintf(fake, sizeof(fake), "%s%s", n->jail, n->allowed);
 		snprintf(old, sizeof(old), "%s/old", n->jail);
-		if (!ASSERT_OK(pf_mkdir_p(bin), "bin") || !ASSERT_OK(pf_mkdir_p(fake_bin), "jail") ||
+		if (!ASSERT_OK(pf_mkdir_p(bin), "bin") ||
+		    !ASSERT_OK(pf_mkdir_p(fake_bin), "jail") ||
 		    !ASSERT_OK(pf_mkdir_p(old), "jail/old") ||
 		    !ASSERT_OK(pf_copy_file(pf_helper_path("pf_marker"), fake), "jail's binary"))
 			return false;
@@ -320,6 +322,7 @@ const char *adv_attack_name(enum adv_attack a)
 	    [ADV_USERNS_BIND] = "user+mount namespace, bind mount",
 	    [ADV_USERNS_TMPFS] = "user+mount namespace, tmpfs",
 	    [ADV_USERNS_PIVOT] = "user+mount namespace, pivot_root",
+	    [ADV_USERNS_MEMFD] = "user+mount namespace, memfd",
 	    [ADV_DETACHED] = "detached mount (open_tree), execveat",
 	    [ADV_PROC_ROOT] = "/proc/<pid>/root of another namespace",
 	    [ADV_FD_PASS] = "fd passed from another namespace",
@@ -397,18 +400,22 @@ static void userns_enter(int report)
 		fail_setup(report, "mount --make-rprivate /");
 }
 
-static int copy_fd_to(int src, const char *dst)
+static int copy_fd_to_fd(int src, int out)
 {
 	struct stat st;
-	int out, err = 0;
 
-	if (fstat(src, &st))
+	if (fstat(src, &st) || sendfile(out, src, &(off_t){0}, st.st_size) != st.st_size)
 		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	return 0;
+}
+
+static int copy_fd_to(int src, const char *dst)
+{
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755), err;
+
 	if (out < 0)
 		return -1;
-	if (sendfile(out, src, &(off_t){0}, st.st_size) != st.st_size)
-		err = -1;
+	err = copy_fd_to_fd(src, out);
 	close(out);
 	return err;
 }
@@ -575,6 +582,14 @@ static void attack_child(struct adv_node *n, const char *cgroup, enum adv_attack
 		}
 		execve(target, argv, environ);
 		break;
+	case ADV_USERNS_MEMFD:
+		userns_enter(report);
+		fd = open(target, O_RDONLY | O_CLOEXEC);
+		sock = memfd_create("payload", MFD_CLOEXEC);
+		if (fd < 0 || sock < 0 || copy_fd_to_fd(fd, sock))
+			fail_setup(report, "memfd copy of %s", target);
+		fexecve(sock, argv, environ);
+		break;
 	case ADV_DETACHED:
 		acc = accomplice(n, a, target, report, &sock);
 		fd = recv_fd(sock);
@@ -683,7 +698,7 @@ static void attack_run(void *ctx, int report_fd)
 int adv_attack(struct adv_node *n, const char *cgroup, enum adv_attack a, const char *target,
 	       struct adv_result *r)
 {
-	struct attack_args x = { n, cgroup, target, a, -1 };
+	struct attack_args x = {n, cgroup, target, a, -1};
 	char jailed[PATH_MAX * 2 + 64];
 	struct pf_exec_result res;
 	struct report rep = {};

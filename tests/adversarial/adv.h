@@ -81,6 +81,7 @@ enum adv_attack {
 	ADV_USERNS_BIND,  /* ... bind the forbidden binary over target, exec target */
 	ADV_USERNS_TMPFS, /* ... tmpfs over target's dir holding a forbidden copy */
 	ADV_USERNS_PIVOT, /* ... pivot_root into the jail, exec target */
+	ADV_USERNS_MEMFD, /* ... a memfd copy of target, fexecve */
 	ADV_DETACHED,	  /* accomplice's detached mount (open_tree) of the jail, execveat */
 	ADV_PROC_ROOT,	  /* exec /proc/<accomplice>/root<target>, its tmpfs over target */
 	ADV_FD_PASS,	  /* accomplice's fd of its tmpfs copy, passed over a socket */

@@ -138,3 +138,25 @@ out:
 	free(pol);
 	adv_node_teardown(&n);
 }
+
+/*
+ * A memfd names nothing in any view: its exec neither anchors the view (a
+ * runtime's helper may exec one in the container's cgroup before the
+ * container's first exec) nor escapes the policy.
+ */
+PF_TEST(view_memfd_exec_does_not_anchor)
+{
+	struct adv_node n;
+	char cg[PATH_MAX];
+
+	if (!victim(&n, "view-memfd", false, cg, sizeof(cg)))
+		goto out;
+	adv_expect_blocked(&n, "first exec in the cgroup: a memfd from a namespace of its own", cg,
+			   ADV_USERNS_MEMFD, n.allowed);
+	adv_expect_runs(&n, "then the allowed binary in the container's namespace (anchors it)", cg,
+			ADV_PLAIN, n.allowed);
+	adv_expect_blocked(&n, "then its own binary over the allowed path", cg, ADV_USERNS_BIND,
+			   n.allowed);
+out:
+	adv_node_teardown(&n);
+}
