@@ -42,6 +42,69 @@ static void report_syntax(struct pf_diags *diags, const char *file, const yaml_p
 		pf_diags_error(diags, file, line, col, "%s", problem);
 }
 
+/*
+ * libyaml is quadratic in three things no file we read needs: the nesting of
+ * flow collections ("[[[[...": every token revisits each level's possible
+ * simple key), the anchors of a document and its %TAG directives (each one is
+ * compared with all earlier ones). A 100 KB file could hold the agent for
+ * seconds, a 16 MB one for hours. One pass over the file's tokens (counted per
+ * file: stricter), stopping at the first excess, bounds all three before
+ * anything is loaded; a syntax error is left to the loader, which reports it.
+ * Kubernetes objects nest about 15 deep (managedFields), and anchors are
+ * refused once aliased anyway (check_doc).
+ */
+#define PF_YAML_MAX_DEPTH   64
+#define PF_YAML_MAX_ANCHORS 64
+#define PF_YAML_MAX_TAGS    64
+
+static int excess(struct pf_diags *diags, const char *file, const yaml_token_t *tok, int max,
+		  const char *what)
+{
+	pf_diags_error(diags, file, (int)tok->start_mark.line + 1, (int)tok->start_mark.column + 1,
+		       "more than %d %s: not supported", max, what);
+	return -EINVAL;
+}
+
+static int check_cost(struct pf_diags *diags, const char *file, const char *buf, size_t len)
+{
+	int depth = 0, anchors = 0, tags = 0, err = 0;
+	yaml_parser_t parser;
+	yaml_token_t tok;
+	bool end = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!err && !end && yaml_parser_scan(&parser, &tok)) {
+		switch (tok.type) {
+		case YAML_FLOW_SEQUENCE_START_TOKEN:
+		case YAML_FLOW_MAPPING_START_TOKEN:
+			if (++depth > PF_YAML_MAX_DEPTH)
+				err = excess(diags, file, &tok, PF_YAML_MAX_DEPTH,
+					     "levels of [ ] and { } nesting");
+			break;
+		case YAML_FLOW_SEQUENCE_END_TOKEN:
+		case YAML_FLOW_MAPPING_END_TOKEN:
+			depth -= depth > 0;
+			break;
+		case YAML_ANCHOR_TOKEN:
+			if (++anchors > PF_YAML_MAX_ANCHORS)
+				err = excess(diags, file, &tok, PF_YAML_MAX_ANCHORS, "anchors");
+			break;
+		case YAML_TAG_DIRECTIVE_TOKEN:
+			if (++tags > PF_YAML_MAX_TAGS)
+				err = excess(diags, file, &tok, PF_YAML_MAX_TAGS, "%TAG directives");
+			break;
+		default:
+			end = tok.type == YAML_STREAM_END_TOKEN;
+			break;
+		}
+		yaml_token_delete(&tok);
+	}
+	yaml_parser_delete(&parser);
+	return err;
+}
+
 /* "---" followed by nothing loads as a plain empty scalar: not a document. */
 static bool doc_is_empty(yaml_document_t *doc)
 {
@@ -125,6 +188,11 @@ int pf_yfile_load_buf(struct pf_yfile *yf, const char *file, const char *buf, si
 	yf->file = strdup(file ? file : "<input>");
 	if (!yf->file)
 		return -ENOMEM;
+	err = check_cost(diags, yf->file, buf, len);
+	if (err) {
+		pf_yfile_free(yf);
+		return err;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		free(yf->file);
 		yf->file = NULL;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <stdlib.h>
 #include "pf_test.h"
 #include "podfence/yaml.h"
 
@@ -155,6 +156,64 @@ PF_TEST(yaml_aliases_rejected)
 	pf_diags_clear(&d);
 	ASSERT_EQ(load(&yf, "a: &x [*x]\n", &d), -EINVAL, "cycle");
 	ASSERT_EQ(yf.n_docs, 0, "nothing kept");
+	pf_diags_free(&d);
+}
+
+/* n copies of the line made by fmt(i) after head: an input of a few hundred KB. */
+static char *repeat(const char *head, const char *fmt, size_t n, const char *tail)
+{
+	size_t cap = strlen(head) + n * 32 + strlen(tail) + 1, len;
+	char *s = malloc(cap);
+
+	if (!s)
+		return NULL;
+	len = (size_t)snprintf(s, cap, "%s", head);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, fmt, i);
+	snprintf(s + len, cap - len, "%s", tail);
+	return s;
+}
+
+/*
+ * libyaml takes quadratic time on deep flow nesting, many anchors and many
+ * %TAG directives: each input below held the reader for minutes (found by
+ * measuring past the fuzzers' input size); now refused at the first excess.
+ */
+PF_TEST(yaml_quadratic_inputs_refused)
+{
+	static const struct {
+		const char *head, *fmt, *tail, *msg;
+		int line, col;
+	} cases[] = {
+	    {"", "[", "", "more than 64 levels of [ ] and { } nesting", 1, 65},
+	    {"a: ", "{a: ", "", "more than 64 levels of [ ] and { } nesting", 1, 260},
+	    {"a:\n", "- &a%zu x\n", "", "more than 64 anchors", 66, 3},
+	    {"", "%%TAG !t%zu! tag:x\n", "--- a\n", "more than 64 %TAG directives", 65, 1},
+	};
+	char nested[2 * 64 + 2] = "";
+	struct pf_yfile yf;
+	struct pf_diags d = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = repeat(cases[i].head, cases[i].fmt, 100000, cases[i].tail);
+
+		if (!ASSERT_NOT_NULL(text, "input"))
+			break;
+		ASSERT_EQ(load(&yf, text, &d), -EINVAL, cases[i].msg);
+		if (ASSERT_EQ(d.n_errors, 1, "one error")) {
+			ASSERT_STRSTR(d.v[0].msg, cases[i].msg, "message");
+			ASSERT_EQ(d.v[0].line, cases[i].line, "line");
+			ASSERT_EQ(d.v[0].col, cases[i].col, "col");
+		}
+		pf_diags_clear(&d);
+		free(text);
+	}
+	/* 64 levels are fine */
+	memset(nested, '[', 64);
+	memset(nested + 64, ']', 64);
+	ASSERT_OK(load(&yf, nested, &d), "64 levels");
+	ASSERT_EQ(yf.n_docs, 1, "loaded");
+	pf_yfile_free(&yf);
 	pf_diags_free(&d);
 }
 
