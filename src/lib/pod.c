@@ -270,7 +270,7 @@ static void qos_add(struct pod_ctx *c, struct qos_acc *a, yaml_node_t *res, cons
 		/* The API server defaults a missing request to the limit; a local file may not. */
 		if (!has_req && has_lim)
 			req = lim;
-		/* Each quantity fits (quantity_parse checks); a pod's total of absurd ones may not. */
+		/* Each quantity fits (quantity_parse checks); the pod's total may not. */
 		if (lim > 0) {
 			lim_over = __builtin_add_overflow(a->lim[r], lim, &a->lim[r]);
 			found++;

@@ -93,7 +93,8 @@ static int check_cost(struct pf_diags *diags, const char *file, const char *buf,
 			break;
 		case YAML_TAG_DIRECTIVE_TOKEN:
 			if (++tags > PF_YAML_MAX_TAGS)
-				err = excess(diags, file, &tok, PF_YAML_MAX_TAGS, "%TAG directives");
+				err =
+				    excess(diags, file, &tok, PF_YAML_MAX_TAGS, "%TAG directives");
 			break;
 		default:
 			end = tok.type == YAML_STREAM_END_TOKEN;

@@ -80,7 +80,8 @@ static void check_bytes(struct json_object *o, const char *key, const char *raw_
 	static unsigned char dec[PF_PATH_BUF];
 	struct json_object *v = NULL, *raw = NULL;
 
-	FUZZ_CHECK(json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string));
+	FUZZ_CHECK(json_object_object_get_ex(o, key, &v) &&
+		   json_object_is_type(v, json_type_string));
 	if (!json_object_object_get_ex(o, raw_key, &raw)) {
 		FUZZ_CHECK((size_t)json_object_get_string_len(v) == len);
 		FUZZ_CHECK(memcmp(json_object_get_string(v), bytes, len) == 0);
@@ -123,7 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o = pf_event_json(&ev, ev.flags & 1 ? fake_engine : NULL);
 	FUZZ_CHECK(o);
 	/* as the agent writes it */
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(o,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	tok = json_tokener_new();
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	back = json_tokener_parse_ex(tok, s, (int)strlen(s) + 1);
