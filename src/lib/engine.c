@@ -1641,6 +1641,7 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 
 	/* 3. Switch every cgroup of the pod in place. */
 	pe->applied = pod;
+	pe->rewalk_until_ms = 0; /* a new definition: its containers are looked for afresh */
 	bind_cgroups(e, pe, false);
 	if (old_applied && old_applied != pod) {
 		bool still_defined = false;
