@@ -3,6 +3,7 @@
 #ifndef PODFENCE_CGROUP_H
 #define PODFENCE_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "podfence/abi.h"
@@ -59,6 +60,9 @@ int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, int dirfd, uint6
  */
 int pf_cgroup_pod_expected_names(const struct pf_pod *pod, const char *root,
 				 char names[][PF_CG_NAME_MAX], size_t max);
+
+/* Whether processes run in the cgroup or below it (cgroup.events); true when unknown. */
+bool pf_cgroup_populated(const char *dir);
 
 /*
  * The nsfs inode of the mount namespace of the cgroup's oldest process (its

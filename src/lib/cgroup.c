@@ -465,6 +465,23 @@ int pf_cgroup_pod_expected_names(const struct pf_pod *pod, const char *root,
 
 /* ---- the mount namespace of a cgroup's processes ---- */
 
+bool pf_cgroup_populated(const char *dir)
+{
+	char path[PATH_MAX + 16], line[64];
+	bool populated = true; /* unknown: as if it were */
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "populated ", 10) == 0)
+			populated = line[10] != '0';
+	fclose(f);
+	return populated;
+}
+
 /* Start time of a process in clock ticks (field 22 of /proc/<pid>/stat); 0 if gone. */
 static unsigned long long proc_start_time(pid_t pid)
 {

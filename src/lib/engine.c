@@ -1234,7 +1234,8 @@ struct bind_walk {
 	struct pf_engine *e;
 	struct pod_ent *pe;
 	size_t dir_len;
-	bool unbind; /* unbind every cgroup of the pod (no rule applies any more) */
+	bool unbind;	/* unbind every cgroup of the pod (no rule applies any more) */
+	bool populated; /* processes run in the pod's cgroups */
 	int err;
 };
 
@@ -1275,33 +1276,39 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 	struct pf_cg_binding cur;
 	struct wl_ent *target;
 	char msg[192] = "", what[512];
-	bool bound;
+	uint32_t hint = 0;
 	int err;
 
 	while (*rel == '/')
 		rel++;
-	bound = pf_kstore_cgroup_lookup(w->e->ks, id, &cur) == 0;
 	/* CRI-O's monitor runs next to the container, not in it: never bound. */
 	target = w->unbind || strncmp(rel, "crio-conmon-", 12) == 0 ? NULL
 								    : cgroup_target(w->e, pe, rel);
 	if (!target) {
-		if (bound)
-			pf_kstore_cgroup_unbind(w->e->ks, id);
+		pf_kstore_cgroup_unbind(w->e->ks, id);
 		return 0;
 	}
-	/* Bound already (by us, the kernel at creation, a previous agent): moved in place. */
-	if (!bound || cur.wl_id != target->id) {
-		err = pf_kstore_cgroup_bind(w->e->ks, id, target->id,
-					    bound ? 0 : pf_cgroup_mntns_hint(dirfd), msg,
-					    sizeof(msg));
-		if (err) {
-			snprintf(what, sizeof(what), "%s: cgroup %.300s: %s", pe->key, path, msg);
-			snprintf(pe->error, sizeof(pe->error), "%s", what);
-			bind_failed(w->e, what);
-			w->err = err;
-			return 0;
-		}
+	/*
+	 * Processes run under the pod: a cgroup bound now is anchored to its
+	 * oldest process's namespace, not to whoever execs first. (Bound
+	 * already: moved in place, its anchor kept.)
+	 */
+	if (w->populated) {
+		err = pf_kstore_cgroup_lookup(w->e->ks, id, &cur);
+		if (!err && cur.wl_id == target->id)
+			goto track;
+		if (err)
+			hint = pf_cgroup_mntns_hint(dirfd);
 	}
+	err = pf_kstore_cgroup_bind(w->e->ks, id, target->id, hint, msg, sizeof(msg));
+	if (err) {
+		snprintf(what, sizeof(what), "%s: cgroup %.300s: %s", pe->key, path, msg);
+		snprintf(pe->error, sizeof(pe->error), "%s", what);
+		bind_failed(w->e, what);
+		w->err = err;
+		return 0;
+	}
+track:
 	cg_track(w->e, pe, id);
 	return 0;
 }
@@ -1353,7 +1360,7 @@ static void expected_set(struct pf_engine *e, struct pod_ent *pe)
 static void bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 {
 	char dir[PATH_MAX], what[PATH_MAX + 128];
-	struct bind_walk w = {e, pe, 0, unbind || !pe->pod_wl, 0};
+	struct bind_walk w = {e, pe, 0, unbind || !pe->pod_wl, false, 0};
 	int err;
 
 	if (!e->cgroup_root[0] || pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir))) {
@@ -1371,6 +1378,7 @@ static void bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 	pe->pending = false;
 	expected_clear(e, pe);
 	w.dir_len = strlen(dir);
+	w.populated = !w.unbind && pf_cgroup_populated(dir);
 	/* Re-learnt from the walk: removed cgroups were dropped by the kernel's rmdir tracker. */
 	cg_untrack_all(e, pe, false);
 	err = pf_cgroup_walk(dir, bind_one, &w);

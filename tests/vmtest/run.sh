@@ -8,7 +8,7 @@
 #
 # Usage: tests/vmtest/run.sh [LANE...]      (default: every lane)
 # Env:   BUILD (build), PF_VMTEST_CACHE (kernel cache, $BUILD/vmtest/kernels),
-#        PF_VMTEST_TIMEOUT (seconds per lane, 900), PF_VMTEST_JOBS (lanes at once, nproc),
+#        PF_VMTEST_TIMEOUT (seconds per lane, 1500), PF_VMTEST_JOBS (lanes at once, nproc),
 #        CI=true (skips fail the run),
 #        PF_VMTEST_RUNS (runs instead of the lane's own, e.g. lsm), PF_VMTEST_ADVERSARIAL
 #        (forced backends the adversarial tier runs on, instead of the lane's), PF_TEST_VERBOSE=1
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 work=$BUILD/vmtest
 cache=${PF_VMTEST_CACHE:-$work/kernels}
-lane_timeout=${PF_VMTEST_TIMEOUT:-900}
+lane_timeout=${PF_VMTEST_TIMEOUT:-1500}
 jobs_max=${PF_VMTEST_JOBS:-$(nproc)}
 
 # lane | kernel | LSM list on the command line (empty: the kernel's default) | runs | adversarial
