@@ -344,7 +344,7 @@ int cfg_open(struct bench *b, struct bench_cfg *c)
 	}
 	bpf_objs_memlock(&c->objs, &c->mem_empty);
 	c->mem = c->mem_empty;
-	c->eng = pf_engine_new(c->ks, b->node_cg);
+	c->eng = pf_engine_new(pf_kstore_store(c->ks), b->node_cg);
 	if (!c->eng)
 		err = -ENOMEM;
 out:

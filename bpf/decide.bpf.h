@@ -269,9 +269,10 @@ static long pf_rev_step(__u32 i, void *ctx)
 
 /*
  * Key = the subject's path (all of it, or the head kept for prefix tries),
- * then zeros up to the size of the one exact tier its length selects: only
- * that many key bytes are ever hashed. Each branch keeps its bound constant
- * for the verifier. Called with a constant subject.
+ * then zeros up to the size of the one exact tier its length selects
+ * (pf_exact_tier(): spelt out here on the length itself, so that each branch
+ * keeps a constant bound for the verifier): only that many key bytes are
+ * ever hashed. Called with a constant subject.
  */
 static __always_inline void pf_key_load(struct pf_eval *e, __u32 subj)
 {
@@ -303,16 +304,20 @@ static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_co
 	struct pf_affix_key *rev = &s->rev[subj];
 
 	switch (c->match) {
-	case PF_MATCH_EXACT:
-		if (len > PF_EXACT_MAX)
-			return false; /* no exact value is that long */
+	case PF_MATCH_EXACT: {
+		__u8 tier = pf_exact_tier(len);
+
+		/* Only the tier of this length can hold it, if the set has values there. */
+		if (!(c->tiers & tier))
+			return false;
 		s->key[subj].w0 = c->set_id;
 		s->key[subj].w1 = len;
-		if (len <= PF_EXACT_S)
-			return (c->tiers & PF_TIER_S) && bpf_map_lookup_elem(&exact_s, key);
-		if (len <= PF_EXACT_M)
-			return (c->tiers & PF_TIER_M) && bpf_map_lookup_elem(&exact_m, key);
-		return (c->tiers & PF_TIER_L) && bpf_map_lookup_elem(&exact_l, key);
+		if (tier == PF_TIER_S)
+			return bpf_map_lookup_elem(&exact_s, key);
+		if (tier == PF_TIER_M)
+			return bpf_map_lookup_elem(&exact_m, key);
+		return bpf_map_lookup_elem(&exact_l, key);
+	}
 	case PF_MATCH_PREFIX:
 		s->key[subj].w0 = 32 + 8 * n;
 		s->key[subj].w1 = bpf_htonl(c->set_id);
@@ -417,7 +422,7 @@ static long pf_rule_step(__u32 i, void *ctx)
 		/* A file in every allowlist of the workload: none of them can match. */
 		if (e->s->subj[PF_SUBJ_EXEC_PATH].state == PF_SUBJECT_OK &&
 		    pf_path_in_set(e, &r->conds[0]))
-			e->skip = r->policy_id;
+			e->skip = r->skip_mask;
 		return 0;
 	}
 	if (r->group == e->matched_group)

@@ -69,6 +69,21 @@ enum pf_tier {
 	PF_TIER_L = 1 << 2,
 };
 
+/*
+ * The one rule for where an exact value (or a path looked up exactly) of
+ * this length lives: the smallest tier whose key holds it; 0 when no tier
+ * does (empty, or longer than PF_EXACT_MAX: such a path equals no value).
+ * Used by the program, the store and the memory estimates alike.
+ */
+static inline __attribute__((always_inline)) __u8 pf_exact_tier(__u32 len)
+{
+	if (len == 0 || len > PF_EXACT_MAX)
+		return 0;
+	if (len <= PF_EXACT_S)
+		return PF_TIER_S;
+	return len <= PF_EXACT_M ? PF_TIER_M : PF_TIER_L;
+}
+
 enum pf_subject {
 	PF_SUBJ_EXEC_PATH = 0,	/* the file being executed (resolved by the kernel) */
 	PF_SUBJ_CALLER = 1,	/* the binary of the process calling exec */
@@ -100,8 +115,8 @@ enum pf_rule_flags {
 	PF_RULE_MONITOR = 1 << 0, /* policy in monitor mode: report what would be blocked */
 	/*
 	 * Not a policy's rule: when the executed file is in conds[0]'s set, the
-	 * rules whose bits are set in policy_id (a mask of rule indices) cannot
-	 * match and are skipped. Written first, by the engine (engine.c).
+	 * rules whose bits are set in skip_mask (rule indices) cannot match and
+	 * are skipped. Written first, by the compiler (pf_rules_add_skip()).
 	 */
 	PF_RULE_SKIP_IF_IN = 1 << 1,
 	/*
@@ -125,7 +140,8 @@ struct pf_rule {
 	__u8 group;
 	__u8 n_conds;
 	__u8 err;	/* errno returned by Override on LSM/fmod_ret backends (positive) */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 skip_mask; /* PF_RULE_SKIP_IF_IN only: bit i = rule i of the ruleset */
 	struct pf_cond conds[PF_MAX_CONDS];
 };
 

@@ -17,13 +17,14 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "podfence/diag.h"
-#include "podfence/kstore.h"
+#include "podfence/store.h"
 #include "podfence/pod.h"
 #include "podfence/policy.h"
 
 struct pf_engine;
 
-struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root);
+/* cgroup_root: the cgroup2 mount (NULL: found in mountinfo). */
+struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root);
 void pf_engine_free(struct pf_engine *e);
 
 /*

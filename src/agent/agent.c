@@ -260,7 +260,7 @@ static int setup(struct agent *a)
 		pf_err("cannot load the BPF programs: %s", strerror(-err));
 		return err;
 	}
-	a->engine = pf_engine_new(a->ks, a->cgroup_root);
+	a->engine = pf_engine_new(pf_kstore_store(a->ks), a->cgroup_root);
 	if (!a->engine)
 		return -ENOMEM;
 	err = pf_dirwatch_open(&a->policies_watch, a->policies_dir, &pol_ops);

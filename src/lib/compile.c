@@ -11,6 +11,24 @@ void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set
 			sets->release(sets->ctx, rules[i].conds[c].set_id);
 }
 
+int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n,
+		    uint32_t generation)
+{
+	memset(rs, 0, sizeof(*rs));
+	if (n > PF_MAX_RULES)
+		return -E2BIG;
+	rs->generation = generation;
+	rs->n_rules = n;
+	if (n)
+		memcpy(rs->rules, rules, n * sizeof(*rules));
+	/* The program resolves the calling binary only for rulesets that need it. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < rules[i].n_conds && c < PF_MAX_CONDS; c++)
+			if (rules[i].conds[c].subject == PF_SUBJ_CALLER)
+				rs->flags |= PF_RS_CALLER;
+	return 0;
+}
+
 static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *pr,
 			uint32_t policy_id, uint8_t group, const struct pf_set_resolver *sets,
 			struct pf_rule *r, char *err, size_t err_len)
@@ -134,7 +152,15 @@ size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len)
 
 	if (kind == PF_KENTRY_AFFIX)
 		return alloc_class(LPM_NODE_HDR + sizeof(struct pf_affix_key) - 4 + 1);
-	key = len <= PF_EXACT_S ? sizeof(struct pf_exact_key_s)
-	      : len <= PF_EXACT_M ? sizeof(struct pf_exact_key_m) : sizeof(struct pf_exact_key_l);
+	switch (pf_exact_tier(len)) {
+	case PF_TIER_S:
+		key = sizeof(struct pf_exact_key_s);
+		break;
+	case PF_TIER_M:
+		key = sizeof(struct pf_exact_key_m);
+		break;
+	default:
+		key = sizeof(struct pf_exact_key_l);
+	}
 	return alloc_class(HTAB_ELEM_HDR + key + 8);
 }

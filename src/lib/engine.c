@@ -18,6 +18,9 @@
 #include "podfence/log.h"
 #include "podfence/sets.h"
 
+/* Room for one error message about a pod or a container. */
+#define PF_ENGINE_MSG 256
+
 /* ---- small containers ------------------------------------------------- */
 
 struct ptrs {
@@ -229,7 +232,7 @@ struct pod_ent {
 	long long rewalk_until_ms;
 	char (*expected)[PF_CG_NAME_MAX]; /* cgroup names the kernel binds at creation */
 	size_t n_expected;
-	char error[256];
+	char error[2 * PF_ENGINE_MSG];
 	UT_hash_handle hh;
 };
 
@@ -263,7 +266,7 @@ struct wl_garbage {
 };
 
 struct pf_engine {
-	struct pf_kstore *ks;
+	struct pf_store *st;
 	struct pf_sets *sets;
 	struct pf_set_resolver resolver;
 	char cgroup_root[PATH_MAX];
@@ -301,20 +304,20 @@ static void resolver_release(void *ctx, uint32_t set_id)
 	pf_sets_release(ctx, set_id);
 }
 
-struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root)
+struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root)
 {
 	struct pf_engine *e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return NULL;
-	e->ks = ks;
-	e->sets = pf_sets_new(ks);
+	e->st = st;
+	e->sets = pf_sets_new(st);
 	if (!e->sets) {
 		free(e);
 		return NULL;
 	}
 	e->resolver = (struct pf_set_resolver){ resolver_acquire, resolver_release, e->sets,
-						!pf_kstore_sees_caller(ks) };
+						!st->sees_caller };
 	if (cgroup_root)
 		snprintf(e->cgroup_root, sizeof(e->cgroup_root), "%s", cgroup_root);
 	else if (pf_cgroup2_mount(e->cgroup_root, sizeof(e->cgroup_root)))
@@ -512,7 +515,7 @@ static void policy_define(struct pf_engine *e, const char *key, const char *file
 		if (!p)
 			return;
 		pe = calloc(1, sizeof(*pe));
-		if (!pe || !(pe->key = strdup(key)) || pf_kstore_alloc_policy_id(e->ks, &pe->id)) {
+		if (!pe || !(pe->key = strdup(key)) || pf_store_alloc_id(e->st, PF_ID_POLICY, &pe->id)) {
 			pf_err("policy %s: out of memory or ids", key);
 			if (pe)
 				free(pe->key);
@@ -824,7 +827,7 @@ static struct policy_ent *instance_get(struct pf_engine *e, const char *tpl,
 		return ie;
 	}
 	ie = calloc(1, sizeof(*ie));
-	if (!ie || pf_kstore_alloc_policy_id(e->ks, &ie->id) || !(ie->tpl_name = strdup(tpl)) ||
+	if (!ie || pf_store_alloc_id(e->st, PF_ID_POLICY, &ie->id) || !(ie->tpl_name = strdup(tpl)) ||
 	    !(ie->bindings = calloc(n, sizeof(*ie->bindings)))) {
 		if (ie)
 			free(ie->tpl_name);
@@ -948,7 +951,7 @@ static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, 
 			continue;
 		if (strset_keep_common(&common, values, n_lists == 0))
 			goto out;
-		skip.policy_id |= 1u << (i + 1); /* indices once the skip rule is in front */
+		skip.skip_mask |= 1u << (i + 1); /* indices once the skip rule is in front */
 		n_lists++;
 	}
 	if (n_lists < 2 || !common.n)
@@ -1088,6 +1091,21 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 	wl_ent_free(wl);
 }
 
+/* Writes a workload's ruleset, its flags derived from the rules. */
+static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_rule *rules,
+			 size_t n, char *msg, size_t msg_len)
+{
+	struct pf_ruleset rs;
+	int err = pf_ruleset_init(&rs, rules, n, ++e->generation);
+
+	if (err) {
+		snprintf(msg, msg_len, "%zu rules apply to one workload (at most %d)", n,
+			 PF_MAX_RULES);
+		return err;
+	}
+	return pf_store_ruleset_write(e->st, wl_id, &rs, msg, msg_len);
+}
+
 /*
  * Makes *slot hold a workload with these rules (taking ownership of their
  * set references): rewritten in place when the class allows, which is atomic
@@ -1114,7 +1132,8 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 				wl_ent_free(fresh);
 			return -ENOMEM;
 		}
-		err = pf_kstore_alloc_wl_id(e->ks, large, &fresh->id);
+		err = pf_store_alloc_id(e->st, large ? PF_ID_WORKLOAD_LARGE : PF_ID_WORKLOAD,
+					&fresh->id);
 		if (err) {
 			wl_ent_free(fresh);
 			return err;
@@ -1122,7 +1141,7 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 		fresh->pod = pe;
 		wl = fresh;
 	}
-	err = pf_kstore_ruleset_write(e->ks, wl->id, rules, n, ++e->generation, msg, sizeof(msg));
+	err = ruleset_write(e, wl->id, rules, n, msg, sizeof(msg));
 	if (err) {
 		snprintf(pe->error, sizeof(pe->error), "%s%s%s: %s (previous rules kept)", pe->key,
 			 container ? "/" : "", container ? container : "", msg);
@@ -1154,8 +1173,8 @@ static struct wl_ent *wl_none(struct pf_engine *e)
 	wl = calloc(1, sizeof(*wl));
 	if (!wl)
 		return NULL;
-	if (pf_kstore_alloc_wl_id(e->ks, false, &wl->id) ||
-	    pf_kstore_ruleset_write(e->ks, wl->id, NULL, 0, ++e->generation, msg, sizeof(msg))) {
+	if (pf_store_alloc_id(e->st, PF_ID_WORKLOAD, &wl->id) ||
+	    ruleset_write(e, wl->id, NULL, 0, msg, sizeof(msg))) {
 		pf_err("the empty workload: %s", msg[0] ? msg : "no id");
 		free(wl);
 		return NULL;
@@ -1202,7 +1221,7 @@ static void cg_untrack_all(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 			free(ce);
 		}
 		if (unbind)
-			pf_kstore_cgroup_unbind(e->ks, pe->cgids[i]);
+			pf_store_cgroup_unbind(e->st, pe->cgids[i]);
 	}
 	pe->n_cgids = 0;
 }
@@ -1225,7 +1244,7 @@ static long long mono_ms(void)
 static void bind_failed(struct pf_engine *e, const char *what)
 {
 	if (!e->bind_failures++)
-		pf_kstore_cg_overflow_ack(e->ks, UINT64_MAX);
+		pf_store_cg_overflow_ack(e->st, UINT64_MAX);
 	snprintf(e->bind_error, sizeof(e->bind_error), "%s", what);
 	pf_err("%s: execs there are enforced through the nearest bound ancestor cgroup", what);
 }
@@ -1285,7 +1304,7 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 	target = w->unbind || strncmp(rel, "crio-conmon-", 12) == 0 ? NULL
 								    : cgroup_target(w->e, pe, rel);
 	if (!target) {
-		pf_kstore_cgroup_unbind(w->e->ks, id);
+		pf_store_cgroup_unbind(w->e->st, id);
 		return 0;
 	}
 	/*
@@ -1294,13 +1313,13 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 	 * already: moved in place, its anchor kept.)
 	 */
 	if (w->populated) {
-		err = pf_kstore_cgroup_lookup(w->e->ks, id, &cur);
+		err = pf_store_cgroup_lookup(w->e->st, id, &cur);
 		if (!err && cur.wl_id == target->id)
 			goto track;
 		if (err)
 			hint = pf_cgroup_mntns_hint(dirfd);
 	}
-	err = pf_kstore_cgroup_bind(w->e->ks, id, target->id, hint, msg, sizeof(msg));
+	err = pf_store_cgroup_bind(w->e->st, id, target->id, hint, msg, sizeof(msg));
 	if (err) {
 		snprintf(what, sizeof(what), "%s: cgroup %.300s: %s", pe->key, path, msg);
 		snprintf(pe->error, sizeof(pe->error), "%s", what);
@@ -1317,7 +1336,7 @@ track:
 static void expected_clear(struct pf_engine *e, struct pod_ent *pe)
 {
 	for (size_t i = 0; i < pe->n_expected; i++)
-		pf_kstore_cgroup_unexpect(e->ks, pe->expected[i]);
+		pf_store_cgroup_unexpect(e->st, pe->expected[i]);
 	free(pe->expected);
 	pe->expected = NULL;
 	pe->n_expected = 0;
@@ -1340,7 +1359,7 @@ static void expected_set(struct pf_engine *e, struct pod_ent *pe)
 	if (!pe->expected)
 		return;
 	for (int i = 0; i < n; i++) {
-		if (pf_kstore_cgroup_expect(e->ks, names[i], pe->pod_wl->id, msg, sizeof(msg))) {
+		if (pf_store_cgroup_expect(e->st, names[i], pe->pod_wl->id, msg, sizeof(msg))) {
 			snprintf(pe->error, sizeof(pe->error),
 				 "%s: cannot bind its cgroup at creation: %s (bound when found)",
 				 pe->key, msg);
@@ -1419,13 +1438,13 @@ static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptr
 
 		/* Still enforced without them (the program skips a missing entry): reported. */
 		if (p->n_pods++ == 0)
-			p->counters_err = pf_kstore_counters_create(e->ks, p->id);
+			p->counters_err = pf_store_counters_create(e->st, p->id);
 	}
 	for (size_t i = 0; i < pe->policies.n; i++) {
 		struct policy_ent *p = pe->policies.v[i];
 
 		if (--p->n_pods == 0) {
-			pf_kstore_counters_delete(e->ks, p->id);
+			pf_store_counters_delete(e->st, p->id);
 			p->counters_err = 0;
 			if (!p->defs.n)
 				policy_ent_free(e, p);
@@ -1503,8 +1522,9 @@ static struct wl_ent *cont_previous(struct pod_ent *pe, const char *name)
  */
 static int compile_unidentified(struct pf_engine *e, const struct ptrs *cands,
 				const struct pf_pod *pod, struct pf_rule (*crules)[PF_MAX_RULES],
-				const size_t *cn, const int *cerr, struct pf_rule *rules, size_t *n,
-				struct ptrs *used, char *err, size_t err_len)
+				const size_t *cn, const int *cerr, char (*cmsg)[PF_ENGINE_MSG],
+				struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
+				size_t err_len)
 {
 	int ret = 0;
 
@@ -1513,8 +1533,8 @@ static int compile_unidentified(struct pf_engine *e, const struct ptrs *cands,
 	*n = 0;
 	for (size_t i = 0; i < pod->n_containers && !ret; i++) {
 		if (cerr[i]) {
-			snprintf(err, err_len, "the rules of container %s cannot be written",
-				 pod->containers[i].name);
+			snprintf(err, err_len, "container %s: %s", pod->containers[i].name,
+				 cmsg[i]);
 			ret = cerr[i];
 			break;
 		}
@@ -1570,10 +1590,12 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 {
 	struct pf_pod *pod = defs_active(&pe->defs), *old_applied = pe->applied;
 	struct pf_rule rules[PF_MAX_RULES], (*crules)[PF_MAX_RULES] = NULL;
+	char (*cmsg)[PF_ENGINE_MSG] = NULL;
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
 	struct ptrs cands = {}, used = {}, garbage = {};
 	struct cont_ent *cont = NULL;
 	bool kept_previous = false;
+	char msg[PF_ENGINE_MSG];
 	size_t n, *cn = NULL;
 	int err, *cerr = NULL;
 
@@ -1587,7 +1609,8 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 	cn = calloc(pod->n_containers + 1, sizeof(*cn));
 	cerr = calloc(pod->n_containers + 1, sizeof(*cerr));
 	cont = calloc(pod->n_containers + 1, sizeof(*cont));
-	if (!crules || !cn || !cerr || !cont) {
+	cmsg = calloc(pod->n_containers + 1, sizeof(*cmsg));
+	if (!crules || !cn || !cerr || !cont || !cmsg) {
 		snprintf(pe->error, sizeof(pe->error), "%s: out of memory (previous rules kept)",
 			 pe->key);
 		pf_err("%s", pe->error);
@@ -1595,25 +1618,33 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 	}
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		cerr[i] = compile_rules(e, &cands, pod->containers[i].name, crules[i], &cn[i],
-					&used, pe->error, sizeof(pe->error));
+					&used, cmsg[i], sizeof(cmsg[i]));
 		if (cerr[i])
-			pf_err("pod %s/%s: %s", pe->key, pod->containers[i].name, pe->error);
+			pf_err("pod %s/%s: %s", pe->key, pod->containers[i].name, cmsg[i]);
 	}
 
 	/* 1. The pod's workload: what a container not identified yet gets. */
-	err = compile_unidentified(e, &cands, pod, crules, cn, cerr, rules, &n, &used, pe->error,
-				   sizeof(pe->error));
-	if (err) {
-		/* Fail closed: nothing it may not run runs; reported. */
-		pf_err("pod %s: %s: containers not identified yet deny every exec", pe->key,
-		       pe->error);
-		snprintf(pe->error + strlen(pe->error), sizeof(pe->error) - strlen(pe->error),
-			 " (containers not identified yet deny every exec)");
+	err = compile_unidentified(e, &cands, pod, crules, cn, cerr, cmsg, rules, &n, &used, msg,
+				   sizeof(msg));
+	if (err && pod_wl) {
+		/* What the kernel enforces stays as it was (and containers fall back to it). */
+		snprintf(pe->error, sizeof(pe->error), "%s: %s (previous rules kept)", pe->key,
+			 msg);
+		pf_err("%s", pe->error);
+		kept_previous = true;
+		n = 0;
+	} else if (err) {
+		/* Nothing to keep. Fail closed: nothing it may not run runs; reported. */
+		snprintf(pe->error, sizeof(pe->error),
+			 "%s: %s (containers not identified yet deny every exec)", pe->key, msg);
+		pf_err("%s", pe->error);
 		rules_deny_all(rules, &n);
 	} else if (n) {
 		add_allowlist_skip_rule(e, rules, &n);
 	}
-	if (!n) {
+	if (err && pod_wl) {
+		/* kept */
+	} else if (!n) {
 		if (pod_wl)
 			ptrs_add_unique(&garbage, pod_wl);
 		pod_wl = NULL;
@@ -1684,6 +1715,7 @@ out:
 	free(crules);
 	free(cn);
 	free(cerr);
+	free(cmsg);
 	free(garbage.v);
 	free(cands.v);
 	/* Instances created for rules that were not applied after all. */
@@ -1724,7 +1756,7 @@ static void repair_bindings(struct pf_engine *e)
 	uint64_t events = 0, acked = 0;
 	struct pod_ent *pe, *tmp;
 
-	if (pf_kstore_cg_overflow(e->ks, &events, &acked) || (events == acked && !e->bind_failures))
+	if (pf_store_cg_overflow(e->st, &events, &acked) || (events == acked && !e->bind_failures))
 		return;
 	if (mono_ms() < e->repair_due_ms)
 		return;
@@ -1735,7 +1767,7 @@ static void repair_bindings(struct pf_engine *e)
 		bind_cgroups(e, pe, false);
 	if (!e->bind_failures) {
 		/* Children the kernel could not bind meanwhile keep the fallback on. */
-		pf_kstore_cg_overflow_ack(e->ks, events);
+		pf_store_cg_overflow_ack(e->st, events);
 		e->bind_error[0] = 0;
 		pf_info("every cgroup binding is in the kernel again");
 	}
@@ -1772,7 +1804,7 @@ int pf_engine_collect(struct pf_engine *e)
 
 	if (!pf_engine_has_garbage(e))
 		return 0;
-	err = pf_kstore_barrier(e->ks);
+	err = pf_store_barrier(e->st);
 	if (err) {
 		pf_warn("barrier: %s: released data kept for now", strerror(-err));
 		return err;
@@ -1781,7 +1813,7 @@ int pf_engine_collect(struct pf_engine *e)
 		struct wl_garbage *g = e->wl_garbage;
 
 		e->wl_garbage = g->next;
-		pf_kstore_ruleset_delete(e->ks, g->id);
+		pf_store_ruleset_delete(e->st, g->id);
 		free(g);
 	}
 	pf_sets_collect(e->sets);
@@ -1806,7 +1838,7 @@ static bool has_live_bound_ancestor(struct pf_engine *e, char *path)
 
 	while ((slash = strrchr(path, '/')) && (size_t)(slash - path) > root_len) {
 		*slash = 0;
-		if (!pf_cgroup_id(path, &id) && !pf_kstore_cgroup_lookup(e->ks, id, &b) &&
+		if (!pf_cgroup_id(path, &id) && !pf_store_cgroup_lookup(e->st, id, &b) &&
 		    wl_live(e, b.wl_id))
 			return true;
 	}
@@ -1857,17 +1889,17 @@ int pf_engine_takeover_gc(struct pf_engine *e)
 	int err;
 
 	/* Cgroups first: after the barrier no program can reach the old workloads. */
-	err = pf_kstore_gc_cgroups(e->ks, gc_cgroup, e);
+	err = e->st->ops->gc_cgroups(e->st, gc_cgroup, e);
 	if (!err)
-		err = pf_kstore_barrier(e->ks);
+		err = pf_store_barrier(e->st);
 	if (!err)
-		err = pf_kstore_gc_workloads(e->ks, gc_workload, e);
+		err = e->st->ops->gc_workloads(e->st, gc_workload, e);
 	if (!err)
-		err = pf_kstore_barrier(e->ks);
+		err = pf_store_barrier(e->st);
 	if (!err)
-		err = pf_kstore_gc_sets(e->ks, gc_set, e);
+		err = e->st->ops->gc_sets(e->st, gc_set, e);
 	if (!err)
-		err = pf_kstore_gc_counters(e->ks, gc_counter, e);
+		err = e->st->ops->gc_counters(e->st, gc_counter, e);
 	return err;
 }
 
@@ -1964,7 +1996,7 @@ static void status_counters(struct pf_engine *e, struct policy_ent *pe, struct j
 	struct pf_policy_counters c = {};
 
 	if (pe->n_pods)
-		pf_kstore_counters_read(e->ks, pe->id, &c);
+		pf_store_counters_read(e->st, pe->id, &c);
 	json_object_object_add(o, "id", json_object_new_int64(pe->id));
 	json_object_object_add(o, "pods", json_object_new_int64(pe->n_pods));
 	json_object_object_add(o, "matched", json_object_new_int64(c.matched));
@@ -2122,7 +2154,7 @@ static void status_bindings(struct pf_engine *e, struct json_object *errors)
 			 e->bind_failures, e->bind_error, REPAIR_EVERY_MS / 1000);
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
-	if (!pf_kstore_cg_overflow(e->ks, &events, &acked) && events != acked &&
+	if (!pf_store_cg_overflow(e->st, &events, &acked) && events != acked &&
 	    acked != UINT64_MAX) {
 		snprintf(
 		    buf, sizeof(buf),
@@ -2130,7 +2162,7 @@ static void status_bindings(struct pf_engine *e, struct json_object *errors)
 		    "full, %u entries: podfence agent --map-size cg_workload=N); execs there are "
 		    "enforced through the nearest bound ancestor",
 		    (unsigned long long)(events - (acked < events ? acked : 0)),
-		    pf_kstore_capacity(e->ks, PF_KMAP_CGROUPS));
+		    pf_store_capacity(e->st, PF_KMAP_CGROUPS));
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
 }

@@ -37,7 +37,10 @@ struct pf_kstore {
 	struct ring_buffer *rb;
 	struct id_range set_ids, wl_ids, wl_large_ids, policy_ids;
 	unsigned long counters_full;	/* policies refused by a full pol_counters */
+	struct pf_store store;		/* the engine's view of it (pf_kstore_store()) */
 };
+
+static const struct pf_store_ops kstore_ops;
 
 static const char *const kmap_names[PF_KMAP__MAX] = {
     [PF_KMAP_CGROUPS] = "cg_workload",
@@ -471,6 +474,8 @@ int pf_kstore_open(struct pf_kstore **out, const struct pf_kstore_opts *opts, bo
 	err = probe_and_load(ks, opts, &reused);
 	if (err)
 		goto err_out;
+	ks->store.ops = &kstore_ops;
+	ks->store.sees_caller = pf_kstore_sees_caller(ks);
 
 	err = meta_read(ks, &meta);
 	if (err)
@@ -602,21 +607,14 @@ static int value_key(const struct pf_kstore *ks, enum pf_match match, uint32_t s
 	memset(key, 0, sizeof(struct pf_exact_key_l));
 	switch (match) {
 	case PF_MATCH_EXACT:
-		if (len == 0 || len > PF_EXACT_MAX)
+		*tier = pf_exact_tier(len);
+		if (!*tier)
 			return -EINVAL;
 		ek->set_id = set_id;
 		ek->len = len;
 		memcpy(ek->path, v, len);
-		if (len <= PF_EXACT_S) {
-			*m = PF_KMAP_EXACT_S;
-			*tier = PF_TIER_S;
-		} else if (len <= PF_EXACT_M) {
-			*m = PF_KMAP_EXACT_M;
-			*tier = PF_TIER_M;
-		} else {
-			*m = PF_KMAP_EXACT_L;
-			*tier = PF_TIER_L;
-		}
+		*m = *tier == PF_TIER_S ? PF_KMAP_EXACT_S
+		     : *tier == PF_TIER_M ? PF_KMAP_EXACT_M : PF_KMAP_EXACT_L;
 		return 0;
 	case PF_MATCH_PREFIX:
 	case PF_MATCH_SUFFIX:
@@ -688,30 +686,22 @@ rollback: {
 }
 }
 
-int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
-			    size_t n, uint32_t generation, char *err_msg, size_t err_len)
+int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_ruleset *rs,
+			    char *err_msg, size_t err_len)
 {
 	bool large = wl_id & PF_WL_LARGE;
 	size_t cap = large ? PF_MAX_RULES : PF_SMALL_RULES;
 	enum pf_kmap m = large ? PF_KMAP_WORKLOADS_LARGE : PF_KMAP_WORKLOADS;
-	struct pf_ruleset rs = {};
 	int err;
 
-	if (n > cap) {
+	if (rs->n_rules > cap) {
 		if (err_msg)
-			snprintf(err_msg, err_len, "%zu rules apply to one workload (at most %zu)", n,
-				 cap);
+			snprintf(err_msg, err_len, "%u rules apply to one workload (at most %zu)",
+				 rs->n_rules, cap);
 		return -E2BIG;
 	}
-	rs.generation = generation;
-	rs.n_rules = n;
-	memcpy(rs.rules, rules, n * sizeof(*rules));
-	for (size_t i = 0; i < n; i++)
-		for (size_t c = 0; c < rules[i].n_conds && c < PF_MAX_CONDS; c++)
-			if (rules[i].conds[c].subject == PF_SUBJ_CALLER)
-				rs.flags |= PF_RS_CALLER;
 	/* One element update: an exec sees the old ruleset or the new one. */
-	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, &rs, BPF_ANY)) {
+	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, rs, BPF_ANY)) {
 		err = -errno;
 		if (err == -E2BIG || err == -ENOMEM) {
 			full_msg(ks, m, err_msg, err_len);
@@ -1098,4 +1088,162 @@ int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx)
 int pf_kstore_events_poll(struct pf_kstore *ks, int timeout_ms)
 {
 	return ks->rb ? ring_buffer__poll(ks->rb, timeout_ms) : -EBADF;
+}
+
+/* ---- the engine's store (include/podfence/store.h) ---- */
+
+static struct pf_kstore *ks_of(struct pf_store *st)
+{
+	return (struct pf_kstore *)((char *)st - offsetof(struct pf_kstore, store));
+}
+
+static int ks_alloc_id(struct pf_store *st, enum pf_id_kind kind, uint32_t *id)
+{
+	switch (kind) {
+	case PF_ID_SET:
+		return pf_kstore_alloc_set_id(ks_of(st), id);
+	case PF_ID_WORKLOAD:
+	case PF_ID_WORKLOAD_LARGE:
+		return pf_kstore_alloc_wl_id(ks_of(st), kind == PF_ID_WORKLOAD_LARGE, id);
+	case PF_ID_POLICY:
+		return pf_kstore_alloc_policy_id(ks_of(st), id);
+	}
+	return -EINVAL;
+}
+
+static int ks_set_write(struct pf_store *st, uint32_t set_id, enum pf_match match,
+			const struct pf_strset *values, char *err, size_t err_len)
+{
+	uint8_t tiers;
+
+	return pf_kstore_set_write(ks_of(st), set_id, match, values, &tiers, err, err_len);
+}
+
+static void ks_set_delete(struct pf_store *st, uint32_t set_id, enum pf_match match,
+			  const struct pf_strset *values)
+{
+	pf_kstore_set_delete(ks_of(st), set_id, match, values);
+}
+
+static int ks_ruleset_write(struct pf_store *st, uint32_t wl_id, const struct pf_ruleset *rs,
+			    char *err, size_t err_len)
+{
+	return pf_kstore_ruleset_write(ks_of(st), wl_id, rs, err, err_len);
+}
+
+static void ks_ruleset_delete(struct pf_store *st, uint32_t wl_id)
+{
+	pf_kstore_ruleset_delete(ks_of(st), wl_id);
+}
+
+static int ks_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t hint,
+			  char *err, size_t err_len)
+{
+	return pf_kstore_cgroup_bind(ks_of(st), cgid, wl_id, hint, err, err_len);
+}
+
+static void ks_cgroup_unbind(struct pf_store *st, uint64_t cgid)
+{
+	pf_kstore_cgroup_unbind(ks_of(st), cgid);
+}
+
+static int ks_cgroup_lookup(struct pf_store *st, uint64_t cgid, struct pf_cg_binding *out)
+{
+	return pf_kstore_cgroup_lookup(ks_of(st), cgid, out);
+}
+
+static int ks_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_id, char *err,
+			    size_t err_len)
+{
+	return pf_kstore_cgroup_expect(ks_of(st), name, wl_id, err, err_len);
+}
+
+static void ks_cgroup_unexpect(struct pf_store *st, const char *name)
+{
+	pf_kstore_cgroup_unexpect(ks_of(st), name);
+}
+
+static int ks_cg_overflow(struct pf_store *st, uint64_t *events, uint64_t *acked)
+{
+	return pf_kstore_cg_overflow(ks_of(st), events, acked);
+}
+
+static int ks_cg_overflow_ack(struct pf_store *st, uint64_t acked)
+{
+	return pf_kstore_cg_overflow_ack(ks_of(st), acked);
+}
+
+static int ks_counters_create(struct pf_store *st, uint32_t policy_id)
+{
+	return pf_kstore_counters_create(ks_of(st), policy_id);
+}
+
+static void ks_counters_delete(struct pf_store *st, uint32_t policy_id)
+{
+	pf_kstore_counters_delete(ks_of(st), policy_id);
+}
+
+static int ks_counters_read(struct pf_store *st, uint32_t policy_id,
+			    struct pf_policy_counters *out)
+{
+	return pf_kstore_counters_read(ks_of(st), policy_id, out);
+}
+
+static int ks_barrier(struct pf_store *st)
+{
+	return pf_kstore_barrier(ks_of(st));
+}
+
+static int ks_gc_cgroups(struct pf_store *st, pf_store_drop_cgroup_fn drop, void *ctx)
+{
+	return pf_kstore_gc_cgroups(ks_of(st), drop, ctx);
+}
+
+static int ks_gc_workloads(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
+{
+	return pf_kstore_gc_workloads(ks_of(st), drop, ctx);
+}
+
+static int ks_gc_sets(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
+{
+	return pf_kstore_gc_sets(ks_of(st), drop, ctx);
+}
+
+static int ks_gc_counters(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
+{
+	return pf_kstore_gc_counters(ks_of(st), drop, ctx);
+}
+
+static uint32_t ks_capacity(struct pf_store *st, enum pf_kmap m)
+{
+	return pf_kstore_capacity(ks_of(st), m);
+}
+
+static const struct pf_store_ops kstore_ops = {
+	.alloc_id = ks_alloc_id,
+	.set_write = ks_set_write,
+	.set_delete = ks_set_delete,
+	.ruleset_write = ks_ruleset_write,
+	.ruleset_delete = ks_ruleset_delete,
+	.cgroup_bind = ks_cgroup_bind,
+	.cgroup_unbind = ks_cgroup_unbind,
+	.cgroup_lookup = ks_cgroup_lookup,
+	.cgroup_expect = ks_cgroup_expect,
+	.cgroup_unexpect = ks_cgroup_unexpect,
+	.cg_overflow = ks_cg_overflow,
+	.cg_overflow_ack = ks_cg_overflow_ack,
+	.counters_create = ks_counters_create,
+	.counters_delete = ks_counters_delete,
+	.counters_read = ks_counters_read,
+	.barrier = ks_barrier,
+	.gc_cgroups = ks_gc_cgroups,
+	.gc_workloads = ks_gc_workloads,
+	.gc_sets = ks_gc_sets,
+	.gc_counters = ks_gc_counters,
+	.capacity = ks_capacity,
+};
+
+struct pf_store *pf_kstore_store(struct pf_kstore *ks)
+{
+	return &ks->store;
 }

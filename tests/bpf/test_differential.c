@@ -391,7 +391,7 @@ static bool world_setup(struct world *w)
 	free(real);
 	if (!make_files(w) || !make_cgroups(w))
 		return false;
-	w->e = pf_engine_new(store, w->cg.path);
+	w->e = pf_engine_new(pf_kstore_store(store), w->cg.path);
 	return ASSERT_NOT_NULL(w->e, "engine") && load_pods(w);
 }
 

@@ -91,7 +91,7 @@ PF_TEST(exec_allowlist_blocks_every_way_to_reach_a_forbidden_binary)
 	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){ f.allowed }, 1, &c))
 		goto out;
 	rule = deny_rule(f.policy_id, 0, &c);
-	if (!ASSERT_OK(pf_kstore_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
 		goto out;
 
@@ -124,7 +124,7 @@ PF_TEST(exec_unbound_cgroup_is_unaffected)
 	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){ f.allowed }, 1, &c))
 		goto out;
 	rule = deny_rule(f.policy_id, 0, &c);
-	pf_kstore_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0);
+	pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0);
 	pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0);
 	expect_blocked(&f, f.forbidden, PF_EXEC_PATH);
 	/* Same binary, a cgroup with no binding: runs. */
@@ -168,7 +168,7 @@ PF_TEST(exec_monitor_mode_blocks_nothing_and_reports)
 	rule = deny_rule(f.policy_id, 0, &c);
 	rule.flags = PF_RULE_MONITOR;
 	seen.cgroup_id = f.cg.id;
-	if (!ASSERT_OK(pf_kstore_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0), "bind") ||
 	    !ASSERT_TRUE(pf_kstore_events_open(store, on_monitor_event, &seen) >= 0, "events"))
 		goto out;

@@ -111,7 +111,7 @@ static void *writer_main(void *arg)
 			int i = w->writes & 1;
 
 			rule = allow_rule(w->f, w->sets[i], w->tiers[i]);
-			err = pf_kstore_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
+			err = pf_kfix_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
 						      sizeof(w->msg));
 			if (err)
 				break;
@@ -123,7 +123,7 @@ static void *writer_main(void *arg)
 		if (err)
 			break;
 		rule = allow_rule(w->f, next, tiers);
-		err = pf_kstore_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
+		err = pf_kfix_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
 					      sizeof(w->msg));
 		if (err)
 			break;
@@ -254,7 +254,7 @@ PF_TEST(update_ruleset_swapping_set_ids_during_exec_loop)
 			goto out;
 	ASSERT_NEQ(w.sets[0], w.sets[1], "two distinct set ids");
 	rule = allow_rule(&f, w.sets[0], w.tiers[0]);
-	if (!ASSERT_OK(pf_kstore_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
 		goto out;
 	race(&f, &w);
@@ -282,7 +282,7 @@ PF_TEST(update_new_set_freed_after_barrier_during_exec_loop)
 		       msg[0] ? msg : "set write"))
 		goto out;
 	rule = allow_rule(&f, w.sets[0], w.tiers[0]);
-	if (!ASSERT_OK(pf_kstore_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
 		goto out;
 	race(&f, &w);

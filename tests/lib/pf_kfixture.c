@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "pf_kfixture.h"
+#include "podfence/compile.h"
 #include "pf_test.h"
 #include "podfence/log.h"
 
@@ -42,6 +43,15 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 			 expect);
 	}
 	return *slot;
+}
+
+int pf_kfix_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
+			  size_t n, uint32_t generation, char *msg, size_t msg_len)
+{
+	struct pf_ruleset rs;
+	int err = pf_ruleset_init(&rs, rules, n, generation);
+
+	return err ? err : pf_kstore_ruleset_write(ks, wl_id, &rs, msg, msg_len);
 }
 
 bool pf_kfix_setup(struct pf_kfix *f, struct pf_kstore *ks, const char *name)
