@@ -30,14 +30,17 @@ void pf_engine_free(struct pf_engine *e);
 /*
  * Replaces what a policy file contributes. With diags holding errors, the
  * file's previous (good) policies stay in force and the errors are kept for
- * status; otherwise the list's policies are moved into the engine.
+ * status; otherwise the list's policies are moved into the engine (slots
+ * moved are zeroed: the caller frees the list as usual). Returns 0, or the
+ * first error storing an object (-ENOMEM, ids exhausted): that object's
+ * previous definition stays in force, and status shows the error.
  */
-void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
-			   const struct pf_diags *diags);
-void pf_engine_policy_file_removed(struct pf_engine *e, const char *file);
-void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
-			const struct pf_diags *diags);
-void pf_engine_pod_file_removed(struct pf_engine *e, const char *file);
+int pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
+			  const struct pf_diags *diags);
+int pf_engine_policy_file_removed(struct pf_engine *e, const char *file);
+int pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
+		       const struct pf_diags *diags);
+int pf_engine_pod_file_removed(struct pf_engine *e, const char *file);
 
 /* Applies every pending change to the kernel; returns the number of pods updated. */
 int pf_engine_sync(struct pf_engine *e);

@@ -75,7 +75,7 @@ static char *label_kv(const char *k, const char *v)
 	return asprintf(&s, "%s=%s", k, v) < 0 ? NULL : s;
 }
 
-static void index_add(struct bucket **idx, const char *kv, void *item)
+static int index_add(struct bucket **idx, const char *kv, void *item)
 {
 	struct bucket *b;
 
@@ -84,11 +84,11 @@ static void index_add(struct bucket **idx, const char *kv, void *item)
 		b = calloc(1, sizeof(*b));
 		if (!b || !(b->kv = strdup(kv))) {
 			free(b);
-			return;
+			return -ENOMEM;
 		}
 		HASH_ADD_KEYPTR(hh, *idx, b->kv, strlen(b->kv), b);
 	}
-	ptrs_add(&b->items, item);
+	return ptrs_add(&b->items, item);
 }
 
 static void index_del(struct bucket **idx, const char *kv, void *item)
@@ -121,12 +121,17 @@ struct defs {
 	size_t n, cap;
 };
 
-/* Sets file's definition (replacing a previous one); returns the old object or NULL. */
-static void *defs_set(struct defs *d, const char *file, void *obj)
+/*
+ * Sets file's definition (replacing a previous one); returns the old object
+ * or NULL, and *err -ENOMEM when it could not be stored (obj not taken).
+ */
+static void *defs_set(struct defs *d, const char *file, void *obj, int *err)
 {
+	char *name;
 	size_t i;
 	void *old;
 
+	*err = 0;
 	for (i = 0; i < d->n; i++) {
 		int c = strcmp(d->v[i].file, file);
 
@@ -142,13 +147,20 @@ static void *defs_set(struct defs *d, const char *file, void *obj)
 		size_t cap = d->cap ? d->cap * 2 : 2;
 		struct def *v = realloc(d->v, cap * sizeof(*v));
 
-		if (!v)
-			return obj; /* caller frees it: treated as not stored */
+		if (!v) {
+			*err = -ENOMEM;
+			return NULL;
+		}
 		d->v = v;
 		d->cap = cap;
 	}
+	name = strdup(file);
+	if (!name) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	memmove(&d->v[i + 1], &d->v[i], (d->n - i) * sizeof(*d->v));
-	d->v[i].file = strdup(file);
+	d->v[i].file = name;
 	d->v[i].obj = obj;
 	d->n++;
 	return NULL;
@@ -287,6 +299,7 @@ struct pf_engine {
 	unsigned stamp;
 	uint32_t generation;
 	size_t n_policy_pods;
+	bool index_lost; /* an index entry could not be stored: every lookup is a scan */
 	/* cgroups that could not be bound (cg_workload full, trees deeper than the walk) */
 	size_t bind_failures;
 	char bind_error[256];
@@ -338,25 +351,36 @@ static const struct pf_sel_req *index_req(const struct pf_policy *p)
 	return NULL;
 }
 
+/*
+ * An index entry could not be stored (out of memory): from now on every
+ * policy is a candidate for every pod and every change recomputes every pod.
+ * Slower, never wrong; said once and shown in status.
+ */
+static void index_lost(struct pf_engine *e)
+{
+	if (!e->index_lost)
+		pf_err("out of memory in the selector index: every pod is now recomputed on "
+		       "every change");
+	e->index_lost = true;
+}
+
 static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p, bool add)
 {
 	const struct pf_sel_req *req = index_req(p);
 
 	if (!req) {
-		if (add)
-			ptrs_add(&e->pol_global, pe);
-		else
+		if (add && ptrs_add(&e->pol_global, pe))
+			index_lost(e);
+		else if (!add)
 			ptrs_del(&e->pol_global, pe);
 		return;
 	}
 	for (size_t i = 0; i < req->values.n; i++) {
 		char *kv = label_kv(req->key, req->values.v[i]);
 
-		if (!kv)
-			continue;
-		if (add)
-			index_add(&e->pol_index, kv, pe);
-		else
+		if (add && (!kv || index_add(&e->pol_index, kv, pe)))
+			index_lost(e);
+		else if (kv && !add)
 			index_del(&e->pol_index, kv, pe);
 		free(kv);
 	}
@@ -367,11 +391,9 @@ static void pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *po
 	for (size_t i = 0; i < pod->labels.n; i++) {
 		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
 
-		if (!kv)
-			continue;
-		if (add)
-			index_add(&e->pod_index, kv, pe);
-		else
+		if (add && (!kv || index_add(&e->pod_index, kv, pe)))
+			index_lost(e);
+		else if (kv && !add)
 			index_del(&e->pod_index, kv, pe);
 		free(kv);
 	}
@@ -395,7 +417,7 @@ static void mark_selected(struct pf_engine *e, const struct pf_policy *p)
 
 	if (!p)
 		return;
-	if (!req) {
+	if (!req || e->index_lost) {
 		HASH_ITER(hh, e->pods, pe, tmp)
 			mark_dirty(e, pe);
 		return;
@@ -497,38 +519,46 @@ static void policy_reindex(struct pf_engine *e, struct policy_ent *pe, struct pf
 	policy_index(e, pe, p, add);
 	if (p->type != PF_POLICY_BINDING)
 		return;
-	if (add)
-		index_add(&e->tpl_index, p->template_ref, pe);
-	else
+	if (add && index_add(&e->tpl_index, p->template_ref, pe))
+		index_lost(e);
+	else if (!add)
 		index_del(&e->tpl_index, p->template_ref, pe);
 }
 
-/* Installs (or, with p NULL, removes) file's definition of a policy. */
-static void policy_define(struct pf_engine *e, const char *key, const char *file,
-			  struct pf_policy *p)
+/*
+ * Installs (or, with p NULL, removes) file's definition of a policy, taking
+ * p. On error p is freed and what was in force stays in force.
+ */
+static int policy_define(struct pf_engine *e, const char *key, const char *file,
+			 struct pf_policy *p)
 {
 	struct pf_policy *before, *after, *old;
 	struct policy_ent *pe;
+	int err = 0;
 
 	HASH_FIND_STR(e->policies, key, pe);
 	if (!pe) {
 		if (!p)
-			return;
+			return 0;
 		pe = calloc(1, sizeof(*pe));
-		if (!pe || !(pe->key = strdup(key)) || pf_store_alloc_id(e->st, PF_ID_POLICY, &pe->id)) {
-			pf_err("policy %s: out of memory or ids", key);
+		err = !pe || !(pe->key = strdup(key)) ? -ENOMEM
+						       : pf_store_alloc_id(e->st, PF_ID_POLICY, &pe->id);
+		if (err) {
 			if (pe)
 				free(pe->key);
 			free(pe);
-			pf_policy_free(p);
-			free(p);
-			return;
+			goto drop;
 		}
 		HASH_ADD_KEYPTR(hh, e->policies, pe->key, strlen(pe->key), pe);
 		HASH_ADD(hh_id, e->policies_by_id, id, sizeof(pe->id), pe);
 	}
 	before = defs_active(&pe->defs);
-	old = p ? defs_set(&pe->defs, file, p) : defs_remove(&pe->defs, file);
+	old = p ? defs_set(&pe->defs, file, p, &err) : defs_remove(&pe->defs, file);
+	if (err) {
+		if (!pe->defs.n && !pe->n_pods)
+			policy_ent_free(e, pe);
+		goto drop;
+	}
 	after = defs_active(&pe->defs);
 	if (before != after) {
 		if (pe->indexed)
@@ -553,37 +583,54 @@ static void policy_define(struct pf_engine *e, const char *key, const char *file
 	/* Pods using it were marked above; the entry goes once none refers to it. */
 	if (!pe->defs.n && !pe->n_pods)
 		policy_ent_free(e, pe);
+	return 0;
+
+drop:
+	pf_err("%s: policy %s: %s (what was in force stays)", file, key, strerror(-err));
+	pf_policy_free(p);
+	free(p);
+	return err;
 }
 
 
-static void policy_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
+static int policy_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
 {
-	policy_define(e, key, file, obj);
+	return policy_define(e, key, file, obj);
 }
 
 
 static void pod_release_all(struct pf_engine *e, struct pod_ent *pe);
 
-static void pod_define(struct pf_engine *e, const char *key, const char *file, struct pf_pod *pod)
+/* The same for a pod. */
+static int pod_define(struct pf_engine *e, const char *key, const char *file, struct pf_pod *pod)
 {
 	struct pf_pod *before, *after, *old;
 	struct pod_ent *pe;
+	int err = 0;
 
 	HASH_FIND_STR(e->pods, key, pe);
 	if (!pe) {
 		if (!pod)
-			return;
+			return 0;
 		pe = calloc(1, sizeof(*pe));
 		if (!pe || !(pe->key = strdup(key))) {
 			free(pe);
-			pf_pod_free(pod);
-			free(pod);
-			return;
+			err = -ENOMEM;
+			goto drop;
 		}
 		HASH_ADD_KEYPTR(hh, e->pods, pe->key, strlen(pe->key), pe);
 	}
 	before = defs_active(&pe->defs);
-	old = pod ? defs_set(&pe->defs, file, pod) : defs_remove(&pe->defs, file);
+	old = pod ? defs_set(&pe->defs, file, pod, &err) : defs_remove(&pe->defs, file);
+	if (err) {
+		if (!pe->defs.n && !pe->applied) {
+			HASH_DEL(e->pods, pe);
+			free(pe->defs.v);
+			free(pe->key);
+			free(pe);
+		}
+		goto drop;
+	}
 	after = defs_active(&pe->defs);
 	if (before != after) {
 		if (pe->indexed)
@@ -598,11 +645,18 @@ static void pod_define(struct pf_engine *e, const char *key, const char *file, s
 		pf_pod_free(old);
 		free(old);
 	}
+	return 0;
+
+drop:
+	pf_err("%s: pod %s: %s (what was in force stays)", file, key, strerror(-err));
+	pf_pod_free(pod);
+	free(pod);
+	return err;
 }
 
-static void pod_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
+static int pod_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
 {
-	pod_define(e, key, file, obj);
+	return pod_define(e, key, file, obj);
 }
 
 /* How the objects of one kind of input file are keyed and installed. */
@@ -610,7 +664,7 @@ struct file_kind {
 	bool is_pod_file;
 	size_t size;				/* of one object in the parsed list */
 	char *(*key)(const void *obj);
-	void (*define)(struct pf_engine *e, const char *key, const char *file, void *obj);
+	int (*define)(struct pf_engine *e, const char *key, const char *file, void *obj);
 };
 
 static char *policy_key_v(const void *obj)
@@ -638,24 +692,44 @@ static const struct file_kind pod_files = {
  * engine, zeroed in the list). With errors in diags the previous good
  * version stays in force and only the errors are recorded.
  */
-static void file_replace(struct pf_engine *e, const char *file, const struct file_kind *kind,
-			 void *objs, size_t n_objs, const struct pf_diags *diags)
+/* Whether the file's previous version defined key (its definition then stays on failure). */
+static bool file_had(const struct file_ent *fe, const char *key)
+{
+	for (size_t i = 0; i < fe->n_keys; i++)
+		if (strcmp(fe->keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Replaces what a file defines with the n objects of `objs` (moved into the
+ * engine, zeroed in the list; what is not moved stays the caller's). With
+ * errors in diags the previous good version stays in force and only the
+ * errors are recorded. An object that cannot be stored (out of memory, ids)
+ * keeps the file's previous definition of it in force; the first error is
+ * returned and shown in status with the file's diagnostics.
+ */
+static int file_replace(struct pf_engine *e, const char *file, const struct file_kind *kind,
+			void *objs, size_t n_objs, const struct pf_diags *diags)
 {
 	struct file_ent *fe = file_get(e, file, kind->is_pod_file);
-	char **keys, **new_keys;
-	size_t n = 0;
+	char **keys = NULL, **new_keys = NULL;
+	size_t n = 0, failed = 0;
+	int err = 0, ret = 0;
 
-	if (!fe)
-		return;
+	if (!fe) {
+		pf_err("%s: out of memory: not applied (what was in force stays)", file);
+		return -ENOMEM;
+	}
 	file_set_diags(fe, diags);
 	if (diags && diags->n_errors)
-		return;
+		return 0;
 	new_keys = calloc(n_objs + 1, sizeof(*new_keys));
 	keys = calloc(n_objs + 1, sizeof(*keys));
 	if (!new_keys || !keys) {
-		free(new_keys);
-		free(keys);
-		return;
+		ret = -ENOMEM;
+		failed = n_objs;
+		goto out;
 	}
 	for (size_t i = 0; i < n_objs; i++)
 		new_keys[i] = kind->key((char *)objs + i * kind->size);
@@ -669,58 +743,72 @@ static void file_replace(struct pf_engine *e, const char *file, const struct fil
 			kind->define(e, fe->keys[i], file, NULL);
 	}
 	for (size_t i = 0; i < n_objs; i++) {
-		void *slot = (char *)objs + i * kind->size, *obj = malloc(kind->size);
+		void *slot = (char *)objs + i * kind->size, *obj = NULL;
 
-		if (!obj || !new_keys[i]) {
-			free(obj);
-			free(new_keys[i]);
-			continue;
+		err = new_keys[i] ? 0 : -ENOMEM;
+		if (!err && !(obj = malloc(kind->size)))
+			err = -ENOMEM;
+		if (!err) {
+			memcpy(obj, slot, kind->size);
+			memset(slot, 0, kind->size);
+			err = kind->define(e, new_keys[i], file, obj);
 		}
-		memcpy(obj, slot, kind->size);
-		memset(slot, 0, kind->size);
-		kind->define(e, new_keys[i], file, obj);
+		if (err) {
+			ret = ret ? ret : err;
+			failed++;
+			/* Its previous definition, if any, is still this file's. */
+			if (!new_keys[i] || !file_had(fe, new_keys[i])) {
+				free(new_keys[i]);
+				continue;
+			}
+		}
 		keys[n++] = new_keys[i];
 	}
-	free(new_keys);
 	file_set_keys(fe, keys, n);
+	keys = NULL;
+out:
+	if (ret)
+		pf_diags_error(&fe->diags, file, 0, 0,
+			       "%zu of %zu objects not applied: %s (what was in force stays)",
+			       failed, n_objs, strerror(-ret));
+	free(new_keys);
+	free(keys);
+	return ret;
 }
 
-static void file_removed(struct pf_engine *e, const char *file, const struct file_kind *kind)
+static int file_removed(struct pf_engine *e, const char *file, const struct file_kind *kind)
 {
 	struct file_ent *fe;
 
 	HASH_FIND_STR(e->files, file, fe);
 	if (!fe)
-		return;
+		return 0;
 	for (size_t i = 0; i < fe->n_keys; i++)
 		kind->define(e, fe->keys[i], file, NULL);
 	file_drop(e, fe);
+	return 0;
 }
 
-void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
-			   const struct pf_diags *diags)
+int pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
+			  const struct pf_diags *diags)
 {
-	file_replace(e, file, &policy_files, pols->v, pols->n, diags);
-	if (!diags || !diags->n_errors)
-		pols->n = 0;
+	return file_replace(e, file, &policy_files, pols->v, pols->n, diags);
 }
 
-void pf_engine_policy_file_removed(struct pf_engine *e, const char *file)
+int pf_engine_policy_file_removed(struct pf_engine *e, const char *file)
 {
-	file_removed(e, file, &policy_files);
+	return file_removed(e, file, &policy_files);
 }
 
-void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
-			const struct pf_diags *diags)
+int pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
+		       const struct pf_diags *diags)
 {
-	file_replace(e, file, &pod_files, pods->v, pods->n, diags);
-	if (!diags || !diags->n_errors)
-		pods->n = 0;
+	return file_replace(e, file, &pod_files, pods->v, pods->n, diags);
 }
 
-void pf_engine_pod_file_removed(struct pf_engine *e, const char *file)
+int pf_engine_pod_file_removed(struct pf_engine *e, const char *file)
 {
-	file_removed(e, file, &pod_files);
+	return file_removed(e, file, &pod_files);
 }
 
 /* ---- computing a pod ---------------------------------------------------- */
@@ -766,6 +854,12 @@ static void candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptr
 	}
 	for (size_t j = 0; j < e->pol_global.n; j++)
 		consider(e, e->pol_global.v[j], pod, out);
+	if (e->index_lost) {
+		struct policy_ent *pe, *tmp;
+
+		HASH_ITER(hh, e->policies, pe, tmp)
+			consider(e, pe, pod, out);
+	}
 	/* Canonical order: the compiled rules never depend on arrival order. */
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
@@ -931,7 +1025,8 @@ static int strset_keep_common(struct pf_strset *common, const struct pf_strset *
 	return 0;
 }
 
-static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, size_t *n)
+static void add_allowlist_skip_rule(struct pf_engine *e, struct pod_ent *pe, struct pf_rule *rules,
+				    size_t *n)
 {
 	struct pf_strset common = {};
 	struct pf_rule skip = {
@@ -940,6 +1035,8 @@ static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, 
 		.n_conds = 1,
 	};
 	size_t n_lists = 0;
+	char msg[PF_ENGINE_MSG] = "";
+	int err = 0;
 
 	if (*n <= PF_SMALL_RULES || *n >= PF_MAX_RULES)
 		return;
@@ -949,7 +1046,8 @@ static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, 
 
 		if (!values)
 			continue;
-		if (strset_keep_common(&common, values, n_lists == 0))
+		err = strset_keep_common(&common, values, n_lists == 0);
+		if (err)
 			goto out;
 		skip.skip_mask |= 1u << (i + 1); /* indices once the skip rule is in front */
 		n_lists++;
@@ -958,13 +1056,22 @@ static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, 
 		goto out;
 	skip.conds[0].subject = PF_SUBJ_EXEC_PATH;
 	skip.conds[0].match = PF_MATCH_EXACT;
-	if (pf_sets_acquire(e->sets, PF_MATCH_EXACT, &common, &skip.conds[0].set_id,
-			    &skip.conds[0].tiers, NULL, 0))
+	err = pf_sets_acquire(e->sets, PF_MATCH_EXACT, &common, &skip.conds[0].set_id,
+			      &skip.conds[0].tiers, msg, sizeof(msg));
+	if (err)
 		goto out;
 	memmove(&rules[1], &rules[0], *n * sizeof(*rules));
 	rules[0] = skip;
 	(*n)++;
 out:
+	/* The rules are complete without it; execs only cost more. Said anyway. */
+	if (err && !pe->error[0]) {
+		snprintf(pe->error, sizeof(pe->error),
+			 "%s: the allowlists' shortcut rule was not written: %s (rules complete; "
+			 "execs cost one lookup per allowlist)",
+			 pe->key, msg[0] ? msg : strerror(-err));
+		pf_err("%s", pe->error);
+	}
 	pf_strset_free(&common);
 }
 
@@ -1135,6 +1242,10 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 		err = pf_store_alloc_id(e->st, large ? PF_ID_WORKLOAD_LARGE : PF_ID_WORKLOAD,
 					&fresh->id);
 		if (err) {
+			snprintf(pe->error, sizeof(pe->error),
+				 "%s%s%s: no workload id: %s (previous rules kept)", pe->key,
+				 container ? "/" : "", container ? container : "", strerror(-err));
+			pf_err("%s", pe->error);
 			wl_ent_free(fresh);
 			return err;
 		}
@@ -1436,8 +1547,9 @@ static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptr
 	for (size_t i = 0; i < now->n; i++) {
 		struct policy_ent *p = now->v[i];
 
-		/* Still enforced without them (the program skips a missing entry): reported. */
-		if (p->n_pods++ == 0)
+		/* Still enforced without them (the program skips a missing entry): reported,
+		 * and tried again whenever a pod it applies to is recomputed. */
+		if (p->n_pods++ == 0 || p->counters_err)
 			p->counters_err = pf_store_counters_create(e->st, p->id);
 	}
 	for (size_t i = 0; i < pe->policies.n; i++) {
@@ -1640,7 +1752,7 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 		pf_err("%s", pe->error);
 		rules_deny_all(rules, &n);
 	} else if (n) {
-		add_allowlist_skip_rule(e, rules, &n);
+		add_allowlist_skip_rule(e, pe, rules, &n);
 	}
 	if (err && pod_wl) {
 		/* kept */
@@ -1659,7 +1771,7 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 	/* 2. Each container's own workload, matched to what it had by name. */
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		if (!cerr[i] && cn[i])
-			add_allowlist_skip_rule(e, crules[i], &cn[i]);
+			add_allowlist_skip_rule(e, pe, crules[i], &cn[i]);
 		cont[i].name = strdup(pod->containers[i].name);
 		cont[i].wl = cont_apply(e, pe, pod->containers[i].name, crules[i], cn[i], cerr[i],
 					&garbage, &kept_previous);
@@ -2210,6 +2322,10 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
 	status_bindings(e, errors);
+	if (e->index_lost)
+		json_object_array_add(errors, json_object_new_string(
+			"out of memory in the selector index: every pod is recomputed on every "
+			"change (restart the agent to rebuild it)"));
 	HASH_ITER(hh, e->pods, po, otmp) {
 		if (po->error[0])
 			json_object_array_add(errors, json_object_new_string(po->error));

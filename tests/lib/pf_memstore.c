@@ -67,14 +67,17 @@ static struct pf_memstore *ms_of(struct pf_store *st)
 }
 
 /* Counts a write; true when it is the one made to fail. */
-static bool injected(struct pf_memstore *ms, int *err, char *msg, size_t len)
+static bool injected(struct pf_memstore *ms, const char *op, int *err, char *msg, size_t len)
 {
 	if (++ms->writes != ms->fail_at)
 		return false;
 	*err = ms->fail_err;
 	if (msg)
-		snprintf(msg, len, "injected failure of write %lu: %s", ms->writes,
+		snprintf(msg, len, "injected failure of write %lu (%s): %s", ms->writes, op,
 			 strerror(-ms->fail_err));
+	if (getenv("PF_MEMSTORE_VERBOSE"))
+		fprintf(stderr, "    memstore: write %lu (%s) fails: %s\n", ms->writes, op,
+			strerror(-ms->fail_err));
 	return true;
 }
 
@@ -90,7 +93,7 @@ static int ms_alloc_id(struct pf_store *st, enum pf_id_kind kind, uint32_t *id)
 	struct pf_memstore *ms = ms_of(st);
 	int err;
 
-	if (injected(ms, &err, NULL, 0))
+	if (injected(ms, "alloc_id", &err, NULL, 0))
 		return err;
 	*id = ++ms->next_id[kind];
 	if (kind == PF_ID_WORKLOAD_LARGE)
@@ -122,7 +125,7 @@ static int ms_set_write(struct pf_store *st, uint32_t set_id, enum pf_match matc
 	struct ms_set *s;
 	int err;
 
-	if (injected(ms, &err, msg, len))
+	if (injected(ms, "set_write", &err, msg, len))
 		return err;
 	for (size_t i = 0; i < values->n; i++)
 		need[value_map(match, values->v[i])]++;
@@ -171,7 +174,7 @@ static int ms_ruleset_write(struct pf_store *st, uint32_t wl_id, const struct pf
 	struct ms_ruleset *r;
 	int err;
 
-	if (injected(ms, &err, msg, len))
+	if (injected(ms, "ruleset_write", &err, msg, len))
 		return err;
 	if (rs->n_rules > cap) {
 		snprintf(msg, len, "%u rules apply to one workload (at most %zu)", rs->n_rules,
@@ -213,7 +216,7 @@ static int ms_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, ui
 	struct ms_cgroup *c;
 	int err;
 
-	if (injected(ms, &err, msg, len))
+	if (injected(ms, "cgroup_bind", &err, msg, len))
 		return err;
 	HASH_FIND(hh, ms->cgroups, &cgid, sizeof(cgid), c);
 	if (c) { /* moved in place: the anchor stays */
@@ -265,7 +268,7 @@ static int ms_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_i
 	struct ms_name *n;
 	int err;
 
-	if (injected(ms, &err, msg, len))
+	if (injected(ms, "cgroup_expect", &err, msg, len))
 		return err;
 	HASH_FIND_STR(ms->expected, name, n);
 	if (!n) {
@@ -316,7 +319,7 @@ static int ms_counters_create(struct pf_store *st, uint32_t policy_id)
 	struct ms_counters *c;
 	int err;
 
-	if (injected(ms, &err, NULL, 0))
+	if (injected(ms, "counters_create", &err, NULL, 0))
 		return err;
 	HASH_FIND(hh, ms->counters, &policy_id, sizeof(policy_id), c);
 	if (c)

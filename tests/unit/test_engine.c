@@ -609,3 +609,86 @@ PF_TEST(exact_tier_one_rule_for_every_length)
 	ASSERT_EQ(pf_exact_tier(PF_EXACT_MAX), PF_TIER_L, "1024");
 	ASSERT_EQ(pf_exact_tier(PF_EXACT_MAX + 1), 0, "longer: equals no value");
 }
+
+/*
+ * A store write failing at each point of an update, in turn: nothing
+ * crashes or leaks, status says it, and every cgroup of the pod enforces
+ * either what it had or what it should have, never less than both.
+ */
+PF_TEST(engine_update_failing_at_each_write_never_enforces_less)
+{
+	static const char *const before = ALLOWLIST("web", "web", "[/bin/a, /bin/b]");
+	static const char *const after[] = {
+		ALLOWLIST("web", "web", "[/bin/a, /bin/c]"),
+		ALLOWLIST("web-2", "web", "[/bin/a, /bin/d]"),
+		ALLOWLIST("web-3", "web", "[/bin/a, /bin/e]"),
+	};
+	static const char *const paths[] = { "/bin/a", "/bin/b", "/bin/c", "/bin/x" };
+	unsigned long writes = 0, tried = 0;
+	char *wanted = NULL;
+
+	/* A clean run: how many writes the update makes, and where it ends. */
+	for (unsigned long k = 0; k == 0 || k <= writes; k++) {
+		struct node n;
+		unsigned long w0;
+		char *errors;
+
+		if (!node_open(&n))
+			break;
+		add_pod(&n, "pods.yaml", "p", "web", 2);
+		policy_file(&n, "a.yaml", before);
+		pf_engine_sync(n.e);
+		pf_engine_collect(n.e);
+		w0 = pf_memstore_writes(n.ms);
+		if (k)
+			pf_memstore_fail_write(n.ms, k, k % 2 ? -E2BIG : -ENOMEM);
+		policy_file(&n, "a.yaml", after[0]);
+		policy_file(&n, "b.yaml", after[1]);
+		policy_file(&n, "c.yaml", after[2]);
+		pf_engine_sync(n.e);
+		if (!k) {
+			writes = pf_memstore_writes(n.ms) - w0;
+			wanted = dump(&n);
+			node_close(&n);
+			continue;
+		}
+		tried++;
+		for (int c = 0; c <= 2; c++) {
+			enum pf_mem_verdict v[4];
+
+			for (int i = 0; i < 4; i++)
+				v[i] = exec_in(&n, "p", c, paths[i]);
+			ASSERT_EQ(v[0], PF_MEM_ALLOWED, "allowed before and after");
+			ASSERT_EQ(v[3], PF_MEM_DENIED, "denied before and after");
+			ASSERT_TRUE(v[1] == PF_MEM_DENIED || v[2] == PF_MEM_DENIED,
+				    "the old rules or the new ones, never neither");
+		}
+		errors = status_errors(&n);
+		if (pf_memstore_writes(n.ms) - w0 >= k && !strcmp(errors, "[]"))
+			fprintf(stderr, "    failing write %lu is not in status\n", k);
+		if (pf_memstore_writes(n.ms) - w0 >= k)
+			ASSERT_TRUE(strcmp(errors, "[]") != 0, "a failed write is in status");
+		free(errors);
+		/* The next change of the same files goes through completely. */
+		pf_memstore_fail_write(n.ms, 0, 0);
+		policy_file(&n, "a.yaml", before);
+		policy_file(&n, "a.yaml", after[0]);
+		pf_engine_sync(n.e);
+		policy_file(&n, "b.yaml", after[1]);
+		policy_file(&n, "c.yaml", after[2]);
+		pf_engine_sync(n.e);
+		{
+			char *d = dump(&n);
+
+			if (d && wanted && strcmp(d, wanted) != 0)
+				fprintf(stderr, "    after failing write %lu:\n%s    clean:\n%s", k, d,
+					wanted);
+			ASSERT_TRUE(d && wanted && strcmp(d, wanted) == 0,
+				    "recovered: the same state as a clean update");
+			free(d);
+		}
+		node_close(&n);
+	}
+	ASSERT_GE(tried, 5, "failure points tried");
+	free(wanted);
+}
