@@ -41,7 +41,7 @@ DEPS      := $(patsubst %.o,%.d,$(LIB_OBJS) $(SAN_OBJS) $(CLI_OBJS) $(UNIT_OBJS)
 	       $(ADV_OBJS))
 
 .PHONY: all setup test test-unit test-bpf test-adversarial test-integration demo bench bench-quick \
-	format clean
+	format format-check clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/podfence $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests \
@@ -124,8 +124,15 @@ demo: setup
 	@$(MAKE) --no-print-directory $(BUILD)/podfence $(BUILD)/tests/helpers
 	@bash examples/demo.sh
 
+# The committed .clang-format, over every C file of the tree; CI runs format-check.
+FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h include/podfence/*.h src/*/*.c src/*/*.h tests/*/*.c \
+		 tests/*/*.h bench/*.c bench/*.h)
+
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h include/podfence/*.h src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h)
+	clang-format -i $(FORMAT_SRCS)
+
+format-check: setup
+	@clang-format --dry-run -Werror $(FORMAT_SRCS) && echo "format-check: $(words $(FORMAT_SRCS)) files formatted"
 
 clean:
 	rm -rf $(BUILD)

@@ -18,7 +18,7 @@ struct pf_set_resolver {
 		       uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len);
 	void (*release)(void *ctx, uint32_t set_id);
 	void *ctx;
-	bool no_caller;	/* the exec backend cannot see the calling binary: matchBinaries refused */
+	bool no_caller; /* the exec backend cannot see the calling binary: matchBinaries refused */
 };
 
 /*

@@ -59,7 +59,7 @@ int pf_engine_takeover_gc(struct pf_engine *e);
 struct pf_owner {
 	const char *pod_namespace;
 	const char *pod_name;
-	const char *container;	/* NULL: pod-level or not identified */
+	const char *container; /* NULL: pod-level or not identified */
 };
 bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
 		     struct pf_owner *out);
@@ -70,17 +70,17 @@ size_t pf_engine_policy_bindings(const struct pf_engine *e, uint32_t policy_id,
 				 const char *const **names);
 
 struct pf_engine_counts {
-	size_t policies;	/* policies in force */
+	size_t policies; /* policies in force */
 	size_t policy_files;
-	size_t files_rejected;	/* policy and pod files with errors */
+	size_t files_rejected; /* policy and pod files with errors */
 	size_t pods;
-	size_t pods_pending;	/* cgroup not found (yet) */
-	size_t policy_pods;	/* (policy or template instance, pod) pairs applied */
+	size_t pods_pending; /* cgroup not found (yet) */
+	size_t policy_pods;  /* (policy or template instance, pod) pairs applied */
 	size_t workloads;
 	size_t bound_cgroups;
 	size_t value_sets;
 	size_t values;
-	size_t workload_errors;	/* workloads whose last update failed (previous rules kept) */
+	size_t workload_errors; /* workloads whose last update failed (previous rules kept) */
 	size_t policies_without_counters; /* enforced, but pol_counters was full */
 };
 void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out);

@@ -19,10 +19,10 @@
 #define PF_PIN_DIR_DEFAULT "/sys/fs/bpf/podfence"
 
 struct pf_kstore_opts {
-	const char *pin_dir;		/* NULL: nothing pinned (tests); else reuse + pin there */
-	enum pf_backend backend;	/* PF_BACKEND_NONE: probe LSM, fmod_ret, tracepoint */
+	const char *pin_dir;	 /* NULL: nothing pinned (tests); else reuse + pin there */
+	enum pf_backend backend; /* PF_BACKEND_NONE: probe LSM, fmod_ret, tracepoint */
 	uint32_t max_entries[PF_KMAP__MAX]; /* 0: default */
-	bool attach;			/* attach programs (false: load only, for tests) */
+	bool attach;			    /* attach programs (false: load only, for tests) */
 };
 
 struct pf_kstore;

@@ -57,8 +57,8 @@ struct pf_store_ops {
 			     char *err, size_t err_len);
 	void (*ruleset_delete)(struct pf_store *st, uint32_t wl_id);
 	/* Binds a cgroup (or moves a bound one in place, its view anchor kept). */
-	int (*cgroup_bind)(struct pf_store *st, uint64_t cgid, uint32_t wl_id,
-			   uint32_t mntns_hint, char *err, size_t err_len);
+	int (*cgroup_bind)(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t mntns_hint,
+			   char *err, size_t err_len);
 	void (*cgroup_unbind)(struct pf_store *st, uint64_t cgid);
 	/* -ENOENT when the cgroup is not bound. */
 	int (*cgroup_lookup)(struct pf_store *st, uint64_t cgid, struct pf_cg_binding *out);
@@ -167,6 +167,5 @@ static inline uint32_t pf_store_capacity(struct pf_store *st, enum pf_kmap m)
 {
 	return st->ops->capacity(st, m);
 }
-
 
 #endif /* PODFENCE_STORE_H */

@@ -48,10 +48,11 @@ static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *
 
 		if (pc->subject == PF_SUBJ_CALLER && sets->no_caller) {
 			/* Accepting it would leave the rule silently unenforced. */
-			snprintf(err, err_len,
-				 "matchBinaries cannot be enforced on this node: its exec backend "
-				 "(sched_process_exec: no BPF LSM, no fmod_ret, kernel < 6.10) runs "
-				 "after the calling binary is gone");
+			snprintf(
+			    err, err_len,
+			    "matchBinaries cannot be enforced on this node: its exec backend "
+			    "(sched_process_exec: no BPF LSM, no fmod_ret, kernel < 6.10) runs "
+			    "after the calling binary is gone");
 			for (size_t k = 0; k < c; k++)
 				sets->release(sets->ctx, r->conds[k].set_id);
 			return -EOPNOTSUPP;
@@ -122,7 +123,7 @@ static void count_release(void *ctx, uint32_t set_id)
 
 int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, size_t err_len)
 {
-	struct pf_set_resolver counter = { count_acquire, count_release, n_values, false };
+	struct pf_set_resolver counter = {count_acquire, count_release, n_values, false};
 	struct pf_rule rules[PF_MAX_RULES];
 	uint8_t group = 0;
 	size_t n = 0;
@@ -134,7 +135,7 @@ int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, s
 /* The size classes of the kernel's BPF memory allocator (kmalloc-like). */
 static size_t alloc_class(size_t n)
 {
-	static const size_t classes[] = { 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096 };
+	static const size_t classes[] = {16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096};
 
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
 		if (n <= classes[i])
@@ -143,8 +144,8 @@ static size_t alloc_class(size_t n)
 }
 
 /* Kernel structure headers: struct htab_elem, struct lpm_trie_node (64-bit). */
-#define HTAB_ELEM_HDR	48
-#define LPM_NODE_HDR	40
+#define HTAB_ELEM_HDR 48
+#define LPM_NODE_HDR  40
 
 size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len)
 {

@@ -196,16 +196,16 @@ static void *defs_active(const struct defs *d)
  * its id and counters; it lives while some pod uses it.
  */
 struct policy_ent {
-	char *key;		/* "<kind>/<namespace>/<name>", or "instance:<template>|<binding>|..." */
+	char *key; /* "<kind>/<namespace>/<name>", or "instance:<template>|<binding>|..." */
 	uint32_t id;
-	struct defs defs;	/* struct pf_policy * per file (none for an instance) */
-	unsigned stamp;		/* candidate de-duplication */
-	size_t n_pods;		/* pods it applies to; counters exist while > 0 */
-	int counters_err;	/* why its counters could not be created (-E2BIG: map full), or 0 */
+	struct defs defs; /* struct pf_policy * per file (none for an instance) */
+	unsigned stamp;	  /* candidate de-duplication */
+	size_t n_pods;	  /* pods it applies to; counters exist while > 0 */
+	int counters_err; /* why its counters could not be created (-E2BIG: map full), or 0 */
 	struct pf_policy *indexed; /* definition whose selector is in the index */
 	/* instance only */
 	char *tpl_name;
-	char **bindings;	/* "<namespace>/<name>" of its bindings, sorted */
+	char **bindings; /* "<namespace>/<name>" of its bindings, sorted */
 	size_t n_bindings;
 	UT_hash_handle hh;
 	UT_hash_handle hh_id;
@@ -222,11 +222,11 @@ struct cont_ent {
 struct pod_ent {
 	char *key;		/* "<namespace>/<name>" */
 	struct defs defs;	/* struct pf_pod * per file */
-	struct pf_pod *indexed;	/* definition whose labels are in the index */
+	struct pf_pod *indexed; /* definition whose labels are in the index */
 	bool dirty;
 	struct pod_ent *next_dirty;
 	/* what is in the kernel for it */
-	struct pf_pod *applied;	/* the definition the kernel state was computed from */
+	struct pf_pod *applied; /* the definition the kernel state was computed from */
 	/*
 	 * The pod cgroup and every cgroup of the pod that no container of
 	 * `applied` claims (a container not identified yet, restarted, ...):
@@ -236,11 +236,11 @@ struct pod_ent {
 	struct wl_ent *pod_wl;
 	struct cont_ent *cont; /* per container of `applied` */
 	size_t n_cont;
-	struct ptrs policies;	/* policy_ent * applied to some workload of the pod */
-	uint64_t *cgids;	/* cgroups bound by us */
+	struct ptrs policies; /* policy_ent * applied to some workload of the pod */
+	uint64_t *cgids;      /* cgroups bound by us */
 	size_t n_cgids, cap_cgids;
-	bool pending;		/* pod cgroup not found yet */
-	bool rewalk;		/* a container reported with an id has no cgroup yet */
+	bool pending; /* pod cgroup not found yet */
+	bool rewalk;  /* a container reported with an id has no cgroup yet */
 	long long rewalk_until_ms;
 	char (*expected)[PF_CG_NAME_MAX]; /* cgroup names the kernel binds at creation */
 	size_t n_expected;
@@ -266,9 +266,9 @@ struct cg_ent {
 struct file_ent {
 	char *file;
 	bool is_pod_file;
-	char **keys;		/* objects it defines */
+	char **keys; /* objects it defines */
 	size_t n_keys;
-	struct pf_diags diags;	/* last parse: errors keep the previous good version */
+	struct pf_diags diags; /* last parse: errors keep the previous good version */
 	UT_hash_handle hh;
 };
 
@@ -284,12 +284,12 @@ struct pf_engine {
 	char cgroup_root[PATH_MAX];
 	struct policy_ent *policies;
 	struct policy_ent *policies_by_id;
-	struct bucket *pol_index;	/* label -> policies whose selector requires it */
-	struct bucket *tpl_index;	/* template name -> bindings referring to it */
-	struct ptrs fresh_instances;	/* instances created by the pod being computed */
-	struct ptrs pol_global;		/* policies that cannot be indexed */
+	struct bucket *pol_index;    /* label -> policies whose selector requires it */
+	struct bucket *tpl_index;    /* template name -> bindings referring to it */
+	struct ptrs fresh_instances; /* instances created by the pod being computed */
+	struct ptrs pol_global;	     /* policies that cannot be indexed */
 	struct pod_ent *pods;
-	struct bucket *pod_index;	/* label -> pods carrying it */
+	struct bucket *pod_index; /* label -> pods carrying it */
 	struct pod_ent *dirty;
 	struct wl_ent *wls;
 	struct cg_ent *cgs;
@@ -329,8 +329,8 @@ struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root)
 		free(e);
 		return NULL;
 	}
-	e->resolver = (struct pf_set_resolver){ resolver_acquire, resolver_release, e->sets,
-						!st->sees_caller };
+	e->resolver =
+	    (struct pf_set_resolver){resolver_acquire, resolver_release, e->sets, !st->sees_caller};
 	if (cgroup_root)
 		snprintf(e->cgroup_root, sizeof(e->cgroup_root), "%s", cgroup_root);
 	else if (pf_cgroup2_mount(e->cgroup_root, sizeof(e->cgroup_root)))
@@ -340,7 +340,8 @@ struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root)
 
 /* ---- policy index --------------------------------------------------- */
 
-/* The labels a policy's selector requires (In with listed values), or none when it cannot be indexed. */
+/* The labels a policy's selector requires (In with listed values), or none when it cannot be
+ * indexed. */
 static const struct pf_sel_req *index_req(const struct pf_policy *p)
 {
 	if (!p->pods.present)
@@ -419,7 +420,7 @@ static void mark_selected(struct pf_engine *e, const struct pf_policy *p)
 		return;
 	if (!req || e->index_lost) {
 		HASH_ITER(hh, e->pods, pe, tmp)
-			mark_dirty(e, pe);
+		mark_dirty(e, pe);
 		return;
 	}
 	for (size_t i = 0; i < req->values.n; i++) {
@@ -541,8 +542,9 @@ static int policy_define(struct pf_engine *e, const char *key, const char *file,
 		if (!p)
 			return 0;
 		pe = calloc(1, sizeof(*pe));
-		err = !pe || !(pe->key = strdup(key)) ? -ENOMEM
-						       : pf_store_alloc_id(e->st, PF_ID_POLICY, &pe->id);
+		err = !pe || !(pe->key = strdup(key))
+			  ? -ENOMEM
+			  : pf_store_alloc_id(e->st, PF_ID_POLICY, &pe->id);
 		if (err) {
 			if (pe)
 				free(pe->key);
@@ -592,12 +594,10 @@ drop:
 	return err;
 }
 
-
 static int policy_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
 {
 	return policy_define(e, key, file, obj);
 }
-
 
 static void pod_release_all(struct pf_engine *e, struct pod_ent *pe);
 
@@ -662,7 +662,7 @@ static int pod_define_v(struct pf_engine *e, const char *key, const char *file, 
 /* How the objects of one kind of input file are keyed and installed. */
 struct file_kind {
 	bool is_pod_file;
-	size_t size;				/* of one object in the parsed list */
+	size_t size; /* of one object in the parsed list */
 	char *(*key)(const void *obj);
 	int (*define)(struct pf_engine *e, const char *key, const char *file, void *obj);
 };
@@ -681,10 +681,16 @@ static char *pod_key(const void *obj)
 }
 
 static const struct file_kind policy_files = {
-	false, sizeof(struct pf_policy), policy_key_v, policy_define_v,
+    false,
+    sizeof(struct pf_policy),
+    policy_key_v,
+    policy_define_v,
 };
 static const struct file_kind pod_files = {
-	true, sizeof(struct pf_pod), pod_key, pod_define_v,
+    true,
+    sizeof(struct pf_pod),
+    pod_key,
+    pod_define_v,
 };
 
 /*
@@ -858,7 +864,7 @@ static void candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptr
 		struct policy_ent *pe, *tmp;
 
 		HASH_ITER(hh, e->policies, pe, tmp)
-			consider(e, pe, pod, out);
+		consider(e, pe, pod, out);
 	}
 	/* Canonical order: the compiled rules never depend on arrival order. */
 	if (out->n)
@@ -921,8 +927,8 @@ static struct policy_ent *instance_get(struct pf_engine *e, const char *tpl,
 		return ie;
 	}
 	ie = calloc(1, sizeof(*ie));
-	if (!ie || pf_store_alloc_id(e->st, PF_ID_POLICY, &ie->id) || !(ie->tpl_name = strdup(tpl)) ||
-	    !(ie->bindings = calloc(n, sizeof(*ie->bindings)))) {
+	if (!ie || pf_store_alloc_id(e->st, PF_ID_POLICY, &ie->id) ||
+	    !(ie->tpl_name = strdup(tpl)) || !(ie->bindings = calloc(n, sizeof(*ie->bindings)))) {
 		if (ie)
 			free(ie->tpl_name);
 		free(ie);
@@ -993,8 +999,8 @@ out:
 static const struct pf_cond *allowlist_cond(const struct pf_rule *r)
 {
 	for (unsigned c = 0; c < r->n_conds && c < PF_MAX_CONDS; c++)
-		if (r->conds[c].subject == PF_SUBJ_EXEC_PATH && r->conds[c].match == PF_MATCH_EXACT &&
-		    r->conds[c].negate)
+		if (r->conds[c].subject == PF_SUBJ_EXEC_PATH &&
+		    r->conds[c].match == PF_MATCH_EXACT && r->conds[c].negate)
 			return &r->conds[c];
 	return NULL;
 }
@@ -1030,9 +1036,9 @@ static void add_allowlist_skip_rule(struct pf_engine *e, struct pod_ent *pe, str
 {
 	struct pf_strset common = {};
 	struct pf_rule skip = {
-		.flags = PF_RULE_SKIP_IF_IN,
-		.group = UINT8_MAX,
-		.n_conds = 1,
+	    .flags = PF_RULE_SKIP_IF_IN,
+	    .group = UINT8_MAX,
+	    .n_conds = 1,
 	};
 	size_t n_lists = 0;
 	char msg[PF_ENGINE_MSG] = "";
@@ -1199,8 +1205,8 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 }
 
 /* Writes a workload's ruleset, its flags derived from the rules. */
-static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_rule *rules,
-			 size_t n, char *msg, size_t msg_len)
+static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_rule *rules, size_t n,
+			 char *msg, size_t msg_len)
 {
 	struct pf_ruleset rs;
 	int err = pf_ruleset_init(&rs, rules, n, ++e->generation);
@@ -1493,7 +1499,8 @@ static void bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 	struct bind_walk w = {e, pe, 0, unbind || !pe->pod_wl, false, 0};
 	int err;
 
-	if (!e->cgroup_root[0] || pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir))) {
+	if (!e->cgroup_root[0] ||
+	    pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir))) {
 		if (!pe->pending && !w.unbind)
 			pf_info("pod %s: no cgroup yet, bound by the kernel when it is created",
 				pe->key);
@@ -1702,7 +1709,7 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 {
 	struct pf_pod *pod = defs_active(&pe->defs), *old_applied = pe->applied;
 	struct pf_rule rules[PF_MAX_RULES], (*crules)[PF_MAX_RULES] = NULL;
-	char (*cmsg)[PF_ENGINE_MSG] = NULL;
+	char(*cmsg)[PF_ENGINE_MSG] = NULL;
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
 	struct ptrs cands = {}, used = {}, garbage = {};
 	struct cont_ent *cont = NULL;
@@ -1889,7 +1896,8 @@ void pf_engine_retry_pending(struct pf_engine *e)
 {
 	struct pod_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->pods, pe, tmp) {
+	HASH_ITER(hh, e->pods, pe, tmp)
+	{
 		if (!pe->applied)
 			continue;
 		if (pe->pending) {
@@ -2073,15 +2081,18 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 	struct pf_sets_stats ss;
 
 	memset(out, 0, sizeof(*out));
-	HASH_ITER(hh, e->policies, pe, ptmp) {
+	HASH_ITER(hh, e->policies, pe, ptmp)
+	{
 		out->policies += pe->defs.n > 0;
 		out->policies_without_counters += pe->counters_err != 0;
 	}
-	HASH_ITER(hh, e->files, fe, ftmp) {
+	HASH_ITER(hh, e->files, fe, ftmp)
+	{
 		out->policy_files += !fe->is_pod_file;
 		out->files_rejected += fe->diags.n_errors > 0;
 	}
-	HASH_ITER(hh, e->pods, po, otmp) {
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
 		out->pods += po->applied != NULL;
 		out->pods_pending += po->pending;
 		out->workload_errors += po->error[0] != 0;
@@ -2128,7 +2139,8 @@ static struct binding_pods *binding_pods_count(struct pf_engine *e)
 	struct binding_pods *map = NULL, *bp;
 	struct policy_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->policies, pe, tmp) {
+	HASH_ITER(hh, e->policies, pe, tmp)
+	{
 		for (size_t i = 0; i < pe->n_bindings; i++) {
 			HASH_FIND_STR(map, pe->bindings[i], bp);
 			if (!bp) {
@@ -2181,7 +2193,8 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 	struct binding_pods *counts = binding_pods_count(e), *bp, *btmp;
 	struct policy_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->policies, pe, tmp) {
+	HASH_ITER(hh, e->policies, pe, tmp)
+	{
 		struct pf_policy *p = defs_active(&pe->defs);
 		struct json_object *o;
 
@@ -2213,14 +2226,17 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 		json_object_object_add(o, "name", json_object_new_string(p->name));
 		json_object_object_add(o, "kind", json_object_new_string(p->kind ? p->kind : ""));
 		if (p->namespace)
-			json_object_object_add(o, "namespace", json_object_new_string(p->namespace));
+			json_object_object_add(o, "namespace",
+					       json_object_new_string(p->namespace));
 		json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
-		json_object_object_add(o, "mode", json_object_new_string(
-			p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
+		json_object_object_add(
+		    o, "mode",
+		    json_object_new_string(p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
 		status_counters(e, pe, o);
 		json_object_array_add(pols, o);
 	}
-	HASH_ITER(hh, counts, bp, btmp) {
+	HASH_ITER(hh, counts, bp, btmp)
+	{
 		HASH_DEL(counts, bp);
 		free(bp);
 	}
@@ -2235,7 +2251,8 @@ static void status_overlaps(struct pf_engine *e, struct json_object *root)
 	struct json_object *arr = json_object_new_array();
 	struct pod_ent *po, *tmp;
 
-	HASH_ITER(hh, e->pods, po, tmp) {
+	HASH_ITER(hh, e->pods, po, tmp)
+	{
 		for (size_t i = 0; i < po->policies.n; i++) {
 			struct policy_ent *ie = po->policies.v[i];
 			struct json_object *o;
@@ -2306,7 +2323,8 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	COUNT(policies_without_counters);
 #undef COUNT
 	json_object_object_add(root, "counts", counts);
-	HASH_ITER(hh, e->files, fe, ftmp) {
+	HASH_ITER(hh, e->files, fe, ftmp)
+	{
 		for (size_t i = 0; i < fe->diags.n; i++) {
 			if (fe->diags.v[i].sev != PF_SEV_ERROR)
 				continue;
@@ -2323,10 +2341,13 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	}
 	status_bindings(e, errors);
 	if (e->index_lost)
-		json_object_array_add(errors, json_object_new_string(
+		json_object_array_add(
+		    errors,
+		    json_object_new_string(
 			"out of memory in the selector index: every pod is recomputed on every "
 			"change (restart the agent to rebuild it)"));
-	HASH_ITER(hh, e->pods, po, otmp) {
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
 		if (po->error[0])
 			json_object_array_add(errors, json_object_new_string(po->error));
 		if (po->pending)
@@ -2351,7 +2372,8 @@ void pf_engine_free(struct pf_engine *e)
 	if (!e)
 		return;
 	/* Memory only: the kernel state stays in force for the next agent. */
-	HASH_ITER(hh, e->pods, po, otmp) {
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
 		for (size_t i = 0; i < po->defs.n; i++) {
 			if (po->defs.v[i].obj != po->applied) {
 				pf_pod_free(po->defs.v[i].obj);
@@ -2372,7 +2394,8 @@ void pf_engine_free(struct pf_engine *e)
 		free(po->key);
 		free(po);
 	}
-	HASH_ITER(hh, e->policies, pe, ptmp) {
+	HASH_ITER(hh, e->policies, pe, ptmp)
+	{
 		for (size_t i = 0; i < pe->defs.n; i++) {
 			pf_policy_free(pe->defs.v[i].obj);
 			free(pe->defs.v[i].obj);
@@ -2382,30 +2405,35 @@ void pf_engine_free(struct pf_engine *e)
 		policy_ent_free(e, pe);
 	}
 	HASH_ITER(hh, e->files, fe, ftmp)
-		file_drop(e, fe);
-	HASH_ITER(hh, e->pol_index, b, btmp) {
+	file_drop(e, fe);
+	HASH_ITER(hh, e->pol_index, b, btmp)
+	{
 		HASH_DEL(e->pol_index, b);
 		free(b->items.v);
 		free(b->kv);
 		free(b);
 	}
-	HASH_ITER(hh, e->tpl_index, b, btmp) {
+	HASH_ITER(hh, e->tpl_index, b, btmp)
+	{
 		HASH_DEL(e->tpl_index, b);
 		free(b->items.v);
 		free(b->kv);
 		free(b);
 	}
-	HASH_ITER(hh, e->pod_index, b, btmp) {
+	HASH_ITER(hh, e->pod_index, b, btmp)
+	{
 		HASH_DEL(e->pod_index, b);
 		free(b->items.v);
 		free(b->kv);
 		free(b);
 	}
-	HASH_ITER(hh, e->wls, wl, wtmp) {
+	HASH_ITER(hh, e->wls, wl, wtmp)
+	{
 		HASH_DEL(e->wls, wl);
 		wl_ent_free(wl);
 	}
-	HASH_ITER(hh, e->cgs, ce, ctmp) {
+	HASH_ITER(hh, e->cgs, ce, ctmp)
+	{
 		HASH_DEL(e->cgs, ce);
 		free(ce);
 	}

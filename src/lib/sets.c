@@ -6,13 +6,13 @@
 #include "podfence/sets.h"
 
 struct set_entry {
-	uint64_t digest;		/* content key: match kind + values */
+	uint64_t digest; /* content key: match kind + values */
 	uint32_t id;
 	enum pf_match match;
 	uint8_t tiers;
 	unsigned refs;
 	struct pf_strset values;
-	UT_hash_handle hh_digest;	/* by content (digest, then compared in full) */
+	UT_hash_handle hh_digest; /* by content (digest, then compared in full) */
 	UT_hash_handle hh_id;
 	struct set_entry *next_garbage;
 };
@@ -70,7 +70,8 @@ void pf_sets_free(struct pf_sets *s)
 		return;
 	/* The digest table lives in its entries' handles: cleared before they go. */
 	HASH_CLEAR(hh_digest, s->by_digest);
-	HASH_ITER(hh_id, s->by_id, e, tmp) {
+	HASH_ITER(hh_id, s->by_id, e, tmp)
+	{
 		HASH_DELETE(hh_id, s->by_id, e);
 		entry_free(e);
 	}

@@ -40,7 +40,7 @@
 #include "podfence/policy.h"
 
 #define DEFAULT_SEED	   20251121ull
-#define GEN_SCENARIOS	   250	/* PF_DIFF_SCENARIOS overrides (emulated kernels use fewer) */
+#define GEN_SCENARIOS	   250 /* PF_DIFF_SCENARIOS overrides (emulated kernels use fewer) */
 #define EXECS_PER_SCENARIO 8
 #define EXECS_AFTER_CHANGE 4
 /* Detailed reports printed; every mismatch is counted. */
@@ -192,7 +192,6 @@ static char *path_of_len(const char *dir, size_t len, char fill)
 	free(name);
 	return p;
 }
-
 
 /* Copies src to path, creating its directories. */
 static int place_copy(const char *src, const char *path)

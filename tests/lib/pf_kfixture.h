@@ -25,12 +25,12 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot);
 struct pf_kfix {
 	struct pf_kstore *ks;
 	char dir[PATH_MAX];
-	char allowed[PATH_MAX + 16];	/* <dir>/bin/allowed */
-	char forbidden[PATH_MAX + 16];	/* <dir>/bin/forbidden: creates `marker` if it ever runs */
+	char allowed[PATH_MAX + 16];   /* <dir>/bin/allowed */
+	char forbidden[PATH_MAX + 16]; /* <dir>/bin/forbidden: creates `marker` if it ever runs */
 	char marker[PATH_MAX + 16];
 	struct pf_sandbox_cg cg;
 	uint32_t wl_id;
-	uint32_t policy_id;		/* with its counters entry */
+	uint32_t policy_id; /* with its counters entry */
 };
 
 /* Writes rules[0..n) as workload wl_id's ruleset (flags derived as the engine does). */

@@ -54,11 +54,10 @@ struct pf_memstore {
 };
 
 static const uint32_t default_capacity[PF_KMAP__MAX] = {
-	[PF_KMAP_CGROUPS] = 131072,	   [PF_KMAP_WORKLOADS] = 65536,
-	[PF_KMAP_WORKLOADS_LARGE] = 4096, [PF_KMAP_EXACT_S] = 131072,
-	[PF_KMAP_EXACT_M] = 16384,	   [PF_KMAP_EXACT_L] = 1024,
-	[PF_KMAP_PREFIX] = 16384,	   [PF_KMAP_SUFFIX] = 16384,
-	[PF_KMAP_POLICIES] = 65536,	   [PF_KMAP_CG_EXPECT] = 512,
+    [PF_KMAP_CGROUPS] = 131072, [PF_KMAP_WORKLOADS] = 65536, [PF_KMAP_WORKLOADS_LARGE] = 4096,
+    [PF_KMAP_EXACT_S] = 131072, [PF_KMAP_EXACT_M] = 16384,   [PF_KMAP_EXACT_L] = 1024,
+    [PF_KMAP_PREFIX] = 16384,	[PF_KMAP_SUFFIX] = 16384,    [PF_KMAP_POLICIES] = 65536,
+    [PF_KMAP_CG_EXPECT] = 512,
 };
 
 static struct pf_memstore *ms_of(struct pf_store *st)
@@ -348,8 +347,7 @@ static void ms_counters_delete(struct pf_store *st, uint32_t policy_id)
 	free(c);
 }
 
-static int ms_counters_read(struct pf_store *st, uint32_t policy_id,
-			    struct pf_policy_counters *out)
+static int ms_counters_read(struct pf_store *st, uint32_t policy_id, struct pf_policy_counters *out)
 {
 	struct ms_counters *c;
 
@@ -372,8 +370,8 @@ static int ms_gc_cgroups(struct pf_store *st, pf_store_drop_cgroup_fn drop, void
 	struct ms_cgroup *c, *tmp;
 
 	HASH_ITER(hh, ms->cgroups, c, tmp)
-		if (drop(c->cgid, c->b.wl_id, ctx))
-			ms_cgroup_unbind(st, c->cgid);
+	if (drop(c->cgid, c->b.wl_id, ctx))
+		ms_cgroup_unbind(st, c->cgid);
 	return 0;
 }
 
@@ -383,8 +381,8 @@ static int ms_gc_workloads(struct pf_store *st, pf_store_drop_id_fn drop, void *
 	struct ms_ruleset *r, *tmp;
 
 	HASH_ITER(hh, ms->rulesets, r, tmp)
-		if (drop(r->wl_id, ctx))
-			ms_ruleset_delete(st, r->wl_id);
+	if (drop(r->wl_id, ctx))
+		ms_ruleset_delete(st, r->wl_id);
 	return 0;
 }
 
@@ -394,8 +392,8 @@ static int ms_gc_sets(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
 	struct ms_set *s, *tmp;
 
 	HASH_ITER(hh, ms->sets, s, tmp)
-		if (drop(s->id, ctx))
-			ms_set_delete(st, s->id, s->match, &s->values);
+	if (drop(s->id, ctx))
+		ms_set_delete(st, s->id, s->match, &s->values);
 	return 0;
 }
 
@@ -405,8 +403,8 @@ static int ms_gc_counters(struct pf_store *st, pf_store_drop_id_fn drop, void *c
 	struct ms_counters *c, *tmp;
 
 	HASH_ITER(hh, ms->counters, c, tmp)
-		if (drop(c->policy_id, ctx))
-			ms_counters_delete(st, c->policy_id);
+	if (drop(c->policy_id, ctx))
+		ms_counters_delete(st, c->policy_id);
 	return 0;
 }
 
@@ -416,27 +414,27 @@ static uint32_t ms_capacity(struct pf_store *st, enum pf_kmap m)
 }
 
 static const struct pf_store_ops memstore_ops = {
-	.alloc_id = ms_alloc_id,
-	.set_write = ms_set_write,
-	.set_delete = ms_set_delete,
-	.ruleset_write = ms_ruleset_write,
-	.ruleset_delete = ms_ruleset_delete,
-	.cgroup_bind = ms_cgroup_bind,
-	.cgroup_unbind = ms_cgroup_unbind,
-	.cgroup_lookup = ms_cgroup_lookup,
-	.cgroup_expect = ms_cgroup_expect,
-	.cgroup_unexpect = ms_cgroup_unexpect,
-	.cg_overflow = ms_cg_overflow,
-	.cg_overflow_ack = ms_cg_overflow_ack,
-	.counters_create = ms_counters_create,
-	.counters_delete = ms_counters_delete,
-	.counters_read = ms_counters_read,
-	.barrier = ms_barrier,
-	.gc_cgroups = ms_gc_cgroups,
-	.gc_workloads = ms_gc_workloads,
-	.gc_sets = ms_gc_sets,
-	.gc_counters = ms_gc_counters,
-	.capacity = ms_capacity,
+    .alloc_id = ms_alloc_id,
+    .set_write = ms_set_write,
+    .set_delete = ms_set_delete,
+    .ruleset_write = ms_ruleset_write,
+    .ruleset_delete = ms_ruleset_delete,
+    .cgroup_bind = ms_cgroup_bind,
+    .cgroup_unbind = ms_cgroup_unbind,
+    .cgroup_lookup = ms_cgroup_lookup,
+    .cgroup_expect = ms_cgroup_expect,
+    .cgroup_unexpect = ms_cgroup_unexpect,
+    .cg_overflow = ms_cg_overflow,
+    .cg_overflow_ack = ms_cg_overflow_ack,
+    .counters_create = ms_counters_create,
+    .counters_delete = ms_counters_delete,
+    .counters_read = ms_counters_read,
+    .barrier = ms_barrier,
+    .gc_cgroups = ms_gc_cgroups,
+    .gc_workloads = ms_gc_workloads,
+    .gc_sets = ms_gc_sets,
+    .gc_counters = ms_gc_counters,
+    .capacity = ms_capacity,
 };
 
 struct pf_memstore *pf_memstore_new(void)
@@ -461,25 +459,30 @@ void pf_memstore_free(struct pf_memstore *ms)
 
 	if (!ms)
 		return;
-	HASH_ITER(hh, ms->sets, s, stmp) {
+	HASH_ITER(hh, ms->sets, s, stmp)
+	{
 		HASH_DEL(ms->sets, s);
 		pf_strset_free(&s->values);
 		free(s);
 	}
-	HASH_ITER(hh, ms->rulesets, r, rtmp) {
+	HASH_ITER(hh, ms->rulesets, r, rtmp)
+	{
 		HASH_DEL(ms->rulesets, r);
 		free(r);
 	}
-	HASH_ITER(hh, ms->cgroups, c, ctmp) {
+	HASH_ITER(hh, ms->cgroups, c, ctmp)
+	{
 		HASH_DEL(ms->cgroups, c);
 		free(c);
 	}
-	HASH_ITER(hh, ms->expected, n, ntmp) {
+	HASH_ITER(hh, ms->expected, n, ntmp)
+	{
 		HASH_DEL(ms->expected, n);
 		free(n->name);
 		free(n);
 	}
-	HASH_ITER(hh, ms->counters, k, ktmp) {
+	HASH_ITER(hh, ms->counters, k, ktmp)
+	{
 		HASH_DEL(ms->counters, k);
 		free(k);
 	}
@@ -613,7 +616,8 @@ enum pf_mem_verdict pf_memstore_exec(struct pf_memstore *ms, uint64_t cgid, cons
 		if (group_done || !rule_matches(ms, rule, path, caller))
 			continue;
 		matched_groups[n_matched++] = rule->group;
-		if ((rule->actions & (PF_ACT_DENY | PF_ACT_KILL)) && !(rule->flags & PF_RULE_MONITOR))
+		if ((rule->actions & (PF_ACT_DENY | PF_ACT_KILL)) &&
+		    !(rule->flags & PF_RULE_MONITOR))
 			denied = true;
 	}
 	return denied ? PF_MEM_DENIED : PF_MEM_ALLOWED;
@@ -623,7 +627,7 @@ enum pf_mem_verdict pf_memstore_exec(struct pf_memstore *ms, uint64_t cgid, cons
 
 static void dump_set(FILE *f, struct pf_memstore *ms, const struct pf_cond *c)
 {
-	static const char *const match[] = { "none", "eq", "prefix", "suffix" };
+	static const char *const match[] = {"none", "eq", "prefix", "suffix"};
 	struct ms_set *s;
 
 	HASH_FIND(hh, ms->sets, &c->set_id, sizeof(c->set_id), s);
@@ -650,7 +654,8 @@ static void dump_ruleset(FILE *f, struct pf_memstore *ms, uint32_t wl_id, policy
 		const struct pf_rule *rule = &r->rs.rules[i];
 
 		const char *pol = rule->flags & PF_RULE_SKIP_IF_IN ? "skip"
-				  : name ? name(ctx, rule->policy_id) : NULL;
+				  : name			   ? name(ctx, rule->policy_id)
+								   : NULL;
 
 		fprintf(f, " [%s g%u a%u f%u m%x", pol ? pol : "?", rule->group, rule->actions,
 			rule->flags, rule->skip_mask);
@@ -667,8 +672,7 @@ static int cmp_line(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char *pf_memstore_dump(struct pf_memstore *ms,
-		       const char *(*name)(void *ctx, uint32_t policy_id),
+char *pf_memstore_dump(struct pf_memstore *ms, const char *(*name)(void *ctx, uint32_t policy_id),
 		       const char *(*cgroup_name)(void *ctx, uint64_t cgid), void *ctx)
 {
 	size_t n = HASH_CNT(hh, ms->cgroups), i = 0, len = 0;
@@ -678,7 +682,8 @@ char *pf_memstore_dump(struct pf_memstore *ms,
 
 	if (!lines)
 		return NULL;
-	HASH_ITER(hh, ms->cgroups, c, tmp) {
+	HASH_ITER(hh, ms->cgroups, c, tmp)
+	{
 		size_t l = 0;
 		FILE *lf = open_memstream(&lines[i], &l);
 		const char *cg;
@@ -706,9 +711,10 @@ char *pf_memstore_dump(struct pf_memstore *ms,
 	if (f) {
 		fprintf(f, "rulesets %zu+%zu sets %u values %zu+%zu+%zu+%zu+%zu counters %zu\n",
 			ms->used[PF_KMAP_WORKLOADS], ms->used[PF_KMAP_WORKLOADS_LARGE],
-			HASH_CNT(hh, ms->sets), ms->used[PF_KMAP_EXACT_S], ms->used[PF_KMAP_EXACT_M],
-			ms->used[PF_KMAP_EXACT_L], ms->used[PF_KMAP_PREFIX],
-			ms->used[PF_KMAP_SUFFIX], ms->used[PF_KMAP_POLICIES]);
+			HASH_CNT(hh, ms->sets), ms->used[PF_KMAP_EXACT_S],
+			ms->used[PF_KMAP_EXACT_M], ms->used[PF_KMAP_EXACT_L],
+			ms->used[PF_KMAP_PREFIX], ms->used[PF_KMAP_SUFFIX],
+			ms->used[PF_KMAP_POLICIES]);
 		fclose(f);
 	}
 	return out;

@@ -56,8 +56,7 @@ enum pf_mem_verdict pf_memstore_exec(struct pf_memstore *ms, uint64_t cgid, cons
  * one line per cgroup, sorted, then the entry counts: equal for two stores
  * that enforce the same. Caller frees.
  */
-char *pf_memstore_dump(struct pf_memstore *ms,
-		       const char *(*name)(void *ctx, uint32_t policy_id),
+char *pf_memstore_dump(struct pf_memstore *ms, const char *(*name)(void *ctx, uint32_t policy_id),
 		       const char *(*cgroup_name)(void *ctx, uint64_t cgid), void *ctx);
 
 #endif /* PF_MEMSTORE_H */

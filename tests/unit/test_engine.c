@@ -140,8 +140,7 @@ static uint64_t cgroup(struct node *n, const char *pod, int container)
 	return id;
 }
 
-static enum pf_mem_verdict exec_in(struct node *n, const char *pod, int container,
-				   const char *path)
+static enum pf_mem_verdict exec_in(struct node *n, const char *pod, int container, const char *path)
 {
 	return pf_memstore_exec(n->ms, cgroup(n, pod, container), path, "/bin/sh");
 }
@@ -181,7 +180,7 @@ static char *status_errors(struct node *n)
 }
 
 #define ALLOWLIST(name, app, values)                                                               \
-	"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: " name "}\n"         \
+	"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: " name "}\n"        \
 	"spec:\n  podSelector: {matchLabels: {app: " app "}}\n  kprobes:\n"                        \
 	"  - call: security_bprm_creds_for_exec\n    syscall: false\n"                             \
 	"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"                             \
@@ -189,17 +188,17 @@ static char *status_errors(struct node *n)
 	"      matchActions: [{action: Override, argError: -1}]\n"
 
 #define TEMPLATE                                                                                   \
-	"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: allow}\n"         \
+	"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: allow}\n"        \
 	"spec:\n  parameters: [{name: execs}]\n  lsmhooks:\n  - hook: bprm_check_security\n"       \
 	"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"                             \
-	"    - matchArgs: [{index: 0, operator: NotEqual, valuesFrom: execs}]\n"                    \
+	"    - matchArgs: [{index: 0, operator: NotEqual, valuesFrom: execs}]\n"                   \
 	"      matchActions: [{action: Override, argError: -1}]\n"
 
 #define DENY_TEMPLATE                                                                              \
-	"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: deny}\n"          \
+	"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: deny}\n"         \
 	"spec:\n  parameters: [{name: execs}]\n  lsmhooks:\n  - hook: bprm_check_security\n"       \
 	"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"                             \
-	"    - matchArgs: [{index: 0, operator: Equal, valuesFrom: execs}]\n"                       \
+	"    - matchArgs: [{index: 0, operator: Equal, valuesFrom: execs}]\n"                      \
 	"      matchActions: [{action: Override, argError: -1}]\n"
 
 #define BINDING_OF(tpl, name, app, values)                                                         \
@@ -232,13 +231,13 @@ static bool next_permutation(int *idx, int n)
 
 PF_TEST(engine_file_precedence_same_in_every_order)
 {
-	static const char *const files[] = { "10-a.yaml", "20-b.yaml", "30-c.yaml" };
+	static const char *const files[] = {"10-a.yaml", "20-b.yaml", "30-c.yaml"};
 	static const char *const texts[] = {
-		ALLOWLIST("web", "web", "[/bin/a]"),
-		ALLOWLIST("web", "web", "[/bin/b]"),
-		ALLOWLIST("web", "web", "[/bin/c]"),
+	    ALLOWLIST("web", "web", "[/bin/a]"),
+	    ALLOWLIST("web", "web", "[/bin/b]"),
+	    ALLOWLIST("web", "web", "[/bin/c]"),
 	};
-	int idx[3] = { 0, 1, 2 };
+	int idx[3] = {0, 1, 2};
 	char *first = NULL;
 
 	do {
@@ -275,11 +274,11 @@ PF_TEST(engine_file_precedence_same_in_every_order)
 PF_TEST(engine_several_policies_same_rules_in_every_order)
 {
 	static const char *const texts[] = {
-		ALLOWLIST("p1", "web", "[/bin/a, /bin/b]"),
-		ALLOWLIST("p2", "web", "[/bin/a, /bin/c]"),
-		ALLOWLIST("p3", "web", "[/bin/a]"),
+	    ALLOWLIST("p1", "web", "[/bin/a, /bin/b]"),
+	    ALLOWLIST("p2", "web", "[/bin/a, /bin/c]"),
+	    ALLOWLIST("p3", "web", "[/bin/a]"),
 	};
-	int idx[3] = { 0, 1, 2 };
+	int idx[3] = {0, 1, 2};
 	char *first = NULL;
 
 	do {
@@ -300,7 +299,8 @@ PF_TEST(engine_several_policies_same_rules_in_every_order)
 		if (!first)
 			first = d;
 		else {
-			ASSERT_STREQ(d, first, "same rules, same order, whatever the arrival order");
+			ASSERT_STREQ(d, first,
+				     "same rules, same order, whatever the arrival order");
 			free(d);
 		}
 		node_close(&n);
@@ -311,15 +311,15 @@ PF_TEST(engine_several_policies_same_rules_in_every_order)
 PF_TEST(engine_binding_union_same_in_every_order)
 {
 	static const char *const texts[] = {
-		TEMPLATE,
-		/* Names interleave the templates: bindings are grouped by template, not by name. */
-		BINDING("a1", "web", "[/bin/one]"),
-		BINDING_OF("deny", "b1", "web", "[/bin/bad]"),
-		BINDING("c2", "web", "[/bin/two, /bin/bad]"),
-		BINDING("d3", "web", "[/bin/three, /bin/one]"),
-		DENY_TEMPLATE,
+	    TEMPLATE,
+	    /* Names interleave the templates: bindings are grouped by template, not by name. */
+	    BINDING("a1", "web", "[/bin/one]"),
+	    BINDING_OF("deny", "b1", "web", "[/bin/bad]"),
+	    BINDING("c2", "web", "[/bin/two, /bin/bad]"),
+	    BINDING("d3", "web", "[/bin/three, /bin/one]"),
+	    DENY_TEMPLATE,
 	};
-	int idx[6] = { 0, 1, 2, 3, 4, 5 };
+	int idx[6] = {0, 1, 2, 3, 4, 5};
 	char *first = NULL;
 	int orders = 0;
 
@@ -619,11 +619,11 @@ PF_TEST(engine_update_failing_at_each_write_never_enforces_less)
 {
 	static const char *const before = ALLOWLIST("web", "web", "[/bin/a, /bin/b]");
 	static const char *const after[] = {
-		ALLOWLIST("web", "web", "[/bin/a, /bin/c]"),
-		ALLOWLIST("web-2", "web", "[/bin/a, /bin/d]"),
-		ALLOWLIST("web-3", "web", "[/bin/a, /bin/e]"),
+	    ALLOWLIST("web", "web", "[/bin/a, /bin/c]"),
+	    ALLOWLIST("web-2", "web", "[/bin/a, /bin/d]"),
+	    ALLOWLIST("web-3", "web", "[/bin/a, /bin/e]"),
 	};
-	static const char *const paths[] = { "/bin/a", "/bin/b", "/bin/c", "/bin/x" };
+	static const char *const paths[] = {"/bin/a", "/bin/b", "/bin/c", "/bin/x"};
 	unsigned long writes = 0, tried = 0;
 	char *wanted = NULL;
 
@@ -681,8 +681,8 @@ PF_TEST(engine_update_failing_at_each_write_never_enforces_less)
 			char *d = dump(&n);
 
 			if (d && wanted && strcmp(d, wanted) != 0)
-				fprintf(stderr, "    after failing write %lu:\n%s    clean:\n%s", k, d,
-					wanted);
+				fprintf(stderr, "    after failing write %lu:\n%s    clean:\n%s", k,
+					d, wanted);
 			ASSERT_TRUE(d && wanted && strcmp(d, wanted) == 0,
 				    "recovered: the same state as a clean update");
 			free(d);
