@@ -13,24 +13,35 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 LDLIBS    := -l:libbpf.a -lelf -lz -lyaml -ljson-c
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+# Header dependencies come from the compiler (-MMD -MP: one .d file per object), so an edit
+# rebuilds what includes it and nothing else; the skeleton is generated before any C is built.
+DEPFLAGS  := -MMD -MP
+
 LIB_SRCS  := $(sort $(wildcard src/lib/*.c))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c src/agent/*.c))
 BPF_SRCS  := bpf/podfence.bpf.c
 BPF_HDRS  := $(wildcard bpf/*.h) include/podfence/abi.h
-HDRS      := $(wildcard include/podfence/*.h src/lib/*.h) $(BUILD)/podfence.skel.h
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 SAN_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/lib/pf_test.c
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
+	     tests/lib/pf_memstore.c
 BPFT_SRCS := $(sort $(wildcard tests/bpf/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
 	     tests/lib/pf_kfixture.c
 ADV_SRCS  := $(sort $(wildcard tests/adversarial/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
 	     tests/lib/pf_kfixture.c
+# Test objects per suite: each suite compiles tests/lib with its own name (and the unit
+# suite with the sanitizers).
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit/%.o)
+BPFT_OBJS := $(BPFT_SRCS:%.c=$(BUILD)/bpft/%.o)
+ADV_OBJS  := $(ADV_SRCS:%.c=$(BUILD)/adv/%.o)
+DEPS      := $(patsubst %.o,%.d,$(LIB_OBJS) $(SAN_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(BPFT_OBJS) \
+	       $(ADV_OBJS))
 
 .PHONY: all setup test test-unit test-bpf test-adversarial test-integration demo bench bench-quick \
-	format clean
+	format format-check clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/podfence $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests \
@@ -53,13 +64,25 @@ $(BUILD)/podfence.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(BUILD)/vmlinux.h
 $(BUILD)/podfence.skel.h: $(BUILD)/podfence.bpf.o
 	$(BPFTOOL) gen skeleton $< name podfence_bpf > $@
 
-$(BUILD)/%.o: %.c $(HDRS)
+$(BUILD)/%.o: %.c | $(BUILD)/podfence.skel.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: %.c $(HDRS)
+$(BUILD)/san/%.o: %.c | $(BUILD)/podfence.skel.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/unit/%.o: %.c | $(BUILD)/podfence.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests/lib -DPF_TEST_SUITE='"unit"' -c $< -o $@
+
+$(BUILD)/bpft/%.o: %.c | $(BUILD)/podfence.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib -DPF_TEST_SUITE='"bpf"' -c $< -o $@
+
+$(BUILD)/adv/%.o: %.c | $(BUILD)/podfence.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib -DPF_TEST_SUITE='"adversarial"' -c $< -o $@
 
 $(BUILD)/libpodfence.a: $(LIB_OBJS)
 	ar rcs $@ $^
@@ -70,18 +93,17 @@ $(BUILD)/libpodfence-san.a: $(SAN_OBJS)
 $(BUILD)/podfence: $(CLI_OBJS) $(BUILD)/libpodfence.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(BUILD)/libpodfence-san.a tests/lib/pf_test.h
+$(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/libpodfence-san.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -DPF_TEST_SUITE='"unit"' $(UNIT_SRCS) $(BUILD)/libpodfence-san.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/bpf_tests: $(BPFT_SRCS) $(BUILD)/libpodfence.a $(wildcard tests/lib/*.h)
+$(BUILD)/tests/bpf_tests: $(BPFT_OBJS) $(BUILD)/libpodfence.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -DPF_TEST_SUITE='"bpf"' $(BPFT_SRCS) $(BUILD)/libpodfence.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/adversarial_tests: $(ADV_SRCS) $(BUILD)/libpodfence.a $(wildcard tests/lib/*.h) \
-				  $(wildcard tests/adversarial/*.h)
+$(BUILD)/tests/adversarial_tests: $(ADV_OBJS) $(BUILD)/libpodfence.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -DPF_TEST_SUITE='"adversarial"' $(ADV_SRCS) $(BUILD)/libpodfence.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # Tiny static programs executed inside test cgroups (a forbidden one must never run).
 $(BUILD)/tests/helpers: $(wildcard tests/helpers/*.c)
@@ -102,8 +124,15 @@ demo: setup
 	@$(MAKE) --no-print-directory $(BUILD)/podfence $(BUILD)/tests/helpers
 	@bash examples/demo.sh
 
+# The committed .clang-format, over every C file of the tree; CI runs format-check.
+FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h include/podfence/*.h src/*/*.c src/*/*.h tests/*/*.c \
+		 tests/*/*.h bench/*.c bench/*.h)
+
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h include/podfence/*.h src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h)
+	clang-format -i $(FORMAT_SRCS)
+
+format-check: setup
+	@clang-format --dry-run -Werror $(FORMAT_SRCS) && echo "format-check: $(words $(FORMAT_SRCS)) files formatted"
 
 clean:
 	rm -rf $(BUILD)
@@ -112,3 +141,4 @@ clean:
 -include mk/vmtest.mk
 -include mk/bench.mk
 -include mk/fuzz.mk
+-include $(DEPS)

@@ -120,10 +120,10 @@ static int pinned_link_prog(const struct bench *b, const char *link)
  */
 static int tracker_cost(struct bench *b, struct json_object *o)
 {
-	static const char *const links[] = { "link_cg_mkdir", "link_cg_rmdir" };
-	static const char *const keys[] = { "cgroup_mkdir_ns", "cgroup_rmdir_ns" };
+	static const char *const links[] = {"link_cg_mkdir", "link_cg_rmdir"};
+	static const char *const keys[] = {"cgroup_mkdir_ns", "cgroup_rmdir_ns"};
 	struct prog_stats s0[2], s1[2];
-	int fds[2] = { -1, -1 }, stats = -1, err = 0, k = 200;
+	int fds[2] = {-1, -1}, stats = -1, err = 0, k = 200;
 	char dir[PATH_MAX], child[PATH_MAX + 32];
 
 	for (int i = 0; i < 2 && !err; i++) {
@@ -151,8 +151,11 @@ static int tracker_cost(struct bench *b, struct json_object *o)
 	for (int i = 0; i < 2 && !err; i++)
 		err = prog_stats_read(fds[i], &s1[i]);
 	for (int i = 0; i < 2 && !err; i++)
-		json_add_double(o, keys[i], s1[i].run_cnt > s0[i].run_cnt ?
-			(double)(s1[i].run_ns - s0[i].run_ns) / (s1[i].run_cnt - s0[i].run_cnt) : 0);
+		json_add_double(o, keys[i],
+				s1[i].run_cnt > s0[i].run_cnt
+				    ? (double)(s1[i].run_ns - s0[i].run_ns) /
+					  (s1[i].run_cnt - s0[i].run_cnt)
+				    : 0);
 	if (stats >= 0)
 		close(stats);
 	for (int i = 0; i < 2; i++)
@@ -190,7 +193,7 @@ static int agent_one(struct bench *b, enum cfg_shape shape, int n, struct json_o
 	char *argv[32 + PF_KMAP__MAX * 2];
 	struct json_object *o = json_object_new_object(), *st = NULL;
 	posix_spawn_file_actions_t fa;
-	struct bench_cfg sized = { .shape = shape, .place = PLACE_LOCAL };
+	struct bench_cfg sized = {.shape = shape, .place = PLACE_LOCAL};
 	double t0, ready_s = 0;
 	int argc = 0, err;
 
@@ -273,10 +276,12 @@ static int agent_one(struct bench *b, enum cfg_shape shape, int n, struct json_o
 		json_object_object_get_ex(st, "errors", &errs);
 		pols = json_get_int(counts, "policies");
 		if (pols < n || (errs && json_object_array_length(errs))) {
-			fprintf(stderr, "Error: agent at N=%d: %lld policies in force, %zu error(s): %s\n",
+			fprintf(stderr,
+				"Error: agent at N=%d: %lld policies in force, %zu error(s): %s\n",
 				n, pols, errs ? json_object_array_length(errs) : 0,
-				errs && json_object_array_length(errs) ?
-					json_object_get_string(json_object_array_get_idx(errs, 0)) : "");
+				errs && json_object_array_length(errs)
+				    ? json_object_get_string(json_object_array_get_idx(errs, 0))
+				    : "");
 			err = -EIO;
 			goto out;
 		}

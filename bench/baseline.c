@@ -143,7 +143,8 @@ fail:
 int bl_attach(struct bl_set *s)
 {
 	for (int i = 0; i < s->n; i++) {
-		s->links[i] = bpf_raw_tracepoint_open(NULL, bpf_program__fd(s->copies[i]->progs.bl_prepare_exec));
+		s->links[i] = bpf_raw_tracepoint_open(
+		    NULL, bpf_program__fd(s->copies[i]->progs.bl_prepare_exec));
 		if (s->links[i] < 0) {
 			int err = -errno;
 
@@ -170,7 +171,8 @@ int bl_stats(struct bl_set *s, struct prog_stats *sum, struct prog_stats *first)
 	memset(sum, 0, sizeof(*sum));
 	for (int i = 0; i < s->n; i++) {
 		struct prog_stats st;
-		int err = prog_stats_read(bpf_program__fd(s->copies[i]->progs.bl_prepare_exec), &st);
+		int err =
+		    prog_stats_read(bpf_program__fd(s->copies[i]->progs.bl_prepare_exec), &st);
 
 		if (err)
 			return err;

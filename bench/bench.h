@@ -22,11 +22,11 @@
 #include "podfence/engine.h"
 #include "podfence/kstore.h"
 
-#define BENCH_MAX_NS	  8	/* podfence N values */
-#define BENCH_MAX_BL	  8	/* baseline N values */
-#define BENCH_MAX_OBJS	  64	/* BPF objects (maps + programs) of one loaded object */
-#define BENCH_CHUNK	  1000	/* documents per in-memory "file" */
-#define BENCH_NS	  "bench"	/* namespace of every pod and binding */
+#define BENCH_MAX_NS   8       /* podfence N values */
+#define BENCH_MAX_BL   8       /* baseline N values */
+#define BENCH_MAX_OBJS 64      /* BPF objects (maps + programs) of one loaded object */
+#define BENCH_CHUNK    1000    /* documents per in-memory "file" */
+#define BENCH_NS       "bench" /* namespace of every pod and binding */
 
 extern volatile sig_atomic_t bench_stop;
 
@@ -35,28 +35,28 @@ struct bench_opts {
 	const char *json_out;
 	const char *md_out;
 	const char *png_out;
-	const char *report_in;		/* regenerate outputs from this JSON only */
-	const char *podfence;		/* binary for the agent runs */
-	const char *helper;		/* static no-op binary to exec */
+	const char *report_in; /* regenerate outputs from this JSON only */
+	const char *podfence;  /* binary for the agent runs */
+	const char *helper;    /* static no-op binary to exec */
 	const char *gnuplot_script;
-	int rounds;			/* latency rounds */
-	int batch;			/* execs per batch */
-	int stats_batch;		/* execs per BPF-cost batch */
-	int paths;			/* allowed paths per policy */
-	int n[BENCH_MAX_NS];		/* podfence N */
+	int rounds;	     /* latency rounds */
+	int batch;	     /* execs per batch */
+	int stats_batch;     /* execs per BPF-cost batch */
+	int paths;	     /* allowed paths per policy */
+	int n[BENCH_MAX_NS]; /* podfence N */
 	int n_n;
-	int bl[BENCH_MAX_BL];		/* baseline N */
+	int bl[BENCH_MAX_BL]; /* baseline N */
 	int n_bl;
-	int files_n[4];			/* control plane: N loaded from files */
+	int files_n[4]; /* control plane: N loaded from files */
 	int n_files_n;
 	int files_reps;
-	int changes;			/* binding changes timed */
-	int pods_arriving;		/* pods bound one by one */
-	int agent_n[BENCH_MAX_NS];	/* agent RSS at these N */
+	int changes;		   /* binding changes timed */
+	int pods_arriving;	   /* pods bound one by one */
+	int agent_n[BENCH_MAX_NS]; /* agent RSS at these N */
 	int n_agent_n;
-	int mem_n1, mem_n2;		/* bytes per binding: (mem(N2) - mem(N1)) / (N2 - N1) */
-	int ceiling_max;		/* stop the ceiling search here */
-	int ceiling_scale;		/* divide default sizes (quick: exercise the failure path) */
+	int mem_n1, mem_n2; /* bytes per binding: (mem(N2) - mem(N1)) / (N2 - N1) */
+	int ceiling_max;    /* stop the ceiling search here */
+	int ceiling_scale;  /* divide default sizes (quick: exercise the failure path) */
 };
 
 /* Aggregate CPU time of the machine (/proc/stat, in ticks): how busy it was during the run. */
@@ -67,15 +67,15 @@ struct cpu_times {
 /* One run: options, the fake node (node.c), helper processes, results so far. */
 struct bench {
 	struct bench_opts o;
-	char tmp[PATH_MAX];		/* /tmp/pf-bench-<pid>-XXXXXX */
-	char cg2[PATH_MAX];		/* cgroup2 mount */
-	char node_cg[PATH_MAX];		/* <cg2>/pf-bench-<pid>: the node's cgroup root */
-	char true_bin[PATH_MAX];	/* the exec'd binary, as the kernel resolves it */
-	char denied_bin[PATH_MAX];	/* the same program under a path no policy allows */
-	int pods_created;		/* w1..wN have cgroups */
-	enum pf_backend backend;	/* probed once, forced afterwards */
+	char tmp[PATH_MAX];	   /* /tmp/pf-bench-<pid>-XXXXXX */
+	char cg2[PATH_MAX];	   /* cgroup2 mount */
+	char node_cg[PATH_MAX];	   /* <cg2>/pf-bench-<pid>: the node's cgroup root */
+	char true_bin[PATH_MAX];   /* the exec'd binary, as the kernel resolves it */
+	char denied_bin[PATH_MAX]; /* the same program under a path no policy allows */
+	int pods_created;	   /* w1..wN have cgroups */
+	enum pf_backend backend;   /* probed once, forced afterwards */
 	pid_t agent_pid;
-	pid_t sp_pid;			/* the spawner (spawner.c) and its request/response pipes */
+	pid_t sp_pid; /* the spawner (spawner.c) and its request/response pipes */
 	int sp_req, sp_resp;
 	char agent_pin[PATH_MAX];
 	struct json_object *res;
@@ -124,7 +124,7 @@ struct bpf_objs {
 		int fd;
 		bool prog;
 		uint32_t id;
-		uint32_t type;		/* enum bpf_map_type or bpf_prog_type */
+		uint32_t type; /* enum bpf_map_type or bpf_prog_type */
 		char name[16];
 	} v[BENCH_MAX_OBJS];
 };
@@ -186,15 +186,15 @@ struct bench_cfg {
 	int n;
 	int paths;
 	bool shared_values;
-	uint32_t sizes[PF_KMAP__MAX];	/* 0: default */
+	uint32_t sizes[PF_KMAP__MAX]; /* 0: default */
 	struct pf_kstore *ks;
 	struct pf_engine *eng;
 	struct bpf_objs objs;
-	int exec_fd;			/* the exec program (owned by the kstore) */
+	int exec_fd; /* the exec program (owned by the kstore) */
 	struct kmem mem_empty, mem;
 	double load_s;
-	int pods_loaded, pols_loaded;	/* how far the incremental loads went */
-	bool enforces;			/* checked: allowed binary runs, another one is stopped */
+	int pods_loaded, pols_loaded; /* how far the incremental loads went */
+	bool enforces;		      /* checked: allowed binary runs, another one is stopped */
 };
 /* Map sizes that hold n policies of this shape (never below the defaults). */
 void cfg_size_for(struct bench_cfg *c, int n, int paths, int pods);

@@ -60,7 +60,8 @@ int bpf_objs_since(const struct fd_snapshot *s, struct bpf_objs *out)
 		int fd = atoi(de->d_name);
 		uint32_t map_id, prog_id;
 
-		if (de->d_name[0] == '.' || fd < 0 || fd == dirfd(d) || (fd < s->max && s->open[fd]))
+		if (de->d_name[0] == '.' || fd < 0 || fd == dirfd(d) ||
+		    (fd < s->max && s->open[fd]))
 			continue;
 		map_id = pf_fdinfo_u64(fd, "map_id");
 		prog_id = pf_fdinfo_u64(fd, "prog_id");
@@ -133,8 +134,8 @@ struct json_object *bpf_objs_json(const struct bpf_objs *o)
 int bpf_objs_exec_prog(const struct bpf_objs *o)
 {
 	/* program names as the kernel keeps them (15 characters) */
-	static const char *const names[] = { "tp_prepare_exec", "tp_sched_exec", "lsm_bprm_check",
-					     "fmodret_bprm_ch" };
+	static const char *const names[] = {"tp_prepare_exec", "tp_sched_exec", "lsm_bprm_check",
+					    "fmodret_bprm_ch"};
 
 	for (int i = 0; i < o->n; i++)
 		for (size_t k = 0; o->v[i].prog && k < sizeof(names) / sizeof(*names); k++)

@@ -310,8 +310,8 @@ out:
 
 int phase_control(struct bench *b)
 {
-	static const enum cfg_shape shapes[] = { SHAPE_TEMPLATE, SHAPE_PLAIN };
-	static const enum cfg_place places[] = { PLACE_LOCAL, PLACE_REMOTE };
+	static const enum cfg_shape shapes[] = {SHAPE_TEMPLATE, SHAPE_PLAIN};
+	static const enum cfg_place places[] = {PLACE_LOCAL, PLACE_REMOTE};
 	struct json_object *arr = json_object_new_array();
 	int err = 0;
 

@@ -63,12 +63,12 @@ struct lat_case {
 	struct bl_set *bl;
 	enum mpod pod;
 	char cg[PATH_MAX];
-	struct dvec lat;	/* µs, every exec */
-	struct dvec none;	/* µs, the paired batches with nothing attached */
-	struct dvec ratio;	/* median(case batch) / median(paired none batch) */
-	struct dvec cost;	/* ns per exec of each BPF-cost batch */
+	struct dvec lat;   /* µs, every exec */
+	struct dvec none;  /* µs, the paired batches with nothing attached */
+	struct dvec ratio; /* median(case batch) / median(paired none batch) */
+	struct dvec cost;  /* ns per exec of each BPF-cost batch */
 	uint64_t cost_ns, cost_cnt, cost_execs;
-	int prog_fd;		/* CASE_PROBE */
+	int prog_fd; /* CASE_PROBE */
 	int link;
 };
 
@@ -81,7 +81,7 @@ struct lat_run {
 	struct lat_case *cases;
 	int n_cases;
 	struct probe_bpf *probe;
-	bool fifo;		/* the exec loop ran at SCHED_FIFO */
+	bool fifo; /* the exec loop ran at SCHED_FIFO */
 	struct dvec none_all;
 	struct dvec batch;
 };
@@ -104,7 +104,8 @@ static int check_enforces(struct lat_run *r, struct lat_case *c)
 		return err;
 	err = spawner_check(b, c->cg, b->true_bin, &st);
 	if (!err && (!WIFEXITED(st) || WEXITSTATUS(st))) {
-		fprintf(stderr, "Error: %s: %s did not run (status %#x)\n", c->name, b->true_bin, st);
+		fprintf(stderr, "Error: %s: %s did not run (status %#x)\n", c->name, b->true_bin,
+			st);
 		err = -EIO;
 	}
 	if (!err) {
@@ -136,7 +137,8 @@ static int run_batch(struct lat_run *r, const char *cg, int n, int warmup, struc
 		return err;
 	r->batch.n = n;
 	for (int i = 0; i < n; i++)
-		if ((out && dvec_push(out, r->batch.v[i])) || (also && dvec_push(also, r->batch.v[i])))
+		if ((out && dvec_push(out, r->batch.v[i])) ||
+		    (also && dvec_push(also, r->batch.v[i])))
 			return -ENOMEM;
 	return 0;
 }
@@ -232,7 +234,8 @@ static int one_cost(struct lat_run *r, struct lat_case *c)
 	c->cost_cnt += f1.run_cnt - f0.run_cnt;
 	c->cost_execs += r->b->o.stats_batch;
 	if (f1.run_cnt > f0.run_cnt)
-		return dvec_push(&c->cost, (double)(s1.run_ns - s0.run_ns) / (f1.run_cnt - f0.run_cnt));
+		return dvec_push(&c->cost,
+				 (double)(s1.run_ns - s0.run_ns) / (f1.run_cnt - f0.run_cnt));
 	return 0;
 }
 
@@ -265,7 +268,8 @@ static int rounds(struct lat_run *r)
 	err = spawner_fifo(b, true);
 	r->fifo = !err;
 	if (err)
-		fprintf(stderr, "warning: SCHED_FIFO refused (%s): other workloads will add noise\n",
+		fprintf(stderr,
+			"warning: SCHED_FIFO refused (%s): other workloads will add noise\n",
 			strerror(-err));
 	err = 0;
 	for (int round = 0; round < b->o.rounds && !err; round++) {
@@ -317,7 +321,9 @@ static struct lat_case *add_case(struct lat_run *r, enum case_kind kind, struct 
 	pod_cgroup(r->b, mpod_index(pod), c->cg, sizeof(c->cg));
 	if (kind == CASE_PF)
 		snprintf(c->name, sizeof(c->name), "%s/pod-%s", cfg->name,
-			 pod == MPOD_1 ? "1" : pod == MPOD_8 ? "8" : "unbound");
+			 pod == MPOD_1	 ? "1"
+			 : pod == MPOD_8 ? "8"
+					 : "unbound");
 	else if (kind == CASE_BL)
 		snprintf(c->name, sizeof(c->name), "baseline-%d", bl_n(bl));
 	return c;
@@ -355,8 +361,8 @@ static int load_probes(struct lat_run *r)
 
 static int load_configs(struct lat_run *r)
 {
-	static const enum cfg_shape shapes[] = { SHAPE_TEMPLATE, SHAPE_PLAIN };
-	static const enum cfg_place places[] = { PLACE_LOCAL, PLACE_REMOTE };
+	static const enum cfg_shape shapes[] = {SHAPE_TEMPLATE, SHAPE_PLAIN};
+	static const enum cfg_place places[] = {PLACE_LOCAL, PLACE_REMOTE};
 	struct bench *b = r->b;
 	int err = 0;
 
@@ -390,8 +396,8 @@ static int load_configs(struct lat_run *r)
 				if (err)
 					break;
 				cfg_measure(c);
-				fprintf(stderr, "bench: %s loaded in %.1f s (%.1f MB kernel)\n", c->name,
-					c->load_s, c->mem.total / 1e6);
+				fprintf(stderr, "bench: %s loaded in %.1f s (%.1f MB kernel)\n",
+					c->name, c->load_s, c->mem.total / 1e6);
 			}
 		}
 	}
@@ -514,7 +520,7 @@ static struct json_object *bl_json(struct bl_set *s)
 int phase_latency(struct bench *b)
 {
 	int max_cfgs = b->o.n_n * 4, max_cases = max_cfgs * 3 + b->o.n_bl + 2;
-	struct lat_run r = { .b = b };
+	struct lat_run r = {.b = b};
 	struct json_object *lat, *cfgs, *bls, *none, *probes;
 	int err;
 

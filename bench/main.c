@@ -26,26 +26,29 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: podfence-bench [OPTIONS]\n"
-		"\n"
-		"Measures podfence at N policies next to a one-program-per-policy baseline\n"
-		"(exec latency, BPF cost, kernel memory, control plane, ceiling). Needs root.\n"
-		"\n"
-		"  --quick              small N and few rounds: checks the harness (CI smoke)\n"
-		"  --json FILE          machine-readable results\n"
-		"  --markdown FILE      the report (docs/benchmarks.md)\n"
-		"  --plot FILE          exec latency vs N (PNG, gnuplot)\n"
-		"  --gnuplot-script F   plot script (default bench/exec-latency.gp)\n"
-		"  --podfence PATH      podfence binary for the agent runs (default build/podfence)\n"
-		"  --helper PATH        static no-op binary to exec (default build/tests/helpers/pf_true)\n"
-		"  --rounds N           latency rounds\n"
-		"  --batch N            execs per batch\n"
-		"  --phases LIST        comma-separated subset of memory,latency,control,agent,ceiling\n"
-		"  --n LIST             podfence N values of the latency phase (e.g. 1,1000)\n"
-		"  --baseline-n LIST    programs of the baseline sets (e.g. 1,100)\n"
-		"  --report FILE        only regenerate the outputs from a results JSON\n"
-		"  --cleanup-stale      remove what killed runs left, then exit\n");
+	fprintf(
+	    out,
+	    "Usage: podfence-bench [OPTIONS]\n"
+	    "\n"
+	    "Measures podfence at N policies next to a one-program-per-policy baseline\n"
+	    "(exec latency, BPF cost, kernel memory, control plane, ceiling). Needs root.\n"
+	    "\n"
+	    "  --quick              small N and few rounds: checks the harness (CI smoke)\n"
+	    "  --json FILE          machine-readable results\n"
+	    "  --markdown FILE      the report (docs/benchmarks.md)\n"
+	    "  --plot FILE          exec latency vs N (PNG, gnuplot)\n"
+	    "  --gnuplot-script F   plot script (default bench/exec-latency.gp)\n"
+	    "  --podfence PATH      podfence binary for the agent runs (default build/podfence)\n"
+	    "  --helper PATH        static no-op binary to exec (default "
+	    "build/tests/helpers/pf_true)\n"
+	    "  --rounds N           latency rounds\n"
+	    "  --batch N            execs per batch\n"
+	    "  --phases LIST        comma-separated subset of "
+	    "memory,latency,control,agent,ceiling\n"
+	    "  --n LIST             podfence N values of the latency phase (e.g. 1,1000)\n"
+	    "  --baseline-n LIST    programs of the baseline sets (e.g. 1,100)\n"
+	    "  --report FILE        only regenerate the outputs from a results JSON\n"
+	    "  --cleanup-stale      remove what killed runs left, then exit\n");
 }
 
 static void set_list(int *dst, int *n, const int *src, int count)
@@ -56,10 +59,10 @@ static void set_list(int *dst, int *n, const int *src, int count)
 
 static void defaults(struct bench_opts *o)
 {
-	static const int n_full[] = { 1, 100, 1000, 10000, 100000 }, n_quick[] = { 1, 100, 1000 };
-	static const int bl_full[] = { 1, 10, 100, 500 }, bl_quick[] = { 1, 10 };
-	static const int files_full[] = { 1000, 10000 }, files_quick[] = { 100, 1000 };
-	static const int agent_full[] = { 1, 100, 1000, 10000, 100000 }, agent_quick[] = { 1, 1000 };
+	static const int n_full[] = {1, 100, 1000, 10000, 100000}, n_quick[] = {1, 100, 1000};
+	static const int bl_full[] = {1, 10, 100, 500}, bl_quick[] = {1, 10};
+	static const int files_full[] = {1000, 10000}, files_quick[] = {100, 1000};
+	static const int agent_full[] = {1, 100, 1000, 10000, 100000}, agent_quick[] = {1, 1000};
 
 	o->paths = 10;
 	if (o->quick) {
@@ -122,7 +125,7 @@ static bool pid_alive(const char *name, size_t prefix_len)
 /* Removes pin dirs, cgroup subtrees and temp dirs of runs that are gone. */
 static void cleanup_stale(const char *cg2)
 {
-	const char *dirs[] = { "/sys/fs/bpf", cg2, "/tmp" };
+	const char *dirs[] = {"/sys/fs/bpf", cg2, "/tmp"};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
@@ -177,7 +180,8 @@ static int setup(struct bench *b)
 	int err;
 
 	if (geteuid()) {
-		fprintf(stderr, "Error: podfence-bench loads BPF programs and creates cgroups: run it as root\n");
+		fprintf(stderr, "Error: podfence-bench loads BPF programs and creates cgroups: run "
+				"it as root\n");
 		return -EPERM;
 	}
 	err = pf_cgroup2_mount(b->cg2, sizeof(b->cg2));
@@ -280,55 +284,88 @@ static int write_outputs(struct bench *b, struct json_object *res)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "quick", no_argument, NULL, 'q' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "markdown", required_argument, NULL, 'm' },
-		{ "plot", required_argument, NULL, 'p' },
-		{ "gnuplot-script", required_argument, NULL, 'g' },
-		{ "podfence", required_argument, NULL, 'P' },
-		{ "helper", required_argument, NULL, 'H' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "phases", required_argument, NULL, 'f' },
-		{ "n", required_argument, NULL, 'n' },
-		{ "baseline-n", required_argument, NULL, 'B' },
-		{ "report", required_argument, NULL, 'R' },
-		{ "cleanup-stale", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"quick", no_argument, NULL, 'q'},
+	    {"json", required_argument, NULL, 'j'},
+	    {"markdown", required_argument, NULL, 'm'},
+	    {"plot", required_argument, NULL, 'p'},
+	    {"gnuplot-script", required_argument, NULL, 'g'},
+	    {"podfence", required_argument, NULL, 'P'},
+	    {"helper", required_argument, NULL, 'H'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"batch", required_argument, NULL, 'b'},
+	    {"phases", required_argument, NULL, 'f'},
+	    {"n", required_argument, NULL, 'n'},
+	    {"baseline-n", required_argument, NULL, 'B'},
+	    {"report", required_argument, NULL, 'R'},
+	    {"cleanup-stale", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
-	struct bench b = { .o = { .podfence = "build/podfence",
-				  .helper = "build/tests/helpers/pf_true",
-				  .gnuplot_script = "bench/exec-latency.gp" } };
+	struct bench b = {.o = {.podfence = "build/podfence",
+				.helper = "build/tests/helpers/pf_true",
+				.gnuplot_script = "bench/exec-latency.gp"}};
 	const char *phases = NULL, *n_list = NULL, *bl_list = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	bool stale_only = false;
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'q': b.o.quick = true; break;
-		case 'j': b.o.json_out = optarg; break;
-		case 'm': b.o.md_out = optarg; break;
-		case 'p': b.o.png_out = optarg; break;
-		case 'g': b.o.gnuplot_script = optarg; break;
-		case 'P': b.o.podfence = optarg; break;
-		case 'H': b.o.helper = optarg; break;
-		case 'r': b.o.rounds = atoi(optarg); break;
-		case 'b': b.o.batch = atoi(optarg); break;
-		case 'f': phases = optarg; break;
-		case 'n': n_list = optarg; break;
-		case 'B': bl_list = optarg; break;
-		case 'R': b.o.report_in = optarg; break;
-		case 'c': stale_only = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'q':
+			b.o.quick = true;
+			break;
+		case 'j':
+			b.o.json_out = optarg;
+			break;
+		case 'm':
+			b.o.md_out = optarg;
+			break;
+		case 'p':
+			b.o.png_out = optarg;
+			break;
+		case 'g':
+			b.o.gnuplot_script = optarg;
+			break;
+		case 'P':
+			b.o.podfence = optarg;
+			break;
+		case 'H':
+			b.o.helper = optarg;
+			break;
+		case 'r':
+			b.o.rounds = atoi(optarg);
+			break;
+		case 'b':
+			b.o.batch = atoi(optarg);
+			break;
+		case 'f':
+			phases = optarg;
+			break;
+		case 'n':
+			n_list = optarg;
+			break;
+		case 'B':
+			bl_list = optarg;
+			break;
+		case 'R':
+			b.o.report_in = optarg;
+			break;
+		case 'c':
+			stale_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
 		}
 	}
 	defaults(&b.o);
 	if ((n_list && parse_list(n_list, b.o.n, &b.o.n_n, BENCH_MAX_NS)) ||
 	    (bl_list && parse_list(bl_list, b.o.bl, &b.o.n_bl, BENCH_MAX_BL))) {
-		fprintf(stderr, "Error: --n and --baseline-n want positive numbers separated by commas\n");
+		fprintf(stderr,
+			"Error: --n and --baseline-n want positive numbers separated by commas\n");
 		return 1;
 	}
 	if (b.o.report_in) {

@@ -25,8 +25,8 @@
 #include "podfence/pod.h"
 #include "podfence/policy.h"
 
-static const char *const mpod_app[MPOD__MAX] = { "bench-1", "bench-8", "bench-0" };
-static const char *const mpod_name[MPOD__MAX] = { "m1", "m8", "m0" };
+static const char *const mpod_app[MPOD__MAX] = {"bench-1", "bench-8", "bench-0"};
+static const char *const mpod_name[MPOD__MAX] = {"m1", "m8", "m0"};
 
 const char *shape_name(enum cfg_shape s)
 {
@@ -154,13 +154,14 @@ static int gen_pod(struct sbuf *out, int i)
 		snprintf(name, sizeof(name), "%s", mpod_name[-1 - i]);
 		app = mpod_app[-1 - i];
 	}
-	return sbuf_printf(out,
-			   "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: " BENCH_NS
-			   "\n  uid: %s\n  labels: {app: %s}\nspec:\n  containers:\n"
-			   "  - {name: main, image: example/main}\nstatus:\n  qosClass: Burstable\n"
-			   "  containerStatuses:\n  - {name: main, containerID: \"containerd://%s\"}\n"
-			   "---\n",
-			   name, uid, app, cid);
+	return sbuf_printf(
+	    out,
+	    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: " BENCH_NS
+	    "\n  uid: %s\n  labels: {app: %s}\nspec:\n  containers:\n"
+	    "  - {name: main, image: example/main}\nstatus:\n  qosClass: Burstable\n"
+	    "  containerStatuses:\n  - {name: main, containerID: \"containerd://%s\"}\n"
+	    "---\n",
+	    name, uid, app, cid);
 }
 
 int gen_pods(struct sbuf *out, int first, int last, bool with_measured)
@@ -176,14 +177,14 @@ int gen_pods(struct sbuf *out, int first, int last, bool with_measured)
 
 int gen_template(struct sbuf *out)
 {
-	return sbuf_printf(out,
-			   "apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\n"
-			   "metadata: {name: exec-allowlist}\nspec:\n  parameters:\n"
-			   "  - name: allowedExecs\n  lsmhooks:\n  - hook: bprm_check_security\n"
-			   "    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"
-			   "    - matchArgs:\n      - {index: 0, operator: NotEqual, valuesFrom: "
-			   "allowedExecs}\n      matchActions:\n      - {action: Override, argError: -1}\n"
-			   "---\n");
+	return sbuf_printf(
+	    out, "apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\n"
+		 "metadata: {name: exec-allowlist}\nspec:\n  parameters:\n"
+		 "  - name: allowedExecs\n  lsmhooks:\n  - hook: bprm_check_security\n"
+		 "    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"
+		 "    - matchArgs:\n      - {index: 0, operator: NotEqual, valuesFrom: "
+		 "allowedExecs}\n      matchActions:\n      - {action: Override, argError: -1}\n"
+		 "---\n");
 }
 
 static int gen_values(struct sbuf *out, const struct bench *b, int i, int paths, bool shared,
@@ -211,25 +212,27 @@ int gen_policy(struct sbuf *out, const struct bench *b, enum cfg_shape shape, in
 	snprintf(sel, sizeof(sel), "[w%d%s%s]", i, i == 1 ? ", bench-1" : "",
 		 i <= 8 ? ", bench-8" : "");
 	if (shape == SHAPE_TEMPLATE) {
-		err = sbuf_printf(out,
-				  "apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\n"
-				  "metadata: {name: w%d, namespace: " BENCH_NS "}\nspec:\n"
-				  "  templateRef: exec-allowlist\n  podSelector:\n"
-				  "    matchExpressions:\n    - {key: app, operator: In, values: %s}\n"
-				  "  values:\n    allowedExecs:\n",
-				  i, sel);
+		err = sbuf_printf(
+		    out,
+		    "apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\n"
+		    "metadata: {name: w%d, namespace: " BENCH_NS "}\nspec:\n"
+		    "  templateRef: exec-allowlist\n  podSelector:\n"
+		    "    matchExpressions:\n    - {key: app, operator: In, values: %s}\n"
+		    "  values:\n    allowedExecs:\n",
+		    i, sel);
 		if (!err)
 			err = gen_values(out, b, i, paths, shared, variant, "    ");
 	} else {
-		err = sbuf_printf(out,
-				  "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\n"
-				  "metadata: {name: w%d}\nspec:\n  podSelector:\n"
-				  "    matchExpressions:\n    - {key: app, operator: In, values: %s}\n"
-				  "  kprobes:\n  - call: security_bprm_creds_for_exec\n"
-				  "    syscall: false\n    args: [{index: 0, type: linux_binprm}]\n"
-				  "    selectors:\n    - matchArgs:\n      - index: 0\n"
-				  "        operator: NotEqual\n        values:\n",
-				  i, sel);
+		err = sbuf_printf(
+		    out,
+		    "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\n"
+		    "metadata: {name: w%d}\nspec:\n  podSelector:\n"
+		    "    matchExpressions:\n    - {key: app, operator: In, values: %s}\n"
+		    "  kprobes:\n  - call: security_bprm_creds_for_exec\n"
+		    "    syscall: false\n    args: [{index: 0, type: linux_binprm}]\n"
+		    "    selectors:\n    - matchArgs:\n      - index: 0\n"
+		    "        operator: NotEqual\n        values:\n",
+		    i, sel);
 		if (!err)
 			err = gen_values(out, b, i, paths, shared, variant, "        ");
 		if (!err)
@@ -301,10 +304,10 @@ void cfg_size_for(struct bench_cfg *c, int n, int paths, int pods)
 	/* distinct value sets: one per policy with a local pod, plus m8's union instance */
 	uint32_t sets = c->shared_values ? 2 : (uint32_t)(c->place == PLACE_LOCAL ? n : 8);
 	uint32_t need[PF_KMAP__MAX] = {
-		[PF_KMAP_CGROUPS] = 2 * (uint32_t)(pods + MPOD__MAX),
-		[PF_KMAP_WORKLOADS] = (uint32_t)(pods + MPOD__MAX),
-		[PF_KMAP_EXACT_S] = sets * (uint32_t)paths + 8 * (uint32_t)paths,
-		[PF_KMAP_POLICIES] = (uint32_t)(c->place == PLACE_LOCAL ? n : 8) + 2,
+	    [PF_KMAP_CGROUPS] = 2 * (uint32_t)(pods + MPOD__MAX),
+	    [PF_KMAP_WORKLOADS] = (uint32_t)(pods + MPOD__MAX),
+	    [PF_KMAP_EXACT_S] = sets * (uint32_t)paths + 8 * (uint32_t)paths,
+	    [PF_KMAP_POLICIES] = (uint32_t)(c->place == PLACE_LOCAL ? n : 8) + 2,
 	};
 
 	memset(c->sizes, 0, sizeof(c->sizes));
@@ -315,7 +318,7 @@ void cfg_size_for(struct bench_cfg *c, int n, int paths, int pods)
 
 int cfg_open(struct bench *b, struct bench_cfg *c)
 {
-	struct pf_kstore_opts opts = { .backend = b->backend, .attach = false };
+	struct pf_kstore_opts opts = {.backend = b->backend, .attach = false};
 	struct fd_snapshot snap;
 	bool took_over;
 	int err;
@@ -344,7 +347,7 @@ int cfg_open(struct bench *b, struct bench_cfg *c)
 	}
 	bpf_objs_memlock(&c->objs, &c->mem_empty);
 	c->mem = c->mem_empty;
-	c->eng = pf_engine_new(c->ks, b->node_cg);
+	c->eng = pf_engine_new(pf_kstore_store(c->ks), b->node_cg);
 	if (!c->eng)
 		err = -ENOMEM;
 out:
@@ -462,8 +465,9 @@ int cfg_check(struct bench_cfg *c, int n)
 
 	pf_engine_counts(c->eng, &cnt);
 	if (cnt.workload_errors || cnt.files_rejected || cnt.pods_pending) {
-		fprintf(stderr, "Error: %s: %zu pod error(s), %zu file(s) rejected, %zu pod(s) "
-				"without cgroup: %s\n",
+		fprintf(stderr,
+			"Error: %s: %zu pod error(s), %zu file(s) rejected, %zu pod(s) "
+			"without cgroup: %s\n",
 			c->name, cnt.workload_errors, cnt.files_rejected, cnt.pods_pending,
 			cfg_first_error(c));
 		return -EIO;

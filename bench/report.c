@@ -81,16 +81,16 @@ struct json_object *result_find(struct json_object *res, const char *section, co
 
 /* ---- targets ---- */
 
-#define NOT_RUN	   "not part of this run"
-#define TXT_LATENCY                                                                              \
-	"Exec latency with 10,000 and with 100,000 bindings loaded within 2% of no podfence "    \
+#define NOT_RUN "not part of this run"
+#define TXT_LATENCY                                                                                \
+	"Exec latency with 10,000 and with 100,000 bindings loaded within 2% of no podfence "      \
 	"(median of paired runs)"
-#define TXT_BPF	   "BPF run time per exec under 1 microsecond at any N"
-#define TXT_MEM_BINDING                                                                          \
+#define TXT_BPF "BPF run time per exec under 1 microsecond at any N"
+#define TXT_MEM_BINDING                                                                            \
 	"At most 2 KB (2,048 bytes) of kernel memory per additional binding with 10 allowed paths"
 #define TXT_MEM_PERCPU "Nothing that grows per policy with the number of CPUs"
-#define TXT_LOAD   "10,000 policies loaded from files in under 1 s"
-#define TXT_CHANGE "One binding change applied in under 1 ms (median) with 10,000 loaded"
+#define TXT_LOAD       "10,000 policies loaded from files in under 1 s"
+#define TXT_CHANGE     "One binding change applied in under 1 ms (median) with 10,000 loaded"
 
 static void target_add(struct json_object *arr, const char *id, const char *text, int met,
 		       double use, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -126,7 +126,8 @@ static struct json_object *worst_ratio(struct json_object *res, long long n)
 		if (!jstr_is(c, "impl", "podfence") || !jstr_is(c, "shape", "template") ||
 		    json_get_int(c, "n") != n)
 			continue;
-		if (!worst || json_get_double(c, "ratio_median") > json_get_double(worst, "ratio_median"))
+		if (!worst ||
+		    json_get_double(c, "ratio_median") > json_get_double(worst, "ratio_median"))
 			worst = c;
 	}
 	return worst;
@@ -143,15 +144,17 @@ void report_targets(struct json_object *res)
 	w10k = worst_ratio(res, 10000);
 	w100k = worst_ratio(res, 100000);
 	if (w10k && w100k)
-		target_add(arr, "latency", TXT_LATENCY,
-			   json_get_double(w10k, "ratio_median") <= 1.02 &&
-				   json_get_double(w100k, "ratio_median") <= 1.02,
-			   (json_get_double(w10k, "ratio_median") > json_get_double(w100k, "ratio_median") ?
-				    json_get_double(w10k, "ratio_median") - 1 :
-				    json_get_double(w100k, "ratio_median") - 1) / 0.02,
-			   "worst paired median ratio: %.4f at 10,000 (%s), %.4f at 100,000 (%s)",
-			   json_get_double(w10k, "ratio_median"), json_get_str(w10k, "name"),
-			   json_get_double(w100k, "ratio_median"), json_get_str(w100k, "name"));
+		target_add(
+		    arr, "latency", TXT_LATENCY,
+		    json_get_double(w10k, "ratio_median") <= 1.02 &&
+			json_get_double(w100k, "ratio_median") <= 1.02,
+		    (json_get_double(w10k, "ratio_median") > json_get_double(w100k, "ratio_median")
+			 ? json_get_double(w10k, "ratio_median") - 1
+			 : json_get_double(w100k, "ratio_median") - 1) /
+			0.02,
+		    "worst paired median ratio: %.4f at 10,000 (%s), %.4f at 100,000 (%s)",
+		    json_get_double(w10k, "ratio_median"), json_get_str(w10k, "name"),
+		    json_get_double(w100k, "ratio_median"), json_get_str(w100k, "name"));
 	else
 		target_add(arr, "latency", TXT_LATENCY, -1, 0, "%s", NOT_RUN);
 
@@ -170,9 +173,11 @@ void report_targets(struct json_object *res)
 			max_bpf1 = ns;
 	}
 	if (max_bpf >= 0)
-		target_add(arr, "bpf", TXT_BPF, max_bpf < 1000, max_bpf / 1000,
-			   "highest: %.0f ns (%s); pod selected by one policy or binding, any N: at "
-			   "most %.0f ns", max_bpf, max_bpf_case, max_bpf1);
+		target_add(
+		    arr, "bpf", TXT_BPF, max_bpf < 1000, max_bpf / 1000,
+		    "highest: %.0f ns (%s); pod selected by one policy or binding, any N: at "
+		    "most %.0f ns",
+		    max_bpf, max_bpf_case, max_bpf1);
 	else
 		target_add(arr, "bpf", TXT_BPF, -1, 0, "%s", NOT_RUN);
 
@@ -190,38 +195,44 @@ void report_targets(struct json_object *res)
 			percpu_flat &= json_get_double(x, "percpu_bytes_per_binding") == 0;
 		}
 		if (b10)
-			target_add(arr, "mem_binding", TXT_MEM_BINDING,
-				   json_get_double(b10, "bytes_per_binding") <= 2048,
-				   json_get_double(b10, "bytes_per_binding") / 2048,
-				   "%s bytes per binding",
-				   num((long long)(json_get_double(b10, "bytes_per_binding") + 0.5)));
+			target_add(
+			    arr, "mem_binding", TXT_MEM_BINDING,
+			    json_get_double(b10, "bytes_per_binding") <= 2048,
+			    json_get_double(b10, "bytes_per_binding") / 2048,
+			    "%s bytes per binding",
+			    num((long long)(json_get_double(b10, "bytes_per_binding") + 0.5)));
 		else
 			target_add(arr, "mem_binding", TXT_MEM_BINDING, -1, 0, "%s", NOT_RUN);
 		if (b10)
-			target_add(arr, "mem_percpu", TXT_MEM_PERCPU, percpu_flat, 0,
-				   "per-CPU maps: %s bytes whatever N (%.0f bytes per added binding)",
-				   num(json_get_int(jget(mem, "fixed"), "percpu")),
-				   json_get_double(b10, "percpu_bytes_per_binding"));
+			target_add(
+			    arr, "mem_percpu", TXT_MEM_PERCPU, percpu_flat, 0,
+			    "per-CPU maps: %s bytes whatever N (%.0f bytes per added binding)",
+			    num(json_get_int(jget(mem, "fixed"), "percpu")),
+			    json_get_double(b10, "percpu_bytes_per_binding"));
 		else
 			target_add(arr, "mem_percpu", TXT_MEM_PERCPU, -1, 0, "%s", NOT_RUN);
-		target_add(arr, "mem_fixed", "Fixed overhead under 8 MB (8,000,000 bytes) with the default sizes",
-			   fixed ? fixed < 8000000 : -1, fixed / 8e6, "%s bytes (%.2f MB, %.2f MiB)", num(fixed),
-			   fixed / 1e6, fixed / 1048576.0);
+		target_add(arr, "mem_fixed",
+			   "Fixed overhead under 8 MB (8,000,000 bytes) with the default sizes",
+			   fixed ? fixed < 8000000 : -1, fixed / 8e6,
+			   "%s bytes (%.2f MB, %.2f MiB)", num(fixed), fixed / 1e6,
+			   fixed / 1048576.0);
 	}
 
 	/* 4. control plane */
 	{
-		const char *shapes[] = { "template", "plain" }, *places[] = { "local", "remote" };
+		const char *shapes[] = {"template", "plain"}, *places[] = {"local", "remote"};
 		double worst = -1, ch = -1;
 		char what[96] = "-", chwhat[96] = "-";
 
 		for (int s = 0; s < 2; s++)
 			for (int p = 0; p < 2; p++) {
-				struct json_object *c = result_find(res, "control", shapes[s], places[p], 10000);
+				struct json_object *c =
+				    result_find(res, "control", shapes[s], places[p], 10000);
 
 				if (c && json_get_double(c, "load_median_s") > worst) {
 					worst = json_get_double(c, "load_median_s");
-					snprintf(what, sizeof(what), "%s, pods %s", shapes[s], places[p]);
+					snprintf(what, sizeof(what), "%s, pods %s", shapes[s],
+						 places[p]);
 				}
 				if (c && s == 0 && json_get_double(c, "change_median_ms") > ch) {
 					ch = json_get_double(c, "change_median_ms");
@@ -229,13 +240,13 @@ void report_targets(struct json_object *res)
 				}
 			}
 		if (worst >= 0)
-			target_add(arr, "load", TXT_LOAD, worst < 1.0, worst, "slowest: %.3f s (%s)", worst,
-				   what);
+			target_add(arr, "load", TXT_LOAD, worst < 1.0, worst,
+				   "slowest: %.3f s (%s)", worst, what);
 		else
 			target_add(arr, "load", TXT_LOAD, -1, 0, "%s", NOT_RUN);
 		if (ch >= 0)
-			target_add(arr, "change", TXT_CHANGE, ch < 1.0, ch, "slowest median: %.3f ms (%s)",
-				   ch, chwhat);
+			target_add(arr, "change", TXT_CHANGE, ch < 1.0, ch,
+				   "slowest median: %.3f ms (%s)", ch, chwhat);
 		else
 			target_add(arr, "change", TXT_CHANGE, -1, 0, "%s", NOT_RUN);
 	}
@@ -247,25 +258,26 @@ void report_targets(struct json_object *res)
 		if (c) {
 			char sizes[256] = "";
 
-			json_object_object_foreach(jget(c, "sizes"), k, v)
-				snprintf(sizes + strlen(sizes), sizeof(sizes) - strlen(sizes), "%s%s=%s",
-					 sizes[0] ? ", " : "", k, num(json_object_get_int64(v)));
-			target_add(arr, "scale", "100,000 bindings load and enforce on this machine",
-				   json_get_int(c, "enforces") == 1, 0,
-				   "%s bindings on %s pods of this node loaded in %.1f s, %s; maps "
-				   "sized with --map-size %s: %.1f MB of kernel memory (%.1f MB of it "
-				   "fixed)",
-				   num(json_get_int(c, "n")), num(json_get_int(c, "n")),
-				   json_get_double(c, "load_s"),
-				   json_get_int(c, "enforces") == 1 ?
-					   "enforcing (an exec outside the allowlist is killed)" :
-					   "NOT enforcing",
-				   sizes[0] ? sizes : "(none)", json_get_int(c, "kmem_total") / 1e6,
-				   json_get_int(c, "kmem_empty") / 1e6);
-		}
-		else
-			target_add(arr, "scale", "100,000 bindings load and enforce on this machine", -1,
-				   0, "%s", NOT_RUN);
+			json_object_object_foreach(jget(c, "sizes"), k, v) snprintf(
+			    sizes + strlen(sizes), sizeof(sizes) - strlen(sizes), "%s%s=%s",
+			    sizes[0] ? ", " : "", k, num(json_object_get_int64(v)));
+			target_add(
+			    arr, "scale", "100,000 bindings load and enforce on this machine",
+			    json_get_int(c, "enforces") == 1, 0,
+			    "%s bindings on %s pods of this node loaded in %.1f s, %s; maps "
+			    "sized with --map-size %s: %.1f MB of kernel memory (%.1f MB of it "
+			    "fixed)",
+			    num(json_get_int(c, "n")), num(json_get_int(c, "n")),
+			    json_get_double(c, "load_s"),
+			    json_get_int(c, "enforces") == 1
+				? "enforcing (an exec outside the allowlist is killed)"
+				: "NOT enforcing",
+			    sizes[0] ? sizes : "(none)", json_get_int(c, "kmem_total") / 1e6,
+			    json_get_int(c, "kmem_empty") / 1e6);
+		} else
+			target_add(arr, "scale",
+				   "100,000 bindings load and enforce on this machine", -1, 0, "%s",
+				   NOT_RUN);
 	}
 	json_object_object_add(res, "targets", arr);
 }
@@ -277,23 +289,28 @@ static void text_latency(struct json_object *res, FILE *out)
 	struct json_object *lat = jget(res, "latency");
 
 	fprintf(out, "\nExec latency: posix_spawn + wait of a static no-op in a pod cgroup (us)\n");
-	fprintf(out, "ratio: median over pairs of (batch median / adjacent no-podfence batch median)\n\n");
-	fprintf(out, "%-44s %7s %6s %9s %9s %8s %8s %10s\n", "configuration", "N", "bound", "median",
-		"p99", "ratio", "p99 rat", "BPF ns");
+	fprintf(
+	    out,
+	    "ratio: median over pairs of (batch median / adjacent no-podfence batch median)\n\n");
+	fprintf(out, "%-44s %7s %6s %9s %9s %8s %8s %10s\n", "configuration", "N", "bound",
+		"median", "p99", "ratio", "p99 rat", "BPF ns");
 	for (size_t i = 0; i < jlen(lat); i++) {
 		struct json_object *c = jidx(lat, i);
 		bool none = jstr_is(c, "impl", "none");
 
 		fprintf(out, "%-44s %7lld %6s %9.1f %9.1f", json_get_str(c, "name"),
 			json_get_int(c, "n"),
-			none ? "-" : json_get_int(c, "bound") == 0 ? "none" :
-			json_get_int(c, "bound") == 1 ? "1" : "8",
+			none				? "-"
+			: json_get_int(c, "bound") == 0 ? "none"
+			: json_get_int(c, "bound") == 1 ? "1"
+							: "8",
 			json_get_double(c, "median_us"), json_get_double(c, "p99_us"));
 		if (none)
 			fprintf(out, "\n");
 		else
 			fprintf(out, " %8.4f %8.3f %10.0f\n", json_get_double(c, "ratio_median"),
-				json_get_double(c, "ratio_p99"), json_get_double(c, "bpf_ns_per_exec"));
+				json_get_double(c, "ratio_p99"),
+				json_get_double(c, "bpf_ns_per_exec"));
 	}
 }
 
@@ -303,9 +320,10 @@ static void text_memory(struct json_object *res, FILE *out)
 	struct json_object *cfgs = jget(res, "configs"), *bls = jget(res, "baseline_sets");
 
 	fprintf(out, "\nKernel memory (memlock of every map and program)\n\n");
-	fprintf(out, "fixed overhead, default sizes: %lld bytes (per-CPU part %lld bytes, %lld CPUs)\n",
-		json_get_int(jget(mem, "fixed"), "total"), json_get_int(jget(mem, "fixed"), "percpu"),
-		json_get_int(jget(mem, "fixed"), "cpus_possible"));
+	fprintf(
+	    out, "fixed overhead, default sizes: %lld bytes (per-CPU part %lld bytes, %lld CPUs)\n",
+	    json_get_int(jget(mem, "fixed"), "total"), json_get_int(jget(mem, "fixed"), "percpu"),
+	    json_get_int(jget(mem, "fixed"), "cpus_possible"));
 	for (size_t i = 0; i < jlen(pb); i++) {
 		struct json_object *x = jidx(pb, i);
 
@@ -328,8 +346,9 @@ static void text_memory(struct json_object *res, FILE *out)
 	for (size_t i = 0; i < jlen(bls); i++) {
 		struct json_object *c = jidx(bls, i);
 
-		fprintf(out, "baseline, %4lld programs %17s %12lld %12s %10lld\n", json_get_int(c, "n"),
-			"", json_get_int(c, "kmem_total"), "-", json_get_int(c, "kmem_percpu"));
+		fprintf(out, "baseline, %4lld programs %17s %12lld %12s %10lld\n",
+			json_get_int(c, "n"), "", json_get_int(c, "kmem_total"), "-",
+			json_get_int(c, "kmem_percpu"));
 	}
 }
 
@@ -339,43 +358,52 @@ static void text_control(struct json_object *res, FILE *out)
 	struct json_object *ceil = jget(res, "ceiling");
 
 	if (jlen(ctl))
-		fprintf(out, "\nControl plane (from files: parse + validate, engine, kernel sync)\n\n"
-			     "%-9s %-7s %7s %9s %8s %8s %8s %10s %10s %9s\n",
+		fprintf(out,
+			"\nControl plane (from files: parse + validate, engine, kernel sync)\n\n"
+			"%-9s %-7s %7s %9s %8s %8s %8s %10s %10s %9s\n",
 			"shape", "pods", "N", "load s", "parse", "engine", "sync", "change ms",
 			"p99 ms", "pods/s");
 	for (size_t i = 0; i < jlen(ctl); i++) {
 		struct json_object *c = jidx(ctl, i);
 
 		fprintf(out, "%-9s %-7s %7lld %9.3f %8.3f %8.3f %8.3f %10.3f %10.3f",
-			json_get_str(c, "shape"), json_get_str(c, "placement"), json_get_int(c, "n"),
-			json_get_double(c, "load_median_s"), json_get_double(c, "parse_s"),
-			json_get_double(c, "engine_s"), json_get_double(c, "sync_s"),
-			json_get_double(c, "change_median_ms"), json_get_double(c, "change_p99_ms"));
+			json_get_str(c, "shape"), json_get_str(c, "placement"),
+			json_get_int(c, "n"), json_get_double(c, "load_median_s"),
+			json_get_double(c, "parse_s"), json_get_double(c, "engine_s"),
+			json_get_double(c, "sync_s"), json_get_double(c, "change_median_ms"),
+			json_get_double(c, "change_p99_ms"));
 		if (jget(c, "pods_per_s"))
 			fprintf(out, " %9.0f\n", json_get_double(c, "pods_per_s"));
 		else
 			fprintf(out, " %9s\n", "-");
 	}
 	if (jlen(ag))
-		fprintf(out, "\nAgent (real process, pods on this node)\n\n%-9s %7s %9s %10s %10s %12s %9s %9s\n",
-			"shape", "N", "ready s", "RSS KiB", "peak KiB", "kernel B", "mkdir ns", "rmdir ns");
+		fprintf(out,
+			"\nAgent (real process, pods on this node)\n\n%-9s %7s %9s %10s %10s %12s "
+			"%9s %9s\n",
+			"shape", "N", "ready s", "RSS KiB", "peak KiB", "kernel B", "mkdir ns",
+			"rmdir ns");
 	for (size_t i = 0; i < jlen(ag); i++) {
 		struct json_object *c = jidx(ag, i);
 
 		fprintf(out, "%-9s %7lld %9.2f %10lld %10lld %12lld %9.0f %9.0f\n",
-			json_get_str(c, "shape"), json_get_int(c, "n"), json_get_double(c, "ready_s"),
-			json_get_int(c, "rss_kib"), json_get_int(c, "hwm_kib"),
-			json_get_int(c, "kernel_memory_bytes"), json_get_double(c, "cgroup_mkdir_ns"),
+			json_get_str(c, "shape"), json_get_int(c, "n"),
+			json_get_double(c, "ready_s"), json_get_int(c, "rss_kib"),
+			json_get_int(c, "hwm_kib"), json_get_int(c, "kernel_memory_bytes"),
+			json_get_double(c, "cgroup_mkdir_ns"),
 			json_get_double(c, "cgroup_rmdir_ns"));
 	}
 	for (size_t i = 0; i < jlen(ceil); i++) {
 		struct json_object *c = jidx(ceil, i);
 
-		fprintf(out, "\nCeiling (%s values, default sizes%s): %lld bindings loaded of %lld tried\n  %s\n",
+		fprintf(out,
+			"\nCeiling (%s values, default sizes%s): %lld bindings loaded of %lld "
+			"tried\n  %s\n",
 			json_get_str(c, "values"), json_get_int(c, "scale") > 1 ? " / scale" : "",
 			json_get_int(c, "loaded"), json_get_int(c, "tried"),
-			json_get_str(c, "first_error") && *json_get_str(c, "first_error") ?
-				json_get_str(c, "first_error") : "(no error up to the limit of the search)");
+			json_get_str(c, "first_error") && *json_get_str(c, "first_error")
+			    ? json_get_str(c, "first_error")
+			    : "(no error up to the limit of the search)");
 	}
 }
 
@@ -406,10 +434,12 @@ static void plot_series(FILE *f, struct json_object *res, const char *title, con
 		struct json_object *c = jidx(lat, i);
 
 		if (!jstr_is(c, "impl", impl) || json_get_int(c, "bound") != 1 ||
-		    (shape && !jstr_is(c, "shape", shape)) || (place && !jstr_is(c, "placement", place)))
+		    (shape && !jstr_is(c, "shape", shape)) ||
+		    (place && !jstr_is(c, "placement", place)))
 			continue;
-		fprintf(f, "%lld %.2f %.2f %.3f\n", json_get_int(c, "n"), json_get_double(c, "median_us"),
-			json_get_double(c, "p99_us"), 100 * (json_get_double(c, "ratio_median") - 1));
+		fprintf(f, "%lld %.2f %.2f %.3f\n", json_get_int(c, "n"),
+			json_get_double(c, "median_us"), json_get_double(c, "p99_us"),
+			100 * (json_get_double(c, "ratio_median") - 1));
 	}
 	fprintf(f, "\n\n");
 }
@@ -418,8 +448,8 @@ int report_plot(struct json_object *res, const char *script, const char *png)
 {
 	struct json_object *none = lat_find(res, "none", NULL, NULL, -1, -1);
 	char data[PATH_MAX], datavar[PATH_MAX + 32], outvar[PATH_MAX + 32], nonevar[64];
-	char *argv[] = { "gnuplot", "-e", datavar, "-e", outvar, "-e", nonevar, (char *)script,
-			 NULL };
+	char *argv[] = {"gnuplot", "-e",    datavar,	    "-e", outvar,
+			"-e",	   nonevar, (char *)script, NULL};
 	int st, err;
 	pid_t pid;
 	FILE *f;
@@ -430,10 +460,14 @@ int report_plot(struct json_object *res, const char *script, const char *png)
 	f = fopen(data, "we");
 	if (!f)
 		return -errno;
-	plot_series(f, res, "podfence, N bindings, pods on this node", "podfence", "template", "local");
-	plot_series(f, res, "podfence, N policies, pods on this node", "podfence", "plain", "local");
-	plot_series(f, res, "podfence, N bindings, pods on other nodes", "podfence", "template", "remote");
-	plot_series(f, res, "podfence, N policies, pods on other nodes", "podfence", "plain", "remote");
+	plot_series(f, res, "podfence, N bindings, pods on this node", "podfence", "template",
+		    "local");
+	plot_series(f, res, "podfence, N policies, pods on this node", "podfence", "plain",
+		    "local");
+	plot_series(f, res, "podfence, N bindings, pods on other nodes", "podfence", "template",
+		    "remote");
+	plot_series(f, res, "podfence, N policies, pods on other nodes", "podfence", "plain",
+		    "remote");
 	plot_series(f, res, "one program per policy (baseline)", "baseline", NULL, NULL);
 	fclose(f);
 	snprintf(datavar, sizeof(datavar), "datafile='%s'", data);

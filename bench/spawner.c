@@ -35,8 +35,8 @@ struct sp_req {
 };
 
 struct sp_resp {
-	int err;	/* 0 or a positive errno */
-	int status;	/* wait status of the failing (SP_BATCH) or only (SP_CHECK) exec */
+	int err;    /* 0 or a positive errno */
+	int status; /* wait status of the failing (SP_BATCH) or only (SP_CHECK) exec */
 };
 
 static int read_all(int fd, void *buf, size_t len)
@@ -76,7 +76,7 @@ static int write_all(int fd, const void *buf, size_t len)
 /* One exec; *us its latency. Returns 0 or a positive errno of posix_spawn/waitpid. */
 static int spawn_wait(const char *bin, int *status, double *us)
 {
-	char *argv[] = { (char *)bin, NULL };
+	char *argv[] = {(char *)bin, NULL};
 	uint64_t t0 = now_ns();
 	pid_t pid;
 	int err;
@@ -172,7 +172,7 @@ void spawner_stop(struct bench *b)
 static int request(struct bench *b, int op, const char *cg, const char *bin, int n, int warmup,
 		   struct sp_resp *rs)
 {
-	struct sp_req rq = { .op = op, .n = n, .warmup = warmup };
+	struct sp_req rq = {.op = op, .n = n, .warmup = warmup};
 	int err;
 
 	snprintf(rq.cg, sizeof(rq.cg), "%s", cg);
@@ -192,10 +192,13 @@ int spawner_batch(struct bench *b, const char *cg, int n, int warmup, double *ou
 		return err;
 	if (rs.err) {
 		if (rs.err == EIO)
-			fprintf(stderr, "Error: %s in %s: %s %d (a configuration blocks the measured "
-					"binary)\n", b->true_bin, cg,
+			fprintf(stderr,
+				"Error: %s in %s: %s %d (a configuration blocks the measured "
+				"binary)\n",
+				b->true_bin, cg,
 				WIFSIGNALED(rs.status) ? "killed by signal" : "exit status",
-				WIFSIGNALED(rs.status) ? WTERMSIG(rs.status) : WEXITSTATUS(rs.status));
+				WIFSIGNALED(rs.status) ? WTERMSIG(rs.status)
+						       : WEXITSTATUS(rs.status));
 		else
 			fprintf(stderr, "Error: exec in %s: %s\n", cg, strerror(rs.err));
 		return -rs.err;
@@ -216,7 +219,7 @@ int spawner_check(struct bench *b, const char *cg, const char *bin, int *status)
 
 int spawner_fifo(struct bench *b, bool on)
 {
-	struct sched_param sp = { .sched_priority = on ? 10 : 0 };
+	struct sched_param sp = {.sched_priority = on ? 10 : 0};
 
 	return sched_setscheduler(b->sp_pid, on ? SCHED_FIFO : SCHED_OTHER, &sp) ? -errno : 0;
 }

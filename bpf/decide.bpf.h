@@ -129,7 +129,7 @@ struct {
 struct pf_subj {
 	__u32 off;
 	__u32 len;
-	__u32 state;		/* enum pf_subject_state */
+	__u32 state; /* enum pf_subject_state */
 };
 
 enum pf_subject_state {
@@ -142,8 +142,8 @@ enum pf_subject_state {
 
 /* Per-exec scratch: too big for the 512-byte BPF stack. */
 struct pf_scratch {
-	char walk[PF_WALK_BUF];		/* path of the executed file (PF_SUBJ_EXEC_PATH) */
-	char caller[PF_WALK_BUF];	/* path of the calling binary (PF_SUBJ_CALLER), on demand */
+	char walk[PF_WALK_BUF];	  /* path of the executed file (PF_SUBJ_EXEC_PATH) */
+	char caller[PF_WALK_BUF]; /* path of the calling binary (PF_SUBJ_CALLER), on demand */
 	/*
 	 * Lookup keys, one per subject, shared by every value map: the path
 	 * always sits at offset 8; the two header words are (set id, length)
@@ -157,15 +157,15 @@ struct pf_scratch {
 		__u32 w1;
 		char path[2 * PF_EXACT_MAX];
 	} key[2];
-	struct pf_affix_key rev[2];	/* reversed paths, for suffix tries (on demand) */
+	struct pf_affix_key rev[2]; /* reversed paths, for suffix tries (on demand) */
 	/*
 	 * Where each subject's path is, and which reversed paths are ready:
 	 * kept in the map value rather than on the stack so that the verifier
 	 * does not explore the per-rule callback once per combination.
 	 */
-	struct pf_subj subj[2];		/* index: enum pf_subject */
-	__u32 rev_ready;		/* bit per subject: rev[subject] is filled */
-	__u32 rev_subject;		/* subject pf_rev_step is reversing */
+	struct pf_subj subj[2]; /* index: enum pf_subject */
+	__u32 rev_ready;	/* bit per subject: rev[subject] is filled */
+	__u32 rev_subject;	/* subject pf_rev_step is reversing */
 	/*
 	 * Copy of the workload's ruleset: elements are replaced, never changed
 	 * in place, so the copy is consistent, and one layout serves both classes.
@@ -191,7 +191,6 @@ struct {
 static const char pf_zeros[PF_EXACT_MAX];
 /* Cleared by user space when the hook runs after the caller's image is gone. */
 const volatile bool pf_caller_from_mm = true;
-
 
 static __always_inline void pf_stat_inc(__u32 which)
 {
@@ -228,8 +227,8 @@ static __always_inline void pf_scratch_release(__u32 *busy, int slot)
 
 struct pf_verdict {
 	bool deny;
-	bool kill;		/* Sigkill action: kill the caller as well */
-	__u8 err;		/* errno for Override on -EPERM-capable backends */
+	bool kill; /* Sigkill action: kill the caller as well */
+	__u8 err;  /* errno for Override on -EPERM-capable backends */
 	__u32 ev_flags;
 	__u32 n_policies;
 	struct pf_event_policy policies[PF_EVENT_POLICIES];
@@ -247,7 +246,7 @@ struct pf_eval {
 	bool container_view; /* vw is the container's: anchored namespace, its own root */
 	__u32 n_rules;
 	int matched_group;
-	__u32 skip;		/* rules known not to match (PF_RULE_SKIP_IF_IN) */
+	__u32 skip; /* rules known not to match (PF_RULE_SKIP_IF_IN) */
 	struct pf_verdict v;
 };
 
@@ -269,9 +268,10 @@ static long pf_rev_step(__u32 i, void *ctx)
 
 /*
  * Key = the subject's path (all of it, or the head kept for prefix tries),
- * then zeros up to the size of the one exact tier its length selects: only
- * that many key bytes are ever hashed. Each branch keeps its bound constant
- * for the verifier. Called with a constant subject.
+ * then zeros up to the size of the one exact tier its length selects
+ * (pf_exact_tier(): spelt out here on the length itself, so that each branch
+ * keeps a constant bound for the verifier): only that many key bytes are
+ * ever hashed. Called with a constant subject.
  */
 static __always_inline void pf_key_load(struct pf_eval *e, __u32 subj)
 {
@@ -303,16 +303,20 @@ static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_co
 	struct pf_affix_key *rev = &s->rev[subj];
 
 	switch (c->match) {
-	case PF_MATCH_EXACT:
-		if (len > PF_EXACT_MAX)
-			return false; /* no exact value is that long */
+	case PF_MATCH_EXACT: {
+		__u8 tier = pf_exact_tier(len);
+
+		/* Only the tier of this length can hold it, if the set has values there. */
+		if (!(c->tiers & tier))
+			return false;
 		s->key[subj].w0 = c->set_id;
 		s->key[subj].w1 = len;
-		if (len <= PF_EXACT_S)
-			return (c->tiers & PF_TIER_S) && bpf_map_lookup_elem(&exact_s, key);
-		if (len <= PF_EXACT_M)
-			return (c->tiers & PF_TIER_M) && bpf_map_lookup_elem(&exact_m, key);
-		return (c->tiers & PF_TIER_L) && bpf_map_lookup_elem(&exact_l, key);
+		if (tier == PF_TIER_S)
+			return bpf_map_lookup_elem(&exact_s, key);
+		if (tier == PF_TIER_M)
+			return bpf_map_lookup_elem(&exact_m, key);
+		return bpf_map_lookup_elem(&exact_l, key);
+	}
 	case PF_MATCH_PREFIX:
 		s->key[subj].w0 = 32 + 8 * n;
 		s->key[subj].w1 = bpf_htonl(c->set_id);
@@ -417,7 +421,7 @@ static long pf_rule_step(__u32 i, void *ctx)
 		/* A file in every allowlist of the workload: none of them can match. */
 		if (e->s->subj[PF_SUBJ_EXEC_PATH].state == PF_SUBJECT_OK &&
 		    pf_path_in_set(e, &r->conds[0]))
-			e->skip = r->policy_id;
+			e->skip = r->skip_mask;
 		return 0;
 	}
 	if (r->group == e->matched_group)
@@ -603,7 +607,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 cgid = bpf_get_current_cgroup_id();
-	struct pf_eval e = { .matched_group = -1, .task = task };
+	struct pf_eval e = {.matched_group = -1, .task = task};
 	struct pf_cg_binding *b, *anc;
 	__u32 wl_id, *busy = NULL, slot_key, off = PF_PATH_BUF;
 	int slot, status;

@@ -39,7 +39,7 @@
 
 enum pf_path_status {
 	PF_PATH_OK = 0,
-	PF_PATH_TOO_LONG = 1,	/* more than PF_PATH_BUF bytes or PF_MAX_DEPTH components */
+	PF_PATH_TOO_LONG = 1, /* more than PF_PATH_BUF bytes or PF_MAX_DEPTH components */
 };
 
 /* The task's view of the file system: where its paths are resolved from. */
@@ -60,8 +60,8 @@ struct pf_walk {
 	char *buf;
 	__u32 off;
 	__u32 status;
-	__u32 done;	/* reached a root: the path is complete */
-	__u32 foreign;	/* crossed a mount of another namespace, or never met the root */
+	__u32 done;    /* reached a root: the path is complete */
+	__u32 foreign; /* crossed a mount of another namespace, or never met the root */
 };
 
 static __always_inline struct mount *pf_real_mount(struct vfsmount *vfsmnt)
@@ -138,7 +138,7 @@ static __always_inline int pf_walk_prepend(struct pf_walk *w, const void *src, _
 		return -1;
 	}
 	off -= len;
-	off &= PF_PATH_BUF - 1;	/* proven < PF_PATH_BUF; len <= PF_NAME_MAX fits the slack */
+	off &= PF_PATH_BUF - 1; /* proven < PF_PATH_BUF; len <= PF_NAME_MAX fits the slack */
 	if (len)
 		bpf_probe_read_kernel(w->buf + off, len & PF_NAME_MAX, src);
 	w->off = off;

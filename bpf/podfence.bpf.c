@@ -42,7 +42,7 @@ struct {
 	__uint(max_entries, 1);
 	__array(values, struct barrier_inner_map);
 } barrier SEC(".maps") = {
-	.values = { &barrier_inner },
+    .values = {&barrier_inner},
 };
 
 /*

@@ -26,9 +26,11 @@ FUZZ_HDRS    := $(wildcard include/podfence/*.h src/lib/*.h)
 .PHONY: fuzz fuzz-quick fuzz-build
 
 # Coverage instrumentation in the library too (fuzzer-no-link): libFuzzer steers by it.
-$(FUZZ_DIR)/obj/%.o: %.c $(FUZZ_HDRS)
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
+
+-include $(FUZZ_OBJS:.o=.d)
 
 $(FUZZ_DIR)/libpodfence-fuzz.a: $(FUZZ_OBJS)
 	ar rcs $@ $^

@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	make gcc pkg-config
 	clang llvm                 # BPF object (clang -target bpf), llvm-strip
+	clang-format               # make format, make format-check (CI)
 	libclang-rt-14-dev         # make fuzz: libFuzzer + ASan/UBSan runtimes (clang only recommends it)
 	bpftool                    # skeleton generation, vmlinux.h
 	libbpf-dev libelf-dev zlib1g-dev

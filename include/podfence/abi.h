@@ -34,33 +34,33 @@
 #endif
 
 /* Resolved path of the executed file: built backwards in a scratch buffer. */
-#define PF_PATH_BUF	     4096
+#define PF_PATH_BUF 4096
 /* Longest path matched exactly; longer paths match no exact value (fail closed). */
-#define PF_EXACT_MAX	     1024
+#define PF_EXACT_MAX 1024
 /* Exact-value tiers: key sizes keep short paths cheap to hash and to store. */
-#define PF_EXACT_S	     48
-#define PF_EXACT_M	     256
-#define PF_EXACT_L	     PF_EXACT_MAX
+#define PF_EXACT_S 48
+#define PF_EXACT_M 256
+#define PF_EXACT_L PF_EXACT_MAX
 /* LPM trie data is at most 256 bytes, 4 of which hold the set id. */
-#define PF_AFFIX_MAX	     252
+#define PF_AFFIX_MAX 252
 /* Path components walked before giving up (fail closed, flagged). */
-#define PF_MAX_DEPTH	     256
+#define PF_MAX_DEPTH 256
 /* cgroup levels searched for a bound ancestor (deeper levels: fail closed). */
 #define PF_MAX_CG_LEVELS 64
 /* Longest cgroup directory name the kernel binds at creation (cg_expect keys). */
 #define PF_CG_NAME_MAX 96
 /* Rules (selectors of all policies) applying to one workload: most workloads
  * have one or two, so rulesets come in two classes to keep bytes per binding low. */
-#define PF_MAX_RULES	     16
-#define PF_SMALL_RULES	     2
-#define PF_WL_LARGE	     (1u << 31)
+#define PF_MAX_RULES   16
+#define PF_SMALL_RULES 2
+#define PF_WL_LARGE    (1u << 31)
 /* Conditions ANDed in one rule (Tetragon: matchArgs + matchBinaries). */
-#define PF_MAX_CONDS	     3
+#define PF_MAX_CONDS 3
 /* Policies named in one event. */
-#define PF_EVENT_POLICIES    4
+#define PF_EVENT_POLICIES 4
 /* Scratch slots per CPU: LSM programs are preemptible, so two tasks can be
  * inside the program on one CPU; each claims its own slot. */
-#define PF_SCRATCH_SLOTS     4
+#define PF_SCRATCH_SLOTS 4
 
 /* Tiers of the exact maps, as bits in pf_cond.tiers. */
 enum pf_tier {
@@ -69,9 +69,24 @@ enum pf_tier {
 	PF_TIER_L = 1 << 2,
 };
 
+/*
+ * The one rule for where an exact value (or a path looked up exactly) of
+ * this length lives: the smallest tier whose key holds it; 0 when no tier
+ * does (empty, or longer than PF_EXACT_MAX: such a path equals no value).
+ * Used by the program, the store and the memory estimates alike.
+ */
+static inline __attribute__((always_inline)) __u8 pf_exact_tier(__u32 len)
+{
+	if (len == 0 || len > PF_EXACT_MAX)
+		return 0;
+	if (len <= PF_EXACT_S)
+		return PF_TIER_S;
+	return len <= PF_EXACT_M ? PF_TIER_M : PF_TIER_L;
+}
+
 enum pf_subject {
-	PF_SUBJ_EXEC_PATH = 0,	/* the file being executed (resolved by the kernel) */
-	PF_SUBJ_CALLER = 1,	/* the binary of the process calling exec */
+	PF_SUBJ_EXEC_PATH = 0, /* the file being executed (resolved by the kernel) */
+	PF_SUBJ_CALLER = 1,    /* the binary of the process calling exec */
 };
 
 enum pf_match {
@@ -84,24 +99,24 @@ enum pf_match {
 /* One condition: "subject is (not) in value set set_id". */
 struct pf_cond {
 	__u32 set_id;
-	__u8 subject;	/* enum pf_subject */
-	__u8 match;	/* enum pf_match */
-	__u8 negate;	/* NotEqual, NotPrefix, ...: true when the subject is NOT in the set */
-	__u8 tiers;	/* enum pf_tier bits: exact tiers holding values of this set */
+	__u8 subject; /* enum pf_subject */
+	__u8 match;   /* enum pf_match */
+	__u8 negate;  /* NotEqual, NotPrefix, ...: true when the subject is NOT in the set */
+	__u8 tiers;   /* enum pf_tier bits: exact tiers holding values of this set */
 };
 
 enum pf_action {
-	PF_ACT_DENY = 1 << 0,	/* Override: exec fails (LSM/fmod_ret) or is killed (fallback) */
-	PF_ACT_KILL = 1 << 1,	/* Sigkill: the calling process is killed */
-	PF_ACT_POST = 1 << 2,	/* report an event */
+	PF_ACT_DENY = 1 << 0, /* Override: exec fails (LSM/fmod_ret) or is killed (fallback) */
+	PF_ACT_KILL = 1 << 1, /* Sigkill: the calling process is killed */
+	PF_ACT_POST = 1 << 2, /* report an event */
 };
 
 enum pf_rule_flags {
 	PF_RULE_MONITOR = 1 << 0, /* policy in monitor mode: report what would be blocked */
 	/*
 	 * Not a policy's rule: when the executed file is in conds[0]'s set, the
-	 * rules whose bits are set in policy_id (a mask of rule indices) cannot
-	 * match and are skipped. Written first, by the engine (engine.c).
+	 * rules whose bits are set in skip_mask (rule indices) cannot match and
+	 * are skipped. Written first, by the compiler (pf_rules_add_skip()).
 	 */
 	PF_RULE_SKIP_IF_IN = 1 << 1,
 	/*
@@ -120,12 +135,13 @@ enum pf_rule_flags {
  */
 struct pf_rule {
 	__u32 policy_id;
-	__u8 actions;	/* enum pf_action bits */
-	__u8 flags;	/* enum pf_rule_flags bits */
+	__u8 actions; /* enum pf_action bits */
+	__u8 flags;   /* enum pf_rule_flags bits */
 	__u8 group;
 	__u8 n_conds;
-	__u8 err;	/* errno returned by Override on LSM/fmod_ret backends (positive) */
-	__u8 pad[3];
+	__u8 err; /* errno returned by Override on LSM/fmod_ret backends (positive) */
+	__u8 pad;
+	__u16 skip_mask; /* PF_RULE_SKIP_IF_IN only: bit i = rule i of the ruleset */
 	struct pf_cond conds[PF_MAX_CONDS];
 };
 
@@ -162,9 +178,9 @@ enum pf_cg_overflow {
 
 /* The two classes share their layout; the program reads n_rules entries. */
 struct pf_ruleset_s {
-	__u32 generation;	/* bumped on every change, for debugging */
+	__u32 generation; /* bumped on every change, for debugging */
 	__u16 n_rules;
-	__u16 flags;		/* enum pf_ruleset_flags, derived from the rules */
+	__u16 flags; /* enum pf_ruleset_flags, derived from the rules */
 	struct pf_rule rules[PF_SMALL_RULES];
 };
 
@@ -200,9 +216,9 @@ struct pf_affix_key {
 };
 
 struct pf_policy_counters {
-	__u64 matched;		/* execs where a rule of the policy matched */
-	__u64 blocked;		/* of those, blocked (enforce mode, deny action) */
-	__u64 reported;		/* of those, reported only (monitor mode or Post) */
+	__u64 matched;	/* execs where a rule of the policy matched */
+	__u64 blocked;	/* of those, blocked (enforce mode, deny action) */
+	__u64 reported; /* of those, reported only (monitor mode or Post) */
 };
 
 /* Global counters (per-CPU array, index = enum pf_stat). */
@@ -248,7 +264,7 @@ struct pf_event {
 	__u32 pid;
 	__u32 tgid;
 	__u32 workload_id;
-	__u32 flags;		/* enum pf_event_flags */
+	__u32 flags; /* enum pf_event_flags */
 	__u32 n_policies;
 	__u32 path_len;
 	struct pf_event_policy policies[PF_EVENT_POLICIES];
@@ -260,20 +276,20 @@ struct pf_event {
 enum pf_backend {
 	PF_BACKEND_NONE = 0,
 	PF_BACKEND_LSM = 1,	/* lsm/bprm_check_security: -EPERM */
-	PF_BACKEND_FMODRET = 2,	/* fmod_ret/security_bprm_check: -EPERM */
+	PF_BACKEND_FMODRET = 2, /* fmod_ret/security_bprm_check: -EPERM */
 	PF_BACKEND_TP = 3,	/* tp_btf/sched_prepare_exec + SIGKILL (kernel >= 6.10) */
-	PF_BACKEND_TP_LATE = 4,	/* tp_btf/sched_process_exec + SIGKILL: no calling binary */
+	PF_BACKEND_TP_LATE = 4, /* tp_btf/sched_process_exec + SIGKILL: no calling binary */
 	PF_BACKEND__MAX,
 };
 
 /* Pinned allocation state (map "meta"): ids are reserved in blocks before use,
  * so a restarted agent never reuses an id that kernel data may still carry. */
 struct pf_meta {
-	__u32 backend;		/* enum pf_backend of the attached exec program */
+	__u32 backend; /* enum pf_backend of the attached exec program */
 	__u32 next_set_id;
 	__u32 next_wl_id;
 	__u32 next_policy_id;
-	__u64 generation;	/* bumped by every agent that takes the state over */
+	__u64 generation; /* bumped by every agent that takes the state over */
 };
 
 #define PF_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " ABI size")

@@ -18,7 +18,7 @@ struct pf_set_resolver {
 		       uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len);
 	void (*release)(void *ctx, uint32_t set_id);
 	void *ctx;
-	bool no_caller;	/* the exec backend cannot see the calling binary: matchBinaries refused */
+	bool no_caller; /* the exec backend cannot see the calling binary: matchBinaries refused */
 };
 
 /*
@@ -48,6 +48,13 @@ enum pf_kentry {
 	PF_KENTRY_AFFIX,
 };
 size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len);
+
+/*
+ * The ruleset the kernel reads for rules[0..n): its flags (PF_RS_CALLER)
+ * derived from the rules. -E2BIG beyond PF_MAX_RULES.
+ */
+int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n,
+		    uint32_t generation);
 
 /* Releases the sets referenced by rules[0..n). */
 void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set_resolver *sets);

@@ -19,8 +19,8 @@ enum pf_severity {
 struct pf_diag {
 	enum pf_severity sev;
 	char *file;
-	int line;	/* 1-based; 0 when the problem has no position (e.g. unreadable file) */
-	int col;	/* 1-based */
+	int line; /* 1-based; 0 when the problem has no position (e.g. unreadable file) */
+	int col;  /* 1-based */
 	char *msg;
 };
 
@@ -32,9 +32,9 @@ struct pf_diags {
 
 void pf_diags_add(struct pf_diags *d, enum pf_severity sev, const char *file, int line, int col,
 		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-#define pf_diags_error(d, file, line, col, ...) \
+#define pf_diags_error(d, file, line, col, ...)                                                    \
 	pf_diags_add(d, PF_SEV_ERROR, file, line, col, __VA_ARGS__)
-#define pf_diags_warn(d, file, line, col, ...) \
+#define pf_diags_warn(d, file, line, col, ...)                                                     \
 	pf_diags_add(d, PF_SEV_WARNING, file, line, col, __VA_ARGS__)
 /* Moves every diagnostic of src to the end of dst (src is left empty). */
 void pf_diags_move(struct pf_diags *dst, struct pf_diags *src);

@@ -11,7 +11,7 @@
 struct pf_dirwatch;
 
 struct pf_dirwatch_ops {
-	void (*changed)(void *ctx, const char *path);	/* new or modified file */
+	void (*changed)(void *ctx, const char *path); /* new or modified file */
 	void (*removed)(void *ctx, const char *path);
 	void *ctx;
 };

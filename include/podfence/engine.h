@@ -17,26 +17,30 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "podfence/diag.h"
-#include "podfence/kstore.h"
+#include "podfence/store.h"
 #include "podfence/pod.h"
 #include "podfence/policy.h"
 
 struct pf_engine;
 
-struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root);
+/* cgroup_root: the cgroup2 mount (NULL: found in mountinfo). */
+struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root);
 void pf_engine_free(struct pf_engine *e);
 
 /*
  * Replaces what a policy file contributes. With diags holding errors, the
  * file's previous (good) policies stay in force and the errors are kept for
- * status; otherwise the list's policies are moved into the engine.
+ * status; otherwise the list's policies are moved into the engine (slots
+ * moved are zeroed: the caller frees the list as usual). Returns 0, or the
+ * first error storing an object (-ENOMEM, ids exhausted): that object's
+ * previous definition stays in force, and status shows the error.
  */
-void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
-			   const struct pf_diags *diags);
-void pf_engine_policy_file_removed(struct pf_engine *e, const char *file);
-void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
-			const struct pf_diags *diags);
-void pf_engine_pod_file_removed(struct pf_engine *e, const char *file);
+int pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
+			  const struct pf_diags *diags);
+int pf_engine_policy_file_removed(struct pf_engine *e, const char *file);
+int pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
+		       const struct pf_diags *diags);
+int pf_engine_pod_file_removed(struct pf_engine *e, const char *file);
 
 /* Applies every pending change to the kernel; returns the number of pods updated. */
 int pf_engine_sync(struct pf_engine *e);
@@ -55,7 +59,7 @@ int pf_engine_takeover_gc(struct pf_engine *e);
 struct pf_owner {
 	const char *pod_namespace;
 	const char *pod_name;
-	const char *container;	/* NULL: pod-level or not identified */
+	const char *container; /* NULL: pod-level or not identified */
 };
 bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
 		     struct pf_owner *out);
@@ -66,17 +70,17 @@ size_t pf_engine_policy_bindings(const struct pf_engine *e, uint32_t policy_id,
 				 const char *const **names);
 
 struct pf_engine_counts {
-	size_t policies;	/* policies in force */
+	size_t policies; /* policies in force */
 	size_t policy_files;
-	size_t files_rejected;	/* policy and pod files with errors */
+	size_t files_rejected; /* policy and pod files with errors */
 	size_t pods;
-	size_t pods_pending;	/* cgroup not found (yet) */
-	size_t policy_pods;	/* (policy or template instance, pod) pairs applied */
+	size_t pods_pending; /* cgroup not found (yet) */
+	size_t policy_pods;  /* (policy or template instance, pod) pairs applied */
 	size_t workloads;
 	size_t bound_cgroups;
 	size_t value_sets;
 	size_t values;
-	size_t workload_errors;	/* workloads whose last update failed (previous rules kept) */
+	size_t workload_errors; /* workloads whose last update failed (previous rules kept) */
 	size_t policies_without_counters; /* enforced, but pol_counters was full */
 };
 void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out);

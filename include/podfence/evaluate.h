@@ -39,9 +39,9 @@
 struct pf_eval_query {
 	const char *pod_namespace;
 	const struct pf_labels *pod_labels;
-	const char *container;	/* NULL: a cgroup of the pod outside any known container */
-	const char *path;	/* executed file, absolute, as the kernel resolves it */
-	const char *caller;	/* binary of the calling process; NULL: unknown (no match) */
+	const char *container; /* NULL: a cgroup of the pod outside any known container */
+	const char *path;      /* executed file, absolute, as the kernel resolves it */
+	const char *caller;    /* binary of the calling process; NULL: unknown (no match) */
 	/* the pod's containers: what a cgroup of no known container may be (container NULL) */
 	const char *const *pod_containers;
 	size_t n_pod_containers;
@@ -51,29 +51,29 @@ struct pf_eval_query {
 
 /* One policy (or template instance) that applies to the queried container. */
 struct pf_eval_policy {
-	const struct pf_policy *policy;		/* TracingPolicy or PolicyTemplate */
-	const struct pf_policy **bindings;	/* template: bindings selecting the container, by key */
+	const struct pf_policy *policy;	   /* TracingPolicy or PolicyTemplate */
+	const struct pf_policy **bindings; /* template: bindings selecting the container, by key */
 	size_t n_bindings;
-	long *matched;		/* per hook entry (group): index in policy->rules, -1: none */
+	long *matched; /* per hook entry (group): index in policy->rules, -1: none */
 	size_t n_groups;
-	bool blocks;		/* enforcing and a matched selector denies */
-	bool would_block;	/* monitor mode and a matched selector denies */
-	bool kills;		/* a blocking selector has Sigkill */
-	bool reports;		/* an event is posted (Post, or monitor would-block) */
-	int err;		/* errno of the first blocking selector */
+	bool blocks;	  /* enforcing and a matched selector denies */
+	bool would_block; /* monitor mode and a matched selector denies */
+	bool kills;	  /* a blocking selector has Sigkill */
+	bool reports;	  /* an event is posted (Post, or monitor would-block) */
+	int err;	  /* errno of the first blocking selector */
 };
 
 struct pf_eval_result {
 	bool blocked;
 	bool killed;
-	int err;			/* errno on LSM/fmod_ret backends (0: allowed) */
-	struct pf_eval_policy *v;	/* applying policies: tracing policies, then templates, by key */
+	int err;		  /* errno on LSM/fmod_ret backends (0: allowed) */
+	struct pf_eval_policy *v; /* applying policies: tracing policies, then templates, by key */
 	size_t n;
 	/* Bindings that select the container but take no part: template missing, or refused. */
 	struct pf_eval_binding {
 		const struct pf_policy *binding;
 		char why[256];
-	} *ignored;
+	} * ignored;
 	size_t n_ignored;
 };
 

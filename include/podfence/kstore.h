@@ -13,30 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "podfence/abi.h"
+#include "podfence/store.h"
 #include "podfence/strset.h"
 
 #define PF_PIN_DIR_DEFAULT "/sys/fs/bpf/podfence"
 
-/* Maps the user can size at start (index into pf_kstore_opts.max_entries). */
-enum pf_kmap {
-	PF_KMAP_CGROUPS = 0,	 /* cg_workload */
-	PF_KMAP_WORKLOADS,	 /* wl_rules_s */
-	PF_KMAP_WORKLOADS_LARGE, /* wl_rules_l */
-	PF_KMAP_EXACT_S,
-	PF_KMAP_EXACT_M,
-	PF_KMAP_EXACT_L,
-	PF_KMAP_PREFIX,
-	PF_KMAP_SUFFIX,
-	PF_KMAP_POLICIES,  /* pol_counters */
-	PF_KMAP_CG_EXPECT, /* cg_expect: pods' cgroup names bound when created */
-	PF_KMAP__MAX,
-};
-
 struct pf_kstore_opts {
-	const char *pin_dir;		/* NULL: nothing pinned (tests); else reuse + pin there */
-	enum pf_backend backend;	/* PF_BACKEND_NONE: probe LSM, fmod_ret, tracepoint */
+	const char *pin_dir;	 /* NULL: nothing pinned (tests); else reuse + pin there */
+	enum pf_backend backend; /* PF_BACKEND_NONE: probe LSM, fmod_ret, tracepoint */
 	uint32_t max_entries[PF_KMAP__MAX]; /* 0: default */
-	bool attach;			/* attach programs (false: load only, for tests) */
+	bool attach;			    /* attach programs (false: load only, for tests) */
 };
 
 struct pf_kstore;
@@ -47,6 +33,8 @@ struct pf_kstore;
  * attached, so enforcement never stops. *took_over says whether that happened.
  */
 int pf_kstore_open(struct pf_kstore **out, const struct pf_kstore_opts *opts, bool *took_over);
+/* The store the engine writes through (valid until pf_kstore_close()). */
+struct pf_store *pf_kstore_store(struct pf_kstore *ks);
 /* Closes the store; pinned programs keep enforcing. */
 void pf_kstore_close(struct pf_kstore *ks);
 /* Detaches and unpins everything under pin_dir (podfence stops enforcing). */
@@ -69,7 +57,6 @@ bool pf_bpf_lsm_active(void);
 uint64_t pf_fdinfo_u64(int fd, const char *field);
 const char *pf_backend_name(enum pf_backend b);
 int pf_backend_parse(const char *s, enum pf_backend *out);
-const char *pf_kmap_name(enum pf_kmap m);
 int pf_kmap_parse(const char *name, enum pf_kmap *out);
 uint32_t pf_kstore_capacity(const struct pf_kstore *ks, enum pf_kmap m);
 /* Number of programs of this store attached to hooks (1 exec + cgroup tracker). */
@@ -92,8 +79,8 @@ void pf_kstore_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match m
 			  const struct pf_strset *values);
 
 /* Replaces the workload's ruleset in one map update (atomic for execs). */
-int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
-			    size_t n, uint32_t generation, char *err_msg, size_t err_len);
+int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_ruleset *rs,
+			    char *err_msg, size_t err_len);
 void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id);
 
 /*

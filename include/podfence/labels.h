@@ -24,8 +24,8 @@ bool pf_labels_equal(const struct pf_labels *a, const struct pf_labels *b);
 void pf_labels_free(struct pf_labels *l);
 
 enum pf_sel_op {
-	PF_SEL_IN = 0,		/* key present and value in values */
-	PF_SEL_NOT_IN,		/* key absent, or value not in values */
+	PF_SEL_IN = 0, /* key present and value in values */
+	PF_SEL_NOT_IN, /* key absent, or value not in values */
 	PF_SEL_EXISTS,
 	PF_SEL_DOES_NOT_EXIST,
 };

@@ -21,22 +21,22 @@ enum pf_container_kind {
 
 struct pf_container {
 	char *name;
-	char *id;		/* bare container id (hex), NULL until the runtime reported it */
-	char *runtime;		/* "containerd", "cri-o", "docker", NULL */
+	char *id;      /* bare container id (hex), NULL until the runtime reported it */
+	char *runtime; /* "containerd", "cri-o", "docker", NULL */
 	enum pf_container_kind kind;
 };
 
 struct pf_pod {
 	char *namespace;
 	char *name;
-	char *uid;		/* metadata.uid */
-	char *cgroup_uid;	/* uid in the cgroup path: kubernetes.io/config.hash for static pods */
-	char *node;		/* spec.nodeName, NULL if unscheduled */
+	char *uid;	  /* metadata.uid */
+	char *cgroup_uid; /* uid in the cgroup path: kubernetes.io/config.hash for static pods */
+	char *node;	  /* spec.nodeName, NULL if unscheduled */
 	enum pf_qos qos;
 	struct pf_labels labels;
 	struct pf_container *containers;
 	size_t n_containers;
-	char *file;		/* source file, for diagnostics */
+	char *file; /* source file, for diagnostics */
 };
 
 struct pf_pod_list {

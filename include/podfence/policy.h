@@ -24,9 +24,9 @@
 #include "podfence/strset.h"
 
 enum pf_policy_type {
-	PF_POLICY_TRACING = 0,	/* TracingPolicy, TracingPolicyNamespaced */
-	PF_POLICY_TEMPLATE,	/* podfence.io PolicyTemplate: selects nothing by itself */
-	PF_POLICY_BINDING,	/* podfence.io PolicyBinding: selects pods, has no rules */
+	PF_POLICY_TRACING = 0, /* TracingPolicy, TracingPolicyNamespaced */
+	PF_POLICY_TEMPLATE,    /* podfence.io PolicyTemplate: selects nothing by itself */
+	PF_POLICY_BINDING,     /* podfence.io PolicyBinding: selects pods, has no rules */
 };
 
 enum pf_mode {
@@ -36,12 +36,12 @@ enum pf_mode {
 
 /* One condition of a rule: "subject (not) matches one of values". */
 struct pf_policy_cond {
-	enum pf_subject subject;	/* exec path (matchArgs) or caller binary (matchBinaries) */
-	enum pf_match match;		/* exact / prefix / suffix */
-	bool negate;			/* NotEqual, NotPrefix, NotPostfix, NotIn */
+	enum pf_subject subject; /* exec path (matchArgs) or caller binary (matchBinaries) */
+	enum pf_match match;	 /* exact / prefix / suffix */
+	bool negate;		 /* NotEqual, NotPrefix, NotPostfix, NotIn */
 	struct pf_strset values;
-	char *param;			/* template: values also come from this parameter */
-	int line, col;			/* where the operator was written */
+	char *param;   /* template: values also come from this parameter */
+	int line, col; /* where the operator was written */
 };
 
 /* One selector: conditions ANDed, then actions (enum pf_action bits). */
@@ -49,8 +49,8 @@ struct pf_policy_rule {
 	struct pf_policy_cond conds[PF_MAX_CONDS];
 	size_t n_conds;
 	unsigned actions;
-	int err;			/* Override argError as a positive errno (EPERM when -1) */
-	unsigned group;			/* hook entry of the policy: first match wins per group */
+	int err;	/* Override argError as a positive errno (EPERM when -1) */
+	unsigned group; /* hook entry of the policy: first match wins per group */
 	int line, col;
 };
 
@@ -65,19 +65,19 @@ struct pf_binding_values {
 	char *param;
 	struct pf_strset values;
 	int line, col;
-	struct pf_value_pos *pos;	/* per values.v[i]; NULL: unknown (line, col above) */
+	struct pf_value_pos *pos; /* per values.v[i]; NULL: unknown (line, col above) */
 };
 
 struct pf_policy {
 	enum pf_policy_type type;
 	char *name;
-	char *namespace;		/* NULL: cluster-wide (TracingPolicy) */
-	char *kind;			/* "TracingPolicy", ... */
-	char *hook;			/* as written: "security_bprm_creds_for_exec", ... */
+	char *namespace; /* NULL: cluster-wide (TracingPolicy) */
+	char *kind;	 /* "TracingPolicy", ... */
+	char *hook;	 /* as written: "security_bprm_creds_for_exec", ... */
 	char *file;
-	int line, col;			/* position of the document */
-	struct pf_selector pods;	/* absent: every pod on the node (as Tetragon) */
-	struct pf_strset containers;	/* empty: every container */
+	int line, col;		     /* position of the document */
+	struct pf_selector pods;     /* absent: every pod on the node (as Tetragon) */
+	struct pf_strset containers; /* empty: every container */
 	enum pf_mode mode;
 	/*
 	 * Annotation podfence.io/path-view: task. Paths are matched as the
@@ -86,10 +86,10 @@ struct pf_policy {
 	 * containers; by default such an exec is denied (docs/security.md).
 	 */
 	bool any_view;
-	struct pf_policy_rule *rules;	/* selectors, ORed; first match wins within a group */
+	struct pf_policy_rule *rules; /* selectors, ORed; first match wins within a group */
 	size_t n_rules;
-	struct pf_strset params;	/* template: declared parameters */
-	char *template_ref;		/* binding: the template it instantiates */
+	struct pf_strset params;	  /* template: declared parameters */
+	char *template_ref;		  /* binding: the template it instantiates */
 	struct pf_binding_values *values; /* binding: values per parameter */
 	size_t n_values;
 };

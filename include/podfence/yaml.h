@@ -13,7 +13,7 @@
 
 struct pf_ydoc {
 	yaml_document_t doc;
-	const char *file;	/* borrowed from the caller, for diagnostics */
+	const char *file; /* borrowed from the caller, for diagnostics */
 };
 
 struct pf_yfile {
@@ -47,16 +47,16 @@ int pf_y_line(yaml_node_t *n);
 int pf_y_col(yaml_node_t *n);
 /* Reports an error/warning at node n of document d. */
 void pf_y_error(struct pf_diags *diags, struct pf_ydoc *d, yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void pf_y_warn(struct pf_diags *diags, struct pf_ydoc *d, yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /*
  * Strict decoding of a mapping: checks that every key of `map` is in `known`
  * (NULL-terminated list); each unknown key is reported as an error at the key,
  * prefixed with `path` (e.g. "spec.kprobes[0]"). Returns the number of unknown keys.
  */
-int pf_y_check_keys(struct pf_diags *diags, struct pf_ydoc *d, yaml_node_t *map,
-		    const char *path, const char *const *known);
+int pf_y_check_keys(struct pf_diags *diags, struct pf_ydoc *d, yaml_node_t *map, const char *path,
+		    const char *const *known);
 
 #endif /* PODFENCE_YAML_H */

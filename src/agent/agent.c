@@ -48,7 +48,7 @@ struct agent {
 	int epfd, sigfd, ctlfd;
 	bool ready;
 	bool took_over;
-	long long rescan_due_ms;	/* 0: none */
+	long long rescan_due_ms; /* 0: none */
 	long long next_retry_ms;
 	unsigned long long events_written;
 	time_t started;
@@ -86,8 +86,9 @@ static void policy_file_changed(void *ctx, const char *path)
 				       pols.v[i].name, msg);
 	}
 	if (!err && !diags.n_errors && pols.n == 0)
-		pf_diags_error(&diags, path, 0, 0,
-			       "defines no policy: rejected (delete the file to remove its policies)");
+		pf_diags_error(
+		    &diags, path, 0, 0,
+		    "defines no policy: rejected (delete the file to remove its policies)");
 	if (diags.n)
 		pf_diags_print(&diags, stderr);
 	if (diags.n_errors)
@@ -141,7 +142,9 @@ static int on_event(void *ctx, const struct pf_event *ev, size_t size)
 	if (size < sizeof(*ev) - sizeof(ev->path))
 		return 0;
 	o = pf_event_json(ev, a->engine);
-	fprintf(a->events, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fprintf(a->events, "%s\n",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(a->events);
 	json_object_put(o);
 	a->events_written++;
@@ -163,8 +166,8 @@ static struct json_object *status_json(struct agent *a)
 	json_object_object_add(root, "pid", json_object_new_int64(getpid()));
 	json_object_object_add(root, "uptime_s", json_object_new_int64(time(NULL) - a->started));
 	json_object_object_add(root, "took_over", json_object_new_boolean(a->took_over));
-	json_object_object_add(root, "pin_dir", a->kopts.pin_dir ?
-				       json_object_new_string(a->kopts.pin_dir) : NULL);
+	json_object_object_add(root, "pin_dir",
+			       a->kopts.pin_dir ? json_object_new_string(a->kopts.pin_dir) : NULL);
 	json_object_object_add(root, "programs_attached",
 			       json_object_new_int64(pf_kstore_attached_programs(a->ks)));
 	json_object_object_add(root, "events_written", json_object_new_int64(a->events_written));
@@ -173,7 +176,8 @@ static struct json_object *status_json(struct agent *a)
 		struct json_object *m = json_object_new_object();
 
 		json_object_object_add(m, "name", json_object_new_string(usage[i].name));
-		json_object_object_add(m, "max_entries", json_object_new_int64(usage[i].max_entries));
+		json_object_object_add(m, "max_entries",
+				       json_object_new_int64(usage[i].max_entries));
 		json_object_object_add(m, "entries", json_object_new_int64(usage[i].entries));
 		json_object_object_add(m, "memlock", json_object_new_int64(usage[i].memlock));
 		json_object_array_add(maps, m);
@@ -183,7 +187,8 @@ static struct json_object *status_json(struct agent *a)
 	json_object_object_add(root, "kernel_memory_bytes", json_object_new_int64(memlock));
 	if (!pf_kstore_stats(a->ks, st))
 		for (int i = 0; i < PF_STAT__MAX; i++)
-			json_object_object_add(stats, pf_stat_name(i), json_object_new_int64(st[i]));
+			json_object_object_add(stats, pf_stat_name(i),
+					       json_object_new_int64(st[i]));
 	json_object_object_add(root, "kernel_stats", stats);
 	return root;
 }
@@ -206,7 +211,8 @@ static void handle_client(struct agent *a)
 			json_object_object_add(reply, "error",
 					       json_object_new_string("unknown request"));
 		}
-		s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+		s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
 		pf_control_write_all(fd, s, strlen(s));
 		pf_control_write_all(fd, "\n", 1);
 		json_object_put(reply);
@@ -231,7 +237,7 @@ static void rescan_inputs(struct agent *a)
 
 static int epoll_add(int epfd, int fd, int tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
@@ -240,8 +246,8 @@ enum { TAG_SIGNAL, TAG_CONTROL, TAG_EVENTS, TAG_POLICIES, TAG_PODS };
 
 static int setup(struct agent *a)
 {
-	struct pf_dirwatch_ops pol_ops = { policy_file_changed, policy_file_removed, a };
-	struct pf_dirwatch_ops pod_ops = { pod_file_changed, pod_file_removed, a };
+	struct pf_dirwatch_ops pol_ops = {policy_file_changed, policy_file_removed, a};
+	struct pf_dirwatch_ops pod_ops = {pod_file_changed, pod_file_removed, a};
 	sigset_t mask;
 	int err, rbfd;
 
@@ -260,7 +266,7 @@ static int setup(struct agent *a)
 		pf_err("cannot load the BPF programs: %s", strerror(-err));
 		return err;
 	}
-	a->engine = pf_engine_new(a->ks, a->cgroup_root);
+	a->engine = pf_engine_new(pf_kstore_store(a->ks), a->cgroup_root);
 	if (!a->engine)
 		return -ENOMEM;
 	err = pf_dirwatch_open(&a->policies_watch, a->policies_dir, &pol_ops);
@@ -340,8 +346,9 @@ static int run(struct agent *a)
 				break;
 			case TAG_POLICIES:
 			case TAG_PODS:
-				if (pf_dirwatch_drain(evs[i].data.u32 == TAG_PODS ? a->pods_watch
-										: a->policies_watch))
+				if (pf_dirwatch_drain(evs[i].data.u32 == TAG_PODS
+							  ? a->pods_watch
+							  : a->policies_watch))
 					a->rescan_due_ms = now_ms() + DEBOUNCE_MS;
 				break;
 			}
@@ -419,35 +426,49 @@ static int parse_map_size(struct pf_kstore_opts *o, const char *arg)
 int cmd_agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "policies", required_argument, NULL, 'P' },
-		{ "pods", required_argument, NULL, 'p' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "pin-dir", required_argument, NULL, 'd' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "cgroup-root", required_argument, NULL, 'c' },
-		{ "map-size", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"policies", required_argument, NULL, 'P'},
+	    {"pods", required_argument, NULL, 'p'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"pin-dir", required_argument, NULL, 'd'},
+	    {"backend", required_argument, NULL, 'b'},
+	    {"cgroup-root", required_argument, NULL, 'c'},
+	    {"map-size", required_argument, NULL, 'm'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	struct agent a = {
-		.kopts = { .pin_dir = PF_PIN_DIR_DEFAULT, .attach = true },
-		.socket_path = PF_SOCKET_DEFAULT,
-		.ctlfd = -1,
+	    .kopts = {.pin_dir = PF_PIN_DIR_DEFAULT, .attach = true},
+	    .socket_path = PF_SOCKET_DEFAULT,
+	    .ctlfd = -1,
 	};
 	int opt, err;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'P': a.policies_dir = optarg; break;
-		case 'p': a.pods_dir = optarg; break;
-		case 'e': a.events_path = optarg; break;
-		case 's': a.socket_path = optarg; break;
-		case 'd': a.kopts.pin_dir = optarg; break;
-		case 'c': a.cgroup_root = optarg; break;
-		case 'v': pf_log_set_level(PF_LOG_DEBUG); break;
+		case 'P':
+			a.policies_dir = optarg;
+			break;
+		case 'p':
+			a.pods_dir = optarg;
+			break;
+		case 'e':
+			a.events_path = optarg;
+			break;
+		case 's':
+			a.socket_path = optarg;
+			break;
+		case 'd':
+			a.kopts.pin_dir = optarg;
+			break;
+		case 'c':
+			a.cgroup_root = optarg;
+			break;
+		case 'v':
+			pf_log_set_level(PF_LOG_DEBUG);
+			break;
 		case 'b':
 			if (pf_backend_parse(optarg, &a.kopts.backend)) {
 				fprintf(stderr, "Error: unknown backend \"%s\"\n", optarg);
@@ -456,13 +477,19 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'm':
 			if (parse_map_size(&a.kopts, optarg)) {
-				fprintf(stderr, "Error: --map-size wants MAP=N with a known map, got \"%s\"\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "Error: --map-size wants MAP=N with a known map, got \"%s\"\n",
+				    optarg);
 				return 1;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
 		}
 	}
 	if (!a.policies_dir || !a.pods_dir) {

@@ -77,7 +77,7 @@ struct key_ent {
 struct check {
 	struct pf_diags diags;
 	struct key_ent *keys;
-	struct pf_policy_list *lists;	/* per policy file */
+	struct pf_policy_list *lists; /* per policy file */
 	size_t n_lists;
 	const struct pf_policy **active; /* in force: one per key */
 	size_t n_active;
@@ -111,10 +111,11 @@ static int load_policies(struct check *c, struct paths *files)
 			}
 			HASH_FIND_STR(c->keys, k->key, dup);
 			if (dup) {
-				pf_diags_warn(&c->diags, p->file, p->line, p->col,
-					      "%s %s is also defined in %s:%d: that definition is in "
-					      "force (the file whose path sorts first wins)",
-					      p->kind, p->name, dup->p->file, dup->p->line);
+				pf_diags_warn(
+				    &c->diags, p->file, p->line, p->col,
+				    "%s %s is also defined in %s:%d: that definition is in "
+				    "force (the file whose path sorts first wins)",
+				    p->kind, p->name, dup->p->file, dup->p->line);
 				free(k->key);
 				free(k);
 				continue;
@@ -191,8 +192,8 @@ static void explain_policy(const struct pf_policy *p)
 			const struct pf_policy_cond *pc = &pr->conds[i];
 
 			printf("%s%s %s %zu value%s%s%s", i ? " AND " : "",
-			       pc->subject == PF_SUBJ_CALLER ? "caller" : "path", pf_policy_cond_op(pc),
-			       pc->values.n, pc->values.n == 1 ? "" : "s",
+			       pc->subject == PF_SUBJ_CALLER ? "caller" : "path",
+			       pf_policy_cond_op(pc), pc->values.n, pc->values.n == 1 ? "" : "s",
 			       pc->param ? " + parameter " : "", pc->param ? pc->param : "");
 			for (size_t v = 0; v < pc->values.n; v++)
 				bytes += value_bytes(pc->match, pc->values.v[v]);
@@ -216,8 +217,9 @@ static void explain_policy(const struct pf_policy *p)
 selection:
 	printf("  selects:   %s%s, pods: %s, containers: ",
 	       p->namespace ? "namespace " : "every namespace", p->namespace ? p->namespace : "",
-	       !p->pods.present ? "every pod (no podSelector)" :
-	       p->pods.n ? "podSelector" : "every pod (empty podSelector)");
+	       !p->pods.present ? "every pod (no podSelector)"
+	       : p->pods.n	? "podSelector"
+				: "every pod (empty podSelector)");
 	if (!p->containers.n)
 		printf("every container");
 	for (size_t i = 0; i < p->containers.n; i++)
@@ -294,8 +296,9 @@ static void check_pods(struct check *c)
 					continue;
 				char names[512] = "";
 				for (size_t b = 0; b < ep->n_bindings; b++)
-					snprintf(names + strlen(names), sizeof(names) - strlen(names),
-						 "%s%s/%s", b ? ", " : "", ep->bindings[b]->namespace,
+					snprintf(names + strlen(names),
+						 sizeof(names) - strlen(names), "%s%s/%s",
+						 b ? ", " : "", ep->bindings[b]->namespace,
 						 ep->bindings[b]->name);
 				pf_diags_warn(&c->diags, pod->file, 0, 0,
 					      "pod %s/%s%s%s: bindings %s of template %s overlap: "
@@ -345,7 +348,8 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	int err, n = sscanf(who, "%255[^/]/%255[^/]/%255s", ns, name, cont);
 
 	if (n < 2) {
-		fprintf(stderr, "Error: --simulate wants NAMESPACE/POD[/CONTAINER], got \"%s\"\n", who);
+		fprintf(stderr, "Error: --simulate wants NAMESPACE/POD[/CONTAINER], got \"%s\"\n",
+			who);
 		return 1;
 	}
 	for (size_t i = 0; i < c->pods.n && !pod; i++)
@@ -385,9 +389,10 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 			       ep->bindings[b]->name);
 		if (ep->n_bindings > 1)
 			printf(" [overlap: values united]");
-		printf(": %s\n", ep->blocks ? (ep->kills ? "BLOCKS (Sigkill)" : "BLOCKS")
+		printf(": %s\n", ep->blocks	   ? (ep->kills ? "BLOCKS (Sigkill)" : "BLOCKS")
 				 : ep->would_block ? "would block (monitor)"
-				 : ep->reports ? "reports" : "allows");
+				 : ep->reports	   ? "reports"
+						   : "allows");
 		for (size_t g = 0; g < ep->n_groups; g++) {
 			long m = ep->matched[g];
 
@@ -404,7 +409,8 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	for (size_t i = 0; i < r.n_ignored; i++)
 		printf("  binding %s/%s takes no part: %s\n", r.ignored[i].binding->namespace,
 		       r.ignored[i].binding->name, r.ignored[i].why);
-	printf("verdict: %s\n", r.blocked ? (r.killed ? "blocked (Sigkill)" : "blocked") : "allowed");
+	printf("verdict: %s\n",
+	       r.blocked ? (r.killed ? "blocked (Sigkill)" : "blocked") : "allowed");
 	pf_eval_result_free(&r);
 	return 0;
 }
@@ -426,13 +432,13 @@ static void usage(void)
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "explain", no_argument, NULL, 'e' },
-		{ "pods", required_argument, NULL, 'p' },
-		{ "simulate", required_argument, NULL, 's' },
-		{ "parent", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"explain", no_argument, NULL, 'e'},
+	    {"pods", required_argument, NULL, 'p'},
+	    {"simulate", required_argument, NULL, 's'},
+	    {"parent", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	struct paths files = {}, pod_files = {};
 	const char *sim = NULL, *parent = NULL;
@@ -444,24 +450,35 @@ int cmd_check(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "qep:s:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'q': quiet = true; break;
-		case 'e': c.explain = true; break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'e':
+			c.explain = true;
+			break;
 		case 'p':
 			if (expand(&pod_files, optarg))
 				return 1;
 			break;
-		case 's': sim = optarg; break;
-		case 'P': parent = optarg; break;
-		case 'h': usage(); return 0;
-		default: return 1;
+		case 's':
+			sim = optarg;
+			break;
+		case 'P':
+			parent = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			return 1;
 		}
 	}
 	/* --simulate takes the exec path as the first operand */
 	if (sim && optind < argc)
 		optind++;
 	if (optind >= argc || (sim && !pod_files.n)) {
-		fprintf(stderr, "Error: %s\n", sim && optind < argc ? "--simulate needs --pods"
-								     : "no policy file given");
+		fprintf(stderr, "Error: %s\n",
+			sim && optind < argc ? "--simulate needs --pods" : "no policy file given");
 		return 1;
 	}
 	for (int i = optind; i < argc; i++)
@@ -498,7 +515,8 @@ out:
 		pf_policy_list_free(&c.lists[i]);
 	free(c.lists);
 	free(c.active);
-	HASH_ITER(hh, c.keys, k, ktmp) {
+	HASH_ITER(hh, c.keys, k, ktmp)
+	{
 		HASH_DEL(c.keys, k);
 		free(k->key);
 		free(k);

@@ -8,10 +8,10 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "agent", cmd_agent, "enforce policies on the pods of this node" },
-	{ "check", cmd_check, "validate and compile policy files" },
-	{ "status", cmd_status, "ask a running agent what it enforces" },
-	{ "unpin", cmd_unpin, "detach and remove pinned programs and maps (stops enforcing)" },
+    {"agent", cmd_agent, "enforce policies on the pods of this node"},
+    {"check", cmd_check, "validate and compile policy files"},
+    {"status", cmd_status, "ask a running agent what it enforces"},
+    {"unpin", cmd_unpin, "detach and remove pinned programs and maps (stops enforcing)"},
 };
 
 static void usage(FILE *out)

@@ -34,19 +34,22 @@ static void print_text(struct json_object *st)
 	struct json_object *overlaps = json_object_object_get(st, "overlaps");
 
 	printf("backend:   %s\n", json_object_get_string(json_object_object_get(st, "backend")));
-	printf("ready:     %s\n", json_object_get_boolean(json_object_object_get(st, "ready")) ?
-					   "yes" : "no");
+	printf("ready:     %s\n",
+	       json_object_get_boolean(json_object_object_get(st, "ready")) ? "yes" : "no");
 	printf("programs:  %lld attached\n", jint(st, "programs_attached"));
 	printf("policies:  %lld (%lld file(s) rejected)\n", jint(counts, "policies"),
 	       jint(counts, "files_rejected"));
 	printf("pods:      %lld (%lld waiting for their cgroup)\n", jint(counts, "pods"),
 	       jint(counts, "pods_pending"));
 	printf("applied:   %lld (policy, pod) pairs; %lld workloads; %lld cgroups bound\n",
-	       jint(counts, "policy_pods"), jint(counts, "workloads"), jint(counts, "bound_cgroups"));
-	printf("values:    %lld in %lld sets\n", jint(counts, "values"), jint(counts, "value_sets"));
+	       jint(counts, "policy_pods"), jint(counts, "workloads"),
+	       jint(counts, "bound_cgroups"));
+	printf("values:    %lld in %lld sets\n", jint(counts, "values"),
+	       jint(counts, "value_sets"));
 	printf("memory:    %lld bytes of BPF maps\n", jint(st, "kernel_memory_bytes"));
 	if (json_object_array_length(pols)) {
-		printf("\n%-32s %-8s %6s %9s %9s\n", "POLICY", "MODE", "PODS", "BLOCKED", "REPORTED");
+		printf("\n%-32s %-8s %6s %9s %9s\n", "POLICY", "MODE", "PODS", "BLOCKED",
+		       "REPORTED");
 		for (size_t i = 0; i < json_object_array_length(pols); i++) {
 			struct json_object *p = json_object_array_get_idx(pols, i);
 
@@ -63,7 +66,8 @@ static void print_text(struct json_object *st)
 			struct json_object *p = json_object_array_get_idx(insts, i);
 			char names[256];
 
-			join_strings(json_object_object_get(p, "bindings"), "+", names, sizeof(names));
+			join_strings(json_object_object_get(p, "bindings"), "+", names,
+				     sizeof(names));
 			printf("%-32s %-40s %6lld %9lld %9lld\n",
 			       json_object_get_string(json_object_object_get(p, "template")), names,
 			       jint(p, "pods"), jint(p, "blocked"), jint(p, "reported"));
@@ -80,8 +84,9 @@ static void print_text(struct json_object *st)
 		       json_object_get_string(json_object_object_get(b, "name")),
 		       json_object_get_string(json_object_object_get(b, "template")), state,
 		       json_object_object_get(b, "error") ? ": " : "",
-		       json_object_object_get(b, "error") ?
-			       json_object_get_string(json_object_object_get(b, "error")) : "");
+		       json_object_object_get(b, "error")
+			   ? json_object_get_string(json_object_object_get(b, "error"))
+			   : "");
 	}
 	for (size_t i = 0; i < json_object_array_length(overlaps); i++) {
 		struct json_object *o = json_object_array_get_idx(overlaps, i);
@@ -95,17 +100,18 @@ static void print_text(struct json_object *st)
 	if (json_object_array_length(errors)) {
 		printf("\nerrors:\n");
 		for (size_t i = 0; i < json_object_array_length(errors); i++)
-			printf("  %s\n", json_object_get_string(json_object_array_get_idx(errors, i)));
+			printf("  %s\n",
+			       json_object_get_string(json_object_array_get_idx(errors, i)));
 	}
 }
 
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"json", no_argument, NULL, 'j'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	const char *socket_path = PF_SOCKET_DEFAULT;
 	struct json_object *st;
@@ -116,15 +122,21 @@ int cmd_status(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'j': json = true; break;
-		case 's': socket_path = optarg; break;
+		case 'j':
+			json = true;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
 		case 'h':
-			printf("Usage: podfence status [--json] [--socket PATH]\n\n"
-			       "Asks the running agent for its state: backend, readiness, counts of\n"
-			       "policies, pods, bindings and cgroups, per-policy counters, errors.\n"
-			       "Exit status 0 when an agent answered.\n");
+			printf(
+			    "Usage: podfence status [--json] [--socket PATH]\n\n"
+			    "Asks the running agent for its state: backend, readiness, counts of\n"
+			    "policies, pods, bindings and cgroups, per-policy counters, errors.\n"
+			    "Exit status 0 when an agent answered.\n");
 			return 0;
-		default: return 1;
+		default:
+			return 1;
 		}
 	}
 	err = pf_control_request(socket_path, "status", &reply);
@@ -154,8 +166,10 @@ int cmd_unpin(int argc, char **argv)
 	int err;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: podfence unpin [PIN_DIR]\n\nDetaches podfence's pinned programs and removes its\n"
-		       "pinned maps (default %s). Enforcement stops.\n", PF_PIN_DIR_DEFAULT);
+		printf("Usage: podfence unpin [PIN_DIR]\n\nDetaches podfence's pinned programs and "
+		       "removes its\n"
+		       "pinned maps (default %s). Enforcement stops.\n",
+		       PF_PIN_DIR_DEFAULT);
 		return 0;
 	}
 	err = pf_kstore_unpin(dir);

@@ -11,6 +11,24 @@ void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set
 			sets->release(sets->ctx, rules[i].conds[c].set_id);
 }
 
+int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n,
+		    uint32_t generation)
+{
+	memset(rs, 0, sizeof(*rs));
+	if (n > PF_MAX_RULES)
+		return -E2BIG;
+	rs->generation = generation;
+	rs->n_rules = n;
+	if (n)
+		memcpy(rs->rules, rules, n * sizeof(*rules));
+	/* The program resolves the calling binary only for rulesets that need it. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < rules[i].n_conds && c < PF_MAX_CONDS; c++)
+			if (rules[i].conds[c].subject == PF_SUBJ_CALLER)
+				rs->flags |= PF_RS_CALLER;
+	return 0;
+}
+
 static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *pr,
 			uint32_t policy_id, uint8_t group, const struct pf_set_resolver *sets,
 			struct pf_rule *r, char *err, size_t err_len)
@@ -30,10 +48,11 @@ static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *
 
 		if (pc->subject == PF_SUBJ_CALLER && sets->no_caller) {
 			/* Accepting it would leave the rule silently unenforced. */
-			snprintf(err, err_len,
-				 "matchBinaries cannot be enforced on this node: its exec backend "
-				 "(sched_process_exec: no BPF LSM, no fmod_ret, kernel < 6.10) runs "
-				 "after the calling binary is gone");
+			snprintf(
+			    err, err_len,
+			    "matchBinaries cannot be enforced on this node: its exec backend "
+			    "(sched_process_exec: no BPF LSM, no fmod_ret, kernel < 6.10) runs "
+			    "after the calling binary is gone");
 			for (size_t k = 0; k < c; k++)
 				sets->release(sets->ctx, r->conds[k].set_id);
 			return -EOPNOTSUPP;
@@ -104,7 +123,7 @@ static void count_release(void *ctx, uint32_t set_id)
 
 int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, size_t err_len)
 {
-	struct pf_set_resolver counter = { count_acquire, count_release, n_values, false };
+	struct pf_set_resolver counter = {count_acquire, count_release, n_values, false};
 	struct pf_rule rules[PF_MAX_RULES];
 	uint8_t group = 0;
 	size_t n = 0;
@@ -116,7 +135,7 @@ int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, s
 /* The size classes of the kernel's BPF memory allocator (kmalloc-like). */
 static size_t alloc_class(size_t n)
 {
-	static const size_t classes[] = { 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096 };
+	static const size_t classes[] = {16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096};
 
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
 		if (n <= classes[i])
@@ -125,8 +144,8 @@ static size_t alloc_class(size_t n)
 }
 
 /* Kernel structure headers: struct htab_elem, struct lpm_trie_node (64-bit). */
-#define HTAB_ELEM_HDR	48
-#define LPM_NODE_HDR	40
+#define HTAB_ELEM_HDR 48
+#define LPM_NODE_HDR  40
 
 size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len)
 {
@@ -134,7 +153,15 @@ size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len)
 
 	if (kind == PF_KENTRY_AFFIX)
 		return alloc_class(LPM_NODE_HDR + sizeof(struct pf_affix_key) - 4 + 1);
-	key = len <= PF_EXACT_S ? sizeof(struct pf_exact_key_s)
-	      : len <= PF_EXACT_M ? sizeof(struct pf_exact_key_m) : sizeof(struct pf_exact_key_l);
+	switch (pf_exact_tier(len)) {
+	case PF_TIER_S:
+		key = sizeof(struct pf_exact_key_s);
+		break;
+	case PF_TIER_M:
+		key = sizeof(struct pf_exact_key_m);
+		break;
+	default:
+		key = sizeof(struct pf_exact_key_l);
+	}
 	return alloc_class(HTAB_ELEM_HDR + key + 8);
 }

@@ -58,7 +58,7 @@ int pf_control_listen(const char *path)
 
 int pf_control_read_request(int fd, char *buf, size_t len)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	size_t n = 0;
 
 	while (n + 1 < len) {
@@ -87,7 +87,7 @@ int pf_control_write_all(int fd, const char *s, size_t len)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				struct pollfd p = { .fd = fd, .events = POLLOUT };
+				struct pollfd p = {.fd = fd, .events = POLLOUT};
 
 				if (poll(&p, 1, 1000) <= 0)
 					return -ETIMEDOUT;

@@ -16,7 +16,8 @@ void pf_diags_add(struct pf_diags *d, enum pf_severity sev, const char *file, in
 		struct pf_diag *v = realloc(d->v, cap * sizeof(*v));
 
 		if (!v)
-			return; /* out of memory: the diagnostic is lost, the caller's error stands */
+			return; /* out of memory: the diagnostic is lost, the caller's error stands
+				 */
 		d->v = v;
 		d->cap = cap;
 	}

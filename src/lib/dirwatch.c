@@ -58,7 +58,7 @@ int pf_dirwatch_open(struct pf_dirwatch **out, const char *dir, const struct pf_
 	}
 	if (inotify_add_watch(w->fd, dir,
 			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
-				      IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+				  IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
 		err = -errno;
 		close(w->fd);
 		free(w);
@@ -74,7 +74,8 @@ void pf_dirwatch_close(struct pf_dirwatch *w)
 
 	if (!w)
 		return;
-	HASH_ITER(hh, w->files, f, tmp) {
+	HASH_ITER(hh, w->files, f, tmp)
+	{
 		HASH_DEL(w->files, f);
 		free(f->name);
 		free(f);
@@ -147,7 +148,8 @@ int pf_dirwatch_rescan(struct pf_dirwatch *w)
 		report(w, f->name, false);
 	}
 	closedir(d);
-	HASH_ITER(hh, w->files, f, tmp) {
+	HASH_ITER(hh, w->files, f, tmp)
+	{
 		if (f->stamp == w->stamp)
 			continue;
 		report(w, f->name, true);

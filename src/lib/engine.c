@@ -18,6 +18,9 @@
 #include "podfence/log.h"
 #include "podfence/sets.h"
 
+/* Room for one error message about a pod or a container. */
+#define PF_ENGINE_MSG 256
+
 /* ---- small containers ------------------------------------------------- */
 
 struct ptrs {
@@ -72,7 +75,7 @@ static char *label_kv(const char *k, const char *v)
 	return asprintf(&s, "%s=%s", k, v) < 0 ? NULL : s;
 }
 
-static void index_add(struct bucket **idx, const char *kv, void *item)
+static int index_add(struct bucket **idx, const char *kv, void *item)
 {
 	struct bucket *b;
 
@@ -81,11 +84,11 @@ static void index_add(struct bucket **idx, const char *kv, void *item)
 		b = calloc(1, sizeof(*b));
 		if (!b || !(b->kv = strdup(kv))) {
 			free(b);
-			return;
+			return -ENOMEM;
 		}
 		HASH_ADD_KEYPTR(hh, *idx, b->kv, strlen(b->kv), b);
 	}
-	ptrs_add(&b->items, item);
+	return ptrs_add(&b->items, item);
 }
 
 static void index_del(struct bucket **idx, const char *kv, void *item)
@@ -118,12 +121,17 @@ struct defs {
 	size_t n, cap;
 };
 
-/* Sets file's definition (replacing a previous one); returns the old object or NULL. */
-static void *defs_set(struct defs *d, const char *file, void *obj)
+/*
+ * Sets file's definition (replacing a previous one); returns the old object
+ * or NULL, and *err -ENOMEM when it could not be stored (obj not taken).
+ */
+static void *defs_set(struct defs *d, const char *file, void *obj, int *err)
 {
+	char *name;
 	size_t i;
 	void *old;
 
+	*err = 0;
 	for (i = 0; i < d->n; i++) {
 		int c = strcmp(d->v[i].file, file);
 
@@ -139,13 +147,20 @@ static void *defs_set(struct defs *d, const char *file, void *obj)
 		size_t cap = d->cap ? d->cap * 2 : 2;
 		struct def *v = realloc(d->v, cap * sizeof(*v));
 
-		if (!v)
-			return obj; /* caller frees it: treated as not stored */
+		if (!v) {
+			*err = -ENOMEM;
+			return NULL;
+		}
 		d->v = v;
 		d->cap = cap;
 	}
+	name = strdup(file);
+	if (!name) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	memmove(&d->v[i + 1], &d->v[i], (d->n - i) * sizeof(*d->v));
-	d->v[i].file = strdup(file);
+	d->v[i].file = name;
 	d->v[i].obj = obj;
 	d->n++;
 	return NULL;
@@ -181,16 +196,16 @@ static void *defs_active(const struct defs *d)
  * its id and counters; it lives while some pod uses it.
  */
 struct policy_ent {
-	char *key;		/* "<kind>/<namespace>/<name>", or "instance:<template>|<binding>|..." */
+	char *key; /* "<kind>/<namespace>/<name>", or "instance:<template>|<binding>|..." */
 	uint32_t id;
-	struct defs defs;	/* struct pf_policy * per file (none for an instance) */
-	unsigned stamp;		/* candidate de-duplication */
-	size_t n_pods;		/* pods it applies to; counters exist while > 0 */
-	int counters_err;	/* why its counters could not be created (-E2BIG: map full), or 0 */
+	struct defs defs; /* struct pf_policy * per file (none for an instance) */
+	unsigned stamp;	  /* candidate de-duplication */
+	size_t n_pods;	  /* pods it applies to; counters exist while > 0 */
+	int counters_err; /* why its counters could not be created (-E2BIG: map full), or 0 */
 	struct pf_policy *indexed; /* definition whose selector is in the index */
 	/* instance only */
 	char *tpl_name;
-	char **bindings;	/* "<namespace>/<name>" of its bindings, sorted */
+	char **bindings; /* "<namespace>/<name>" of its bindings, sorted */
 	size_t n_bindings;
 	UT_hash_handle hh;
 	UT_hash_handle hh_id;
@@ -207,11 +222,11 @@ struct cont_ent {
 struct pod_ent {
 	char *key;		/* "<namespace>/<name>" */
 	struct defs defs;	/* struct pf_pod * per file */
-	struct pf_pod *indexed;	/* definition whose labels are in the index */
+	struct pf_pod *indexed; /* definition whose labels are in the index */
 	bool dirty;
 	struct pod_ent *next_dirty;
 	/* what is in the kernel for it */
-	struct pf_pod *applied;	/* the definition the kernel state was computed from */
+	struct pf_pod *applied; /* the definition the kernel state was computed from */
 	/*
 	 * The pod cgroup and every cgroup of the pod that no container of
 	 * `applied` claims (a container not identified yet, restarted, ...):
@@ -221,15 +236,15 @@ struct pod_ent {
 	struct wl_ent *pod_wl;
 	struct cont_ent *cont; /* per container of `applied` */
 	size_t n_cont;
-	struct ptrs policies;	/* policy_ent * applied to some workload of the pod */
-	uint64_t *cgids;	/* cgroups bound by us */
+	struct ptrs policies; /* policy_ent * applied to some workload of the pod */
+	uint64_t *cgids;      /* cgroups bound by us */
 	size_t n_cgids, cap_cgids;
-	bool pending;		/* pod cgroup not found yet */
-	bool rewalk;		/* a container reported with an id has no cgroup yet */
+	bool pending; /* pod cgroup not found yet */
+	bool rewalk;  /* a container reported with an id has no cgroup yet */
 	long long rewalk_until_ms;
 	char (*expected)[PF_CG_NAME_MAX]; /* cgroup names the kernel binds at creation */
 	size_t n_expected;
-	char error[256];
+	char error[2 * PF_ENGINE_MSG];
 	UT_hash_handle hh;
 };
 
@@ -251,9 +266,9 @@ struct cg_ent {
 struct file_ent {
 	char *file;
 	bool is_pod_file;
-	char **keys;		/* objects it defines */
+	char **keys; /* objects it defines */
 	size_t n_keys;
-	struct pf_diags diags;	/* last parse: errors keep the previous good version */
+	struct pf_diags diags; /* last parse: errors keep the previous good version */
 	UT_hash_handle hh;
 };
 
@@ -263,18 +278,18 @@ struct wl_garbage {
 };
 
 struct pf_engine {
-	struct pf_kstore *ks;
+	struct pf_store *st;
 	struct pf_sets *sets;
 	struct pf_set_resolver resolver;
 	char cgroup_root[PATH_MAX];
 	struct policy_ent *policies;
 	struct policy_ent *policies_by_id;
-	struct bucket *pol_index;	/* label -> policies whose selector requires it */
-	struct bucket *tpl_index;	/* template name -> bindings referring to it */
-	struct ptrs fresh_instances;	/* instances created by the pod being computed */
-	struct ptrs pol_global;		/* policies that cannot be indexed */
+	struct bucket *pol_index;    /* label -> policies whose selector requires it */
+	struct bucket *tpl_index;    /* template name -> bindings referring to it */
+	struct ptrs fresh_instances; /* instances created by the pod being computed */
+	struct ptrs pol_global;	     /* policies that cannot be indexed */
 	struct pod_ent *pods;
-	struct bucket *pod_index;	/* label -> pods carrying it */
+	struct bucket *pod_index; /* label -> pods carrying it */
 	struct pod_ent *dirty;
 	struct wl_ent *wls;
 	struct cg_ent *cgs;
@@ -284,6 +299,7 @@ struct pf_engine {
 	unsigned stamp;
 	uint32_t generation;
 	size_t n_policy_pods;
+	bool index_lost; /* an index entry could not be stored: every lookup is a scan */
 	/* cgroups that could not be bound (cg_workload full, trees deeper than the walk) */
 	size_t bind_failures;
 	char bind_error[256];
@@ -301,20 +317,20 @@ static void resolver_release(void *ctx, uint32_t set_id)
 	pf_sets_release(ctx, set_id);
 }
 
-struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root)
+struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root)
 {
 	struct pf_engine *e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return NULL;
-	e->ks = ks;
-	e->sets = pf_sets_new(ks);
+	e->st = st;
+	e->sets = pf_sets_new(st);
 	if (!e->sets) {
 		free(e);
 		return NULL;
 	}
-	e->resolver = (struct pf_set_resolver){ resolver_acquire, resolver_release, e->sets,
-						!pf_kstore_sees_caller(ks) };
+	e->resolver =
+	    (struct pf_set_resolver){resolver_acquire, resolver_release, e->sets, !st->sees_caller};
 	if (cgroup_root)
 		snprintf(e->cgroup_root, sizeof(e->cgroup_root), "%s", cgroup_root);
 	else if (pf_cgroup2_mount(e->cgroup_root, sizeof(e->cgroup_root)))
@@ -324,7 +340,8 @@ struct pf_engine *pf_engine_new(struct pf_kstore *ks, const char *cgroup_root)
 
 /* ---- policy index --------------------------------------------------- */
 
-/* The labels a policy's selector requires (In with listed values), or none when it cannot be indexed. */
+/* The labels a policy's selector requires (In with listed values), or none when it cannot be
+ * indexed. */
 static const struct pf_sel_req *index_req(const struct pf_policy *p)
 {
 	if (!p->pods.present)
@@ -335,25 +352,36 @@ static const struct pf_sel_req *index_req(const struct pf_policy *p)
 	return NULL;
 }
 
+/*
+ * An index entry could not be stored (out of memory): from now on every
+ * policy is a candidate for every pod and every change recomputes every pod.
+ * Slower, never wrong; said once and shown in status.
+ */
+static void index_lost(struct pf_engine *e)
+{
+	if (!e->index_lost)
+		pf_err("out of memory in the selector index: every pod is now recomputed on "
+		       "every change");
+	e->index_lost = true;
+}
+
 static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p, bool add)
 {
 	const struct pf_sel_req *req = index_req(p);
 
 	if (!req) {
-		if (add)
-			ptrs_add(&e->pol_global, pe);
-		else
+		if (add && ptrs_add(&e->pol_global, pe))
+			index_lost(e);
+		else if (!add)
 			ptrs_del(&e->pol_global, pe);
 		return;
 	}
 	for (size_t i = 0; i < req->values.n; i++) {
 		char *kv = label_kv(req->key, req->values.v[i]);
 
-		if (!kv)
-			continue;
-		if (add)
-			index_add(&e->pol_index, kv, pe);
-		else
+		if (add && (!kv || index_add(&e->pol_index, kv, pe)))
+			index_lost(e);
+		else if (kv && !add)
 			index_del(&e->pol_index, kv, pe);
 		free(kv);
 	}
@@ -364,11 +392,9 @@ static void pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *po
 	for (size_t i = 0; i < pod->labels.n; i++) {
 		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
 
-		if (!kv)
-			continue;
-		if (add)
-			index_add(&e->pod_index, kv, pe);
-		else
+		if (add && (!kv || index_add(&e->pod_index, kv, pe)))
+			index_lost(e);
+		else if (kv && !add)
 			index_del(&e->pod_index, kv, pe);
 		free(kv);
 	}
@@ -392,9 +418,9 @@ static void mark_selected(struct pf_engine *e, const struct pf_policy *p)
 
 	if (!p)
 		return;
-	if (!req) {
+	if (!req || e->index_lost) {
 		HASH_ITER(hh, e->pods, pe, tmp)
-			mark_dirty(e, pe);
+		mark_dirty(e, pe);
 		return;
 	}
 	for (size_t i = 0; i < req->values.n; i++) {
@@ -494,38 +520,47 @@ static void policy_reindex(struct pf_engine *e, struct policy_ent *pe, struct pf
 	policy_index(e, pe, p, add);
 	if (p->type != PF_POLICY_BINDING)
 		return;
-	if (add)
-		index_add(&e->tpl_index, p->template_ref, pe);
-	else
+	if (add && index_add(&e->tpl_index, p->template_ref, pe))
+		index_lost(e);
+	else if (!add)
 		index_del(&e->tpl_index, p->template_ref, pe);
 }
 
-/* Installs (or, with p NULL, removes) file's definition of a policy. */
-static void policy_define(struct pf_engine *e, const char *key, const char *file,
-			  struct pf_policy *p)
+/*
+ * Installs (or, with p NULL, removes) file's definition of a policy, taking
+ * p. On error p is freed and what was in force stays in force.
+ */
+static int policy_define(struct pf_engine *e, const char *key, const char *file,
+			 struct pf_policy *p)
 {
 	struct pf_policy *before, *after, *old;
 	struct policy_ent *pe;
+	int err = 0;
 
 	HASH_FIND_STR(e->policies, key, pe);
 	if (!pe) {
 		if (!p)
-			return;
+			return 0;
 		pe = calloc(1, sizeof(*pe));
-		if (!pe || !(pe->key = strdup(key)) || pf_kstore_alloc_policy_id(e->ks, &pe->id)) {
-			pf_err("policy %s: out of memory or ids", key);
+		err = !pe || !(pe->key = strdup(key))
+			  ? -ENOMEM
+			  : pf_store_alloc_id(e->st, PF_ID_POLICY, &pe->id);
+		if (err) {
 			if (pe)
 				free(pe->key);
 			free(pe);
-			pf_policy_free(p);
-			free(p);
-			return;
+			goto drop;
 		}
 		HASH_ADD_KEYPTR(hh, e->policies, pe->key, strlen(pe->key), pe);
 		HASH_ADD(hh_id, e->policies_by_id, id, sizeof(pe->id), pe);
 	}
 	before = defs_active(&pe->defs);
-	old = p ? defs_set(&pe->defs, file, p) : defs_remove(&pe->defs, file);
+	old = p ? defs_set(&pe->defs, file, p, &err) : defs_remove(&pe->defs, file);
+	if (err) {
+		if (!pe->defs.n && !pe->n_pods)
+			policy_ent_free(e, pe);
+		goto drop;
+	}
 	after = defs_active(&pe->defs);
 	if (before != after) {
 		if (pe->indexed)
@@ -550,37 +585,52 @@ static void policy_define(struct pf_engine *e, const char *key, const char *file
 	/* Pods using it were marked above; the entry goes once none refers to it. */
 	if (!pe->defs.n && !pe->n_pods)
 		policy_ent_free(e, pe);
+	return 0;
+
+drop:
+	pf_err("%s: policy %s: %s (what was in force stays)", file, key, strerror(-err));
+	pf_policy_free(p);
+	free(p);
+	return err;
 }
 
-
-static void policy_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
+static int policy_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
 {
-	policy_define(e, key, file, obj);
+	return policy_define(e, key, file, obj);
 }
-
 
 static void pod_release_all(struct pf_engine *e, struct pod_ent *pe);
 
-static void pod_define(struct pf_engine *e, const char *key, const char *file, struct pf_pod *pod)
+/* The same for a pod. */
+static int pod_define(struct pf_engine *e, const char *key, const char *file, struct pf_pod *pod)
 {
 	struct pf_pod *before, *after, *old;
 	struct pod_ent *pe;
+	int err = 0;
 
 	HASH_FIND_STR(e->pods, key, pe);
 	if (!pe) {
 		if (!pod)
-			return;
+			return 0;
 		pe = calloc(1, sizeof(*pe));
 		if (!pe || !(pe->key = strdup(key))) {
 			free(pe);
-			pf_pod_free(pod);
-			free(pod);
-			return;
+			err = -ENOMEM;
+			goto drop;
 		}
 		HASH_ADD_KEYPTR(hh, e->pods, pe->key, strlen(pe->key), pe);
 	}
 	before = defs_active(&pe->defs);
-	old = pod ? defs_set(&pe->defs, file, pod) : defs_remove(&pe->defs, file);
+	old = pod ? defs_set(&pe->defs, file, pod, &err) : defs_remove(&pe->defs, file);
+	if (err) {
+		if (!pe->defs.n && !pe->applied) {
+			HASH_DEL(e->pods, pe);
+			free(pe->defs.v);
+			free(pe->key);
+			free(pe);
+		}
+		goto drop;
+	}
 	after = defs_active(&pe->defs);
 	if (before != after) {
 		if (pe->indexed)
@@ -595,19 +645,26 @@ static void pod_define(struct pf_engine *e, const char *key, const char *file, s
 		pf_pod_free(old);
 		free(old);
 	}
+	return 0;
+
+drop:
+	pf_err("%s: pod %s: %s (what was in force stays)", file, key, strerror(-err));
+	pf_pod_free(pod);
+	free(pod);
+	return err;
 }
 
-static void pod_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
+static int pod_define_v(struct pf_engine *e, const char *key, const char *file, void *obj)
 {
-	pod_define(e, key, file, obj);
+	return pod_define(e, key, file, obj);
 }
 
 /* How the objects of one kind of input file are keyed and installed. */
 struct file_kind {
 	bool is_pod_file;
-	size_t size;				/* of one object in the parsed list */
+	size_t size; /* of one object in the parsed list */
 	char *(*key)(const void *obj);
-	void (*define)(struct pf_engine *e, const char *key, const char *file, void *obj);
+	int (*define)(struct pf_engine *e, const char *key, const char *file, void *obj);
 };
 
 static char *policy_key_v(const void *obj)
@@ -624,10 +681,16 @@ static char *pod_key(const void *obj)
 }
 
 static const struct file_kind policy_files = {
-	false, sizeof(struct pf_policy), policy_key_v, policy_define_v,
+    false,
+    sizeof(struct pf_policy),
+    policy_key_v,
+    policy_define_v,
 };
 static const struct file_kind pod_files = {
-	true, sizeof(struct pf_pod), pod_key, pod_define_v,
+    true,
+    sizeof(struct pf_pod),
+    pod_key,
+    pod_define_v,
 };
 
 /*
@@ -635,24 +698,44 @@ static const struct file_kind pod_files = {
  * engine, zeroed in the list). With errors in diags the previous good
  * version stays in force and only the errors are recorded.
  */
-static void file_replace(struct pf_engine *e, const char *file, const struct file_kind *kind,
-			 void *objs, size_t n_objs, const struct pf_diags *diags)
+/* Whether the file's previous version defined key (its definition then stays on failure). */
+static bool file_had(const struct file_ent *fe, const char *key)
+{
+	for (size_t i = 0; i < fe->n_keys; i++)
+		if (strcmp(fe->keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Replaces what a file defines with the n objects of `objs` (moved into the
+ * engine, zeroed in the list; what is not moved stays the caller's). With
+ * errors in diags the previous good version stays in force and only the
+ * errors are recorded. An object that cannot be stored (out of memory, ids)
+ * keeps the file's previous definition of it in force; the first error is
+ * returned and shown in status with the file's diagnostics.
+ */
+static int file_replace(struct pf_engine *e, const char *file, const struct file_kind *kind,
+			void *objs, size_t n_objs, const struct pf_diags *diags)
 {
 	struct file_ent *fe = file_get(e, file, kind->is_pod_file);
-	char **keys, **new_keys;
-	size_t n = 0;
+	char **keys = NULL, **new_keys = NULL;
+	size_t n = 0, failed = 0;
+	int err = 0, ret = 0;
 
-	if (!fe)
-		return;
+	if (!fe) {
+		pf_err("%s: out of memory: not applied (what was in force stays)", file);
+		return -ENOMEM;
+	}
 	file_set_diags(fe, diags);
 	if (diags && diags->n_errors)
-		return;
+		return 0;
 	new_keys = calloc(n_objs + 1, sizeof(*new_keys));
 	keys = calloc(n_objs + 1, sizeof(*keys));
 	if (!new_keys || !keys) {
-		free(new_keys);
-		free(keys);
-		return;
+		ret = -ENOMEM;
+		failed = n_objs;
+		goto out;
 	}
 	for (size_t i = 0; i < n_objs; i++)
 		new_keys[i] = kind->key((char *)objs + i * kind->size);
@@ -666,58 +749,72 @@ static void file_replace(struct pf_engine *e, const char *file, const struct fil
 			kind->define(e, fe->keys[i], file, NULL);
 	}
 	for (size_t i = 0; i < n_objs; i++) {
-		void *slot = (char *)objs + i * kind->size, *obj = malloc(kind->size);
+		void *slot = (char *)objs + i * kind->size, *obj = NULL;
 
-		if (!obj || !new_keys[i]) {
-			free(obj);
-			free(new_keys[i]);
-			continue;
+		err = new_keys[i] ? 0 : -ENOMEM;
+		if (!err && !(obj = malloc(kind->size)))
+			err = -ENOMEM;
+		if (!err) {
+			memcpy(obj, slot, kind->size);
+			memset(slot, 0, kind->size);
+			err = kind->define(e, new_keys[i], file, obj);
 		}
-		memcpy(obj, slot, kind->size);
-		memset(slot, 0, kind->size);
-		kind->define(e, new_keys[i], file, obj);
+		if (err) {
+			ret = ret ? ret : err;
+			failed++;
+			/* Its previous definition, if any, is still this file's. */
+			if (!new_keys[i] || !file_had(fe, new_keys[i])) {
+				free(new_keys[i]);
+				continue;
+			}
+		}
 		keys[n++] = new_keys[i];
 	}
-	free(new_keys);
 	file_set_keys(fe, keys, n);
+	keys = NULL;
+out:
+	if (ret)
+		pf_diags_error(&fe->diags, file, 0, 0,
+			       "%zu of %zu objects not applied: %s (what was in force stays)",
+			       failed, n_objs, strerror(-ret));
+	free(new_keys);
+	free(keys);
+	return ret;
 }
 
-static void file_removed(struct pf_engine *e, const char *file, const struct file_kind *kind)
+static int file_removed(struct pf_engine *e, const char *file, const struct file_kind *kind)
 {
 	struct file_ent *fe;
 
 	HASH_FIND_STR(e->files, file, fe);
 	if (!fe)
-		return;
+		return 0;
 	for (size_t i = 0; i < fe->n_keys; i++)
 		kind->define(e, fe->keys[i], file, NULL);
 	file_drop(e, fe);
+	return 0;
 }
 
-void pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
-			   const struct pf_diags *diags)
+int pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
+			  const struct pf_diags *diags)
 {
-	file_replace(e, file, &policy_files, pols->v, pols->n, diags);
-	if (!diags || !diags->n_errors)
-		pols->n = 0;
+	return file_replace(e, file, &policy_files, pols->v, pols->n, diags);
 }
 
-void pf_engine_policy_file_removed(struct pf_engine *e, const char *file)
+int pf_engine_policy_file_removed(struct pf_engine *e, const char *file)
 {
-	file_removed(e, file, &policy_files);
+	return file_removed(e, file, &policy_files);
 }
 
-void pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
-			const struct pf_diags *diags)
+int pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list *pods,
+		       const struct pf_diags *diags)
 {
-	file_replace(e, file, &pod_files, pods->v, pods->n, diags);
-	if (!diags || !diags->n_errors)
-		pods->n = 0;
+	return file_replace(e, file, &pod_files, pods->v, pods->n, diags);
 }
 
-void pf_engine_pod_file_removed(struct pf_engine *e, const char *file)
+int pf_engine_pod_file_removed(struct pf_engine *e, const char *file)
 {
-	file_removed(e, file, &pod_files);
+	return file_removed(e, file, &pod_files);
 }
 
 /* ---- computing a pod ---------------------------------------------------- */
@@ -763,6 +860,12 @@ static void candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptr
 	}
 	for (size_t j = 0; j < e->pol_global.n; j++)
 		consider(e, e->pol_global.v[j], pod, out);
+	if (e->index_lost) {
+		struct policy_ent *pe, *tmp;
+
+		HASH_ITER(hh, e->policies, pe, tmp)
+		consider(e, pe, pod, out);
+	}
 	/* Canonical order: the compiled rules never depend on arrival order. */
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
@@ -824,8 +927,8 @@ static struct policy_ent *instance_get(struct pf_engine *e, const char *tpl,
 		return ie;
 	}
 	ie = calloc(1, sizeof(*ie));
-	if (!ie || pf_kstore_alloc_policy_id(e->ks, &ie->id) || !(ie->tpl_name = strdup(tpl)) ||
-	    !(ie->bindings = calloc(n, sizeof(*ie->bindings)))) {
+	if (!ie || pf_store_alloc_id(e->st, PF_ID_POLICY, &ie->id) ||
+	    !(ie->tpl_name = strdup(tpl)) || !(ie->bindings = calloc(n, sizeof(*ie->bindings)))) {
 		if (ie)
 			free(ie->tpl_name);
 		free(ie);
@@ -896,8 +999,8 @@ out:
 static const struct pf_cond *allowlist_cond(const struct pf_rule *r)
 {
 	for (unsigned c = 0; c < r->n_conds && c < PF_MAX_CONDS; c++)
-		if (r->conds[c].subject == PF_SUBJ_EXEC_PATH && r->conds[c].match == PF_MATCH_EXACT &&
-		    r->conds[c].negate)
+		if (r->conds[c].subject == PF_SUBJ_EXEC_PATH &&
+		    r->conds[c].match == PF_MATCH_EXACT && r->conds[c].negate)
 			return &r->conds[c];
 	return NULL;
 }
@@ -928,15 +1031,18 @@ static int strset_keep_common(struct pf_strset *common, const struct pf_strset *
 	return 0;
 }
 
-static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, size_t *n)
+static void add_allowlist_skip_rule(struct pf_engine *e, struct pod_ent *pe, struct pf_rule *rules,
+				    size_t *n)
 {
 	struct pf_strset common = {};
 	struct pf_rule skip = {
-		.flags = PF_RULE_SKIP_IF_IN,
-		.group = UINT8_MAX,
-		.n_conds = 1,
+	    .flags = PF_RULE_SKIP_IF_IN,
+	    .group = UINT8_MAX,
+	    .n_conds = 1,
 	};
 	size_t n_lists = 0;
+	char msg[PF_ENGINE_MSG] = "";
+	int err = 0;
 
 	if (*n <= PF_SMALL_RULES || *n >= PF_MAX_RULES)
 		return;
@@ -946,22 +1052,32 @@ static void add_allowlist_skip_rule(struct pf_engine *e, struct pf_rule *rules, 
 
 		if (!values)
 			continue;
-		if (strset_keep_common(&common, values, n_lists == 0))
+		err = strset_keep_common(&common, values, n_lists == 0);
+		if (err)
 			goto out;
-		skip.policy_id |= 1u << (i + 1); /* indices once the skip rule is in front */
+		skip.skip_mask |= 1u << (i + 1); /* indices once the skip rule is in front */
 		n_lists++;
 	}
 	if (n_lists < 2 || !common.n)
 		goto out;
 	skip.conds[0].subject = PF_SUBJ_EXEC_PATH;
 	skip.conds[0].match = PF_MATCH_EXACT;
-	if (pf_sets_acquire(e->sets, PF_MATCH_EXACT, &common, &skip.conds[0].set_id,
-			    &skip.conds[0].tiers, NULL, 0))
+	err = pf_sets_acquire(e->sets, PF_MATCH_EXACT, &common, &skip.conds[0].set_id,
+			      &skip.conds[0].tiers, msg, sizeof(msg));
+	if (err)
 		goto out;
 	memmove(&rules[1], &rules[0], *n * sizeof(*rules));
 	rules[0] = skip;
 	(*n)++;
 out:
+	/* The rules are complete without it; execs only cost more. Said anyway. */
+	if (err && !pe->error[0]) {
+		snprintf(pe->error, sizeof(pe->error),
+			 "%s: the allowlists' shortcut rule was not written: %s (rules complete; "
+			 "execs cost one lookup per allowlist)",
+			 pe->key, msg[0] ? msg : strerror(-err));
+		pf_err("%s", pe->error);
+	}
 	pf_strset_free(&common);
 }
 
@@ -1088,6 +1204,21 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 	wl_ent_free(wl);
 }
 
+/* Writes a workload's ruleset, its flags derived from the rules. */
+static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_rule *rules, size_t n,
+			 char *msg, size_t msg_len)
+{
+	struct pf_ruleset rs;
+	int err = pf_ruleset_init(&rs, rules, n, ++e->generation);
+
+	if (err) {
+		snprintf(msg, msg_len, "%zu rules apply to one workload (at most %d)", n,
+			 PF_MAX_RULES);
+		return err;
+	}
+	return pf_store_ruleset_write(e->st, wl_id, &rs, msg, msg_len);
+}
+
 /*
  * Makes *slot hold a workload with these rules (taking ownership of their
  * set references): rewritten in place when the class allows, which is atomic
@@ -1114,15 +1245,20 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 				wl_ent_free(fresh);
 			return -ENOMEM;
 		}
-		err = pf_kstore_alloc_wl_id(e->ks, large, &fresh->id);
+		err = pf_store_alloc_id(e->st, large ? PF_ID_WORKLOAD_LARGE : PF_ID_WORKLOAD,
+					&fresh->id);
 		if (err) {
+			snprintf(pe->error, sizeof(pe->error),
+				 "%s%s%s: no workload id: %s (previous rules kept)", pe->key,
+				 container ? "/" : "", container ? container : "", strerror(-err));
+			pf_err("%s", pe->error);
 			wl_ent_free(fresh);
 			return err;
 		}
 		fresh->pod = pe;
 		wl = fresh;
 	}
-	err = pf_kstore_ruleset_write(e->ks, wl->id, rules, n, ++e->generation, msg, sizeof(msg));
+	err = ruleset_write(e, wl->id, rules, n, msg, sizeof(msg));
 	if (err) {
 		snprintf(pe->error, sizeof(pe->error), "%s%s%s: %s (previous rules kept)", pe->key,
 			 container ? "/" : "", container ? container : "", msg);
@@ -1154,8 +1290,8 @@ static struct wl_ent *wl_none(struct pf_engine *e)
 	wl = calloc(1, sizeof(*wl));
 	if (!wl)
 		return NULL;
-	if (pf_kstore_alloc_wl_id(e->ks, false, &wl->id) ||
-	    pf_kstore_ruleset_write(e->ks, wl->id, NULL, 0, ++e->generation, msg, sizeof(msg))) {
+	if (pf_store_alloc_id(e->st, PF_ID_WORKLOAD, &wl->id) ||
+	    ruleset_write(e, wl->id, NULL, 0, msg, sizeof(msg))) {
 		pf_err("the empty workload: %s", msg[0] ? msg : "no id");
 		free(wl);
 		return NULL;
@@ -1202,7 +1338,7 @@ static void cg_untrack_all(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 			free(ce);
 		}
 		if (unbind)
-			pf_kstore_cgroup_unbind(e->ks, pe->cgids[i]);
+			pf_store_cgroup_unbind(e->st, pe->cgids[i]);
 	}
 	pe->n_cgids = 0;
 }
@@ -1225,7 +1361,7 @@ static long long mono_ms(void)
 static void bind_failed(struct pf_engine *e, const char *what)
 {
 	if (!e->bind_failures++)
-		pf_kstore_cg_overflow_ack(e->ks, UINT64_MAX);
+		pf_store_cg_overflow_ack(e->st, UINT64_MAX);
 	snprintf(e->bind_error, sizeof(e->bind_error), "%s", what);
 	pf_err("%s: execs there are enforced through the nearest bound ancestor cgroup", what);
 }
@@ -1285,7 +1421,7 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 	target = w->unbind || strncmp(rel, "crio-conmon-", 12) == 0 ? NULL
 								    : cgroup_target(w->e, pe, rel);
 	if (!target) {
-		pf_kstore_cgroup_unbind(w->e->ks, id);
+		pf_store_cgroup_unbind(w->e->st, id);
 		return 0;
 	}
 	/*
@@ -1294,13 +1430,13 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 	 * already: moved in place, its anchor kept.)
 	 */
 	if (w->populated) {
-		err = pf_kstore_cgroup_lookup(w->e->ks, id, &cur);
+		err = pf_store_cgroup_lookup(w->e->st, id, &cur);
 		if (!err && cur.wl_id == target->id)
 			goto track;
 		if (err)
 			hint = pf_cgroup_mntns_hint(dirfd);
 	}
-	err = pf_kstore_cgroup_bind(w->e->ks, id, target->id, hint, msg, sizeof(msg));
+	err = pf_store_cgroup_bind(w->e->st, id, target->id, hint, msg, sizeof(msg));
 	if (err) {
 		snprintf(what, sizeof(what), "%s: cgroup %.300s: %s", pe->key, path, msg);
 		snprintf(pe->error, sizeof(pe->error), "%s", what);
@@ -1317,7 +1453,7 @@ track:
 static void expected_clear(struct pf_engine *e, struct pod_ent *pe)
 {
 	for (size_t i = 0; i < pe->n_expected; i++)
-		pf_kstore_cgroup_unexpect(e->ks, pe->expected[i]);
+		pf_store_cgroup_unexpect(e->st, pe->expected[i]);
 	free(pe->expected);
 	pe->expected = NULL;
 	pe->n_expected = 0;
@@ -1340,7 +1476,7 @@ static void expected_set(struct pf_engine *e, struct pod_ent *pe)
 	if (!pe->expected)
 		return;
 	for (int i = 0; i < n; i++) {
-		if (pf_kstore_cgroup_expect(e->ks, names[i], pe->pod_wl->id, msg, sizeof(msg))) {
+		if (pf_store_cgroup_expect(e->st, names[i], pe->pod_wl->id, msg, sizeof(msg))) {
 			snprintf(pe->error, sizeof(pe->error),
 				 "%s: cannot bind its cgroup at creation: %s (bound when found)",
 				 pe->key, msg);
@@ -1363,7 +1499,8 @@ static void bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 	struct bind_walk w = {e, pe, 0, unbind || !pe->pod_wl, false, 0};
 	int err;
 
-	if (!e->cgroup_root[0] || pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir))) {
+	if (!e->cgroup_root[0] ||
+	    pf_cgroup_find_pod(e->cgroup_root, pe->applied, dir, sizeof(dir))) {
 		if (!pe->pending && !w.unbind)
 			pf_info("pod %s: no cgroup yet, bound by the kernel when it is created",
 				pe->key);
@@ -1417,15 +1554,16 @@ static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptr
 	for (size_t i = 0; i < now->n; i++) {
 		struct policy_ent *p = now->v[i];
 
-		/* Still enforced without them (the program skips a missing entry): reported. */
-		if (p->n_pods++ == 0)
-			p->counters_err = pf_kstore_counters_create(e->ks, p->id);
+		/* Still enforced without them (the program skips a missing entry): reported,
+		 * and tried again whenever a pod it applies to is recomputed. */
+		if (p->n_pods++ == 0 || p->counters_err)
+			p->counters_err = pf_store_counters_create(e->st, p->id);
 	}
 	for (size_t i = 0; i < pe->policies.n; i++) {
 		struct policy_ent *p = pe->policies.v[i];
 
 		if (--p->n_pods == 0) {
-			pf_kstore_counters_delete(e->ks, p->id);
+			pf_store_counters_delete(e->st, p->id);
 			p->counters_err = 0;
 			if (!p->defs.n)
 				policy_ent_free(e, p);
@@ -1503,8 +1641,9 @@ static struct wl_ent *cont_previous(struct pod_ent *pe, const char *name)
  */
 static int compile_unidentified(struct pf_engine *e, const struct ptrs *cands,
 				const struct pf_pod *pod, struct pf_rule (*crules)[PF_MAX_RULES],
-				const size_t *cn, const int *cerr, struct pf_rule *rules, size_t *n,
-				struct ptrs *used, char *err, size_t err_len)
+				const size_t *cn, const int *cerr, char (*cmsg)[PF_ENGINE_MSG],
+				struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
+				size_t err_len)
 {
 	int ret = 0;
 
@@ -1513,8 +1652,8 @@ static int compile_unidentified(struct pf_engine *e, const struct ptrs *cands,
 	*n = 0;
 	for (size_t i = 0; i < pod->n_containers && !ret; i++) {
 		if (cerr[i]) {
-			snprintf(err, err_len, "the rules of container %s cannot be written",
-				 pod->containers[i].name);
+			snprintf(err, err_len, "container %s: %s", pod->containers[i].name,
+				 cmsg[i]);
 			ret = cerr[i];
 			break;
 		}
@@ -1570,10 +1709,12 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 {
 	struct pf_pod *pod = defs_active(&pe->defs), *old_applied = pe->applied;
 	struct pf_rule rules[PF_MAX_RULES], (*crules)[PF_MAX_RULES] = NULL;
+	char(*cmsg)[PF_ENGINE_MSG] = NULL;
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
 	struct ptrs cands = {}, used = {}, garbage = {};
 	struct cont_ent *cont = NULL;
 	bool kept_previous = false;
+	char msg[PF_ENGINE_MSG];
 	size_t n, *cn = NULL;
 	int err, *cerr = NULL;
 
@@ -1587,7 +1728,8 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 	cn = calloc(pod->n_containers + 1, sizeof(*cn));
 	cerr = calloc(pod->n_containers + 1, sizeof(*cerr));
 	cont = calloc(pod->n_containers + 1, sizeof(*cont));
-	if (!crules || !cn || !cerr || !cont) {
+	cmsg = calloc(pod->n_containers + 1, sizeof(*cmsg));
+	if (!crules || !cn || !cerr || !cont || !cmsg) {
 		snprintf(pe->error, sizeof(pe->error), "%s: out of memory (previous rules kept)",
 			 pe->key);
 		pf_err("%s", pe->error);
@@ -1595,25 +1737,33 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 	}
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		cerr[i] = compile_rules(e, &cands, pod->containers[i].name, crules[i], &cn[i],
-					&used, pe->error, sizeof(pe->error));
+					&used, cmsg[i], sizeof(cmsg[i]));
 		if (cerr[i])
-			pf_err("pod %s/%s: %s", pe->key, pod->containers[i].name, pe->error);
+			pf_err("pod %s/%s: %s", pe->key, pod->containers[i].name, cmsg[i]);
 	}
 
 	/* 1. The pod's workload: what a container not identified yet gets. */
-	err = compile_unidentified(e, &cands, pod, crules, cn, cerr, rules, &n, &used, pe->error,
-				   sizeof(pe->error));
-	if (err) {
-		/* Fail closed: nothing it may not run runs; reported. */
-		pf_err("pod %s: %s: containers not identified yet deny every exec", pe->key,
-		       pe->error);
-		snprintf(pe->error + strlen(pe->error), sizeof(pe->error) - strlen(pe->error),
-			 " (containers not identified yet deny every exec)");
+	err = compile_unidentified(e, &cands, pod, crules, cn, cerr, cmsg, rules, &n, &used, msg,
+				   sizeof(msg));
+	if (err && pod_wl) {
+		/* What the kernel enforces stays as it was (and containers fall back to it). */
+		snprintf(pe->error, sizeof(pe->error), "%s: %s (previous rules kept)", pe->key,
+			 msg);
+		pf_err("%s", pe->error);
+		kept_previous = true;
+		n = 0;
+	} else if (err) {
+		/* Nothing to keep. Fail closed: nothing it may not run runs; reported. */
+		snprintf(pe->error, sizeof(pe->error),
+			 "%s: %s (containers not identified yet deny every exec)", pe->key, msg);
+		pf_err("%s", pe->error);
 		rules_deny_all(rules, &n);
 	} else if (n) {
-		add_allowlist_skip_rule(e, rules, &n);
+		add_allowlist_skip_rule(e, pe, rules, &n);
 	}
-	if (!n) {
+	if (err && pod_wl) {
+		/* kept */
+	} else if (!n) {
 		if (pod_wl)
 			ptrs_add_unique(&garbage, pod_wl);
 		pod_wl = NULL;
@@ -1628,7 +1778,7 @@ static void pod_compute(struct pf_engine *e, struct pod_ent *pe)
 	/* 2. Each container's own workload, matched to what it had by name. */
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		if (!cerr[i] && cn[i])
-			add_allowlist_skip_rule(e, crules[i], &cn[i]);
+			add_allowlist_skip_rule(e, pe, crules[i], &cn[i]);
 		cont[i].name = strdup(pod->containers[i].name);
 		cont[i].wl = cont_apply(e, pe, pod->containers[i].name, crules[i], cn[i], cerr[i],
 					&garbage, &kept_previous);
@@ -1684,6 +1834,7 @@ out:
 	free(crules);
 	free(cn);
 	free(cerr);
+	free(cmsg);
 	free(garbage.v);
 	free(cands.v);
 	/* Instances created for rules that were not applied after all. */
@@ -1724,7 +1875,7 @@ static void repair_bindings(struct pf_engine *e)
 	uint64_t events = 0, acked = 0;
 	struct pod_ent *pe, *tmp;
 
-	if (pf_kstore_cg_overflow(e->ks, &events, &acked) || (events == acked && !e->bind_failures))
+	if (pf_store_cg_overflow(e->st, &events, &acked) || (events == acked && !e->bind_failures))
 		return;
 	if (mono_ms() < e->repair_due_ms)
 		return;
@@ -1735,7 +1886,7 @@ static void repair_bindings(struct pf_engine *e)
 		bind_cgroups(e, pe, false);
 	if (!e->bind_failures) {
 		/* Children the kernel could not bind meanwhile keep the fallback on. */
-		pf_kstore_cg_overflow_ack(e->ks, events);
+		pf_store_cg_overflow_ack(e->st, events);
 		e->bind_error[0] = 0;
 		pf_info("every cgroup binding is in the kernel again");
 	}
@@ -1745,7 +1896,8 @@ void pf_engine_retry_pending(struct pf_engine *e)
 {
 	struct pod_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->pods, pe, tmp) {
+	HASH_ITER(hh, e->pods, pe, tmp)
+	{
 		if (!pe->applied)
 			continue;
 		if (pe->pending) {
@@ -1772,7 +1924,7 @@ int pf_engine_collect(struct pf_engine *e)
 
 	if (!pf_engine_has_garbage(e))
 		return 0;
-	err = pf_kstore_barrier(e->ks);
+	err = pf_store_barrier(e->st);
 	if (err) {
 		pf_warn("barrier: %s: released data kept for now", strerror(-err));
 		return err;
@@ -1781,7 +1933,7 @@ int pf_engine_collect(struct pf_engine *e)
 		struct wl_garbage *g = e->wl_garbage;
 
 		e->wl_garbage = g->next;
-		pf_kstore_ruleset_delete(e->ks, g->id);
+		pf_store_ruleset_delete(e->st, g->id);
 		free(g);
 	}
 	pf_sets_collect(e->sets);
@@ -1806,7 +1958,7 @@ static bool has_live_bound_ancestor(struct pf_engine *e, char *path)
 
 	while ((slash = strrchr(path, '/')) && (size_t)(slash - path) > root_len) {
 		*slash = 0;
-		if (!pf_cgroup_id(path, &id) && !pf_kstore_cgroup_lookup(e->ks, id, &b) &&
+		if (!pf_cgroup_id(path, &id) && !pf_store_cgroup_lookup(e->st, id, &b) &&
 		    wl_live(e, b.wl_id))
 			return true;
 	}
@@ -1857,17 +2009,17 @@ int pf_engine_takeover_gc(struct pf_engine *e)
 	int err;
 
 	/* Cgroups first: after the barrier no program can reach the old workloads. */
-	err = pf_kstore_gc_cgroups(e->ks, gc_cgroup, e);
+	err = e->st->ops->gc_cgroups(e->st, gc_cgroup, e);
 	if (!err)
-		err = pf_kstore_barrier(e->ks);
+		err = pf_store_barrier(e->st);
 	if (!err)
-		err = pf_kstore_gc_workloads(e->ks, gc_workload, e);
+		err = e->st->ops->gc_workloads(e->st, gc_workload, e);
 	if (!err)
-		err = pf_kstore_barrier(e->ks);
+		err = pf_store_barrier(e->st);
 	if (!err)
-		err = pf_kstore_gc_sets(e->ks, gc_set, e);
+		err = e->st->ops->gc_sets(e->st, gc_set, e);
 	if (!err)
-		err = pf_kstore_gc_counters(e->ks, gc_counter, e);
+		err = e->st->ops->gc_counters(e->st, gc_counter, e);
 	return err;
 }
 
@@ -1929,15 +2081,18 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 	struct pf_sets_stats ss;
 
 	memset(out, 0, sizeof(*out));
-	HASH_ITER(hh, e->policies, pe, ptmp) {
+	HASH_ITER(hh, e->policies, pe, ptmp)
+	{
 		out->policies += pe->defs.n > 0;
 		out->policies_without_counters += pe->counters_err != 0;
 	}
-	HASH_ITER(hh, e->files, fe, ftmp) {
+	HASH_ITER(hh, e->files, fe, ftmp)
+	{
 		out->policy_files += !fe->is_pod_file;
 		out->files_rejected += fe->diags.n_errors > 0;
 	}
-	HASH_ITER(hh, e->pods, po, otmp) {
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
 		out->pods += po->applied != NULL;
 		out->pods_pending += po->pending;
 		out->workload_errors += po->error[0] != 0;
@@ -1964,7 +2119,7 @@ static void status_counters(struct pf_engine *e, struct policy_ent *pe, struct j
 	struct pf_policy_counters c = {};
 
 	if (pe->n_pods)
-		pf_kstore_counters_read(e->ks, pe->id, &c);
+		pf_store_counters_read(e->st, pe->id, &c);
 	json_object_object_add(o, "id", json_object_new_int64(pe->id));
 	json_object_object_add(o, "pods", json_object_new_int64(pe->n_pods));
 	json_object_object_add(o, "matched", json_object_new_int64(c.matched));
@@ -1984,7 +2139,8 @@ static struct binding_pods *binding_pods_count(struct pf_engine *e)
 	struct binding_pods *map = NULL, *bp;
 	struct policy_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->policies, pe, tmp) {
+	HASH_ITER(hh, e->policies, pe, tmp)
+	{
 		for (size_t i = 0; i < pe->n_bindings; i++) {
 			HASH_FIND_STR(map, pe->bindings[i], bp);
 			if (!bp) {
@@ -2037,7 +2193,8 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 	struct binding_pods *counts = binding_pods_count(e), *bp, *btmp;
 	struct policy_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->policies, pe, tmp) {
+	HASH_ITER(hh, e->policies, pe, tmp)
+	{
 		struct pf_policy *p = defs_active(&pe->defs);
 		struct json_object *o;
 
@@ -2069,14 +2226,17 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 		json_object_object_add(o, "name", json_object_new_string(p->name));
 		json_object_object_add(o, "kind", json_object_new_string(p->kind ? p->kind : ""));
 		if (p->namespace)
-			json_object_object_add(o, "namespace", json_object_new_string(p->namespace));
+			json_object_object_add(o, "namespace",
+					       json_object_new_string(p->namespace));
 		json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
-		json_object_object_add(o, "mode", json_object_new_string(
-			p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
+		json_object_object_add(
+		    o, "mode",
+		    json_object_new_string(p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
 		status_counters(e, pe, o);
 		json_object_array_add(pols, o);
 	}
-	HASH_ITER(hh, counts, bp, btmp) {
+	HASH_ITER(hh, counts, bp, btmp)
+	{
 		HASH_DEL(counts, bp);
 		free(bp);
 	}
@@ -2091,7 +2251,8 @@ static void status_overlaps(struct pf_engine *e, struct json_object *root)
 	struct json_object *arr = json_object_new_array();
 	struct pod_ent *po, *tmp;
 
-	HASH_ITER(hh, e->pods, po, tmp) {
+	HASH_ITER(hh, e->pods, po, tmp)
+	{
 		for (size_t i = 0; i < po->policies.n; i++) {
 			struct policy_ent *ie = po->policies.v[i];
 			struct json_object *o;
@@ -2122,7 +2283,7 @@ static void status_bindings(struct pf_engine *e, struct json_object *errors)
 			 e->bind_failures, e->bind_error, REPAIR_EVERY_MS / 1000);
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
-	if (!pf_kstore_cg_overflow(e->ks, &events, &acked) && events != acked &&
+	if (!pf_store_cg_overflow(e->st, &events, &acked) && events != acked &&
 	    acked != UINT64_MAX) {
 		snprintf(
 		    buf, sizeof(buf),
@@ -2130,7 +2291,7 @@ static void status_bindings(struct pf_engine *e, struct json_object *errors)
 		    "full, %u entries: podfence agent --map-size cg_workload=N); execs there are "
 		    "enforced through the nearest bound ancestor",
 		    (unsigned long long)(events - (acked < events ? acked : 0)),
-		    pf_kstore_capacity(e->ks, PF_KMAP_CGROUPS));
+		    pf_store_capacity(e->st, PF_KMAP_CGROUPS));
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
 }
@@ -2162,7 +2323,8 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	COUNT(policies_without_counters);
 #undef COUNT
 	json_object_object_add(root, "counts", counts);
-	HASH_ITER(hh, e->files, fe, ftmp) {
+	HASH_ITER(hh, e->files, fe, ftmp)
+	{
 		for (size_t i = 0; i < fe->diags.n; i++) {
 			if (fe->diags.v[i].sev != PF_SEV_ERROR)
 				continue;
@@ -2178,7 +2340,14 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
 	status_bindings(e, errors);
-	HASH_ITER(hh, e->pods, po, otmp) {
+	if (e->index_lost)
+		json_object_array_add(
+		    errors,
+		    json_object_new_string(
+			"out of memory in the selector index: every pod is recomputed on every "
+			"change (restart the agent to rebuild it)"));
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
 		if (po->error[0])
 			json_object_array_add(errors, json_object_new_string(po->error));
 		if (po->pending)
@@ -2203,7 +2372,8 @@ void pf_engine_free(struct pf_engine *e)
 	if (!e)
 		return;
 	/* Memory only: the kernel state stays in force for the next agent. */
-	HASH_ITER(hh, e->pods, po, otmp) {
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
 		for (size_t i = 0; i < po->defs.n; i++) {
 			if (po->defs.v[i].obj != po->applied) {
 				pf_pod_free(po->defs.v[i].obj);
@@ -2224,7 +2394,8 @@ void pf_engine_free(struct pf_engine *e)
 		free(po->key);
 		free(po);
 	}
-	HASH_ITER(hh, e->policies, pe, ptmp) {
+	HASH_ITER(hh, e->policies, pe, ptmp)
+	{
 		for (size_t i = 0; i < pe->defs.n; i++) {
 			pf_policy_free(pe->defs.v[i].obj);
 			free(pe->defs.v[i].obj);
@@ -2234,30 +2405,35 @@ void pf_engine_free(struct pf_engine *e)
 		policy_ent_free(e, pe);
 	}
 	HASH_ITER(hh, e->files, fe, ftmp)
-		file_drop(e, fe);
-	HASH_ITER(hh, e->pol_index, b, btmp) {
+	file_drop(e, fe);
+	HASH_ITER(hh, e->pol_index, b, btmp)
+	{
 		HASH_DEL(e->pol_index, b);
 		free(b->items.v);
 		free(b->kv);
 		free(b);
 	}
-	HASH_ITER(hh, e->tpl_index, b, btmp) {
+	HASH_ITER(hh, e->tpl_index, b, btmp)
+	{
 		HASH_DEL(e->tpl_index, b);
 		free(b->items.v);
 		free(b->kv);
 		free(b);
 	}
-	HASH_ITER(hh, e->pod_index, b, btmp) {
+	HASH_ITER(hh, e->pod_index, b, btmp)
+	{
 		HASH_DEL(e->pod_index, b);
 		free(b->items.v);
 		free(b->kv);
 		free(b);
 	}
-	HASH_ITER(hh, e->wls, wl, wtmp) {
+	HASH_ITER(hh, e->wls, wl, wtmp)
+	{
 		HASH_DEL(e->wls, wl);
 		wl_ent_free(wl);
 	}
-	HASH_ITER(hh, e->cgs, ce, ctmp) {
+	HASH_ITER(hh, e->cgs, ce, ctmp)
+	{
 		HASH_DEL(e->cgs, ce);
 		free(ce);
 	}

@@ -29,7 +29,8 @@ static bool in_values(enum pf_match m, const struct pf_strset *values, const cha
 
 		switch (m) {
 		case PF_MATCH_EXACT:
-			/* the kernel compares at most PF_EXACT_MAX bytes: longer paths equal nothing */
+			/* the kernel compares at most PF_EXACT_MAX bytes: longer paths equal
+			 * nothing */
 			if (strlen(subject) <= PF_EXACT_MAX && strcmp(subject, v) == 0)
 				return true;
 			break;
@@ -59,7 +60,8 @@ static bool cond_holds(const struct pf_policy_cond *c, const struct pf_eval_poli
 		in = in_values(c->match, &c->values, subject);
 		/* A parameter holds the union of the values of every binding. */
 		for (size_t i = 0; c->param && !in && i < ep->n_bindings; i++)
-			in = in_values(c->match, pf_binding_values(ep->bindings[i], c->param), subject);
+			in = in_values(c->match, pf_binding_values(ep->bindings[i], c->param),
+				       subject);
 	}
 	return in != c->negate;
 }
@@ -281,7 +283,8 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 		if (b->type == PF_POLICY_BINDING &&
 		    pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container) &&
 		    !pf_policies_find_template(sorted, n, b->template_ref))
-			err = push_ignored(out, b, "template not found (yet): the binding waits for it");
+			err = push_ignored(out, b,
+					   "template not found (yet): the binding waits for it");
 	}
 
 	for (size_t i = 0; i < out->n && !err; i++) {

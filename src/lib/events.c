@@ -78,7 +78,7 @@ size_t pf_utf8_sanitize(const char *s, size_t len, char *out, size_t *out_len)
 static void base64_encode(const unsigned char *s, size_t len, char *out)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i, o = 0;
 
 	for (i = 0; i + 2 < len; i += 3) {
@@ -201,8 +201,8 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 	json_object_object_add(o, "tid", json_object_new_int64(ev->pid));
 	add_bytes(o, "comm", "comm_base64", ev->comm, strnlen(ev->comm, sizeof(ev->comm)));
 	add_bytes(o, "path", "path_base64", ev->path, len);
-	json_object_object_add(o, "namespace", owner.pod_namespace ?
-				       json_name(owner.pod_namespace) : NULL);
+	json_object_object_add(o, "namespace",
+			       owner.pod_namespace ? json_name(owner.pod_namespace) : NULL);
 	json_object_object_add(o, "pod", owner.pod_name ? json_name(owner.pod_name) : NULL);
 	json_object_object_add(o, "container", owner.container ? json_name(owner.container) : NULL);
 	json_object_object_add(o, "cgroup_id", json_object_new_int64((int64_t)ev->cgroup_id));
@@ -213,7 +213,8 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 		const char *key;
 
 		const char *const *bnames;
-		size_t nb = e ? pf_engine_policy_bindings(e, ev->policies[i].policy_id, &bnames) : 0;
+		size_t nb =
+		    e ? pf_engine_policy_bindings(e, ev->policies[i].policy_id, &bnames) : 0;
 
 		snprintf(fallback, sizeof(fallback), "#%u", ev->policies[i].policy_id);
 		jname = json_name(name ? name : fallback);
@@ -232,8 +233,10 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 			overlap |= nb > 1;
 		}
 	}
-	json_object_object_add(o, "policy", json_object_array_length(pols) ?
-				       json_object_get(json_object_array_get_idx(pols, 0)) : NULL);
+	json_object_object_add(o, "policy",
+			       json_object_array_length(pols)
+				   ? json_object_get(json_object_array_get_idx(pols, 0))
+				   : NULL);
 	json_object_object_add(o, "policies", pols);
 	if (binds) {
 		json_object_object_add(o, "bindings", binds);
@@ -242,8 +245,9 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 	json_object_object_add(o, "action", json_object_new_string(event_action(ev)));
 	json_object_object_add(o, "blocked", json_object_new_boolean(ev->flags & PF_EV_BLOCKED));
 	if (ev->flags & PF_EV_BLOCKED)
-		json_object_object_add(o, "enforcement", json_object_new_string(
-			ev->flags & PF_EV_KILLED ? "sigkill" : "eperm"));
+		json_object_object_add(
+		    o, "enforcement",
+		    json_object_new_string(ev->flags & PF_EV_KILLED ? "sigkill" : "eperm"));
 	if (ev->flags & PF_EV_PATH_LONG)
 		json_object_object_add(o, "path_too_long", json_object_new_boolean(1));
 	if (ev->flags & PF_EV_PATH_FAILED)

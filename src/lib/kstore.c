@@ -36,8 +36,11 @@ struct pf_kstore {
 	int n_links;
 	struct ring_buffer *rb;
 	struct id_range set_ids, wl_ids, wl_large_ids, policy_ids;
-	unsigned long counters_full;	/* policies refused by a full pol_counters */
+	unsigned long counters_full; /* policies refused by a full pol_counters */
+	struct pf_store store;	     /* the engine's view of it (pf_kstore_store()) */
 };
+
+static const struct pf_store_ops kstore_ops;
 
 static const char *const kmap_names[PF_KMAP__MAX] = {
     [PF_KMAP_CGROUPS] = "cg_workload",
@@ -59,11 +62,11 @@ static const char *const pinned_maps[] = {
 };
 
 static const char *const backend_names[] = {
-	[PF_BACKEND_NONE] = "auto",
-	[PF_BACKEND_LSM] = "lsm",
-	[PF_BACKEND_FMODRET] = "fmod_ret",
-	[PF_BACKEND_TP] = "tracepoint",
-	[PF_BACKEND_TP_LATE] = "tracepoint-late",
+    [PF_BACKEND_NONE] = "auto",
+    [PF_BACKEND_LSM] = "lsm",
+    [PF_BACKEND_FMODRET] = "fmod_ret",
+    [PF_BACKEND_TP] = "tracepoint",
+    [PF_BACKEND_TP_LATE] = "tracepoint-late",
 };
 
 static const char *const stat_names[PF_STAT__MAX] = {
@@ -245,8 +248,9 @@ static int reuse_pinned_map(struct pf_kstore *ks, struct bpf_map *map, bool *reu
 		goto out;
 	}
 	if (info.max_entries != bpf_map__max_entries(map)) {
-		pf_warn("map %s: keeping the pinned size %u (requested %u); `podfence unpin` to resize",
-			bpf_map__name(map), info.max_entries, bpf_map__max_entries(map));
+		pf_warn(
+		    "map %s: keeping the pinned size %u (requested %u); `podfence unpin` to resize",
+		    bpf_map__name(map), info.max_entries, bpf_map__max_entries(map));
 		bpf_map__set_max_entries(map, info.max_entries);
 	}
 	err = bpf_map__reuse_fd(map, fd);
@@ -264,8 +268,7 @@ static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, en
 	struct bpf_program *prog;
 	int err;
 
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, false);
+	bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
 	bpf_program__set_autoload(exec_prog(skel, b), true);
 	bpf_program__set_autoload(skel->progs.tp_cgroup_mkdir, true);
 	bpf_program__set_autoload(skel->progs.tp_cgroup_rmdir, true);
@@ -316,8 +319,8 @@ static int load_backend(struct pf_kstore *ks, const struct pf_kstore_opts *opts,
 
 static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opts, bool *took_over)
 {
-	static const enum pf_backend order[] = { PF_BACKEND_LSM, PF_BACKEND_FMODRET, PF_BACKEND_TP,
-						 PF_BACKEND_TP_LATE };
+	static const enum pf_backend order[] = {PF_BACKEND_LSM, PF_BACKEND_FMODRET, PF_BACKEND_TP,
+						PF_BACKEND_TP_LATE};
 	int err = -ENOTSUP;
 
 	if (opts->backend != PF_BACKEND_NONE) {
@@ -327,15 +330,16 @@ static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opt
 		 * leave every exec unenforced.
 		 */
 		if (opts->backend == PF_BACKEND_LSM && !pf_bpf_lsm_active()) {
-			pf_err("backend lsm: \"bpf\" is not in the active LSM list "
-			       "(/sys/kernel/security/lsm), so the hook would never run; add bpf to "
-			       "lsm= on the kernel command line or use --backend fmod_ret");
+			pf_err(
+			    "backend lsm: \"bpf\" is not in the active LSM list "
+			    "(/sys/kernel/security/lsm), so the hook would never run; add bpf to "
+			    "lsm= on the kernel command line or use --backend fmod_ret");
 			return -EOPNOTSUPP;
 		}
 		err = load_backend(ks, opts, opts->backend, took_over);
 		if (err)
-			pf_err("backend %s: the kernel refused it: %s", pf_backend_name(opts->backend),
-			       strerror(-err));
+			pf_err("backend %s: the kernel refused it: %s",
+			       pf_backend_name(opts->backend), strerror(-err));
 		return err;
 	}
 	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
@@ -346,12 +350,13 @@ static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opt
 		err = load_backend(ks, opts, order[i], took_over);
 		if (!err)
 			return 0;
-		pf_debug("backend %s: not available: %s", pf_backend_name(order[i]), strerror(-err));
+		pf_debug("backend %s: not available: %s", pf_backend_name(order[i]),
+			 strerror(-err));
 	}
 	return err;
 }
 
-static const char *const link_names[] = { "link_exec", "link_cg_mkdir", "link_cg_rmdir" };
+static const char *const link_names[] = {"link_exec", "link_cg_mkdir", "link_cg_rmdir"};
 
 /*
  * Pins the new link where the previous agent's was, then drops the old one:
@@ -377,9 +382,9 @@ static int pin_link_replacing(struct pf_kstore *ks, struct bpf_link *link, const
 static int attach_all(struct pf_kstore *ks, const struct pf_kstore_opts *opts)
 {
 	struct bpf_program *progs[] = {
-		exec_prog(ks->skel, ks->backend),
-		ks->skel->progs.tp_cgroup_mkdir,
-		ks->skel->progs.tp_cgroup_rmdir,
+	    exec_prog(ks->skel, ks->backend),
+	    ks->skel->progs.tp_cgroup_mkdir,
+	    ks->skel->progs.tp_cgroup_rmdir,
 	};
 	int err;
 
@@ -471,6 +476,8 @@ int pf_kstore_open(struct pf_kstore **out, const struct pf_kstore_opts *opts, bo
 	err = probe_and_load(ks, opts, &reused);
 	if (err)
 		goto err_out;
+	ks->store.ops = &kstore_ops;
+	ks->store.sees_caller = pf_kstore_sees_caller(ks);
 
 	err = meta_read(ks, &meta);
 	if (err)
@@ -602,21 +609,15 @@ static int value_key(const struct pf_kstore *ks, enum pf_match match, uint32_t s
 	memset(key, 0, sizeof(struct pf_exact_key_l));
 	switch (match) {
 	case PF_MATCH_EXACT:
-		if (len == 0 || len > PF_EXACT_MAX)
+		*tier = pf_exact_tier(len);
+		if (!*tier)
 			return -EINVAL;
 		ek->set_id = set_id;
 		ek->len = len;
 		memcpy(ek->path, v, len);
-		if (len <= PF_EXACT_S) {
-			*m = PF_KMAP_EXACT_S;
-			*tier = PF_TIER_S;
-		} else if (len <= PF_EXACT_M) {
-			*m = PF_KMAP_EXACT_M;
-			*tier = PF_TIER_M;
-		} else {
-			*m = PF_KMAP_EXACT_L;
-			*tier = PF_TIER_L;
-		}
+		*m = *tier == PF_TIER_S	  ? PF_KMAP_EXACT_S
+		     : *tier == PF_TIER_M ? PF_KMAP_EXACT_M
+					  : PF_KMAP_EXACT_L;
 		return 0;
 	case PF_MATCH_PREFIX:
 	case PF_MATCH_SUFFIX:
@@ -672,7 +673,8 @@ int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match mat
 				full_msg(ks, m, err_msg, err_len);
 				err = -E2BIG;
 			} else if (err_msg) {
-				snprintf(err_msg, err_len, "map %s: %s", kmap_names[m], strerror(-err));
+				snprintf(err_msg, err_len, "map %s: %s", kmap_names[m],
+					 strerror(-err));
 			}
 			goto rollback;
 		}
@@ -680,38 +682,30 @@ int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match mat
 	}
 	return 0;
 
-rollback: {
-	struct pf_strset written = { .v = values->v, .n = i };
+rollback : {
+	struct pf_strset written = {.v = values->v, .n = i};
 
 	pf_kstore_set_delete(ks, set_id, match, &written);
 	return err;
 }
 }
 
-int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
-			    size_t n, uint32_t generation, char *err_msg, size_t err_len)
+int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_ruleset *rs,
+			    char *err_msg, size_t err_len)
 {
 	bool large = wl_id & PF_WL_LARGE;
 	size_t cap = large ? PF_MAX_RULES : PF_SMALL_RULES;
 	enum pf_kmap m = large ? PF_KMAP_WORKLOADS_LARGE : PF_KMAP_WORKLOADS;
-	struct pf_ruleset rs = {};
 	int err;
 
-	if (n > cap) {
+	if (rs->n_rules > cap) {
 		if (err_msg)
-			snprintf(err_msg, err_len, "%zu rules apply to one workload (at most %zu)", n,
-				 cap);
+			snprintf(err_msg, err_len, "%u rules apply to one workload (at most %zu)",
+				 rs->n_rules, cap);
 		return -E2BIG;
 	}
-	rs.generation = generation;
-	rs.n_rules = n;
-	memcpy(rs.rules, rules, n * sizeof(*rules));
-	for (size_t i = 0; i < n; i++)
-		for (size_t c = 0; c < rules[i].n_conds && c < PF_MAX_CONDS; c++)
-			if (rules[i].conds[c].subject == PF_SUBJ_CALLER)
-				rs.flags |= PF_RS_CALLER;
 	/* One element update: an exec sees the old ruleset or the new one. */
-	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, &rs, BPF_ANY)) {
+	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, rs, BPF_ANY)) {
 		err = -errno;
 		if (err == -E2BIG || err == -ENOMEM) {
 			full_msg(ks, m, err_msg, err_len);
@@ -958,7 +952,8 @@ int pf_kstore_usage(struct pf_kstore *ks, struct pf_kmap_usage *out, int n)
 	struct bpf_map *map;
 	int i = 0;
 
-	bpf_object__for_each_map(map, ks->skel->obj) {
+	bpf_object__for_each_map(map, ks->skel->obj)
+	{
 		enum bpf_map_type t = bpf_map__type(map);
 		int fd = bpf_map__fd(map);
 
@@ -1016,7 +1011,7 @@ out:
 struct gc_ctx {
 	void *fn;
 	void *ctx;
-	bool affix;	/* LPM key: set id is the second, big-endian word */
+	bool affix; /* LPM key: set id is the second, big-endian word */
 };
 
 static bool gc_cg(const void *key, const void *value, void *c)
@@ -1047,14 +1042,14 @@ static bool gc_set(const void *key, const void *value, void *c)
 int pf_kstore_gc_cgroups(struct pf_kstore *ks, bool (*drop)(uint64_t cgid, uint32_t wl, void *ctx),
 			 void *ctx)
 {
-	struct gc_ctx g = { (void *)drop, ctx, false };
+	struct gc_ctx g = {(void *)drop, ctx, false};
 
 	return gc_map(kmap_fd(ks, PF_KMAP_CGROUPS), 8, sizeof(struct pf_cg_binding), gc_cg, &g);
 }
 
 int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void *ctx), void *ctx)
 {
-	struct gc_ctx g = { (void *)drop, ctx, false };
+	struct gc_ctx g = {(void *)drop, ctx, false};
 	int err;
 
 	err = gc_map(kmap_fd(ks, PF_KMAP_WORKLOADS), 4, 0, gc_u32, &g);
@@ -1065,13 +1060,13 @@ int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void 
 
 int pf_kstore_gc_sets(struct pf_kstore *ks, bool (*drop)(uint32_t set_id, void *ctx), void *ctx)
 {
-	static const enum pf_kmap maps[] = { PF_KMAP_EXACT_S, PF_KMAP_EXACT_M, PF_KMAP_EXACT_L,
-					     PF_KMAP_PREFIX, PF_KMAP_SUFFIX };
+	static const enum pf_kmap maps[] = {PF_KMAP_EXACT_S, PF_KMAP_EXACT_M, PF_KMAP_EXACT_L,
+					    PF_KMAP_PREFIX, PF_KMAP_SUFFIX};
 	int err = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps) && !err; i++) {
 		struct bpf_map *map = kmap(ks, maps[i]);
-		struct gc_ctx g = { (void *)drop, ctx, maps[i] >= PF_KMAP_PREFIX };
+		struct gc_ctx g = {(void *)drop, ctx, maps[i] >= PF_KMAP_PREFIX};
 
 		err = gc_map(bpf_map__fd(map), bpf_map__key_size(map), 0, gc_set, &g);
 	}
@@ -1081,7 +1076,7 @@ int pf_kstore_gc_sets(struct pf_kstore *ks, bool (*drop)(uint32_t set_id, void *
 int pf_kstore_gc_counters(struct pf_kstore *ks, bool (*drop)(uint32_t policy_id, void *ctx),
 			  void *ctx)
 {
-	struct gc_ctx g = { (void *)drop, ctx, false };
+	struct gc_ctx g = {(void *)drop, ctx, false};
 
 	return gc_map(kmap_fd(ks, PF_KMAP_POLICIES), 4, 0, gc_u32, &g);
 }
@@ -1098,4 +1093,161 @@ int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx)
 int pf_kstore_events_poll(struct pf_kstore *ks, int timeout_ms)
 {
 	return ks->rb ? ring_buffer__poll(ks->rb, timeout_ms) : -EBADF;
+}
+
+/* ---- the engine's store (include/podfence/store.h) ---- */
+
+static struct pf_kstore *ks_of(struct pf_store *st)
+{
+	return (struct pf_kstore *)((char *)st - offsetof(struct pf_kstore, store));
+}
+
+static int ks_alloc_id(struct pf_store *st, enum pf_id_kind kind, uint32_t *id)
+{
+	switch (kind) {
+	case PF_ID_SET:
+		return pf_kstore_alloc_set_id(ks_of(st), id);
+	case PF_ID_WORKLOAD:
+	case PF_ID_WORKLOAD_LARGE:
+		return pf_kstore_alloc_wl_id(ks_of(st), kind == PF_ID_WORKLOAD_LARGE, id);
+	case PF_ID_POLICY:
+		return pf_kstore_alloc_policy_id(ks_of(st), id);
+	}
+	return -EINVAL;
+}
+
+static int ks_set_write(struct pf_store *st, uint32_t set_id, enum pf_match match,
+			const struct pf_strset *values, char *err, size_t err_len)
+{
+	uint8_t tiers;
+
+	return pf_kstore_set_write(ks_of(st), set_id, match, values, &tiers, err, err_len);
+}
+
+static void ks_set_delete(struct pf_store *st, uint32_t set_id, enum pf_match match,
+			  const struct pf_strset *values)
+{
+	pf_kstore_set_delete(ks_of(st), set_id, match, values);
+}
+
+static int ks_ruleset_write(struct pf_store *st, uint32_t wl_id, const struct pf_ruleset *rs,
+			    char *err, size_t err_len)
+{
+	return pf_kstore_ruleset_write(ks_of(st), wl_id, rs, err, err_len);
+}
+
+static void ks_ruleset_delete(struct pf_store *st, uint32_t wl_id)
+{
+	pf_kstore_ruleset_delete(ks_of(st), wl_id);
+}
+
+static int ks_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t hint,
+			  char *err, size_t err_len)
+{
+	return pf_kstore_cgroup_bind(ks_of(st), cgid, wl_id, hint, err, err_len);
+}
+
+static void ks_cgroup_unbind(struct pf_store *st, uint64_t cgid)
+{
+	pf_kstore_cgroup_unbind(ks_of(st), cgid);
+}
+
+static int ks_cgroup_lookup(struct pf_store *st, uint64_t cgid, struct pf_cg_binding *out)
+{
+	return pf_kstore_cgroup_lookup(ks_of(st), cgid, out);
+}
+
+static int ks_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_id, char *err,
+			    size_t err_len)
+{
+	return pf_kstore_cgroup_expect(ks_of(st), name, wl_id, err, err_len);
+}
+
+static void ks_cgroup_unexpect(struct pf_store *st, const char *name)
+{
+	pf_kstore_cgroup_unexpect(ks_of(st), name);
+}
+
+static int ks_cg_overflow(struct pf_store *st, uint64_t *events, uint64_t *acked)
+{
+	return pf_kstore_cg_overflow(ks_of(st), events, acked);
+}
+
+static int ks_cg_overflow_ack(struct pf_store *st, uint64_t acked)
+{
+	return pf_kstore_cg_overflow_ack(ks_of(st), acked);
+}
+
+static int ks_counters_create(struct pf_store *st, uint32_t policy_id)
+{
+	return pf_kstore_counters_create(ks_of(st), policy_id);
+}
+
+static void ks_counters_delete(struct pf_store *st, uint32_t policy_id)
+{
+	pf_kstore_counters_delete(ks_of(st), policy_id);
+}
+
+static int ks_counters_read(struct pf_store *st, uint32_t policy_id, struct pf_policy_counters *out)
+{
+	return pf_kstore_counters_read(ks_of(st), policy_id, out);
+}
+
+static int ks_barrier(struct pf_store *st)
+{
+	return pf_kstore_barrier(ks_of(st));
+}
+
+static int ks_gc_cgroups(struct pf_store *st, pf_store_drop_cgroup_fn drop, void *ctx)
+{
+	return pf_kstore_gc_cgroups(ks_of(st), drop, ctx);
+}
+
+static int ks_gc_workloads(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
+{
+	return pf_kstore_gc_workloads(ks_of(st), drop, ctx);
+}
+
+static int ks_gc_sets(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
+{
+	return pf_kstore_gc_sets(ks_of(st), drop, ctx);
+}
+
+static int ks_gc_counters(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
+{
+	return pf_kstore_gc_counters(ks_of(st), drop, ctx);
+}
+
+static uint32_t ks_capacity(struct pf_store *st, enum pf_kmap m)
+{
+	return pf_kstore_capacity(ks_of(st), m);
+}
+
+static const struct pf_store_ops kstore_ops = {
+    .alloc_id = ks_alloc_id,
+    .set_write = ks_set_write,
+    .set_delete = ks_set_delete,
+    .ruleset_write = ks_ruleset_write,
+    .ruleset_delete = ks_ruleset_delete,
+    .cgroup_bind = ks_cgroup_bind,
+    .cgroup_unbind = ks_cgroup_unbind,
+    .cgroup_lookup = ks_cgroup_lookup,
+    .cgroup_expect = ks_cgroup_expect,
+    .cgroup_unexpect = ks_cgroup_unexpect,
+    .cg_overflow = ks_cg_overflow,
+    .cg_overflow_ack = ks_cg_overflow_ack,
+    .counters_create = ks_counters_create,
+    .counters_delete = ks_counters_delete,
+    .counters_read = ks_counters_read,
+    .barrier = ks_barrier,
+    .gc_cgroups = ks_gc_cgroups,
+    .gc_workloads = ks_gc_workloads,
+    .gc_sets = ks_gc_sets,
+    .gc_counters = ks_gc_counters,
+    .capacity = ks_capacity,
+};
+
+struct pf_store *pf_kstore_store(struct pf_kstore *ks)
+{
+	return &ks->store;
 }

@@ -9,10 +9,10 @@
 static enum pf_log_level log_level = PF_LOG_INFO;
 
 static const char *const level_names[] = {
-	[PF_LOG_ERROR] = "error",
-	[PF_LOG_WARN] = "warning",
-	[PF_LOG_INFO] = "info",
-	[PF_LOG_DEBUG] = "debug",
+    [PF_LOG_ERROR] = "error",
+    [PF_LOG_WARN] = "warning",
+    [PF_LOG_INFO] = "info",
+    [PF_LOG_DEBUG] = "debug",
 };
 
 void pf_log_set_level(enum pf_log_level lvl)

@@ -93,12 +93,12 @@ const struct pf_policy *pf_policies_find_template(const struct pf_policy *const 
 const char *pf_policy_cond_op(const struct pf_policy_cond *c)
 {
 	static const char *const arg_ops[2][4] = {
-		{ "", "Equal", "Prefix", "Postfix" },
-		{ "", "NotEqual", "NotPrefix", "NotPostfix" },
+	    {"", "Equal", "Prefix", "Postfix"},
+	    {"", "NotEqual", "NotPrefix", "NotPostfix"},
 	};
 	static const char *const bin_ops[2][4] = {
-		{ "", "In", "Prefix", "Postfix" },
-		{ "", "NotIn", "NotPrefix", "NotPostfix" },
+	    {"", "In", "Prefix", "Postfix"},
+	    {"", "NotIn", "NotPrefix", "NotPostfix"},
 	};
 
 	return (c->subject == PF_SUBJ_CALLER ? bin_ops : arg_ops)[c->negate][c->match & 3];
@@ -182,11 +182,11 @@ static enum value_problem value_problem(enum pf_match m, const char *v, char *ca
 int pf_value_check(enum pf_match m, const char *v, char *err, size_t err_len)
 {
 	static const char *const why[] = {
-		[VP_RELATIVE] = "is not an absolute path",
-		[VP_DOTDOT] = "has a \"..\" component",
-		[VP_DOT] = "has a \".\" component",
-		[VP_EMPTY] = "has an empty component (\"//\")",
-		[VP_TRAILING_SLASH] = "ends with \"/\"",
+	    [VP_RELATIVE] = "is not an absolute path",
+	    [VP_DOTDOT] = "has a \"..\" component",
+	    [VP_DOT] = "has a \".\" component",
+	    [VP_EMPTY] = "has an empty component (\"//\")",
+	    [VP_TRAILING_SLASH] = "ends with \"/\"",
 	};
 	enum value_problem vp;
 	bool fixable;
@@ -202,18 +202,26 @@ int pf_value_check(enum pf_match m, const char *v, char *err, size_t err_len)
 	}
 	vp = value_problem(m, v, canon, &fixable);
 	if (vp == VP_RELATIVE)
-		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports absolute "
-			 "paths)", v, why[vp]);
+		snprintf(err, err_len,
+			 "\"%s\" %s: it can never match (the kernel reports absolute "
+			 "paths)",
+			 v, why[vp]);
 	else if (vp == VP_DOTDOT)
-		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports resolved "
+		snprintf(err, err_len,
+			 "\"%s\" %s: it can never match (the kernel reports resolved "
 			 "paths; \"..\" is not resolved here, through a symlink it leads "
-			 "elsewhere: write what readlink -f prints in the container)", v, why[vp]);
+			 "elsewhere: write what readlink -f prints in the container)",
+			 v, why[vp]);
 	else if (vp && fixable)
-		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports resolved "
-			 "paths): write \"%s\"", v, why[vp], canon);
+		snprintf(err, err_len,
+			 "\"%s\" %s: it can never match (the kernel reports resolved "
+			 "paths): write \"%s\"",
+			 v, why[vp], canon);
 	else if (vp)
-		snprintf(err, err_len, "\"%s\" %s: it can never match (the kernel reports resolved "
-			 "paths of files)", v, why[vp]);
+		snprintf(err, err_len,
+			 "\"%s\" %s: it can never match (the kernel reports resolved "
+			 "paths of files)",
+			 v, why[vp]);
 	free(canon);
 	return vp ? -EINVAL : 0;
 }
@@ -244,8 +252,9 @@ static int binding_value_refused(const struct pf_policy *tpl, const struct pf_bi
 			if (pf_value_check(pc->match, val, why, sizeof(why))) {
 				snprintf(err, err_len,
 					 "spec.values.%s[%zu]: %s (%s value of template \"%s\" "
-					 "line %d)", bv->param, at, why, pf_policy_cond_op(pc),
-					 tpl->name, pc->line);
+					 "line %d)",
+					 bv->param, at, why, pf_policy_cond_op(pc), tpl->name,
+					 pc->line);
 				return -EINVAL;
 			}
 		}
@@ -262,7 +271,8 @@ int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *b, cha
 		char msg[2 * PF_EXACT_MAX + 512];
 
 		if (!pf_strset_has(&tpl->params, bv->param)) {
-			snprintf(err, err_len, "spec.values.%s: template \"%s\" has no parameter \"%s\"",
+			snprintf(err, err_len,
+				 "spec.values.%s: template \"%s\" has no parameter \"%s\"",
 				 bv->param, tpl->name, bv->param);
 			*line = bv->line;
 			*col = bv->col;
@@ -309,12 +319,12 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
 	out->n_rules = tpl->n_rules;
 	for (size_t r = 0; r < tpl->n_rules; r++) {
 		const struct pf_policy_rule *tr = &tpl->rules[r];
-		struct pf_policy_rule *or = &out->rules[r];
+		struct pf_policy_rule * or = &out->rules[r];
 
-		*or = *tr;
+		* or = *tr;
 		for (size_t c = 0; c < PF_MAX_CONDS; c++) {
 			const struct pf_policy_cond *tc = &tr->conds[c];
-			struct pf_policy_cond *oc = &or->conds[c];
+			struct pf_policy_cond *oc = & or->conds[c];
 
 			memset(&oc->values, 0, sizeof(oc->values));
 			oc->param = NULL;
@@ -322,9 +332,11 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
 				continue;
 			if (pf_strset_copy(&oc->values, &tc->values) < 0)
 				goto nomem;
-			/* The union of every binding's values: order-independent by construction. */
+			/* The union of every binding's values: order-independent by construction.
+			 */
 			for (size_t b = 0; tc->param && b < n; b++) {
-				const struct pf_strset *bv = pf_binding_values(bindings[b], tc->param);
+				const struct pf_strset *bv =
+				    pf_binding_values(bindings[b], tc->param);
 
 				if (bv && pf_strset_union(&oc->values, bv) < 0)
 					goto nomem;

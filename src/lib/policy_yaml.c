@@ -2,8 +2,8 @@
 /*
  * Policy files -> struct pf_policy: Tetragon TracingPolicy /
  * TracingPolicyNamespaced for exec control, and podfence's PolicyTemplate
- * (the same hook syntax, values left open) and PolicyBinding. The reader is strict: anything podfence cannot enforce
- * exactly as Tetragon would is an error naming its field, because a policy
+ * (the same hook syntax, values left open) and PolicyBinding. The reader is strict: anything
+ * podfence cannot enforce exactly as Tetragon would is an error naming its field, because a policy
  * silently enforced differently than written is worse than one refused.
  * Validation errors go to diags and parsing goes on (every error of a file is
  * reported); functions only return a negative errno for allocation failures.
@@ -410,8 +410,7 @@ static int parse_cond(struct tp *t, yaml_node_t *e, const char *path, const stru
 	if (c == &scratch) {
 		pf_strset_free(&scratch.values);
 		free(scratch.param);
-	}
-	else
+	} else
 		r->n_conds = *n;
 	return err;
 }
@@ -1188,12 +1187,12 @@ static int value_positions(struct tp *t, yaml_node_t *list, struct pf_binding_va
 	for (size_t i = 0; i < pf_y_seq_len(list); i++) {
 		yaml_node_t *e = pf_y_seq_at(t->d, list, i);
 		const char *s = pf_y_str(e);
-		char **at = s ? bsearch(s, bv->values.v, bv->values.n, sizeof(char *),
-					cmp_str_elem) : NULL;
+		char **at =
+		    s ? bsearch(s, bv->values.v, bv->values.n, sizeof(char *), cmp_str_elem) : NULL;
 		struct pf_value_pos *pos = at ? &bv->pos[at - bv->values.v] : NULL;
 
 		if (pos && !pos->line)
-			*pos = (struct pf_value_pos){ i, pf_y_line(e), pf_y_col(e) };
+			*pos = (struct pf_value_pos){i, pf_y_line(e), pf_y_col(e)};
 	}
 	return 0;
 }
@@ -1223,8 +1222,8 @@ static int parse_binding_values(struct tp *t, yaml_node_t *spec)
 			continue;
 		}
 		if (!pf_y_is_seq(list)) {
-			pf_y_error(t->diags, t->d, list, "%s: must be a list of strings (may be empty)",
-				   ppath);
+			pf_y_error(t->diags, t->d, list,
+				   "%s: must be a list of strings (may be empty)", ppath);
 			continue;
 		}
 		v = realloc(t->p->values, (t->p->n_values + 1) * sizeof(*v));
@@ -1391,8 +1390,8 @@ static int parse_metadata(struct tp *t, yaml_node_t *root)
 					 NULL};
 	yaml_node_t *md = field(t, root, "metadata");
 	const char *name, *ns;
-	bool namespaced = strcmp(t->p->kind, "TracingPolicyNamespaced") == 0 ||
-			  t->p->type == PF_POLICY_BINDING;
+	bool namespaced =
+	    strcmp(t->p->kind, "TracingPolicyNamespaced") == 0 || t->p->type == PF_POLICY_BINDING;
 
 	if (!md) {
 		pf_y_error(t->diags, t->d, root, "metadata: required");
@@ -1433,10 +1432,10 @@ static bool check_kind(struct tp *t, yaml_node_t *root)
 		const char *kind, *api;
 		enum pf_policy_type type;
 	} kinds[] = {
-		{"TracingPolicy", "cilium.io/v1alpha1", PF_POLICY_TRACING},
-		{"TracingPolicyNamespaced", "cilium.io/v1alpha1", PF_POLICY_TRACING},
-		{"PolicyTemplate", "podfence.io/v1alpha1", PF_POLICY_TEMPLATE},
-		{"PolicyBinding", "podfence.io/v1alpha1", PF_POLICY_BINDING},
+	    {"TracingPolicy", "cilium.io/v1alpha1", PF_POLICY_TRACING},
+	    {"TracingPolicyNamespaced", "cilium.io/v1alpha1", PF_POLICY_TRACING},
+	    {"PolicyTemplate", "podfence.io/v1alpha1", PF_POLICY_TEMPLATE},
+	    {"PolicyBinding", "podfence.io/v1alpha1", PF_POLICY_BINDING},
 	};
 	const char *api = str_field(t, root, "", "apiVersion", true);
 	const char *kind = str_field(t, root, "", "kind", true);
@@ -1550,4 +1549,3 @@ int pf_policy_parse_file(const char *path, struct pf_policy_list *out, struct pf
 	pf_yfile_free(&yf);
 	return err;
 }
-

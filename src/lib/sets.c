@@ -6,19 +6,20 @@
 #include "podfence/sets.h"
 
 struct set_entry {
-	uint64_t digest;		/* content key: match kind + values */
+	uint64_t digest; /* content key: match kind + values */
 	uint32_t id;
 	enum pf_match match;
 	uint8_t tiers;
 	unsigned refs;
 	struct pf_strset values;
-	UT_hash_handle hh_digest;	/* by content (digest, then compared in full) */
+	UT_hash_handle hh_digest; /* by content (digest, then compared in full) */
 	UT_hash_handle hh_id;
 	struct set_entry *next_garbage;
 };
 
 struct pf_sets {
-	struct pf_kstore *ks;
+	struct pf_store *st;
+	unsigned long long (*digest)(const struct pf_strset *values, unsigned long long seed);
 	struct set_entry *by_digest;
 	struct set_entry *by_id;
 	struct set_entry *garbage;
@@ -27,13 +28,32 @@ struct pf_sets {
 	size_t n_refs;
 };
 
-struct pf_sets *pf_sets_new(struct pf_kstore *ks)
+struct pf_sets *pf_sets_new(struct pf_store *st)
 {
 	struct pf_sets *s = calloc(1, sizeof(*s));
 
-	if (s)
-		s->ks = ks;
+	if (s) {
+		s->st = st;
+		s->digest = pf_strset_digest;
+	}
 	return s;
+}
+
+void pf_sets_set_digest(struct pf_sets *s,
+			unsigned long long (*digest)(const struct pf_strset *, unsigned long long))
+{
+	s->digest = digest;
+}
+
+uint8_t pf_sets_tiers(enum pf_match match, const struct pf_strset *values)
+{
+	uint8_t tiers = 0;
+
+	if (match != PF_MATCH_EXACT)
+		return 0;
+	for (size_t i = 0; i < values->n; i++)
+		tiers |= pf_exact_tier(strlen(values->v[i]));
+	return tiers;
 }
 
 static void entry_free(struct set_entry *e)
@@ -48,7 +68,10 @@ void pf_sets_free(struct pf_sets *s)
 
 	if (!s)
 		return;
-	HASH_ITER(hh_id, s->by_id, e, tmp) {
+	/* The digest table lives in its entries' handles: cleared before they go. */
+	HASH_CLEAR(hh_digest, s->by_digest);
+	HASH_ITER(hh_id, s->by_id, e, tmp)
+	{
 		HASH_DELETE(hh_id, s->by_id, e);
 		entry_free(e);
 	}
@@ -57,18 +80,23 @@ void pf_sets_free(struct pf_sets *s)
 		s->garbage = e->next_garbage;
 		entry_free(e);
 	}
-	HASH_CLEAR(hh_digest, s->by_digest);
 	free(s);
 }
 
-/* Digests collide in theory: entries with equal digests are compared in full. */
+/*
+ * Digests collide in theory: entries with equal digests share a hash bucket,
+ * so the bucket's chain (not the table's insertion order) is walked and
+ * each entry of that digest compared in full.
+ */
 static struct set_entry *find_content(struct pf_sets *s, uint64_t digest, enum pf_match match,
 				      const struct pf_strset *values)
 {
 	struct set_entry *e;
+	UT_hash_handle *hh;
 
 	HASH_FIND(hh_digest, s->by_digest, &digest, sizeof(digest), e);
-	for (; e; e = e->hh_digest.next ? (struct set_entry *)((char *)e->hh_digest.next) : NULL) {
+	for (hh = e ? &e->hh_digest : NULL; hh; hh = hh->hh_next) {
+		e = ELMT_FROM_HH(s->by_digest->hh_digest.tbl, hh);
 		if (e->digest == digest && e->match == match && pf_strset_equal(&e->values, values))
 			return e;
 	}
@@ -78,7 +106,7 @@ static struct set_entry *find_content(struct pf_sets *s, uint64_t digest, enum p
 int pf_sets_acquire(struct pf_sets *s, enum pf_match match, const struct pf_strset *values,
 		    uint32_t *set_id, uint8_t *tiers, char *err_msg, size_t err_len)
 {
-	uint64_t digest = pf_strset_digest(values, (uint64_t)match);
+	uint64_t digest = s->digest(values, (uint64_t)match);
 	struct set_entry *e;
 	int err;
 
@@ -97,13 +125,14 @@ int pf_sets_acquire(struct pf_sets *s, enum pf_match match, const struct pf_strs
 	e->match = match;
 	err = pf_strset_copy(&e->values, values);
 	if (!err)
-		err = pf_kstore_alloc_set_id(s->ks, &e->id);
+		err = pf_store_alloc_id(s->st, PF_ID_SET, &e->id);
 	if (!err)
-		err = pf_kstore_set_write(s->ks, e->id, match, values, &e->tiers, err_msg, err_len);
+		err = pf_store_set_write(s->st, e->id, match, values, err_msg, err_len);
 	if (err) {
 		entry_free(e);
 		return err;
 	}
+	e->tiers = pf_sets_tiers(match, values);
 	e->refs = 1;
 	s->n_refs++;
 	s->n_values += values->n;
@@ -157,7 +186,7 @@ void pf_sets_collect(struct pf_sets *s)
 		struct set_entry *e = s->garbage;
 
 		s->garbage = e->next_garbage;
-		pf_kstore_set_delete(s->ks, e->id, e->match, &e->values);
+		pf_store_set_delete(s->st, e->id, e->match, &e->values);
 		entry_free(e);
 	}
 	s->n_garbage = 0;

@@ -98,7 +98,7 @@ bool adv_node_setup(struct adv_node *n, const char *name, const struct adv_opts 
 	snprintf(bin, sizeof(bin), "%s/kubepods/burstable", n->cg.path);
 	if (!ASSERT_OK(pf_mkdir_p(bin), "kubepods cgroup"))
 		return false;
-	n->e = pf_engine_new(n->ks, n->cg.path);
+	n->e = pf_engine_new(pf_kstore_store(n->ks), n->cg.path);
 	return ASSERT_NOT_NULL(n->e, "engine");
 }
 
@@ -302,7 +302,7 @@ bool adv_node_restart(struct adv_node *n, const char *pod_yaml, const char *poli
 	err = pf_kstore_open(&n->ks, &opts, &took_over);
 	if (!ASSERT_OK(err, "store taken over") || !ASSERT_TRUE(took_over, "took over"))
 		return false;
-	n->e = pf_engine_new(n->ks, n->cg.path);
+	n->e = pf_engine_new(pf_kstore_store(n->ks), n->cg.path);
 	if (!ASSERT_NOT_NULL(n->e, "engine"))
 		return false;
 	if (!adv_pods(n, "pods.yaml", pod_yaml) || !adv_policy(n, "policy.yaml", policy_yaml))

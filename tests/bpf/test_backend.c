@@ -18,7 +18,7 @@
  */
 PF_TEST(backend_lsm_forced_only_where_bpf_lsm_is_active)
 {
-	struct pf_kstore_opts opts = { .backend = PF_BACKEND_LSM };
+	struct pf_kstore_opts opts = {.backend = PF_BACKEND_LSM};
 	struct pf_kstore *ks = NULL;
 	bool active;
 	int err;
@@ -39,8 +39,8 @@ PF_TEST(backend_lsm_forced_only_where_bpf_lsm_is_active)
 		if (!err)
 			ASSERT_EQ(pf_kstore_backend(ks), PF_BACKEND_LSM, "backend");
 	}
-	printf("     (bpf %s the active LSMs: forced lsm %s)\n", active ? "is among" : "is not among",
-	       err ? strerror(-err) : "loads");
+	printf("     (bpf %s the active LSMs: forced lsm %s)\n",
+	       active ? "is among" : "is not among", err ? strerror(-err) : "loads");
 	if (ks)
 		pf_kstore_close(ks);
 }

@@ -22,7 +22,8 @@ PF_TEST(cgroup_path_by_id_finds_a_live_cgroup_only)
 	    !ASSERT_OK(pf_sandbox_cg_create(&cg, NULL, "path-by-id"), "cgroup") ||
 	    !ASSERT_OK(pf_sandbox_cg_create(&child, &cg, "child"), "child cgroup"))
 		goto out;
-	if (ASSERT_OK(pf_cgroup_path_by_id(root, child.id, path, sizeof(path)), "path of the child"))
+	if (ASSERT_OK(pf_cgroup_path_by_id(root, child.id, path, sizeof(path)),
+		      "path of the child"))
 		ASSERT_STREQ(path, child.path, "the child's path");
 	id = child.id;
 	pf_sandbox_cg_destroy(&child);

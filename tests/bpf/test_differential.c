@@ -40,7 +40,7 @@
 #include "podfence/policy.h"
 
 #define DEFAULT_SEED	   20251121ull
-#define GEN_SCENARIOS	   250	/* PF_DIFF_SCENARIOS overrides (emulated kernels use fewer) */
+#define GEN_SCENARIOS	   250 /* PF_DIFF_SCENARIOS overrides (emulated kernels use fewer) */
 #define EXECS_PER_SCENARIO 8
 #define EXECS_AFTER_CHANGE 4
 /* Detailed reports printed; every mismatch is counted. */
@@ -192,7 +192,6 @@ static char *path_of_len(const char *dir, size_t len, char fill)
 	free(name);
 	return p;
 }
-
 
 /* Copies src to path, creating its directories. */
 static int place_copy(const char *src, const char *path)
@@ -391,7 +390,7 @@ static bool world_setup(struct world *w)
 	free(real);
 	if (!make_files(w) || !make_cgroups(w))
 		return false;
-	w->e = pf_engine_new(store, w->cg.path);
+	w->e = pf_engine_new(pf_kstore_store(store), w->cg.path);
 	return ASSERT_NOT_NULL(w->e, "engine") && load_pods(w);
 }
 

@@ -31,7 +31,8 @@ static bool make_cond(enum pf_match match, bool negate, const char *const *value
 	c->negate = negate;
 	err = pf_kstore_alloc_set_id(store, &c->set_id);
 	if (!err)
-		err = pf_kstore_set_write(store, c->set_id, match, &set, &c->tiers, msg, sizeof(msg));
+		err =
+		    pf_kstore_set_write(store, c->set_id, match, &set, &c->tiers, msg, sizeof(msg));
 	pf_strset_free(&set);
 	return ASSERT_OK(err, msg[0] ? msg : "set write");
 }
@@ -39,11 +40,11 @@ static bool make_cond(enum pf_match match, bool negate, const char *const *value
 static struct pf_rule deny_rule(uint32_t policy_id, uint8_t group, const struct pf_cond *c)
 {
 	struct pf_rule r = {
-		.policy_id = policy_id,
-		.actions = PF_ACT_DENY | PF_ACT_POST,
-		.group = group,
-		.n_conds = 1,
-		.err = EPERM,
+	    .policy_id = policy_id,
+	    .actions = PF_ACT_DENY | PF_ACT_POST,
+	    .group = group,
+	    .n_conds = 1,
+	    .err = EPERM,
 	};
 
 	r.conds[0] = *c;
@@ -71,10 +72,11 @@ static bool expect_blocked(struct pf_kfix *f, const char *bin, enum pf_exec_how 
 		return false;
 	/* EPERM in the caller on LSM/fmod_ret, SIGKILL of the new image on the fallback. */
 	if (!pf_exec_blocked_by_backend(store, &r))
-		pf_test_fail(__FILE__, __LINE__,
-			     "%s via %s: not blocked as backend %s blocks: exit %d signal %d errno %d",
-			     bin, pf_exec_how_name(how), pf_backend_name(pf_kstore_backend(store)),
-			     r.exit_code, r.signal, r.exec_errno);
+		pf_test_fail(
+		    __FILE__, __LINE__,
+		    "%s via %s: not blocked as backend %s blocks: exit %d signal %d errno %d", bin,
+		    pf_exec_how_name(how), pf_backend_name(pf_kstore_backend(store)), r.exit_code,
+		    r.signal, r.exec_errno);
 	return ASSERT_FALSE(pf_file_exists(f->marker), "forbidden binary never ran");
 }
 
@@ -88,10 +90,10 @@ PF_TEST(exec_allowlist_blocks_every_way_to_reach_a_forbidden_binary)
 
 	if (!pf_kfix_store(&store) || !pf_kfix_setup(&f, store, "allowlist"))
 		goto out;
-	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){ f.allowed }, 1, &c))
+	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){f.allowed}, 1, &c))
 		goto out;
 	rule = deny_rule(f.policy_id, 0, &c);
-	if (!ASSERT_OK(pf_kstore_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
 		goto out;
 
@@ -119,12 +121,13 @@ PF_TEST(exec_unbound_cgroup_is_unaffected)
 	struct pf_kfix f, other;
 
 	memset(&other, 0, sizeof(other));
-	if (!pf_kfix_store(&store) || !pf_kfix_setup(&f, store, "bound") || !pf_kfix_setup(&other, store, "unbound"))
+	if (!pf_kfix_store(&store) || !pf_kfix_setup(&f, store, "bound") ||
+	    !pf_kfix_setup(&other, store, "unbound"))
 		goto out;
-	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){ f.allowed }, 1, &c))
+	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){f.allowed}, 1, &c))
 		goto out;
 	rule = deny_rule(f.policy_id, 0, &c);
-	pf_kstore_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0);
+	pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0);
 	pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0);
 	expect_blocked(&f, f.forbidden, PF_EXEC_PATH);
 	/* Same binary, a cgroup with no binding: runs. */
@@ -137,8 +140,8 @@ out:
 
 struct monitor_seen {
 	uint64_t cgroup_id;
-	int events;		/* events of that cgroup */
-	int monitor_events;	/* of those, flagged "a monitor-mode policy would have blocked it" */
+	int events;	    /* events of that cgroup */
+	int monitor_events; /* of those, flagged "a monitor-mode policy would have blocked it" */
 };
 
 static int on_monitor_event(void *ctx, const struct pf_event *ev, size_t size)
@@ -163,12 +166,12 @@ PF_TEST(exec_monitor_mode_blocks_nothing_and_reports)
 
 	if (!pf_kfix_store(&store) || !pf_kfix_setup(&f, store, "monitor"))
 		goto out;
-	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){ f.allowed }, 1, &c))
+	if (!make_cond(PF_MATCH_EXACT, true, (const char *const[]){f.allowed}, 1, &c))
 		goto out;
 	rule = deny_rule(f.policy_id, 0, &c);
 	rule.flags = PF_RULE_MONITOR;
 	seen.cgroup_id = f.cg.id;
-	if (!ASSERT_OK(pf_kstore_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0), "bind") ||
 	    !ASSERT_TRUE(pf_kstore_events_open(store, on_monitor_event, &seen) >= 0, "events"))
 		goto out;

@@ -27,14 +27,15 @@
  * GC_MIN_ROUNDS rounds (each waits for an RCU grace period), up to a cap that
  * only a stalled writer reaches.
  */
-#define EXECS_EACH	  400
-#define GC_MIN_ROUNDS	  300
-#define STALL_CAP_S	  120
+#define EXECS_EACH    400
+#define GC_MIN_ROUNDS 300
+#define STALL_CAP_S   120
 
 static struct pf_kstore *ustore;
 
 /* The allowlist {allowed} as a fresh set: "exec path NotEqual allowed -> deny". */
-static int allow_set_write(struct pf_kfix *f, uint32_t *set_id, uint8_t *tiers, char *msg, size_t len)
+static int allow_set_write(struct pf_kfix *f, uint32_t *set_id, uint8_t *tiers, char *msg,
+			   size_t len)
 {
 	struct pf_strset set = {};
 	int err;
@@ -60,18 +61,18 @@ static void allow_set_delete(struct pf_kfix *f, uint32_t set_id)
 static struct pf_rule allow_rule(const struct pf_kfix *f, uint32_t set_id, uint8_t tiers)
 {
 	struct pf_rule r = {
-		.policy_id = f->policy_id,
-		.actions = PF_ACT_DENY | PF_ACT_POST,
-		.n_conds = 1,
-		.err = EPERM,
+	    .policy_id = f->policy_id,
+	    .actions = PF_ACT_DENY | PF_ACT_POST,
+	    .n_conds = 1,
+	    .err = EPERM,
 	};
 
 	r.conds[0] = (struct pf_cond){
-		.set_id = set_id,
-		.subject = PF_SUBJ_EXEC_PATH,
-		.match = PF_MATCH_EXACT,
-		.negate = 1,
-		.tiers = tiers,
+	    .set_id = set_id,
+	    .subject = PF_SUBJ_EXEC_PATH,
+	    .match = PF_MATCH_EXACT,
+	    .negate = 1,
+	    .tiers = tiers,
 	};
 	return r;
 }
@@ -88,13 +89,13 @@ enum writer_mode {
 struct writer {
 	struct pf_kfix *f;
 	enum writer_mode mode;
-	uint32_t sets[2];	/* ALTERNATE: the two sets; GC: sets[0] = the set in force */
+	uint32_t sets[2]; /* ALTERNATE: the two sets; GC: sets[0] = the set in force */
 	uint8_t tiers[2];
 	atomic_bool stop;
-	atomic_ulong writes;	/* ruleset updates */
+	atomic_ulong writes; /* ruleset updates */
 	unsigned long sets_freed;
 	unsigned long min_writes; /* the exec loop goes on until there were this many */
-	int err;		/* first error (the thread never calls ASSERT_*) */
+	int err;		  /* first error (the thread never calls ASSERT_*) */
 	char msg[160];
 };
 
@@ -111,8 +112,8 @@ static void *writer_main(void *arg)
 			int i = w->writes & 1;
 
 			rule = allow_rule(w->f, w->sets[i], w->tiers[i]);
-			err = pf_kstore_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
-						      sizeof(w->msg));
+			err = pf_kfix_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
+						    sizeof(w->msg));
 			if (err)
 				break;
 			w->writes++;
@@ -123,8 +124,8 @@ static void *writer_main(void *arg)
 		if (err)
 			break;
 		rule = allow_rule(w->f, next, tiers);
-		err = pf_kstore_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
-					      sizeof(w->msg));
+		err = pf_kfix_ruleset_write(ustore, w->f->wl_id, &rule, 1, gen++, w->msg,
+					    sizeof(w->msg));
 		if (err)
 			break;
 		w->writes++;
@@ -163,8 +164,8 @@ static bool exec_loop(struct pf_kfix *f, struct writer *w, struct loop_result *l
 	struct pf_exec_result r;
 
 	memset(lr, 0, sizeof(*lr));
-	for (int i = 0; i < EXECS_EACH || (atomic_load(&w->writes) < w->min_writes &&
-					   now_s() < deadline);
+	for (int i = 0;
+	     i < EXECS_EACH || (atomic_load(&w->writes) < w->min_writes && now_s() < deadline);
 	     i++) {
 		if (!ASSERT_OK(pf_sandbox_exec(&f->cg, f->allowed, NULL, PF_EXEC_PATH, &r), "exec"))
 			return false;
@@ -181,9 +182,10 @@ static bool exec_loop(struct pf_kfix *f, struct writer *w, struct loop_result *l
 		lr->forbidden_runs++;
 		if (!pf_exec_blocked(&r)) {
 			if (!lr->forbidden_bad++ && !lr->first_bad[0])
-				snprintf(lr->first_bad, sizeof(lr->first_bad),
-					 "forbidden exec #%d not blocked: exit %d signal %d errno %d",
-					 i, r.exit_code, r.signal, r.exec_errno);
+				snprintf(
+				    lr->first_bad, sizeof(lr->first_bad),
+				    "forbidden exec #%d not blocked: exit %d signal %d errno %d", i,
+				    r.exit_code, r.signal, r.exec_errno);
 		}
 		if (pf_file_exists(f->marker)) {
 			lr->marker_seen++;
@@ -231,15 +233,17 @@ static void race(struct pf_kfix *f, struct writer *w)
 	if (ASSERT_OK(pf_kstore_counters_read(ustore, f->policy_id, &cnt), "counters"))
 		ASSERT_EQ(cnt.blocked, lr.forbidden_runs, "policy counter: blocked");
 	if (ASSERT_OK(pf_kstore_stats(ustore, st1), "stats")) {
-		ASSERT_EQ(st1[PF_STAT_NO_RULESET] - st0[PF_STAT_NO_RULESET], 0, "execs with no ruleset");
-		ASSERT_EQ(st1[PF_STAT_PATH_FAILED] - st0[PF_STAT_PATH_FAILED], 0, "paths unresolved");
+		ASSERT_EQ(st1[PF_STAT_NO_RULESET] - st0[PF_STAT_NO_RULESET], 0,
+			  "execs with no ruleset");
+		ASSERT_EQ(st1[PF_STAT_PATH_FAILED] - st0[PF_STAT_PATH_FAILED], 0,
+			  "paths unresolved");
 		ASSERT_EQ(st1[PF_STAT_SCRATCH_BUSY] - st0[PF_STAT_SCRATCH_BUSY], 0, "scratch busy");
 	}
 }
 
 PF_TEST(update_ruleset_swapping_set_ids_during_exec_loop)
 {
-	struct writer w = { .mode = WRITER_ALTERNATE };
+	struct writer w = {.mode = WRITER_ALTERNATE};
 	struct pf_rule rule;
 	struct pf_kfix f;
 	char msg[160] = "";
@@ -254,7 +258,7 @@ PF_TEST(update_ruleset_swapping_set_ids_during_exec_loop)
 			goto out;
 	ASSERT_NEQ(w.sets[0], w.sets[1], "two distinct set ids");
 	rule = allow_rule(&f, w.sets[0], w.tiers[0]);
-	if (!ASSERT_OK(pf_kstore_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
 		goto out;
 	race(&f, &w);
@@ -269,7 +273,7 @@ out:
 
 PF_TEST(update_new_set_freed_after_barrier_during_exec_loop)
 {
-	struct writer w = { .mode = WRITER_GC, .min_writes = GC_MIN_ROUNDS };
+	struct writer w = {.mode = WRITER_GC, .min_writes = GC_MIN_ROUNDS};
 	struct pf_rule rule;
 	struct pf_kfix f;
 	char msg[160] = "";
@@ -282,7 +286,7 @@ PF_TEST(update_new_set_freed_after_barrier_during_exec_loop)
 		       msg[0] ? msg : "set write"))
 		goto out;
 	rule = allow_rule(&f, w.sets[0], w.tiers[0]);
-	if (!ASSERT_OK(pf_kstore_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	if (!ASSERT_OK(pf_kfix_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
 	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
 		goto out;
 	race(&f, &w);

@@ -7,12 +7,13 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "pf_kfixture.h"
+#include "podfence/compile.h"
 #include "pf_test.h"
 #include "podfence/log.h"
 
 struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 {
-	struct pf_kstore_opts opts = { .attach = true };
+	struct pf_kstore_opts opts = {.attach = true};
 	const char *backend = getenv("PF_TEST_BACKEND");
 	const char *expect = getenv("PF_TEST_EXPECT_BACKEND");
 	enum pf_backend expected;
@@ -33,7 +34,8 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 		PF_SKIP("cannot load podfence's BPF object: %s", strerror(-err));
 	printf("     (backend: %s)\n", pf_backend_name(pf_kstore_backend(*slot)));
 	/* The kernel matrix says which backend automatic selection must pick there. */
-	if (expect && (pf_backend_parse(expect, &expected) || expected != pf_kstore_backend(*slot))) {
+	if (expect &&
+	    (pf_backend_parse(expect, &expected) || expected != pf_kstore_backend(*slot))) {
 		enum pf_backend got = pf_kstore_backend(*slot);
 
 		pf_kstore_close(*slot);
@@ -42,6 +44,15 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 			 expect);
 	}
 	return *slot;
+}
+
+int pf_kfix_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
+			  size_t n, uint32_t generation, char *msg, size_t msg_len)
+{
+	struct pf_ruleset rs;
+	int err = pf_ruleset_init(&rs, rules, n, generation);
+
+	return err ? err : pf_kstore_ruleset_write(ks, wl_id, &rs, msg, msg_len);
 }
 
 bool pf_kfix_setup(struct pf_kfix *f, struct pf_kstore *ks, const char *name)
@@ -58,7 +69,8 @@ bool pf_kfix_setup(struct pf_kfix *f, struct pf_kstore *ks, const char *name)
 	snprintf(f->forbidden, sizeof(f->forbidden), "%s/forbidden", bin);
 	snprintf(f->marker, sizeof(f->marker), "%s/ran", f->dir);
 	return ASSERT_OK(pf_copy_file(pf_helper_path("pf_true"), f->allowed), "copy pf_true") &&
-	       ASSERT_OK(pf_copy_file(pf_helper_path("pf_marker"), f->forbidden), "copy pf_marker") &&
+	       ASSERT_OK(pf_copy_file(pf_helper_path("pf_marker"), f->forbidden),
+			 "copy pf_marker") &&
 	       ASSERT_OK(pf_sandbox_cg_create(&f->cg, NULL, name), "cgroup") &&
 	       ASSERT_OK(pf_kstore_alloc_wl_id(ks, false, &f->wl_id), "wl id") &&
 	       ASSERT_OK(pf_kstore_alloc_policy_id(ks, &f->policy_id), "policy id") &&

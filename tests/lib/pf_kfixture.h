@@ -25,13 +25,17 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot);
 struct pf_kfix {
 	struct pf_kstore *ks;
 	char dir[PATH_MAX];
-	char allowed[PATH_MAX + 16];	/* <dir>/bin/allowed */
-	char forbidden[PATH_MAX + 16];	/* <dir>/bin/forbidden: creates `marker` if it ever runs */
+	char allowed[PATH_MAX + 16];   /* <dir>/bin/allowed */
+	char forbidden[PATH_MAX + 16]; /* <dir>/bin/forbidden: creates `marker` if it ever runs */
 	char marker[PATH_MAX + 16];
 	struct pf_sandbox_cg cg;
 	uint32_t wl_id;
-	uint32_t policy_id;		/* with its counters entry */
+	uint32_t policy_id; /* with its counters entry */
 };
+
+/* Writes rules[0..n) as workload wl_id's ruleset (flags derived as the engine does). */
+int pf_kfix_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
+			  size_t n, uint32_t generation, char *msg, size_t msg_len);
 
 bool pf_kfix_setup(struct pf_kfix *f, struct pf_kstore *ks, const char *name);
 void pf_kfix_teardown(struct pf_kfix *f);

@@ -78,8 +78,8 @@ void pf_sandbox_cg_destroy(struct pf_sandbox_cg *cg)
 
 const char *pf_exec_how_name(enum pf_exec_how how)
 {
-	static const char *const names[] = { "absolute path", "relative path", "symlink",
-					     "fexecve", "memfd" };
+	static const char *const names[] = {"absolute path", "relative path", "symlink", "fexecve",
+					    "memfd"};
 
 	return how <= PF_EXEC_MEMFD ? names[how] : "?";
 }
@@ -106,7 +106,7 @@ static void child_exec(const struct pf_sandbox_cg *cg, const char *binary, const
 		       const char *arg, enum pf_exec_how how, int report_fd)
 {
 	char procs[PATH_MAX + 16], dir[PATH_MAX], base[PATH_MAX], rel[PATH_MAX + 2];
-	char *argv[] = { (char *)binary, (char *)arg, NULL };
+	char *argv[] = {(char *)binary, (char *)arg, NULL};
 	extern char **environ;
 	int fd, err;
 
@@ -194,7 +194,7 @@ int pf_sandbox_exec(const struct pf_sandbox_cg *cg, const char *binary, const ch
 		    enum pf_exec_how how, struct pf_exec_result *res)
 {
 	char tmp[PATH_MAX] = "", link[PATH_MAX + 8] = "";
-	struct exec_args a = { cg, binary, link, arg, how };
+	struct exec_args a = {cg, binary, link, arg, how};
 	int exec_err = 0, err;
 	ssize_t got;
 

@@ -24,18 +24,18 @@ int pf_sandbox_cg_create(struct pf_sandbox_cg *cg, const struct pf_sandbox_cg *p
 void pf_sandbox_cg_destroy(struct pf_sandbox_cg *cg);
 
 enum pf_exec_how {
-	PF_EXEC_PATH = 0,	/* execve(absolute path) */
-	PF_EXEC_RELATIVE,	/* chdir(dirname) then execve("./name") */
-	PF_EXEC_SYMLINK,	/* execve(a symlink to it, made in a temp dir) */
-	PF_EXEC_FEXECVE,	/* open() then fexecve(fd) */
-	PF_EXEC_MEMFD,		/* copy into a memfd, then fexecve(memfd) */
+	PF_EXEC_PATH = 0, /* execve(absolute path) */
+	PF_EXEC_RELATIVE, /* chdir(dirname) then execve("./name") */
+	PF_EXEC_SYMLINK,  /* execve(a symlink to it, made in a temp dir) */
+	PF_EXEC_FEXECVE,  /* open() then fexecve(fd) */
+	PF_EXEC_MEMFD,	  /* copy into a memfd, then fexecve(memfd) */
 };
 
 struct pf_exec_result {
 	bool exited;
 	int exit_code;
-	int signal;		/* terminating signal, 0 if exited */
-	int exec_errno;		/* errno of a failed exec (EPERM on LSM backends), 0 if it succeeded */
+	int signal;	/* terminating signal, 0 if exited */
+	int exec_errno; /* errno of a failed exec (EPERM on LSM backends), 0 if it succeeded */
 };
 
 /*

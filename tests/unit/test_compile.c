@@ -3,29 +3,28 @@
 #include "podfence/compile.h"
 #include "podfence/policy.h"
 
-static const char caller_policy[] =
-	"apiVersion: cilium.io/v1alpha1\n"
-	"kind: TracingPolicy\n"
-	"metadata:\n"
-	"  name: by-caller\n"
-	"spec:\n"
-	"  kprobes:\n"
-	"  - call: security_bprm_creds_for_exec\n"
-	"    syscall: false\n"
-	"    args:\n"
-	"    - index: 0\n"
-	"      type: linux_binprm\n"
-	"    selectors:\n"
-	"    - matchBinaries:\n"
-	"      - operator: In\n"
-	"        values: [/usr/bin/bash]\n"
-	"      matchArgs:\n"
-	"      - index: 0\n"
-	"        operator: Equal\n"
-	"        values: [/usr/bin/id, /usr/bin/whoami]\n"
-	"      matchActions:\n"
-	"      - action: Override\n"
-	"        argError: -1\n";
+static const char caller_policy[] = "apiVersion: cilium.io/v1alpha1\n"
+				    "kind: TracingPolicy\n"
+				    "metadata:\n"
+				    "  name: by-caller\n"
+				    "spec:\n"
+				    "  kprobes:\n"
+				    "  - call: security_bprm_creds_for_exec\n"
+				    "    syscall: false\n"
+				    "    args:\n"
+				    "    - index: 0\n"
+				    "      type: linux_binprm\n"
+				    "    selectors:\n"
+				    "    - matchBinaries:\n"
+				    "      - operator: In\n"
+				    "        values: [/usr/bin/bash]\n"
+				    "      matchArgs:\n"
+				    "      - index: 0\n"
+				    "        operator: Equal\n"
+				    "        values: [/usr/bin/id, /usr/bin/whoami]\n"
+				    "      matchActions:\n"
+				    "      - action: Override\n"
+				    "        argError: -1\n";
 
 PF_TEST(validate_counts_values_of_exec_path_rules)
 {
@@ -67,7 +66,7 @@ static void no_release(void *ctx, uint32_t set_id)
 
 PF_TEST(caller_conditions_compile_unless_the_backend_cannot_see_the_caller)
 {
-	struct pf_set_resolver blind = { no_acquire, no_release, NULL, true };
+	struct pf_set_resolver blind = {no_acquire, no_release, NULL, true};
 	struct pf_policy_list pols = {};
 	struct pf_diags diags = {};
 	struct pf_rule rules[PF_MAX_RULES];
@@ -75,14 +74,16 @@ PF_TEST(caller_conditions_compile_unless_the_backend_cannot_see_the_caller)
 	uint8_t group = 0;
 	size_t n = 0;
 
-	if (!ASSERT_OK(pf_policy_parse_buf("p.yaml", caller_policy, strlen(caller_policy), &pols,
-					   &diags), "parse"))
+	if (!ASSERT_OK(
+		pf_policy_parse_buf("p.yaml", caller_policy, strlen(caller_policy), &pols, &diags),
+		"parse"))
 		goto out;
 	ASSERT_OK(pf_policy_validate(&pols.v[0], &n, err, sizeof(err)), err);
 	ASSERT_EQ(n, 3, "values of both conditions");
 	n = 0;
 	ASSERT_EQ(pf_compile_policy(&pols.v[0], 7, &group, &blind, rules, PF_MAX_RULES, &n, err,
-				    sizeof(err)), -EOPNOTSUPP, "refused on a blind backend");
+				    sizeof(err)),
+		  -EOPNOTSUPP, "refused on a blind backend");
 	ASSERT_STRSTR(err, "matchBinaries", "message names the construct");
 	ASSERT_EQ(n, 0, "nothing appended");
 out:

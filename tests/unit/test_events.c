@@ -28,8 +28,8 @@ static void sanitize_case(const char *what, const char *s, size_t len, size_t re
 PF_TEST(utf8_sanitize_valid_input_is_copied)
 {
 	CASE("ascii", "/usr/bin/true", 0, "/usr/bin/true");
-	CASE("2, 3 and 4 bytes", "/opt/\xc3\xa9\xe2\x82\xac\xf0\x90\x8d\x88",
-	     0, "/opt/\xc3\xa9\xe2\x82\xac\xf0\x90\x8d\x88");
+	CASE("2, 3 and 4 bytes", "/opt/\xc3\xa9\xe2\x82\xac\xf0\x90\x8d\x88", 0,
+	     "/opt/\xc3\xa9\xe2\x82\xac\xf0\x90\x8d\x88");
 	CASE("boundaries: U+D7FF, U+E000, U+FFFF, U+10FFFF",
 	     "\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf", 0,
 	     "\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf");
@@ -40,12 +40,24 @@ PF_TEST(utf8_sanitize_valid_input_is_copied)
 PF_TEST(utf8_sanitize_replaces_ill_formed_sequences)
 {
 	CASE("\\xff", "/tmp/\xff", 1, "/tmp/" FFFD);
-	CASE("\\xff\\xfe: one each", "a\xff\xfe" "b", 2, "a" FFFD FFFD "b");
-	CASE("stray continuation byte", "a\x80" "b", 1, "a" FFFD "b");
+	CASE("\\xff\\xfe: one each",
+	     "a\xff\xfe"
+	     "b",
+	     2, "a" FFFD FFFD "b");
+	CASE("stray continuation byte",
+	     "a\x80"
+	     "b",
+	     1, "a" FFFD "b");
 	/* a truncated sequence is one maximal subpart: one U+FFFD */
 	CASE("truncated 3-byte at the end", "a\xe2\x82", 1, "a" FFFD);
-	CASE("truncated 3-byte before ASCII", "\xe2\x82" "A", 1, FFFD "A");
-	CASE("truncated 4-byte", "\xf0\x9f\x98" "x", 1, FFFD "x");
+	CASE("truncated 3-byte before ASCII",
+	     "\xe2\x82"
+	     "A",
+	     1, FFFD "A");
+	CASE("truncated 4-byte",
+	     "\xf0\x9f\x98"
+	     "x",
+	     1, FFFD "x");
 	CASE("lead byte then a new lead", "\xc3\xc3\xa9", 1, FFFD "\xc3\xa9");
 	/* overlongs: no lead byte can start them, so every byte is replaced */
 	CASE("overlong '/' (2 bytes)", "\xc0\xaf", 2, FFFD FFFD);
@@ -61,7 +73,7 @@ PF_TEST(utf8_sanitize_replaces_ill_formed_sequences)
 static int b64_decode(const char *s, unsigned char *out, size_t cap)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t len = strlen(s), o = 0;
 
 	if (len % 4)
@@ -97,8 +109,8 @@ static struct json_object *print_and_parse(const struct pf_event *ev, char **lin
 	*line = NULL;
 	if (!ASSERT_NOT_NULL(o, "event json") || !ASSERT_NOT_NULL(tok, "tokener"))
 		goto out;
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						      JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(o,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	*line = strdup(s);
 	ASSERT_EQ(pf_utf8_sanitize(s, strlen(s), NULL, NULL), 0, "printed line is UTF-8");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -142,7 +154,8 @@ static int str_len(struct json_object *o, const char *key)
 
 PF_TEST(event_json_non_utf8_path_round_trips_through_base64)
 {
-	static const char path[] = "/tmp/x\xff" "y/\xc3\xa9\x01(deleted)";
+	static const char path[] = "/tmp/x\xff"
+				   "y/\xc3\xa9\x01(deleted)";
 	static const char comm[] = "abcdefghijklm\xc3"; /* cut inside a character */
 	struct pf_event *ev = calloc(1, sizeof(*ev));
 	struct json_object *o = NULL;
@@ -200,7 +213,8 @@ out:
 PF_TEST(event_json_base64_every_length)
 {
 	struct pf_event *ev = calloc(1, sizeof(*ev));
-	static const char raw[] = "\xff" "abcdef";
+	static const char raw[] = "\xff"
+				  "abcdef";
 
 	if (!ASSERT_NOT_NULL(ev, "calloc"))
 		return;

@@ -321,18 +321,17 @@ PF_TEST(policy_monitor_mode_and_options)
 	struct pf_policy *p;
 
 	p = parse_one(HDR "  options:\n  - name: policy-mode\n    value: monitor\n"
-			  "  - name: disable-kprobe-multi\n    value: \"1\"\n" HOOK
-			  SEL_ARG("NotEqual", "/bin/sh"),
+			  "  - name: disable-kprobe-multi\n    value: \"1\"\n" HOOK SEL_ARG(
+			      "NotEqual", "/bin/sh"),
 		      &l, &d);
 	if (p) {
 		ASSERT_EQ(p->mode, PF_MODE_MONITOR, "monitor");
 		ASSERT_EQ(p->rules[0].actions, PF_ACT_DENY | PF_ACT_POST,
 			  "actions kept as written");
 	}
-	ASSERT_NOT_NULL(
-	    diag(&d, PF_SEV_WARNING,
-		 "spec.options[1].name: option \"disable-kprobe-multi\" has no effect"),
-	    "unknown option warns");
+	ASSERT_NOT_NULL(diag(&d, PF_SEV_WARNING,
+			     "spec.options[1].name: option \"disable-kprobe-multi\" has no effect"),
+			"unknown option warns");
 	pf_policy_list_free(&l);
 	pf_diags_clear(&d);
 	p = parse_one(HDR "  options:\n  - name: policy-mode\n    value: enforce\n" HOOK, &l, &d);
@@ -501,18 +500,22 @@ PF_TEST(value_check_canonical_forms)
 	    {PF_MATCH_EXACT, "/usr/bin/true/",
 	     "\"/usr/bin/true/\" ends with \"/\": it can never match (the kernel reports resolved "
 	     "paths): write \"/usr/bin/true\""},
-	    {PF_MATCH_EXACT, "/usr/bin/.", "has a \".\" component: it can never match (the kernel "
+	    {PF_MATCH_EXACT, "/usr/bin/.",
+	     "has a \".\" component: it can never match (the kernel "
 	     "reports resolved paths): write \"/usr/bin\""},
 	    /* several problems: the worst is named, the spelling fixes them all */
 	    {PF_MATCH_EXACT, "//usr/./bin//true/",
 	     "\"//usr/./bin//true/\" has a \".\" component: it can never match (the kernel reports "
 	     "resolved paths): write \"/usr/bin/true\""},
 	    {PF_MATCH_EXACT, "/usr/./bin/../true", "has a \"..\" component"},
-	    {PF_MATCH_EXACT, "/", "\"/\" ends with \"/\": it can never match (the kernel reports "
+	    {PF_MATCH_EXACT, "/",
+	     "\"/\" ends with \"/\": it can never match (the kernel reports "
 	     "resolved paths of files)"},
-	    {PF_MATCH_EXACT, "/./", "\"/./\" has a \".\" component: it can never match (the kernel "
+	    {PF_MATCH_EXACT, "/./",
+	     "\"/./\" has a \".\" component: it can never match (the kernel "
 	     "reports resolved paths of files)"},
-	    {PF_MATCH_EXACT, "usr/bin/true", "\"usr/bin/true\" is not an absolute path: it can "
+	    {PF_MATCH_EXACT, "usr/bin/true",
+	     "\"usr/bin/true\" is not an absolute path: it can "
 	     "never match (the kernel reports absolute paths)"},
 	    {PF_MATCH_EXACT, "./true", "is not an absolute path"},
 	    /* Prefix: absolute; a final "/" is meaningful, the final piece starts a name */
@@ -522,9 +525,11 @@ PF_TEST(value_check_canonical_forms)
 	    {PF_MATCH_PREFIX, "/tmp/.", NULL},
 	    {PF_MATCH_PREFIX, "/tmp/..", NULL},
 	    {PF_MATCH_PREFIX, "/memfd:", NULL},
-	    {PF_MATCH_PREFIX, "/usr//bin/", "has an empty component (\"//\"): it can never match "
+	    {PF_MATCH_PREFIX, "/usr//bin/",
+	     "has an empty component (\"//\"): it can never match "
 	     "(the kernel reports resolved paths): write \"/usr/bin/\""},
-	    {PF_MATCH_PREFIX, "/usr/./", "has a \".\" component: it can never match (the kernel "
+	    {PF_MATCH_PREFIX, "/usr/./",
+	     "has a \".\" component: it can never match (the kernel "
 	     "reports resolved paths): write \"/usr/\""},
 	    {PF_MATCH_PREFIX, "/opt/../usr/", "has a \"..\" component"},
 	    {PF_MATCH_PREFIX, "usr/", "\"usr/\" is not an absolute path"},
@@ -534,13 +539,16 @@ PF_TEST(value_check_canonical_forms)
 	    {PF_MATCH_SUFFIX, " (deleted)", NULL},
 	    {PF_MATCH_SUFFIX, "..", NULL},
 	    {PF_MATCH_SUFFIX, ".sh", NULL},
-	    {PF_MATCH_SUFFIX, "bin//true", "\"bin//true\" has an empty component (\"//\"): it can "
+	    {PF_MATCH_SUFFIX, "bin//true",
+	     "\"bin//true\" has an empty component (\"//\"): it can "
 	     "never match (the kernel reports resolved paths): write \"bin/true\""},
 	    {PF_MATCH_SUFFIX, "/bin/./true", "write \"/bin/true\""},
 	    {PF_MATCH_SUFFIX, "../bin/true", "has a \"..\" component"},
-	    {PF_MATCH_SUFFIX, "./true", "\"./true\" has a \".\" component: it can never match "
+	    {PF_MATCH_SUFFIX, "./true",
+	     "\"./true\" has a \".\" component: it can never match "
 	     "(the kernel reports resolved paths of files)"},
-	    {PF_MATCH_SUFFIX, "bin/", "\"bin/\" ends with \"/\": it can never match (the kernel "
+	    {PF_MATCH_SUFFIX, "bin/",
+	     "\"bin/\" ends with \"/\": it can never match (the kernel "
 	     "reports resolved paths of files)"},
 	    {PF_MATCH_SUFFIX, "bin/.", "(the kernel reports resolved paths of files)"},
 	    {PF_MATCH_SUFFIX, "/memfd:a/../b (deleted)", "has a \"..\" component"},
@@ -575,10 +583,11 @@ PF_TEST(policy_noncanonical_values_file_line_col)
 	     16, 18},
 	    {HDR HOOK SEL_ARG("NotEqual", "/usr/./bin/true"),
 	     "values[0]: \"/usr/./bin/true\" has a \".\" component: it can never match (the kernel "
-	     "reports resolved paths): write \"/usr/bin/true\"", 16, 18},
+	     "reports resolved paths): write \"/usr/bin/true\"",
+	     16, 18},
 	    {HDR HOOK SEL_ARG("Equal", "/usr//bin/true"), "write \"/usr/bin/true\"", 16, 18},
-	    {HDR HOOK SEL_ARG("NotEqual", "/usr/bin/true/"),
-	     "\"/usr/bin/true/\" ends with \"/\"", 16, 18},
+	    {HDR HOOK SEL_ARG("NotEqual", "/usr/bin/true/"), "\"/usr/bin/true/\" ends with \"/\"",
+	     16, 18},
 	    {HDR HOOK SEL_ARG("Equal", "true"), "\"true\" is not an absolute path", 16, 18},
 	    {HDR HOOK SEL_ARG("Prefix", "/opt//app/"), "write \"/opt/app/\"", 16, 18},
 	    {HDR HOOK SEL_ARG("NotPrefix", "opt/"), "\"opt/\" is not an absolute path", 16, 18},
@@ -592,10 +601,10 @@ PF_TEST(policy_noncanonical_values_file_line_col)
 	     "values[1]: \"/usr/bin//id\" has an empty component", 16, 33},
 	};
 	/* matchBinaries (In: an exact operator): values on line 15 */
-	static const char bin[] = HDR HOOK
-	    "    - matchBinaries:\n"
-	    "      - operator: In\n"
-	    "        values: [/usr/bin/bash, /usr/bin/../bin/bash]\n";
+	static const char bin[] =
+	    HDR HOOK "    - matchBinaries:\n"
+		     "      - operator: In\n"
+		     "        values: [/usr/bin/bash, /usr/bin/../bin/bash]\n";
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pf_diags d = {0};
@@ -624,11 +633,11 @@ PF_TEST(policy_noncanonical_values_file_line_col)
 /* Kernel-reported forms that look odd stay accepted: memfd, unlinked files, hidden names. */
 PF_TEST(policy_kernel_path_forms_accepted)
 {
-	static const char text[] = HDR HOOK
-	    SEL_ARG("Equal", "/memfd:payload (deleted)\", \"/tmp/x (deleted)\", "
-			     "\"/memfd:a/../b (deleted)")
-	    SEL_ARG("Prefix", "/memfd:\", \"/tmp/.\", \"/usr/bin/\", \"/")
-	    SEL_ARG("Postfix", " (deleted)\", \"bin/true\", \"..\", \"/nc");
+	static const char text[] =
+	    HDR HOOK SEL_ARG("Equal", "/memfd:payload (deleted)\", \"/tmp/x (deleted)\", "
+				      "\"/memfd:a/../b (deleted)")
+		SEL_ARG("Prefix", "/memfd:\", \"/tmp/.\", \"/usr/bin/\", \"/")
+		    SEL_ARG("Postfix", " (deleted)\", \"bin/true\", \"..\", \"/nc");
 	struct pf_policy_list l = {0};
 	struct pf_diags d = {0};
 	struct pf_policy *p = parse_one(text, &l, &d);
@@ -721,8 +730,9 @@ PF_TEST(policy_needs_an_exec_hook)
 	ASSERT_NOT_NULL(parse_err(HDR "  options:\n  - {name: policy-template-ref, value: t}\n",
 				  "spec: no exec hook", &d),
 			"hookless policy");
-	ASSERT_NOT_NULL(diag(&d, PF_SEV_ERROR, "write a podfence.io/v1alpha1 PolicyTemplate and "
-					       "PolicyBinding instead"),
+	ASSERT_NOT_NULL(diag(&d, PF_SEV_ERROR,
+			     "write a podfence.io/v1alpha1 PolicyTemplate and "
+			     "PolicyBinding instead"),
 			"Tetragon PR 4279 options point to podfence's kinds");
 	pf_diags_clear(&d);
 	ASSERT_NOT_NULL(parse_err(HDR "  kprobes: []\n", "spec: no exec hook", &d), "empty list");

@@ -52,8 +52,10 @@ PF_TEST(template_and_bindings_parse)
 	struct pf_diags d = {};
 	const struct pf_policy *t, *b;
 
-	if (!ASSERT_OK(parse(TEMPLATE "---\n" BINDING("web", "web", "{execs: [/usr/sbin/nginx]}"),
-			     &l, &d), "parse") || !ASSERT_EQ(l.n, 2, "two objects"))
+	if (!ASSERT_OK(
+		parse(TEMPLATE "---\n" BINDING("web", "web", "{execs: [/usr/sbin/nginx]}"), &l, &d),
+		"parse") ||
+	    !ASSERT_EQ(l.n, 2, "two objects"))
 		goto out;
 	t = &l.v[0];
 	b = &l.v[1];
@@ -77,26 +79,27 @@ PF_TEST(template_and_binding_errors_name_field_and_position)
 	static const struct {
 		const char *text, *needle;
 	} cases[] = {
-		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n"
-		  "spec:\n  parameters: [{name: a}]\n  podSelector: {}\n",
-		  "spec.podSelector: field \"podSelector\" is not supported (a template selects no pod" },
-		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n"
-		  "spec:\n  parameters: [{name: a}]\n  lsmhooks:\n  - hook: bprm_check_security\n"
-		  "    args: [{index: 0, type: file}]\n    selectors:\n    - matchArgs:\n"
-		  "      - {index: 0, operator: Equal, valuesFrom: b}\n",
-		  "valuesFrom: \"b\" is not a parameter of this template" },
-		{ "apiVersion: cilium.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n",
-		  "apiVersion: \"cilium.io/v1alpha1\" is not supported for PolicyTemplate" },
-		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
-		  "spec:\n  values: {a: [x]}\n",
-		  "spec.templateRef: required" },
-		{ "apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
-		  "spec:\n  templateRef: t\n  values: {a: /bin/x}\n",
-		  "spec.values.a: must be a list of strings" },
-		{ "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: p}\nspec:\n"
-		  "  kprobes:\n  - call: security_bprm_check\n    args: [{index: 0, type: file}]\n"
-		  "    selectors:\n    - matchArgs:\n      - {index: 0, operator: Equal, valuesFrom: a}\n",
-		  "valuesFrom: only a podfence.io PolicyTemplate has parameters" },
+	    {"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n"
+	     "spec:\n  parameters: [{name: a}]\n  podSelector: {}\n",
+	     "spec.podSelector: field \"podSelector\" is not supported (a template selects no pod"},
+	    {"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n"
+	     "spec:\n  parameters: [{name: a}]\n  lsmhooks:\n  - hook: bprm_check_security\n"
+	     "    args: [{index: 0, type: file}]\n    selectors:\n    - matchArgs:\n"
+	     "      - {index: 0, operator: Equal, valuesFrom: b}\n",
+	     "valuesFrom: \"b\" is not a parameter of this template"},
+	    {"apiVersion: cilium.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: t}\n",
+	     "apiVersion: \"cilium.io/v1alpha1\" is not supported for PolicyTemplate"},
+	    {"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
+	     "spec:\n  values: {a: [x]}\n",
+	     "spec.templateRef: required"},
+	    {"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
+	     "spec:\n  templateRef: t\n  values: {a: /bin/x}\n",
+	     "spec.values.a: must be a list of strings"},
+	    {"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: p}\nspec:\n"
+	     "  kprobes:\n  - call: security_bprm_check\n    args: [{index: 0, type: file}]\n"
+	     "    selectors:\n    - matchArgs:\n      - {index: 0, operator: Equal, valuesFrom: "
+	     "a}\n",
+	     "valuesFrom: only a podfence.io PolicyTemplate has parameters"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -147,8 +150,9 @@ PF_TEST(template_instance_is_the_union_in_any_order)
 	ASSERT_TRUE(pf_strset_has(&ab.rules[0].conds[0].values, "/b"), "b's value");
 	ASSERT_EQ(ab.rules[0].conds[1].values.n, 1, "dirs from a only");
 	for (size_t c = 0; c < 2; c++)
-		ASSERT_TRUE(pf_strset_equal(&ab.rules[0].conds[c].values,
-					    &ba.rules[0].conds[c].values), "order-independent");
+		ASSERT_TRUE(
+		    pf_strset_equal(&ab.rules[0].conds[c].values, &ba.rules[0].conds[c].values),
+		    "order-independent");
 	ASSERT_EQ(ab.rules[0].conds[0].param, NULL, "instance is concrete");
 out:
 	pf_policy_free(&ab);
@@ -183,12 +187,12 @@ out:
 /* A binding (lines 15-) of TEMPLATE: "values:" on line 20, its entries below. */
 #define BINDING_AT_15(values)                                                                      \
 	TEMPLATE "---\n"                                                                           \
-	"apiVersion: podfence.io/v1alpha1\n"                                                       \
-	"kind: PolicyBinding\n"                                                                    \
-	"metadata: {name: b, namespace: shop}\n"                                                   \
-	"spec:\n"                                                                                  \
-	"  templateRef: allow\n"                                                                   \
-	"  values:\n" values
+		 "apiVersion: podfence.io/v1alpha1\n"                                              \
+		 "kind: PolicyBinding\n"                                                           \
+		 "metadata: {name: b, namespace: shop}\n"                                          \
+		 "spec:\n"                                                                         \
+		 "  templateRef: allow\n"                                                          \
+		 "  values:\n" values
 
 /* Parses TEMPLATE + one binding; returns pf_binding_check's verdict on it. */
 static int check_binding(const char *text, char *err, size_t err_len, int *line, int *col)
@@ -222,8 +226,10 @@ PF_TEST(template_refuses_noncanonical_binding_values_at_their_position)
 					      "    - /usr/./bin/id\n"),
 				err, sizeof(err), &line, &col),
 		  -EINVAL, "\"..\" in an exact value");
-	ASSERT_STRSTR(err, "spec.values.execs[1]: \"/usr/bin/../bin/true\" has a \"..\" component: "
-			   "it can never match", "msg");
+	ASSERT_STRSTR(err,
+		      "spec.values.execs[1]: \"/usr/bin/../bin/true\" has a \"..\" component: "
+		      "it can never match",
+		      "msg");
 	ASSERT_STRSTR(err, "(NotEqual value of template \"allow\" line 11)", "operator named");
 	ASSERT_EQ(line, 23, "line of the value");
 	ASSERT_EQ(col, 7, "column of the value");
@@ -231,15 +237,17 @@ PF_TEST(template_refuses_noncanonical_binding_values_at_their_position)
 	ASSERT_EQ(check_binding(BINDING_AT_15("    execs: [/usr/bin/true/]\n"), err, sizeof(err),
 				&line, &col),
 		  -EINVAL, "trailing / in an exact value");
-	ASSERT_STRSTR(err, "spec.values.execs[0]: \"/usr/bin/true/\" ends with \"/\": it can "
-			   "never match (the kernel reports resolved paths): write "
-			   "\"/usr/bin/true\"", "msg");
+	ASSERT_STRSTR(err,
+		      "spec.values.execs[0]: \"/usr/bin/true/\" ends with \"/\": it can "
+		      "never match (the kernel reports resolved paths): write "
+		      "\"/usr/bin/true\"",
+		      "msg");
 	ASSERT_EQ(line, 21, "line");
 	ASSERT_EQ(col, 13, "column");
 
-	ASSERT_EQ(check_binding(BINDING_AT_15("    execs: [bin/true]\n"), err, sizeof(err), &line,
-				&col),
-		  -EINVAL, "relative exact value");
+	ASSERT_EQ(
+	    check_binding(BINDING_AT_15("    execs: [bin/true]\n"), err, sizeof(err), &line, &col),
+	    -EINVAL, "relative exact value");
 	ASSERT_STRSTR(err, "spec.values.execs[0]: \"bin/true\" is not an absolute path", "msg");
 
 	/* dirs is used with NotPrefix: a final "/" is right there, "//" is not */
@@ -247,9 +255,10 @@ PF_TEST(template_refuses_noncanonical_binding_values_at_their_position)
 					      "    dirs: [/opt/app/, /opt//app/]\n"),
 				err, sizeof(err), &line, &col),
 		  -EINVAL, "\"//\" in a prefix value");
-	ASSERT_STRSTR(err, "spec.values.dirs[1]: \"/opt//app/\" has an empty component "
-			   "(\"//\"): it can never match (the kernel reports resolved paths): "
-			   "write \"/opt/app/\" (NotPrefix value of template \"allow\" line 12)",
+	ASSERT_STRSTR(err,
+		      "spec.values.dirs[1]: \"/opt//app/\" has an empty component "
+		      "(\"//\"): it can never match (the kernel reports resolved paths): "
+		      "write \"/opt/app/\" (NotPrefix value of template \"allow\" line 12)",
 		      "msg");
 	ASSERT_EQ(line, 22, "line");
 	ASSERT_EQ(col, 23, "column");
@@ -266,7 +275,7 @@ static bool blocked(const struct pf_policy_list *l, const char *path, size_t *n_
 	const struct pf_policy *v[8];
 	struct pf_labels labels = {};
 	struct pf_eval_result r;
-	struct pf_eval_query q = { "shop", &labels, "c", path, NULL };
+	struct pf_eval_query q = {"shop", &labels, "c", path, NULL};
 	bool b;
 
 	for (size_t i = 0; i < l->n; i++)

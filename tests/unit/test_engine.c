@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The engine driven through the in-memory store (tests/lib/pf_memstore.c):
+ * no root, no kernel, sanitizers on. A node is a temp dir laid out as the
+ * kubelet lays out cgroups (its inode numbers are the cgroup ids), a store,
+ * and an engine; inputs are given as files, and what the engine wrote is
+ * judged as the program would judge an exec.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "pf_memstore.h"
+#include "pf_sandbox.h"
+#include "pf_test.h"
+#include "podfence/cgroup.h"
+#include "podfence/engine.h"
+#include "podfence/sets.h"
+
+#define MAX_CGROUPS 32
+
+struct node {
+	char root[PATH_MAX];
+	struct pf_memstore *ms;
+	struct pf_engine *e;
+	/* cgroups made so far: the dump names them by path, not by (inode) id */
+	uint64_t cg_ids[MAX_CGROUPS];
+	char cg_names[MAX_CGROUPS][64];
+	size_t n_cgroups;
+};
+
+static bool node_open(struct node *n)
+{
+	memset(n, 0, sizeof(*n));
+	if (!ASSERT_OK(pf_tmpdir(n->root, sizeof(n->root)), "tmpdir"))
+		return false;
+	n->ms = pf_memstore_new();
+	n->e = n->ms ? pf_engine_new(pf_memstore_store(n->ms), n->root) : NULL;
+	return ASSERT_NOT_NULL(n->e, "engine");
+}
+
+static void node_close(struct node *n)
+{
+	pf_engine_free(n->e);
+	pf_memstore_free(n->ms);
+	if (n->root[0])
+		pf_rm_rf(n->root);
+}
+
+/* Hands a policy file to the engine, as the agent's file source does. */
+static bool policy_file(struct node *n, const char *file, const char *yaml)
+{
+	struct pf_policy_list l = {};
+	struct pf_diags d = {};
+	int err = pf_policy_parse_buf(file, yaml, strlen(yaml), &l, &d);
+
+	if (err)
+		pf_diags_print(&d, stderr);
+	pf_engine_policy_file(n->e, file, &l, &d);
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+	return ASSERT_OK(err, file);
+}
+
+static bool pod_file(struct node *n, const char *file, const char *yaml)
+{
+	struct pf_pod_list l = {};
+	struct pf_diags d = {};
+	int err = pf_pod_parse_buf(file, yaml, strlen(yaml), &l, &d);
+
+	if (err)
+		pf_diags_print(&d, stderr);
+	pf_engine_pod_file(n->e, file, &l, &d);
+	pf_pod_list_free(&l);
+	pf_diags_free(&d);
+	return ASSERT_OK(err, file);
+}
+
+/* A pod in namespace shop: uid u<name>, containers c1 (id <name>1) and c2 (<name>2). */
+static char *pod_yaml(const char *name, const char *app, int containers)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f,
+		"apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: shop\n"
+		"  uid: u-%s\n  labels: {app: %s}\nspec:\n  containers:\n",
+		name, name, app);
+	for (int c = 1; c <= containers; c++)
+		fprintf(f, "  - {name: c%d, image: x}\n", c);
+	fprintf(f, "status:\n  qosClass: Burstable\n  containerStatuses:\n");
+	for (int c = 1; c <= containers; c++)
+		fprintf(f, "  - {name: c%d, containerID: 'containerd://%s%d'}\n", c, name, c);
+	fclose(f);
+	return buf;
+}
+
+static uint64_t cgroup(struct node *n, const char *pod, int container);
+
+/* A running pod: its cgroups exist when its manifest arrives. */
+static bool add_pod(struct node *n, const char *file, const char *name, const char *app,
+		    int containers)
+{
+	char *yaml = pod_yaml(name, app, containers);
+	bool ok;
+
+	for (int c = 0; c <= containers; c++)
+		(void)cgroup(n, name, c);
+	ok = ASSERT_NOT_NULL(yaml, "pod yaml") && pod_file(n, file, yaml);
+	free(yaml);
+	return ok;
+}
+
+/* Creates (if needed) a cgroup of the pod (0: the pod's, c: container c's) and returns its id. */
+static uint64_t cgroup(struct node *n, const char *pod, int container)
+{
+	char dir[PATH_MAX + 128];
+	uint64_t id = 0;
+
+	if (container)
+		snprintf(dir, sizeof(dir), "%s/kubepods/burstable/podu-%s/%s%d", n->root, pod, pod,
+			 container);
+	else
+		snprintf(dir, sizeof(dir), "%s/kubepods/burstable/podu-%s", n->root, pod);
+	if (!ASSERT_OK(pf_mkdir_p(dir), "cgroup dir") || !ASSERT_OK(pf_cgroup_id(dir, &id), "id"))
+		return 0;
+	for (size_t i = 0; i < n->n_cgroups; i++)
+		if (n->cg_ids[i] == id)
+			return id;
+	if (n->n_cgroups < MAX_CGROUPS) {
+		n->cg_ids[n->n_cgroups] = id;
+		snprintf(n->cg_names[n->n_cgroups++], sizeof(n->cg_names[0]), "%s/%d", pod,
+			 container);
+	}
+	return id;
+}
+
+static enum pf_mem_verdict exec_in(struct node *n, const char *pod, int container, const char *path)
+{
+	return pf_memstore_exec(n->ms, cgroup(n, pod, container), path, "/bin/sh");
+}
+
+static const char *policy_name(void *ctx, uint32_t id)
+{
+	const struct node *n = ctx;
+
+	return pf_engine_policy_name(n->e, id);
+}
+
+static const char *cgroup_name(void *ctx, uint64_t id)
+{
+	const struct node *n = ctx;
+
+	for (size_t i = 0; i < n->n_cgroups; i++)
+		if (n->cg_ids[i] == id)
+			return n->cg_names[i];
+	return NULL;
+}
+
+/* What the kernel holds once released data is collected. */
+static char *dump(struct node *n)
+{
+	pf_engine_collect(n->e);
+	return pf_memstore_dump(n->ms, policy_name, cgroup_name, n);
+}
+
+static char *status_errors(struct node *n)
+{
+	struct json_object *st = pf_engine_status_json(n->e);
+	char *s = strdup(json_object_to_json_string_ext(json_object_object_get(st, "errors"),
+							JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(st);
+	return s;
+}
+
+#define ALLOWLIST(name, app, values)                                                               \
+	"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: " name "}\n"        \
+	"spec:\n  podSelector: {matchLabels: {app: " app "}}\n  kprobes:\n"                        \
+	"  - call: security_bprm_creds_for_exec\n    syscall: false\n"                             \
+	"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"                             \
+	"    - matchArgs: [{index: 0, operator: NotEqual, values: " values "}]\n"                  \
+	"      matchActions: [{action: Override, argError: -1}]\n"
+
+#define TEMPLATE                                                                                   \
+	"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: allow}\n"        \
+	"spec:\n  parameters: [{name: execs}]\n  lsmhooks:\n  - hook: bprm_check_security\n"       \
+	"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"                             \
+	"    - matchArgs: [{index: 0, operator: NotEqual, valuesFrom: execs}]\n"                   \
+	"      matchActions: [{action: Override, argError: -1}]\n"
+
+#define DENY_TEMPLATE                                                                              \
+	"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\nmetadata: {name: deny}\n"         \
+	"spec:\n  parameters: [{name: execs}]\n  lsmhooks:\n  - hook: bprm_check_security\n"       \
+	"    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"                             \
+	"    - matchArgs: [{index: 0, operator: Equal, valuesFrom: execs}]\n"                      \
+	"      matchActions: [{action: Override, argError: -1}]\n"
+
+#define BINDING_OF(tpl, name, app, values)                                                         \
+	"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\n"                                  \
+	"metadata: {name: " name ", namespace: shop}\nspec:\n  templateRef: " tpl "\n"             \
+	"  podSelector: {matchLabels: {app: " app "}}\n  values: {execs: " values "}\n"
+#define BINDING(name, app, values) BINDING_OF("allow", name, app, values)
+
+/* Every permutation of idx[0..n) in turn (Heap's algorithm, iterative). */
+static bool next_permutation(int *idx, int n)
+{
+	int i = n - 2, j = n - 1;
+
+	while (i >= 0 && idx[i] >= idx[i + 1])
+		i--;
+	if (i < 0)
+		return false;
+	while (idx[j] <= idx[i])
+		j--;
+	int t = idx[i];
+	idx[i] = idx[j];
+	idx[j] = t;
+	for (int a = i + 1, b = n - 1; a < b; a++, b--) {
+		t = idx[a];
+		idx[a] = idx[b];
+		idx[b] = t;
+	}
+	return true;
+}
+
+PF_TEST(engine_file_precedence_same_in_every_order)
+{
+	static const char *const files[] = {"10-a.yaml", "20-b.yaml", "30-c.yaml"};
+	static const char *const texts[] = {
+	    ALLOWLIST("web", "web", "[/bin/a]"),
+	    ALLOWLIST("web", "web", "[/bin/b]"),
+	    ALLOWLIST("web", "web", "[/bin/c]"),
+	};
+	int idx[3] = {0, 1, 2};
+	char *first = NULL;
+
+	do {
+		struct node n;
+		char *d;
+
+		if (!node_open(&n))
+			break;
+		add_pod(&n, "pods.yaml", "p", "web", 1);
+		for (int i = 0; i < 3; i++) {
+			policy_file(&n, files[idx[i]], texts[idx[i]]);
+			pf_engine_sync(n.e); /* each arrival applied on its own */
+		}
+		/* The file that sorts first defines it, whatever arrived last. */
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "10-a.yaml wins");
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/c"), PF_MEM_DENIED, "30-c.yaml not in force");
+		d = dump(&n);
+		if (!first)
+			first = d;
+		else {
+			ASSERT_STREQ(d, first, "same kernel contents in every order");
+			free(d);
+		}
+		/* Its removal hands the object to the next file in order. */
+		pf_engine_policy_file_removed(n.e, "10-a.yaml");
+		pf_engine_sync(n.e);
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_ALLOWED, "20-b.yaml next");
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_DENIED, "10-a.yaml gone");
+		node_close(&n);
+	} while (next_permutation(idx, 3));
+	free(first);
+}
+
+PF_TEST(engine_several_policies_same_rules_in_every_order)
+{
+	static const char *const texts[] = {
+	    ALLOWLIST("p1", "web", "[/bin/a, /bin/b]"),
+	    ALLOWLIST("p2", "web", "[/bin/a, /bin/c]"),
+	    ALLOWLIST("p3", "web", "[/bin/a]"),
+	};
+	int idx[3] = {0, 1, 2};
+	char *first = NULL;
+
+	do {
+		struct node n;
+		char file[32], *d;
+
+		if (!node_open(&n))
+			break;
+		add_pod(&n, "pods.yaml", "p", "web", 1);
+		for (int i = 0; i < 3; i++) {
+			snprintf(file, sizeof(file), "p%d.yaml", idx[i]);
+			policy_file(&n, file, texts[idx[i]]);
+			pf_engine_sync(n.e);
+		}
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "in every allowlist");
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_DENIED, "p2 and p3 deny it");
+		d = dump(&n);
+		if (!first)
+			first = d;
+		else {
+			ASSERT_STREQ(d, first,
+				     "same rules, same order, whatever the arrival order");
+			free(d);
+		}
+		node_close(&n);
+	} while (next_permutation(idx, 3));
+	free(first);
+}
+
+PF_TEST(engine_binding_union_same_in_every_order)
+{
+	static const char *const texts[] = {
+	    TEMPLATE,
+	    /* Names interleave the templates: bindings are grouped by template, not by name. */
+	    BINDING("a1", "web", "[/bin/one]"),
+	    BINDING_OF("deny", "b1", "web", "[/bin/bad]"),
+	    BINDING("c2", "web", "[/bin/two, /bin/bad]"),
+	    BINDING("d3", "web", "[/bin/three, /bin/one]"),
+	    DENY_TEMPLATE,
+	};
+	int idx[6] = {0, 1, 2, 3, 4, 5};
+	char *first = NULL;
+	int orders = 0;
+
+	do {
+		struct node n;
+		char file[32], *d;
+
+		if (!node_open(&n))
+			break;
+		add_pod(&n, "pods.yaml", "p", "web", 2);
+		for (int i = 0; i < 6; i++) {
+			snprintf(file, sizeof(file), "f%d.yaml", idx[i]);
+			policy_file(&n, file, texts[idx[i]]);
+			if (i == 2)
+				pf_engine_sync(n.e);
+		}
+		pf_engine_sync(n.e);
+		for (int c = 0; c <= 2; c++) {
+			ASSERT_EQ(exec_in(&n, "p", c, "/bin/one"), PF_MEM_ALLOWED, "a1 and d3");
+			ASSERT_EQ(exec_in(&n, "p", c, "/bin/two"), PF_MEM_ALLOWED, "c2");
+			ASSERT_EQ(exec_in(&n, "p", c, "/bin/three"), PF_MEM_ALLOWED, "d3");
+			ASSERT_EQ(exec_in(&n, "p", c, "/bin/four"), PF_MEM_DENIED, "in none");
+			ASSERT_EQ(exec_in(&n, "p", c, "/bin/bad"), PF_MEM_DENIED, "b1 denies it");
+		}
+		d = dump(&n);
+		if (!first)
+			first = d;
+		else {
+			ASSERT_STREQ(d, first, "same kernel contents in every order");
+			free(d);
+		}
+		node_close(&n);
+		orders++;
+	} while (next_permutation(idx, 6));
+	ASSERT_EQ(orders, 720, "orders tried");
+	free(first);
+}
+
+PF_TEST(engine_workloads_shared_then_split_then_shared)
+{
+	struct node n;
+	uint32_t wl_pod, wl1, wl2;
+
+	if (!node_open(&n))
+		return;
+	add_pod(&n, "pods.yaml", "p", "web", 2);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
+	pf_engine_sync(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 0), &wl_pod), "pod bound");
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &wl1), "c1 bound");
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 2), &wl2), "c2 bound");
+	ASSERT_TRUE(wl_pod == wl1 && wl1 == wl2, "one rule list in the pod: one workload");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_WORKLOADS), 1, "one ruleset");
+
+	/* A policy for c2 only: c2 splits off, the pod's (unidentified) gets both. */
+	policy_file(&n, "b.yaml",
+		    "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: c2}\n"
+		    "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+		    "  containerSelector: {matchLabels: {name: c2}}\n  kprobes:\n"
+		    "  - call: security_bprm_creds_for_exec\n    syscall: false\n"
+		    "    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"
+		    "    - matchArgs: [{index: 0, operator: Equal, values: [/bin/a]}]\n"
+		    "      matchActions: [{action: Override, argError: -1}]\n");
+	pf_engine_sync(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &wl1), "c1 bound");
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 2), &wl2), "c2 bound");
+	ASSERT_NEQ(wl1, wl2, "different rules: different workloads");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "c1: allowlist only");
+	ASSERT_EQ(exec_in(&n, "p", 2, "/bin/a"), PF_MEM_DENIED, "c2: denied by its own policy");
+	ASSERT_EQ(exec_in(&n, "p", 0, "/bin/a"), PF_MEM_DENIED, "not identified: the strictest");
+
+	/* Gone again: shared again, the split-off workload collected after a barrier. */
+	pf_engine_policy_file_removed(n.e, "b.yaml");
+	pf_engine_sync(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 2), &wl2), "c2 bound");
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &wl1), "c1 bound");
+	ASSERT_EQ(wl1, wl2, "shared again");
+	ASSERT_EQ(exec_in(&n, "p", 2, "/bin/a"), PF_MEM_ALLOWED, "c2: allowlist only");
+	ASSERT_OK(pf_engine_collect(n.e), "collect");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_WORKLOADS) +
+		      pf_memstore_entries(n.ms, PF_KMAP_WORKLOADS_LARGE),
+		  1, "one ruleset left");
+	node_close(&n);
+}
+
+PF_TEST(engine_pod_moves_between_policies)
+{
+	struct node n;
+
+	if (!node_open(&n))
+		return;
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/web]"));
+	policy_file(&n, "b.yaml", ALLOWLIST("db", "db", "[/bin/db]"));
+	add_pod(&n, "pods.yaml", "p", "web", 1);
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/web"), PF_MEM_ALLOWED, "web's allowlist");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/db"), PF_MEM_DENIED, "not db's");
+	/* Relabelled: the same cgroups now enforce the other policy. */
+	add_pod(&n, "pods.yaml", "p", "db", 1);
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/db"), PF_MEM_ALLOWED, "db's allowlist");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/web"), PF_MEM_DENIED, "no longer web's");
+	ASSERT_EQ(exec_in(&n, "p", 0, "/bin/web"), PF_MEM_DENIED, "pod cgroup too");
+	/* Selected by nothing: unbound, everything collected. */
+	add_pod(&n, "pods.yaml", "p", "other", 1);
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/web"), PF_MEM_UNBOUND, "no policy: unbound");
+	ASSERT_OK(pf_engine_collect(n.e), "collect");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_WORKLOADS), 0, "no ruleset left");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_EXACT_S), 0, "no value left");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_POLICIES), 0, "no counters left");
+	node_close(&n);
+}
+
+PF_TEST(engine_garbage_freed_only_after_a_barrier)
+{
+	struct node n;
+	uint32_t before, after;
+	unsigned long barriers;
+
+	if (!node_open(&n))
+		return;
+	add_pod(&n, "pods.yaml", "p", "web", 1);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
+	pf_engine_sync(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &before), "bound");
+	/* Three policies: too many rules for the small class, so a new workload. */
+	policy_file(&n, "b.yaml", ALLOWLIST("web-b", "web", "[/bin/a, /bin/b]"));
+	policy_file(&n, "c.yaml", ALLOWLIST("web-c", "web", "[/bin/a, /bin/c]"));
+	pf_engine_sync(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &after), "bound");
+	ASSERT_NEQ(before, after, "moved to a new workload");
+	ASSERT_TRUE(pf_memstore_has_ruleset(n.ms, before),
+		    "the old ruleset stays until no program can read it");
+	ASSERT_TRUE(pf_engine_has_garbage(n.e), "garbage pending");
+	barriers = pf_memstore_barriers(n.ms);
+	ASSERT_OK(pf_engine_collect(n.e), "collect");
+	ASSERT_EQ(pf_memstore_barriers(n.ms), barriers + 1, "one barrier");
+	ASSERT_FALSE(pf_memstore_has_ruleset(n.ms, before), "freed after it");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "in all three");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_DENIED, "in one only");
+	node_close(&n);
+}
+
+PF_TEST(engine_takeover_keeps_what_is_needed_and_drops_the_rest)
+{
+	struct node n;
+	struct pf_engine *next;
+	char *before, *after;
+
+	if (!node_open(&n))
+		return;
+	add_pod(&n, "pods.yaml", "p", "web", 1);
+	add_pod(&n, "pods2.yaml", "q", "db", 1);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
+	policy_file(&n, "b.yaml", ALLOWLIST("db", "db", "[/bin/b]"));
+	pf_engine_sync(n.e);
+	(void)cgroup(&n, "q", 1);
+	pf_engine_free(n.e); /* an agent stops: the kernel state stays in force */
+	n.e = NULL;
+
+	/* The next agent has web's policy only. */
+	next = pf_engine_new(pf_memstore_store(n.ms), n.root);
+	if (!ASSERT_NOT_NULL(next, "engine"))
+		goto out;
+	n.e = next;
+	add_pod(&n, "pods.yaml", "p", "web", 1);
+	add_pod(&n, "pods2.yaml", "q", "db", 1);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
+	ASSERT_EQ(exec_in(&n, "q", 1, "/bin/b"), PF_MEM_ALLOWED, "old state in force meanwhile");
+	pf_engine_sync(n.e);
+	before = dump(&n);
+	ASSERT_OK(pf_engine_takeover_gc(n.e), "takeover gc");
+	after = dump(&n);
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "web still enforced");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_DENIED, "web still enforced");
+	ASSERT_EQ(exec_in(&n, "q", 1, "/bin/x"), PF_MEM_UNBOUND, "db's binding dropped");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_WORKLOADS), 1, "db's ruleset dropped");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_EXACT_S), 1, "db's values dropped");
+	ASSERT_TRUE(before && after && strcmp(before, after) != 0, "something was dropped");
+	free(before);
+	free(after);
+out:
+	node_close(&n);
+}
+
+PF_TEST(engine_full_value_map_keeps_previous_rules_and_says_so)
+{
+	struct node n;
+	char *errors;
+
+	if (!node_open(&n))
+		return;
+	add_pod(&n, "pods.yaml", "p", "web", 1);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
+	pf_engine_sync(n.e);
+	pf_memstore_set_capacity(n.ms, PF_KMAP_EXACT_S, 2);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a, /bin/b, /bin/c]"));
+	pf_engine_sync(n.e);
+	errors = status_errors(&n);
+	ASSERT_STRSTR(errors, "map exact_s full (2 entries)", "status names the map and its size");
+	free(errors);
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "previous rules kept");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_DENIED, "previous rules kept");
+	ASSERT_EQ(exec_in(&n, "p", 0, "/bin/b"), PF_MEM_DENIED, "pod cgroup kept too");
+	/* Room again: the next change goes in. */
+	pf_memstore_set_capacity(n.ms, PF_KMAP_EXACT_S, 100);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a, /bin/b]"));
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_ALLOWED, "applied once it fits");
+	errors = status_errors(&n);
+	ASSERT_TRUE(!strstr(errors, "full"), "error cleared");
+	free(errors);
+	node_close(&n);
+}
+
+PF_TEST(engine_full_cgroup_map_is_an_error_with_numbers)
+{
+	struct node n;
+	char *errors;
+
+	if (!node_open(&n))
+		return;
+	pf_memstore_set_capacity(n.ms, PF_KMAP_CGROUPS, 2);
+	(void)cgroup(&n, "p", 1);
+	(void)cgroup(&n, "p", 2);
+	add_pod(&n, "pods.yaml", "p", "web", 2);
+	policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
+	pf_engine_sync(n.e);
+	errors = status_errors(&n);
+	ASSERT_STRSTR(errors, "map cg_workload full (2 entries)", "status names the map");
+	ASSERT_STRSTR(errors, "nearest bound ancestor", "and what enforces meanwhile");
+	free(errors);
+	ASSERT_EQ(exec_in(&n, "p", 0, "/bin/x"), PF_MEM_DENIED, "pod cgroup bound");
+	node_close(&n);
+}
+
+/* Digest collisions: sets are still told apart by content (the bucket's chain). */
+static unsigned long long same_digest(const struct pf_strset *values, unsigned long long seed)
+{
+	return 42;
+}
+
+PF_TEST(sets_colliding_digests_find_their_own_set)
+{
+	struct pf_memstore *ms = pf_memstore_new();
+	struct pf_sets *s = ms ? pf_sets_new(pf_memstore_store(ms)) : NULL;
+	struct pf_strset a = {}, b = {}, c = {};
+	uint32_t ia, ib, ic, again;
+	uint8_t tiers;
+	struct pf_sets_stats st;
+
+	if (!ASSERT_NOT_NULL(s, "sets"))
+		goto out;
+	pf_sets_set_digest(s, same_digest);
+	pf_strset_add(&a, "/bin/a");
+	pf_strset_add(&b, "/bin/b");
+	pf_strset_add(&c, "/bin/c");
+	ASSERT_OK(pf_sets_acquire(s, PF_MATCH_EXACT, &a, &ia, &tiers, NULL, 0), "a");
+	ASSERT_OK(pf_sets_acquire(s, PF_MATCH_EXACT, &b, &ib, &tiers, NULL, 0), "b");
+	ASSERT_OK(pf_sets_acquire(s, PF_MATCH_EXACT, &c, &ic, &tiers, NULL, 0), "c");
+	ASSERT_OK(pf_sets_acquire(s, PF_MATCH_EXACT, &a, &again, &tiers, NULL, 0), "a again");
+	ASSERT_EQ(again, ia, "the first set, found behind two others of its digest");
+	ASSERT_OK(pf_sets_acquire(s, PF_MATCH_EXACT, &b, &again, &tiers, NULL, 0), "b again");
+	ASSERT_EQ(again, ib, "the middle one");
+	ASSERT_OK(pf_sets_acquire(s, PF_MATCH_PREFIX, &a, &again, &tiers, NULL, 0), "prefix a");
+	ASSERT_NEQ(again, ia, "another match kind is another set");
+	pf_sets_stats(s, &st);
+	ASSERT_EQ(st.sets, 4, "no duplicate set");
+	ASSERT_EQ(tiers, 0, "prefix sets have no exact tier");
+out:
+	pf_strset_free(&a);
+	pf_strset_free(&b);
+	pf_strset_free(&c);
+	pf_sets_free(s);
+	pf_memstore_free(ms);
+}
+
+PF_TEST(exact_tier_one_rule_for_every_length)
+{
+	ASSERT_EQ(pf_exact_tier(0), 0, "empty: no tier");
+	ASSERT_EQ(pf_exact_tier(1), PF_TIER_S, "1");
+	ASSERT_EQ(pf_exact_tier(PF_EXACT_S), PF_TIER_S, "48");
+	ASSERT_EQ(pf_exact_tier(PF_EXACT_S + 1), PF_TIER_M, "49");
+	ASSERT_EQ(pf_exact_tier(PF_EXACT_M), PF_TIER_M, "256");
+	ASSERT_EQ(pf_exact_tier(PF_EXACT_M + 1), PF_TIER_L, "257");
+	ASSERT_EQ(pf_exact_tier(PF_EXACT_MAX), PF_TIER_L, "1024");
+	ASSERT_EQ(pf_exact_tier(PF_EXACT_MAX + 1), 0, "longer: equals no value");
+}
+
+/*
+ * A store write failing at each point of an update, in turn: nothing
+ * crashes or leaks, status says it, and every cgroup of the pod enforces
+ * either what it had or what it should have, never less than both.
+ */
+PF_TEST(engine_update_failing_at_each_write_never_enforces_less)
+{
+	static const char *const before = ALLOWLIST("web", "web", "[/bin/a, /bin/b]");
+	static const char *const after[] = {
+	    ALLOWLIST("web", "web", "[/bin/a, /bin/c]"),
+	    ALLOWLIST("web-2", "web", "[/bin/a, /bin/d]"),
+	    ALLOWLIST("web-3", "web", "[/bin/a, /bin/e]"),
+	};
+	static const char *const paths[] = {"/bin/a", "/bin/b", "/bin/c", "/bin/x"};
+	unsigned long writes = 0, tried = 0;
+	char *wanted = NULL;
+
+	/* A clean run: how many writes the update makes, and where it ends. */
+	for (unsigned long k = 0; k == 0 || k <= writes; k++) {
+		struct node n;
+		unsigned long w0;
+		char *errors;
+
+		if (!node_open(&n))
+			break;
+		add_pod(&n, "pods.yaml", "p", "web", 2);
+		policy_file(&n, "a.yaml", before);
+		pf_engine_sync(n.e);
+		pf_engine_collect(n.e);
+		w0 = pf_memstore_writes(n.ms);
+		if (k)
+			pf_memstore_fail_write(n.ms, k, k % 2 ? -E2BIG : -ENOMEM);
+		policy_file(&n, "a.yaml", after[0]);
+		policy_file(&n, "b.yaml", after[1]);
+		policy_file(&n, "c.yaml", after[2]);
+		pf_engine_sync(n.e);
+		if (!k) {
+			writes = pf_memstore_writes(n.ms) - w0;
+			wanted = dump(&n);
+			node_close(&n);
+			continue;
+		}
+		tried++;
+		for (int c = 0; c <= 2; c++) {
+			enum pf_mem_verdict v[4];
+
+			for (int i = 0; i < 4; i++)
+				v[i] = exec_in(&n, "p", c, paths[i]);
+			ASSERT_EQ(v[0], PF_MEM_ALLOWED, "allowed before and after");
+			ASSERT_EQ(v[3], PF_MEM_DENIED, "denied before and after");
+			ASSERT_TRUE(v[1] == PF_MEM_DENIED || v[2] == PF_MEM_DENIED,
+				    "the old rules or the new ones, never neither");
+		}
+		errors = status_errors(&n);
+		if (pf_memstore_writes(n.ms) - w0 >= k && !strcmp(errors, "[]"))
+			fprintf(stderr, "    failing write %lu is not in status\n", k);
+		if (pf_memstore_writes(n.ms) - w0 >= k)
+			ASSERT_TRUE(strcmp(errors, "[]") != 0, "a failed write is in status");
+		free(errors);
+		/* The next change of the same files goes through completely. */
+		pf_memstore_fail_write(n.ms, 0, 0);
+		policy_file(&n, "a.yaml", before);
+		policy_file(&n, "a.yaml", after[0]);
+		pf_engine_sync(n.e);
+		policy_file(&n, "b.yaml", after[1]);
+		policy_file(&n, "c.yaml", after[2]);
+		pf_engine_sync(n.e);
+		{
+			char *d = dump(&n);
+
+			if (d && wanted && strcmp(d, wanted) != 0)
+				fprintf(stderr, "    after failing write %lu:\n%s    clean:\n%s", k,
+					d, wanted);
+			ASSERT_TRUE(d && wanted && strcmp(d, wanted) == 0,
+				    "recovered: the same state as a clean update");
+			free(d);
+		}
+		node_close(&n);
+	}
+	ASSERT_GE(tried, 5, "failure points tried");
+	free(wanted);
+}
