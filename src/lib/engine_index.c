@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Selector indexes: label -> policies whose selector requires it, label ->
+ * pods carrying it, template -> its bindings. They make a change touch only
+ * the pods it may select, and a pod's candidates only the policies that may
+ * select it, sorted so that compiled rules never depend on arrival order.
+ */
+#include "engine_internal.h"
+
+int eng_ptrs_add(struct ptrs *a, void *p)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 4;
+		void **v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = p;
+	return 0;
+}
+
+int eng_ptrs_add_unique(struct ptrs *a, void *p)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i] == p)
+			return 0;
+	return eng_ptrs_add(a, p);
+}
+
+static void ptrs_del(struct ptrs *a, void *p)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i] == p) {
+			a->v[i] = a->v[--a->n];
+			return;
+		}
+	}
+}
+
+static char *label_kv(const char *k, const char *v)
+{
+	char *s;
+
+	return asprintf(&s, "%s=%s", k, v) < 0 ? NULL : s;
+}
+
+static int index_add(struct bucket **idx, const char *kv, void *item)
+{
+	struct bucket *b;
+
+	HASH_FIND_STR(*idx, kv, b);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b || !(b->kv = strdup(kv))) {
+			free(b);
+			return -ENOMEM;
+		}
+		HASH_ADD_KEYPTR(hh, *idx, b->kv, strlen(b->kv), b);
+	}
+	return eng_ptrs_add(&b->items, item);
+}
+
+static void index_del(struct bucket **idx, const char *kv, void *item)
+{
+	struct bucket *b;
+
+	HASH_FIND_STR(*idx, kv, b);
+	if (!b)
+		return;
+	ptrs_del(&b->items, item);
+	if (!b->items.n) {
+		HASH_DEL(*idx, b);
+		free(b->items.v);
+		free(b->kv);
+		free(b);
+	}
+}
+
+/* The labels a policy's selector requires (In with listed values), or none when it cannot be
+ * indexed. */
+static const struct pf_sel_req *index_req(const struct pf_policy *p)
+{
+	if (!p->pods.present)
+		return NULL;
+	for (size_t i = 0; i < p->pods.n; i++)
+		if (p->pods.reqs[i].op == PF_SEL_IN && p->pods.reqs[i].values.n)
+			return &p->pods.reqs[i];
+	return NULL;
+}
+
+/*
+ * An index entry could not be stored (out of memory): from now on every
+ * policy is a candidate for every pod and every change recomputes every pod.
+ * Slower, never wrong; said once and shown in status.
+ */
+static void index_lost(struct pf_engine *e)
+{
+	if (!e->index_lost)
+		pf_err("out of memory in the selector index: every pod is now recomputed on "
+		       "every change");
+	e->index_lost = true;
+}
+
+static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p, bool add)
+{
+	const struct pf_sel_req *req = index_req(p);
+
+	if (!req) {
+		if (add && eng_ptrs_add(&e->pol_global, pe))
+			index_lost(e);
+		else if (!add)
+			ptrs_del(&e->pol_global, pe);
+		return;
+	}
+	for (size_t i = 0; i < req->values.n; i++) {
+		char *kv = label_kv(req->key, req->values.v[i]);
+
+		if (add && (!kv || index_add(&e->pol_index, kv, pe)))
+			index_lost(e);
+		else if (kv && !add)
+			index_del(&e->pol_index, kv, pe);
+		free(kv);
+	}
+}
+
+void eng_pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *pod, bool add)
+{
+	for (size_t i = 0; i < pod->labels.n; i++) {
+		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
+
+		if (add && (!kv || index_add(&e->pod_index, kv, pe)))
+			index_lost(e);
+		else if (kv && !add)
+			index_del(&e->pod_index, kv, pe);
+		free(kv);
+	}
+}
+
+void eng_mark_dirty(struct pf_engine *e, struct pod_ent *pe)
+{
+	if (pe->dirty)
+		return;
+	pe->dirty = true;
+	pe->next_dirty = e->dirty;
+	e->dirty = pe;
+}
+
+/* Marks every pod a policy's selector may select. */
+void eng_mark_selected(struct pf_engine *e, const struct pf_policy *p)
+{
+	const struct pf_sel_req *req = p ? index_req(p) : NULL;
+	struct pod_ent *pe, *tmp;
+	struct bucket *b;
+
+	if (!p)
+		return;
+	if (!req || e->index_lost) {
+		HASH_ITER(hh, e->pods, pe, tmp)
+		eng_mark_dirty(e, pe);
+		return;
+	}
+	for (size_t i = 0; i < req->values.n; i++) {
+		char *kv = label_kv(req->key, req->values.v[i]);
+
+		if (!kv)
+			continue;
+		HASH_FIND_STR(e->pod_index, kv, b);
+		free(kv);
+		for (size_t j = 0; b && j < b->items.n; j++)
+			eng_mark_dirty(e, b->items.v[j]);
+	}
+}
+
+/* Pods that bindings of template `name` may select: a template change recomputes them. */
+void eng_mark_template_users(struct pf_engine *e, const char *name)
+{
+	struct bucket *b;
+
+	HASH_FIND_STR(e->tpl_index, name, b);
+	for (size_t i = 0; b && i < b->items.n; i++) {
+		struct policy_ent *be = b->items.v[i];
+
+		eng_mark_selected(e, defs_active(&be->defs));
+	}
+}
+
+/* Keeps the index of selecting objects (policies, bindings) and of template users. */
+void eng_policy_reindex(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p, bool add)
+{
+	if (p->type == PF_POLICY_TEMPLATE)
+		return; /* selects nothing itself */
+	policy_index(e, pe, p, add);
+	if (p->type != PF_POLICY_BINDING)
+		return;
+	if (add && index_add(&e->tpl_index, p->template_ref, pe))
+		index_lost(e);
+	else if (!add)
+		index_del(&e->tpl_index, p->template_ref, pe);
+}
+
+static int cmp_policy_key(const void *a, const void *b)
+{
+	const struct policy_ent *pa = *(const struct policy_ent *const *)a;
+	const struct policy_ent *pb = *(const struct policy_ent *const *)b;
+
+	return strcmp(pa->key, pb->key);
+}
+
+static void consider(struct pf_engine *e, struct policy_ent *pe, const struct pf_pod *pod,
+		     struct ptrs *out)
+{
+	struct pf_policy *p = defs_active(&pe->defs);
+
+	if (pe->stamp == e->stamp || !p)
+		return;
+	pe->stamp = e->stamp;
+	if (p->namespace && strcmp(p->namespace, pod->namespace) != 0)
+		return;
+	if (p->pods.present && !pf_selector_matches(&p->pods, &pod->labels))
+		return;
+	eng_ptrs_add(out, pe);
+}
+
+/* Policies that select the pod (for some container at least), sorted by key. */
+void eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *out)
+{
+	struct bucket *b;
+
+	e->stamp++;
+	for (size_t i = 0; i < pod->labels.n; i++) {
+		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
+
+		if (!kv)
+			continue;
+		HASH_FIND_STR(e->pol_index, kv, b);
+		free(kv);
+		for (size_t j = 0; b && j < b->items.n; j++)
+			consider(e, b->items.v[j], pod, out);
+	}
+	for (size_t j = 0; j < e->pol_global.n; j++)
+		consider(e, e->pol_global.v[j], pod, out);
+	if (e->index_lost) {
+		struct policy_ent *pe, *tmp;
+
+		HASH_ITER(hh, e->policies, pe, tmp)
+		consider(e, pe, pod, out);
+	}
+	/* Canonical order: the compiled rules never depend on arrival order. */
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
+}

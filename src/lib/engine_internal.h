@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The engine's private state, shared by its files, one job each:
+ *
+ *   engine.c            life, sync, collect, takeover, who an event is about
+ *   engine_sources.c    source documents and precedence (the first source wins)
+ *   engine_index.c      selector indexes: which pods a change touches
+ *   engine_compile.c    candidate policies -> rules of each container
+ *   engine_reconcile.c  rules -> workloads (make-before-break) -> garbage
+ *   engine_cgroups.c    workloads -> cgroup bindings, at any depth
+ *   engine_status.c     status document
+ */
+#ifndef PODFENCE_ENGINE_INTERNAL_H
+#define PODFENCE_ENGINE_INTERNAL_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uthash.h>
+#include "podfence/cgroup.h"
+#include "podfence/compile.h"
+#include "podfence/engine.h"
+#include "podfence/log.h"
+#include "podfence/sets.h"
+
+/* Room for one error message about a pod or a container. */
+#define PF_ENGINE_MSG 256
+/* How often bindings that could not be written are tried again. */
+#define REPAIR_EVERY_MS 5000
+
+struct ptrs {
+	void **v;
+	size_t n, cap;
+};
+
+/* Buckets of an inverted index "key=value" -> objects. */
+struct bucket {
+	char *kv;
+	struct ptrs items;
+	UT_hash_handle hh;
+};
+
+/*
+ * Definitions of one object by several files, sorted by file name: the first
+ * is in force. Makes the result independent of arrival order.
+ */
+struct def {
+	char *file;
+	void *obj;
+};
+
+struct defs {
+	struct def *v;
+	size_t n, cap;
+};
+
+static inline void *defs_active(const struct defs *d)
+{
+	return d->n ? d->v[0].obj : NULL;
+}
+
+/*
+ * A policy object (TracingPolicy, PolicyTemplate, PolicyBinding: defined by
+ * files) or a template instance: the template as the bindings of one
+ * container make it, with the union of their values. An instance is keyed by
+ * its template and binding keys, so containers with the same bindings share
+ * its id and counters; it lives while some pod uses it.
+ */
+struct policy_ent {
+	char *key; /* "<kind>/<namespace>/<name>", or "instance:<template>|<binding>|..." */
+	uint32_t id;
+	struct defs defs; /* struct pf_policy * per file (none for an instance) */
+	unsigned stamp;	  /* candidate de-duplication */
+	size_t n_pods;	  /* pods it applies to; counters exist while > 0 */
+	int counters_err; /* why its counters could not be created (-E2BIG: map full), or 0 */
+	struct pf_policy *indexed; /* definition whose selector is in the index */
+	/* instance only */
+	char *tpl_name;
+	char **bindings; /* "<namespace>/<name>" of its bindings, sorted */
+	size_t n_bindings;
+	UT_hash_handle hh;
+	UT_hash_handle hh_id;
+};
+
+struct wl_ent;
+
+/* A container of the applied pod definition and the workload of its own rules. */
+struct cont_ent {
+	char *name;
+	struct wl_ent *wl; /* NULL: no rule applies to it (bound to the engine's empty workload) */
+};
+
+struct pod_ent {
+	char *key;		/* "<namespace>/<name>" */
+	struct defs defs;	/* struct pf_pod * per file */
+	struct pf_pod *indexed; /* definition whose labels are in the index */
+	bool dirty;
+	struct pod_ent *next_dirty;
+	/* what is in the kernel for it */
+	struct pf_pod *applied; /* the definition the kernel state was computed from */
+	/*
+	 * The pod cgroup and every cgroup of the pod that no container of
+	 * `applied` claims (a container not identified yet, restarted, ...):
+	 * the rules of all its containers together, the strictest that can
+	 * apply to any of them. NULL when no rule applies to the pod at all.
+	 */
+	struct wl_ent *pod_wl;
+	struct cont_ent *cont; /* per container of `applied` */
+	size_t n_cont;
+	struct ptrs policies; /* policy_ent * applied to some workload of the pod */
+	uint64_t *cgids;      /* cgroups bound by us */
+	size_t n_cgids, cap_cgids;
+	bool pending; /* pod cgroup not found yet */
+	bool rewalk;  /* a container reported with an id has no cgroup yet */
+	long long rewalk_until_ms;
+	char (*expected)[PF_CG_NAME_MAX]; /* cgroup names the kernel binds at creation */
+	size_t n_expected;
+	char error[2 * PF_ENGINE_MSG];
+	UT_hash_handle hh;
+};
+
+struct wl_ent {
+	uint32_t id;
+	struct pod_ent *pod; /* NULL: the engine's empty workload */
+	char *container;     /* NULL: the pod's (pod_wl) */
+	struct pf_rule rules[PF_MAX_RULES];
+	size_t n_rules;
+	UT_hash_handle hh;
+};
+
+struct cg_ent {
+	uint64_t cgid;
+	struct pod_ent *pod;
+	UT_hash_handle hh;
+};
+
+struct file_ent {
+	char *file;
+	bool is_pod_file;
+	char **keys; /* objects it defines */
+	size_t n_keys;
+	struct pf_diags diags; /* last parse: errors keep the previous good version */
+	UT_hash_handle hh;
+};
+
+struct wl_garbage {
+	uint32_t id;
+	struct wl_garbage *next;
+};
+
+struct pf_engine {
+	struct pf_store *st;
+	struct pf_sets *sets;
+	struct pf_set_resolver resolver;
+	char cgroup_root[PATH_MAX];
+	struct policy_ent *policies;
+	struct policy_ent *policies_by_id;
+	struct bucket *pol_index;    /* label -> policies whose selector requires it */
+	struct bucket *tpl_index;    /* template name -> bindings referring to it */
+	struct ptrs fresh_instances; /* instances created by the pod being computed */
+	struct ptrs pol_global;	     /* policies that cannot be indexed */
+	struct pod_ent *pods;
+	struct bucket *pod_index; /* label -> pods carrying it */
+	struct pod_ent *dirty;
+	struct wl_ent *wls;
+	struct cg_ent *cgs;
+	struct file_ent *files;
+	struct wl_garbage *wl_garbage;
+	struct wl_ent *wl_none; /* no rules: containers of bound pods that no policy selects */
+	unsigned stamp;
+	uint32_t generation;
+	size_t n_policy_pods;
+	bool index_lost; /* an index entry could not be stored: every lookup is a scan */
+	/* cgroups that could not be bound (cg_workload full, trees deeper than the walk) */
+	size_t bind_failures;
+	char bind_error[256];
+	long long repair_due_ms;
+};
+
+/* engine_sources.c */
+void eng_file_drop(struct pf_engine *e, struct file_ent *fe);
+void eng_policy_ent_free(struct pf_engine *e, struct policy_ent *pe);
+
+/* engine_index.c */
+void eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *out);
+void eng_mark_dirty(struct pf_engine *e, struct pod_ent *pe);
+void eng_mark_selected(struct pf_engine *e, const struct pf_policy *p);
+void eng_mark_template_users(struct pf_engine *e, const char *name);
+void eng_pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *pod, bool add);
+void eng_policy_reindex(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p, bool add);
+int eng_ptrs_add(struct ptrs *a, void *p);
+int eng_ptrs_add_unique(struct ptrs *a, void *p);
+
+/* engine_compile.c */
+struct pf_policy *eng_active_template(struct pf_engine *e, const char *name);
+void eng_add_allowlist_skip_rule(struct pf_engine *e, struct pod_ent *pe, struct pf_rule *rules,
+				 size_t *n);
+int eng_compile_rules(struct pf_engine *e, const struct ptrs *cands, const char *container,
+		      struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
+		      size_t err_len);
+int eng_compile_unidentified(struct pf_engine *e, const struct ptrs *cands,
+			     const struct pf_pod *pod, struct pf_rule (*crules)[PF_MAX_RULES],
+			     const size_t *cn, const int *cerr, char (*cmsg)[PF_ENGINE_MSG],
+			     struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
+			     size_t err_len);
+void eng_rules_deny_all(struct pf_rule *rules, size_t *n);
+
+/* engine_reconcile.c */
+void eng_conts_free(struct cont_ent *cont, size_t n);
+void eng_pod_compute(struct pf_engine *e, struct pod_ent *pe);
+void eng_wl_ent_free(struct wl_ent *wl);
+struct wl_ent *eng_wl_none(struct pf_engine *e);
+
+/* engine_cgroups.c */
+void eng_bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind);
+void eng_cg_untrack_all(struct pf_engine *e, struct pod_ent *pe, bool unbind);
+void eng_expected_clear(struct pf_engine *e, struct pod_ent *pe);
+
+#endif /* PODFENCE_ENGINE_INTERNAL_H */

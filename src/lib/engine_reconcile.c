@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Reconciling one pod with the kernel, make-before-break: its workloads'
+ * rulesets are written first (in place, or under new ids), then its cgroups
+ * are moved in place (engine_cgroups.c), and only then is what no cgroup
+ * uses any more released, to be freed after a barrier.
+ */
+#include "engine_internal.h"
+
+static bool same_rules(const struct pf_rule *a, size_t na, const struct pf_rule *b, size_t nb)
+{
+	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
+void eng_wl_ent_free(struct wl_ent *wl)
+{
+	free(wl->container);
+	free(wl);
+}
+
+static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
+{
+	struct wl_garbage *g = malloc(sizeof(*g));
+
+	HASH_DEL(e->wls, wl);
+	pf_rules_release(wl->rules, wl->n_rules, &e->resolver);
+	if (g) {
+		/* The ruleset stays until no program can still hold the old cgroup mapping. */
+		g->id = wl->id;
+		g->next = e->wl_garbage;
+		e->wl_garbage = g;
+	}
+	eng_wl_ent_free(wl);
+}
+
+/* Writes a workload's ruleset, its flags derived from the rules. */
+static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_rule *rules, size_t n,
+			 char *msg, size_t msg_len)
+{
+	struct pf_ruleset rs;
+	int err = pf_ruleset_init(&rs, rules, n, ++e->generation);
+
+	if (err) {
+		snprintf(msg, msg_len, "%zu rules apply to one workload (at most %d)", n,
+			 PF_MAX_RULES);
+		return err;
+	}
+	return pf_store_ruleset_write(e->st, wl_id, &rs, msg, msg_len);
+}
+
+/*
+ * Makes *slot hold a workload with these rules (taking ownership of their
+ * set references): rewritten in place when the class allows, which is atomic
+ * for every cgroup of the workload; otherwise a new workload, and the old
+ * one goes to *replaced (collected once no cgroup points at it).
+ */
+static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *container,
+		    struct wl_ent **slot, struct pf_rule *rules, size_t n, struct wl_ent **replaced)
+{
+	struct wl_ent *wl = *slot, *fresh = NULL;
+	bool large = n > PF_SMALL_RULES;
+	char msg[192] = "";
+	int err;
+
+	*replaced = NULL;
+	if (wl && same_rules(wl->rules, wl->n_rules, rules, n)) {
+		pf_rules_release(rules, n, &e->resolver); /* already in force */
+		return 0;
+	}
+	if (!wl || !!(wl->id & PF_WL_LARGE) != large) {
+		fresh = calloc(1, sizeof(*fresh));
+		if (!fresh || (container && !(fresh->container = strdup(container)))) {
+			if (fresh)
+				eng_wl_ent_free(fresh);
+			return -ENOMEM;
+		}
+		err = pf_store_alloc_id(e->st, large ? PF_ID_WORKLOAD_LARGE : PF_ID_WORKLOAD,
+					&fresh->id);
+		if (err) {
+			snprintf(pe->error, sizeof(pe->error),
+				 "%s%s%s: no workload id: %s (previous rules kept)", pe->key,
+				 container ? "/" : "", container ? container : "", strerror(-err));
+			pf_err("%s", pe->error);
+			eng_wl_ent_free(fresh);
+			return err;
+		}
+		fresh->pod = pe;
+		wl = fresh;
+	}
+	err = ruleset_write(e, wl->id, rules, n, msg, sizeof(msg));
+	if (err) {
+		snprintf(pe->error, sizeof(pe->error), "%s%s%s: %s (previous rules kept)", pe->key,
+			 container ? "/" : "", container ? container : "", msg);
+		pf_err("%s", pe->error);
+		if (fresh)
+			eng_wl_ent_free(fresh);
+		return err;
+	}
+	if (fresh) {
+		HASH_ADD(hh, e->wls, id, sizeof(fresh->id), fresh);
+		*replaced = *slot;
+	} else {
+		pf_rules_release(wl->rules, wl->n_rules, &e->resolver);
+	}
+	memcpy(wl->rules, rules, n * sizeof(*rules));
+	wl->n_rules = n;
+	*slot = wl;
+	return 0;
+}
+
+/* The workload with no rules, shared by every container no policy selects. */
+struct wl_ent *eng_wl_none(struct pf_engine *e)
+{
+	struct wl_ent *wl;
+	char msg[192] = "";
+
+	if (e->wl_none)
+		return e->wl_none;
+	wl = calloc(1, sizeof(*wl));
+	if (!wl)
+		return NULL;
+	if (pf_store_alloc_id(e->st, PF_ID_WORKLOAD, &wl->id) ||
+	    ruleset_write(e, wl->id, NULL, 0, msg, sizeof(msg))) {
+		pf_err("the empty workload: %s", msg[0] ? msg : "no id");
+		free(wl);
+		return NULL;
+	}
+	HASH_ADD(hh, e->wls, id, sizeof(wl->id), wl);
+	e->wl_none = wl;
+	return wl;
+}
+
+static void pod_set_policies(struct pf_engine *e, struct pod_ent *pe, struct ptrs *now)
+{
+	/* Counters exist for policies that apply to at least one local pod. */
+	for (size_t i = 0; i < now->n; i++) {
+		struct policy_ent *p = now->v[i];
+
+		/* Still enforced without them (the program skips a missing entry): reported,
+		 * and tried again whenever a pod it applies to is recomputed. */
+		if (p->n_pods++ == 0 || p->counters_err)
+			p->counters_err = pf_store_counters_create(e->st, p->id);
+	}
+	for (size_t i = 0; i < pe->policies.n; i++) {
+		struct policy_ent *p = pe->policies.v[i];
+
+		if (--p->n_pods == 0) {
+			pf_store_counters_delete(e->st, p->id);
+			p->counters_err = 0;
+			if (!p->defs.n)
+				eng_policy_ent_free(e, p);
+		}
+	}
+	e->n_policy_pods -= pe->policies.n;
+	e->n_policy_pods += now->n;
+	free(pe->policies.v);
+	pe->policies = *now;
+	memset(now, 0, sizeof(*now));
+}
+
+/* Whether wl is a container's own workload (not the pod's, which it may fall back to). */
+static bool cont_owns(const struct cont_ent *c)
+{
+	return c->wl && c->wl->container;
+}
+
+void eng_conts_free(struct cont_ent *cont, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(cont[i].name);
+	free(cont);
+}
+
+/* Unbinds every cgroup of the pod and releases its workloads (collected after a barrier). */
+static void pod_release_all(struct pf_engine *e, struct pod_ent *pe)
+{
+	struct ptrs none = {};
+
+	if (pe->applied)
+		eng_bind_cgroups(e, pe, true);
+	eng_cg_untrack_all(e, pe, true);
+	eng_expected_clear(e, pe);
+	for (size_t i = 0; i < pe->n_cont; i++)
+		if (cont_owns(&pe->cont[i]))
+			wl_garbage(e, pe->cont[i].wl);
+	if (pe->pod_wl)
+		wl_garbage(e, pe->pod_wl);
+	pe->pod_wl = NULL;
+	eng_conts_free(pe->cont, pe->n_cont);
+	pe->cont = NULL;
+	pe->n_cont = 0;
+	pod_set_policies(e, pe, &none);
+}
+
+static void pod_forget(struct pf_engine *e, struct pod_ent *pe)
+{
+	pod_release_all(e, pe);
+	if (pe->applied) {
+		pf_pod_free(pe->applied);
+		free(pe->applied);
+	}
+	HASH_DEL(e->pods, pe);
+	free(pe->cgids);
+	free(pe->defs.v);
+	free(pe->key);
+	free(pe);
+}
+
+/* The workload of its own a container called `name` had before this computation, or NULL. */
+static struct wl_ent *cont_previous(struct pod_ent *pe, const char *name)
+{
+	for (size_t i = 0; i < pe->n_cont; i++)
+		if (pe->cont[i].name && strcmp(pe->cont[i].name, name) == 0)
+			return cont_owns(&pe->cont[i]) ? pe->cont[i].wl : NULL;
+	return NULL;
+}
+
+/* Applies one container's compiled rules (or, on error, keeps what it had, else the pod's). */
+static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const char *name,
+				 struct pf_rule *rules, size_t n, int cerr, struct ptrs *garbage,
+				 bool *kept_previous)
+{
+	struct wl_ent *prev = cont_previous(pe, name), *slot = prev, *replaced = NULL;
+
+	if (!cerr && !n) {
+		if (prev)
+			eng_ptrs_add_unique(garbage, prev);
+		return NULL; /* no rule applies to it */
+	}
+	/* The rules of every container together are its own (one container, or alike): shared. */
+	if (!cerr && pe->pod_wl && same_rules(pe->pod_wl->rules, pe->pod_wl->n_rules, rules, n)) {
+		pf_rules_release(rules, n, &e->resolver);
+		if (prev)
+			eng_ptrs_add_unique(garbage, prev);
+		return pe->pod_wl;
+	}
+	if (cerr || wl_apply(e, pe, name, &slot, rules, n, &replaced)) {
+		if (!cerr)
+			pf_rules_release(rules, n, &e->resolver);
+		*kept_previous = true;
+		/* Nothing of its own to keep: the strictest the pod has (fail closed). */
+		return prev ? prev : pe->pod_wl;
+	}
+	if (replaced)
+		eng_ptrs_add_unique(garbage, replaced);
+	return slot;
+}
+
+/* One pod's recomputation, step by step (eng_pod_compute). */
+struct pod_update {
+	struct pf_pod *pod;
+	struct ptrs cands;   /* policies that may select it, sorted */
+	struct ptrs used;    /* policies and instances its rules name */
+	struct ptrs garbage; /* workloads it may no longer use */
+	struct pf_rule (*crules)[PF_MAX_RULES];
+	size_t *cn;
+	int *cerr;
+	char (*cmsg)[PF_ENGINE_MSG];
+	struct cont_ent *cont;
+	bool kept_previous; /* some rules in force are from before (they name their policies) */
+};
+
+/* Candidates, and each container's rules compiled (not written yet). */
+static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
+{
+	size_t nc = u->pod->n_containers + 1;
+
+	eng_candidates(e, u->pod, &u->cands);
+	u->crules = calloc(nc, sizeof(*u->crules));
+	u->cn = calloc(nc, sizeof(*u->cn));
+	u->cerr = calloc(nc, sizeof(*u->cerr));
+	u->cont = calloc(nc, sizeof(*u->cont));
+	u->cmsg = calloc(nc, sizeof(*u->cmsg));
+	if (!u->crules || !u->cn || !u->cerr || !u->cont || !u->cmsg) {
+		snprintf(pe->error, sizeof(pe->error), "%s: out of memory (previous rules kept)",
+			 pe->key);
+		pf_err("%s", pe->error);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < u->pod->n_containers; i++) {
+		const char *name = u->pod->containers[i].name;
+
+		u->cerr[i] = eng_compile_rules(e, &u->cands, name, u->crules[i], &u->cn[i],
+					       &u->used, u->cmsg[i], sizeof(u->cmsg[i]));
+		if (u->cerr[i])
+			pf_err("pod %s/%s: %s", pe->key, name, u->cmsg[i]);
+	}
+	return 0;
+}
+
+/*
+ * 1. The pod's workload: what a container not identified yet gets. When it
+ * cannot be compiled, a pod that had one keeps it; a pod that had none
+ * denies every exec there (fail closed). Either way, reported.
+ */
+static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
+{
+	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
+	struct pf_rule rules[PF_MAX_RULES];
+	char msg[PF_ENGINE_MSG];
+	size_t n;
+	int err;
+
+	err = eng_compile_unidentified(e, &u->cands, u->pod, u->crules, u->cn, u->cerr, u->cmsg,
+				       rules, &n, &u->used, msg, sizeof(msg));
+	if (err && pod_wl) {
+		snprintf(pe->error, sizeof(pe->error), "%s: %s (previous rules kept)", pe->key,
+			 msg);
+		pf_err("%s", pe->error);
+		u->kept_previous = true;
+		return;
+	}
+	if (err) {
+		snprintf(pe->error, sizeof(pe->error),
+			 "%s: %s (containers not identified yet deny every exec)", pe->key, msg);
+		pf_err("%s", pe->error);
+		eng_rules_deny_all(rules, &n);
+	} else if (n) {
+		eng_add_allowlist_skip_rule(e, pe, rules, &n);
+	}
+	if (!n) {
+		if (pod_wl)
+			eng_ptrs_add_unique(&u->garbage, pod_wl);
+		pod_wl = NULL;
+	} else if (wl_apply(e, pe, NULL, &pod_wl, rules, n, &replaced)) {
+		pf_rules_release(rules, n, &e->resolver);
+		u->kept_previous = true;
+	} else if (replaced) {
+		eng_ptrs_add_unique(&u->garbage, replaced);
+	}
+	pe->pod_wl = pod_wl;
+}
+
+/* 2. Each container's own workload, matched to what it had by name. */
+static void update_containers(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
+{
+	const struct pf_pod *pod = u->pod;
+
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		if (!u->cerr[i] && u->cn[i])
+			eng_add_allowlist_skip_rule(e, pe, u->crules[i], &u->cn[i]);
+		u->cont[i].name = strdup(pod->containers[i].name);
+		u->cont[i].wl = cont_apply(e, pe, pod->containers[i].name, u->crules[i], u->cn[i],
+					   u->cerr[i], &u->garbage, &u->kept_previous);
+	}
+	/* Containers the pod no longer has. */
+	for (size_t i = 0; i < pe->n_cont; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < pod->n_containers && !kept; j++)
+			kept = pe->cont[i].wl == u->cont[j].wl;
+		if (cont_owns(&pe->cont[i]) && !kept)
+			eng_ptrs_add_unique(&u->garbage, pe->cont[i].wl);
+	}
+	eng_conts_free(pe->cont, pe->n_cont);
+	pe->cont = u->cont;
+	pe->n_cont = pod->n_containers;
+	u->cont = NULL;
+}
+
+/* 3. Every cgroup of the pod switched in place; the previous definition freed. */
+static void update_switch(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
+{
+	struct pf_pod *old_applied = pe->applied;
+	bool still_defined = false;
+
+	pe->applied = u->pod;
+	pe->rewalk_until_ms = 0; /* a new definition: its containers are looked for afresh */
+	eng_bind_cgroups(e, pe, false);
+	if (!old_applied || old_applied == u->pod)
+		return;
+	for (size_t i = 0; i < pe->defs.n; i++)
+		still_defined |= pe->defs.v[i].obj == old_applied;
+	if (!still_defined) {
+		pf_pod_free(old_applied);
+		free(old_applied);
+	}
+}
+
+/* 4. What no cgroup points at any more: released, freed after a barrier. */
+static void update_release(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
+{
+	for (size_t i = 0; i < u->garbage.n; i++) {
+		bool in_use = u->garbage.v[i] == pe->pod_wl;
+
+		for (size_t j = 0; j < pe->n_cont && !in_use; j++)
+			in_use = u->garbage.v[i] == pe->cont[j].wl;
+		if (!in_use)
+			wl_garbage(e, u->garbage.v[i]);
+	}
+}
+
+/* The policies the pod's rules now name; instances nothing ended up using dropped. */
+static void update_finish(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
+{
+	/* Rules kept from before still name their policies: they stay referenced. */
+	for (size_t i = 0; u->kept_previous && i < pe->policies.n; i++)
+		eng_ptrs_add_unique(&u->used, pe->policies.v[i]);
+	if (!pe->applied)
+		pe->applied = u->pod; /* out of memory on a new pod: known, nothing bound */
+	pod_set_policies(e, pe, &u->used);
+	if (u->cont)
+		eng_conts_free(u->cont, u->pod->n_containers);
+	free(u->crules);
+	free(u->cn);
+	free(u->cerr);
+	free(u->cmsg);
+	free(u->garbage.v);
+	free(u->cands.v);
+	for (size_t i = 0; i < e->fresh_instances.n; i++) {
+		struct policy_ent *ie = e->fresh_instances.v[i];
+
+		if (!ie->n_pods)
+			eng_policy_ent_free(e, ie);
+	}
+	e->fresh_instances.n = 0;
+}
+
+/*
+ * Recomputes a pod's workloads and bindings from its definition in force,
+ * make-before-break: new rules are written first (in place, or under new
+ * workload ids), then every cgroup of the pod is moved to its workload in
+ * place, and only then are the workloads no cgroup uses any more released
+ * (their rulesets deleted after a barrier). An exec never finds a cgroup of
+ * the pod unbound, whatever the update.
+ */
+void eng_pod_compute(struct pf_engine *e, struct pod_ent *pe)
+{
+	struct pod_update u = {.pod = defs_active(&pe->defs)};
+
+	if (!u.pod) {
+		pod_forget(e, pe);
+		return;
+	}
+	pe->error[0] = 0;
+	if (update_prepare(e, pe, &u)) {
+		u.kept_previous = true; /* nothing changed in the kernel */
+	} else {
+		update_pod_workload(e, pe, &u);
+		update_containers(e, pe, &u);
+		update_switch(e, pe, &u);
+		update_release(e, pe, &u);
+	}
+	update_finish(e, pe, &u);
+}

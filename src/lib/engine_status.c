@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What `podfence status` shows of the engine: counts, per-policy counters,
+ * bindings and their state, template instances, and every error.
+ */
+#include "engine_internal.h"
+
+void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
+{
+	struct policy_ent *pe, *ptmp;
+	struct pod_ent *po, *otmp;
+	struct file_ent *fe, *ftmp;
+	struct pf_sets_stats ss;
+
+	memset(out, 0, sizeof(*out));
+	HASH_ITER(hh, e->policies, pe, ptmp)
+	{
+		out->policies += pe->defs.n > 0;
+		out->policies_without_counters += pe->counters_err != 0;
+	}
+	HASH_ITER(hh, e->files, fe, ftmp)
+	{
+		out->policy_files += !fe->is_pod_file;
+		out->files_rejected += fe->diags.n_errors > 0;
+	}
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
+		out->pods += po->applied != NULL;
+		out->pods_pending += po->pending;
+		out->workload_errors += po->error[0] != 0;
+	}
+	out->policy_pods = e->n_policy_pods;
+	out->workloads = HASH_CNT(hh, e->wls) - (e->wl_none != NULL);
+	out->bound_cgroups = HASH_CNT(hh, e->cgs);
+	pf_sets_stats(e->sets, &ss);
+	out->value_sets = ss.sets;
+	out->values = ss.values;
+}
+
+static struct json_object *json_strings(char *const *v, size_t n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_string(v[i]));
+	return arr;
+}
+
+static void status_counters(struct pf_engine *e, struct policy_ent *pe, struct json_object *o)
+{
+	struct pf_policy_counters c = {};
+
+	if (pe->n_pods)
+		pf_store_counters_read(e->st, pe->id, &c);
+	json_object_object_add(o, "id", json_object_new_int64(pe->id));
+	json_object_object_add(o, "pods", json_object_new_int64(pe->n_pods));
+	json_object_object_add(o, "matched", json_object_new_int64(c.matched));
+	json_object_object_add(o, "blocked", json_object_new_int64(c.blocked));
+	json_object_object_add(o, "reported", json_object_new_int64(c.reported));
+}
+
+/* Pods each binding takes part in ("namespace/name" -> pods): one pass over the instances. */
+struct binding_pods {
+	const char *name;
+	size_t pods;
+	UT_hash_handle hh;
+};
+
+static struct binding_pods *binding_pods_count(struct pf_engine *e)
+{
+	struct binding_pods *map = NULL, *bp;
+	struct policy_ent *pe, *tmp;
+
+	HASH_ITER(hh, e->policies, pe, tmp)
+	{
+		for (size_t i = 0; i < pe->n_bindings; i++) {
+			HASH_FIND_STR(map, pe->bindings[i], bp);
+			if (!bp) {
+				bp = calloc(1, sizeof(*bp));
+				if (!bp)
+					continue;
+				bp->name = pe->bindings[i];
+				HASH_ADD_KEYPTR(hh, map, bp->name, strlen(bp->name), bp);
+			}
+			bp->pods += pe->n_pods;
+		}
+	}
+	return map;
+}
+
+static struct json_object *status_binding(struct pf_engine *e, struct policy_ent *pe,
+					  const struct pf_policy *b, struct binding_pods *counts)
+{
+	struct binding_pods *bp = NULL;
+	struct json_object *o = json_object_new_object();
+	struct pf_policy *tpl = eng_active_template(e, b->template_ref);
+	char msg[256], where[PATH_MAX + 300];
+	int line, col;
+
+	json_object_object_add(o, "name", json_object_new_string(b->name));
+	json_object_object_add(o, "namespace", json_object_new_string(b->namespace));
+	json_object_object_add(o, "template", json_object_new_string(b->template_ref));
+	json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
+	if (!tpl) {
+		json_object_object_add(o, "state", json_object_new_string("waiting-for-template"));
+	} else if (pf_binding_check(tpl, b, msg, sizeof(msg), &line, &col)) {
+		snprintf(where, sizeof(where), "%s:%d:%d: %s", b->file, line, col, msg);
+		json_object_object_add(o, "state", json_object_new_string("rejected"));
+		json_object_object_add(o, "error", json_object_new_string(where));
+	} else {
+		json_object_object_add(o, "state", json_object_new_string("active"));
+	}
+	snprintf(where, sizeof(where), "%s/%s", b->namespace, b->name);
+	HASH_FIND_STR(counts, where, bp);
+	json_object_object_add(o, "pods", json_object_new_int64(bp ? bp->pods : 0));
+	return o;
+}
+
+/* Policies and templates with counters, bindings with their state, template instances. */
+static void status_policies(struct pf_engine *e, struct json_object *root)
+{
+	struct json_object *pols = json_object_new_array(), *binds = json_object_new_array();
+	struct json_object *insts = json_object_new_array();
+	struct json_object *errors = json_object_object_get(root, "errors");
+	struct binding_pods *counts = binding_pods_count(e), *bp, *btmp;
+	struct policy_ent *pe, *tmp;
+
+	HASH_ITER(hh, e->policies, pe, tmp)
+	{
+		struct pf_policy *p = defs_active(&pe->defs);
+		struct json_object *o;
+
+		if (pe->tpl_name) {
+			o = json_object_new_object();
+			json_object_object_add(o, "template", json_object_new_string(pe->tpl_name));
+			json_object_object_add(o, "bindings",
+					       json_strings(pe->bindings, pe->n_bindings));
+			json_object_object_add(o, "overlap",
+					       json_object_new_boolean(pe->n_bindings > 1));
+			status_counters(e, pe, o);
+			json_object_array_add(insts, o);
+			continue;
+		}
+		if (!p)
+			continue;
+		for (size_t i = 1; i < pe->defs.n; i++) {
+			char msg[PATH_MAX * 2];
+
+			snprintf(msg, sizeof(msg), "%s: %s %s is also defined in %s, which wins",
+				 pe->defs.v[i].file, p->kind, p->name, pe->defs.v[0].file);
+			json_object_array_add(errors, json_object_new_string(msg));
+		}
+		if (p->type == PF_POLICY_BINDING) {
+			json_object_array_add(binds, status_binding(e, pe, p, counts));
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "kind", json_object_new_string(p->kind ? p->kind : ""));
+		if (p->namespace)
+			json_object_object_add(o, "namespace",
+					       json_object_new_string(p->namespace));
+		json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
+		json_object_object_add(
+		    o, "mode",
+		    json_object_new_string(p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
+		status_counters(e, pe, o);
+		json_object_array_add(pols, o);
+	}
+	HASH_ITER(hh, counts, bp, btmp)
+	{
+		HASH_DEL(counts, bp);
+		free(bp);
+	}
+	json_object_object_add(root, "policies", pols);
+	json_object_object_add(root, "bindings", binds);
+	json_object_object_add(root, "instances", insts);
+}
+
+/* Containers where several bindings of one template are united. */
+static void status_overlaps(struct pf_engine *e, struct json_object *root)
+{
+	struct json_object *arr = json_object_new_array();
+	struct pod_ent *po, *tmp;
+
+	HASH_ITER(hh, e->pods, po, tmp)
+	{
+		for (size_t i = 0; i < po->policies.n; i++) {
+			struct policy_ent *ie = po->policies.v[i];
+			struct json_object *o;
+
+			if (!ie->tpl_name || ie->n_bindings < 2)
+				continue;
+			o = json_object_new_object();
+			json_object_object_add(o, "pod", json_object_new_string(po->key));
+			json_object_object_add(o, "template", json_object_new_string(ie->tpl_name));
+			json_object_object_add(o, "bindings",
+					       json_strings(ie->bindings, ie->n_bindings));
+			json_object_array_add(arr, o);
+		}
+	}
+	json_object_object_add(root, "overlaps", arr);
+}
+
+/* Cgroup bindings that are not in the kernel: enforced through ancestors, said loudly. */
+static void status_bindings(struct pf_engine *e, struct json_object *errors)
+{
+	uint64_t events = 0, acked = 0;
+	char buf[512];
+
+	if (e->bind_failures) {
+		snprintf(buf, sizeof(buf),
+			 "%zu cgroup binding(s) not written (last: %s); execs there are enforced "
+			 "through the nearest bound ancestor; retried every %d s",
+			 e->bind_failures, e->bind_error, REPAIR_EVERY_MS / 1000);
+		json_object_array_add(errors, json_object_new_string(buf));
+	}
+	if (!pf_store_cg_overflow(e->st, &events, &acked) && events != acked &&
+	    acked != UINT64_MAX) {
+		snprintf(
+		    buf, sizeof(buf),
+		    "the kernel could not bind %llu cgroup(s) at their creation (map cg_workload "
+		    "full, %u entries: podfence agent --map-size cg_workload=N); execs there are "
+		    "enforced through the nearest bound ancestor",
+		    (unsigned long long)(events - (acked < events ? acked : 0)),
+		    pf_store_capacity(e->st, PF_KMAP_CGROUPS));
+		json_object_array_add(errors, json_object_new_string(buf));
+	}
+}
+
+struct json_object *pf_engine_status_json(struct pf_engine *e)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *counts = json_object_new_object();
+	struct json_object *errors = json_object_new_array();
+	struct json_object *pending = json_object_new_array();
+	struct pf_engine_counts c;
+	struct file_ent *fe, *ftmp;
+	struct pod_ent *po, *otmp;
+	char buf[4096];
+
+	pf_engine_counts(e, &c);
+#define COUNT(f) json_object_object_add(counts, #f, json_object_new_int64(c.f))
+	COUNT(policies);
+	COUNT(policy_files);
+	COUNT(files_rejected);
+	COUNT(pods);
+	COUNT(pods_pending);
+	COUNT(policy_pods);
+	COUNT(workloads);
+	COUNT(bound_cgroups);
+	COUNT(value_sets);
+	COUNT(values);
+	COUNT(workload_errors);
+	COUNT(policies_without_counters);
+#undef COUNT
+	json_object_object_add(root, "counts", counts);
+	HASH_ITER(hh, e->files, fe, ftmp)
+	{
+		for (size_t i = 0; i < fe->diags.n; i++) {
+			if (fe->diags.v[i].sev != PF_SEV_ERROR)
+				continue;
+			pf_diag_format(&fe->diags.v[i], buf, sizeof(buf));
+			json_object_array_add(errors, json_object_new_string(buf));
+		}
+	}
+	if (c.policies_without_counters) {
+		snprintf(buf, sizeof(buf),
+			 "%zu policies (or template instances) enforced without counters: map "
+			 "pol_counters full (podfence agent --map-size pol_counters=N)",
+			 c.policies_without_counters);
+		json_object_array_add(errors, json_object_new_string(buf));
+	}
+	status_bindings(e, errors);
+	if (e->index_lost)
+		json_object_array_add(
+		    errors,
+		    json_object_new_string(
+			"out of memory in the selector index: every pod is recomputed on every "
+			"change (restart the agent to rebuild it)"));
+	HASH_ITER(hh, e->pods, po, otmp)
+	{
+		if (po->error[0])
+			json_object_array_add(errors, json_object_new_string(po->error));
+		if (po->pending)
+			json_object_array_add(pending, json_object_new_string(po->key));
+	}
+	json_object_object_add(root, "errors", errors);
+	json_object_object_add(root, "pods_pending", pending);
+	status_policies(e, root);
+	status_overlaps(e, root);
+	return root;
+}
