@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The engine: keeps the desired state (policies and pods, by source file)
- * and makes the kernel match it. For each local pod it compiles the
+ * The engine: keeps the desired state (policies and pods, by source
+ * document) and makes the kernel match it. For each local pod it compiles the
  * policies that select it into workloads (one per distinct rule list in the
  * pod), writes their rulesets, and binds the pod's cgroups. Policies that
  * select no local pod cost nothing in the kernel.
@@ -28,13 +28,49 @@ struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root);
 void pf_engine_free(struct pf_engine *e);
 
 /*
- * Replaces what a policy file contributes. With diags holding errors, the
- * file's previous (good) policies stay in force and the errors are kept for
- * status; otherwise the list's policies are moved into the engine (slots
- * moved are zeroed: the caller frees the list as usual). Returns 0, or the
- * first error storing an object (-ENOMEM, ids exhausted): that object's
- * previous definition stays in force, and status shows the error.
+ * Where desired state comes from. Every input is a source document: a kind,
+ * an id unique within its kind, and the objects it defines (policies or
+ * pods). Files are one kind (the id is the path); objects from the
+ * Kubernetes API are another (the id names the object), given through the
+ * same two entry points.
+ *
+ * Precedence, when several documents define one object (same kind of
+ * object, namespace and name): the document that sorts first is in force,
+ * never the one that arrived last, so every node reaches the same state
+ * whatever the order of arrival. Documents sort by kind first, in the
+ * order of enum pf_source_kind (the cluster's objects before a node's own
+ * files: a file on one node cannot shadow what the cluster says), then by
+ * id, byte by byte. The documents that lose are shown in status.
  */
+enum pf_source_kind {
+	PF_SOURCE_API = 0,  /* Kubernetes API objects: id "<resource>/<namespace>/<name>" */
+	PF_SOURCE_FILE = 1, /* files on the node: id = path */
+};
+
+struct pf_source_doc {
+	enum pf_source_kind kind;
+	const char *id;
+	/* What it defines: one of the two lists (the other NULL). */
+	struct pf_policy_list *policies;
+	struct pf_pod_list *pods;
+	/*
+	 * Diagnostics of reading it: with errors, its previous (good) version
+	 * stays in force and only the errors are kept, for status.
+	 */
+	const struct pf_diags *diags;
+};
+
+/*
+ * Replaces what a document defines. Its objects are moved into the engine
+ * (slots moved are zeroed: the caller frees the list as usual). Returns 0,
+ * or the first error storing an object (-ENOMEM, ids exhausted): that
+ * object's previous definition stays in force, and status shows the error.
+ */
+int pf_engine_source_put(struct pf_engine *e, const struct pf_source_doc *doc);
+/* Removes everything a document defined. */
+int pf_engine_source_remove(struct pf_engine *e, enum pf_source_kind kind, const char *id);
+
+/* A file source (PF_SOURCE_FILE): the same two entry points, for files of either list. */
 int pf_engine_policy_file(struct pf_engine *e, const char *file, struct pf_policy_list *pols,
 			  const struct pf_diags *diags);
 int pf_engine_policy_file_removed(struct pf_engine *e, const char *file);

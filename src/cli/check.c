@@ -515,8 +515,7 @@ out:
 		pf_policy_list_free(&c.lists[i]);
 	free(c.lists);
 	free(c.active);
-	HASH_ITER(hh, c.keys, k, ktmp)
-	{
+	HASH_ITER (hh, c.keys, k, ktmp) {
 		HASH_DEL(c.keys, k);
 		free(k->key);
 		free(k);

@@ -74,8 +74,7 @@ void pf_dirwatch_close(struct pf_dirwatch *w)
 
 	if (!w)
 		return;
-	HASH_ITER(hh, w->files, f, tmp)
-	{
+	HASH_ITER (hh, w->files, f, tmp) {
 		HASH_DEL(w->files, f);
 		free(f->name);
 		free(f);
@@ -148,8 +147,7 @@ int pf_dirwatch_rescan(struct pf_dirwatch *w)
 		report(w, f->name, false);
 	}
 	closedir(d);
-	HASH_ITER(hh, w->files, f, tmp)
-	{
+	HASH_ITER (hh, w->files, f, tmp) {
 		if (f->stamp == w->stamp)
 			continue;
 		report(w, f->name, true);

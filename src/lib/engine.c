@@ -219,14 +219,13 @@ static void pods_free(struct pf_engine *e)
 {
 	struct pod_ent *po, *tmp;
 
-	HASH_ITER(hh, e->pods, po, tmp)
-	{
+	HASH_ITER (hh, e->pods, po, tmp) {
 		for (size_t i = 0; i < po->defs.n; i++) {
 			if (po->defs.v[i].obj != po->applied) {
 				pf_pod_free(po->defs.v[i].obj);
 				free(po->defs.v[i].obj);
 			}
-			free(po->defs.v[i].file);
+			free(po->defs.v[i].source);
 		}
 		if (po->applied) {
 			pf_pod_free(po->applied);
@@ -247,12 +246,11 @@ static void policies_free(struct pf_engine *e)
 {
 	struct policy_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->policies, pe, tmp)
-	{
+	HASH_ITER (hh, e->policies, pe, tmp) {
 		for (size_t i = 0; i < pe->defs.n; i++) {
 			pf_policy_free(pe->defs.v[i].obj);
 			free(pe->defs.v[i].obj);
-			free(pe->defs.v[i].file);
+			free(pe->defs.v[i].source);
 		}
 		pe->defs.n = 0;
 		eng_policy_ent_free(e, pe);
@@ -263,8 +261,7 @@ static void index_free(struct bucket **idx)
 {
 	struct bucket *b, *tmp;
 
-	HASH_ITER(hh, *idx, b, tmp)
-	{
+	HASH_ITER (hh, *idx, b, tmp) {
 		HASH_DEL(*idx, b);
 		free(b->items.v);
 		free(b->kv);
@@ -274,7 +271,7 @@ static void index_free(struct bucket **idx)
 
 void pf_engine_free(struct pf_engine *e)
 {
-	struct file_ent *fe, *ftmp;
+	struct source_ent *se, *stmp;
 	struct wl_ent *wl, *wtmp;
 	struct cg_ent *ce, *ctmp;
 
@@ -283,18 +280,16 @@ void pf_engine_free(struct pf_engine *e)
 	/* Memory only: the kernel state stays in force for the next agent. */
 	pods_free(e);
 	policies_free(e);
-	HASH_ITER(hh, e->files, fe, ftmp)
-	eng_file_drop(e, fe);
+	HASH_ITER (hh, e->sources, se, stmp)
+		eng_source_drop(e, se);
 	index_free(&e->pol_index);
 	index_free(&e->tpl_index);
 	index_free(&e->pod_index);
-	HASH_ITER(hh, e->wls, wl, wtmp)
-	{
+	HASH_ITER (hh, e->wls, wl, wtmp) {
 		HASH_DEL(e->wls, wl);
 		eng_wl_ent_free(wl);
 	}
-	HASH_ITER(hh, e->cgs, ce, ctmp)
-	{
+	HASH_ITER (hh, e->cgs, ce, ctmp) {
 		HASH_DEL(e->cgs, ce);
 		free(ce);
 	}

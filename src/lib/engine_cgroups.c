@@ -269,9 +269,9 @@ static void repair_bindings(struct pf_engine *e)
 		return;
 	e->repair_due_ms = mono_ms() + REPAIR_EVERY_MS;
 	e->bind_failures = 0;
-	HASH_ITER(hh, e->pods, pe, tmp)
-	if (pe->applied && pe->pod_wl && !pe->pending)
-		eng_bind_cgroups(e, pe, false);
+	HASH_ITER (hh, e->pods, pe, tmp)
+		if (pe->applied && pe->pod_wl && !pe->pending)
+			eng_bind_cgroups(e, pe, false);
 	if (!e->bind_failures) {
 		/* Children the kernel could not bind meanwhile keep the fallback on. */
 		pf_store_cg_overflow_ack(e->st, events);
@@ -284,8 +284,7 @@ void pf_engine_retry_pending(struct pf_engine *e)
 {
 	struct pod_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->pods, pe, tmp)
-	{
+	HASH_ITER (hh, e->pods, pe, tmp) {
 		if (!pe->applied)
 			continue;
 		if (pe->pending) {

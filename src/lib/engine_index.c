@@ -158,8 +158,8 @@ void eng_mark_selected(struct pf_engine *e, const struct pf_policy *p)
 	if (!p)
 		return;
 	if (!req || e->index_lost) {
-		HASH_ITER(hh, e->pods, pe, tmp)
-		eng_mark_dirty(e, pe);
+		HASH_ITER (hh, e->pods, pe, tmp)
+			eng_mark_dirty(e, pe);
 		return;
 	}
 	for (size_t i = 0; i < req->values.n; i++) {
@@ -245,8 +245,8 @@ void eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *
 	if (e->index_lost) {
 		struct policy_ent *pe, *tmp;
 
-		HASH_ITER(hh, e->policies, pe, tmp)
-		consider(e, pe, pod, out);
+		HASH_ITER (hh, e->policies, pe, tmp)
+			consider(e, pe, pod, out);
 	}
 	/* Canonical order: the compiled rules never depend on arrival order. */
 	if (out->n)

@@ -44,11 +44,13 @@ struct bucket {
 };
 
 /*
- * Definitions of one object by several files, sorted by file name: the first
- * is in force. Makes the result independent of arrival order.
+ * Definitions of one object by several source documents, sorted as
+ * pf_source_kind documents sort (kind, then id): the first is in force.
+ * Makes the result independent of arrival order.
  */
 struct def {
-	char *file;
+	enum pf_source_kind kind;
+	char *source; /* the document's id (a file: its path) */
 	void *obj;
 };
 
@@ -137,12 +139,15 @@ struct cg_ent {
 	UT_hash_handle hh;
 };
 
-struct file_ent {
-	char *file;
-	bool is_pod_file;
-	char **keys; /* objects it defines */
+/* A source document and what it defines. */
+struct source_ent {
+	char *key; /* hash key: "<kind digit>:<id>" */
+	enum pf_source_kind kind;
+	const char *id; /* in key */
+	bool has_pods;	/* its objects are pods (else policies) */
+	char **keys;	/* objects it defines */
 	size_t n_keys;
-	struct pf_diags diags; /* last parse: errors keep the previous good version */
+	struct pf_diags diags; /* last read: errors keep the previous good version */
 	UT_hash_handle hh;
 };
 
@@ -167,7 +172,7 @@ struct pf_engine {
 	struct pod_ent *dirty;
 	struct wl_ent *wls;
 	struct cg_ent *cgs;
-	struct file_ent *files;
+	struct source_ent *sources;
 	struct wl_garbage *wl_garbage;
 	struct wl_ent *wl_none; /* no rules: containers of bound pods that no policy selects */
 	unsigned stamp;
@@ -181,7 +186,9 @@ struct pf_engine {
 };
 
 /* engine_sources.c */
-void eng_file_drop(struct pf_engine *e, struct file_ent *fe);
+void eng_source_drop(struct pf_engine *e, struct source_ent *se);
+/* How status names a definition's document: a file by its path, else "api:<id>". */
+const char *eng_def_source(const struct def *d, char *buf, size_t len);
 void eng_policy_ent_free(struct pf_engine *e, struct policy_ent *pe);
 
 /* engine_index.c */

@@ -9,22 +9,19 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 {
 	struct policy_ent *pe, *ptmp;
 	struct pod_ent *po, *otmp;
-	struct file_ent *fe, *ftmp;
+	struct source_ent *se, *stmp;
 	struct pf_sets_stats ss;
 
 	memset(out, 0, sizeof(*out));
-	HASH_ITER(hh, e->policies, pe, ptmp)
-	{
+	HASH_ITER (hh, e->policies, pe, ptmp) {
 		out->policies += pe->defs.n > 0;
 		out->policies_without_counters += pe->counters_err != 0;
 	}
-	HASH_ITER(hh, e->files, fe, ftmp)
-	{
-		out->policy_files += !fe->is_pod_file;
-		out->files_rejected += fe->diags.n_errors > 0;
+	HASH_ITER (hh, e->sources, se, stmp) {
+		out->policy_files += se->kind == PF_SOURCE_FILE && !se->has_pods;
+		out->files_rejected += se->diags.n_errors > 0;
 	}
-	HASH_ITER(hh, e->pods, po, otmp)
-	{
+	HASH_ITER (hh, e->pods, po, otmp) {
 		out->pods += po->applied != NULL;
 		out->pods_pending += po->pending;
 		out->workload_errors += po->error[0] != 0;
@@ -71,8 +68,7 @@ static struct binding_pods *binding_pods_count(struct pf_engine *e)
 	struct binding_pods *map = NULL, *bp;
 	struct policy_ent *pe, *tmp;
 
-	HASH_ITER(hh, e->policies, pe, tmp)
-	{
+	HASH_ITER (hh, e->policies, pe, tmp) {
 		for (size_t i = 0; i < pe->n_bindings; i++) {
 			HASH_FIND_STR(map, pe->bindings[i], bp);
 			if (!bp) {
@@ -94,13 +90,14 @@ static struct json_object *status_binding(struct pf_engine *e, struct policy_ent
 	struct binding_pods *bp = NULL;
 	struct json_object *o = json_object_new_object();
 	struct pf_policy *tpl = eng_active_template(e, b->template_ref);
-	char msg[256], where[PATH_MAX + 300];
+	char msg[256], where[PATH_MAX + 300], src[PATH_MAX + 8];
 	int line, col;
 
 	json_object_object_add(o, "name", json_object_new_string(b->name));
 	json_object_object_add(o, "namespace", json_object_new_string(b->namespace));
 	json_object_object_add(o, "template", json_object_new_string(b->template_ref));
-	json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
+	json_object_object_add(
+	    o, "file", json_object_new_string(eng_def_source(&pe->defs.v[0], src, sizeof(src))));
 	if (!tpl) {
 		json_object_object_add(o, "state", json_object_new_string("waiting-for-template"));
 	} else if (pf_binding_check(tpl, b, msg, sizeof(msg), &line, &col)) {
@@ -124,9 +121,9 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 	struct json_object *errors = json_object_object_get(root, "errors");
 	struct binding_pods *counts = binding_pods_count(e), *bp, *btmp;
 	struct policy_ent *pe, *tmp;
+	char src[PATH_MAX + 8];
 
-	HASH_ITER(hh, e->policies, pe, tmp)
-	{
+	HASH_ITER (hh, e->policies, pe, tmp) {
 		struct pf_policy *p = defs_active(&pe->defs);
 		struct json_object *o;
 
@@ -144,10 +141,11 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 		if (!p)
 			continue;
 		for (size_t i = 1; i < pe->defs.n; i++) {
-			char msg[PATH_MAX * 2];
+			char msg[PATH_MAX * 3], loser[PATH_MAX + 8], winner[PATH_MAX + 8];
 
 			snprintf(msg, sizeof(msg), "%s: %s %s is also defined in %s, which wins",
-				 pe->defs.v[i].file, p->kind, p->name, pe->defs.v[0].file);
+				 eng_def_source(&pe->defs.v[i], loser, sizeof(loser)), p->kind,
+				 p->name, eng_def_source(&pe->defs.v[0], winner, sizeof(winner)));
 			json_object_array_add(errors, json_object_new_string(msg));
 		}
 		if (p->type == PF_POLICY_BINDING) {
@@ -160,15 +158,16 @@ static void status_policies(struct pf_engine *e, struct json_object *root)
 		if (p->namespace)
 			json_object_object_add(o, "namespace",
 					       json_object_new_string(p->namespace));
-		json_object_object_add(o, "file", json_object_new_string(pe->defs.v[0].file));
+		json_object_object_add(
+		    o, "file",
+		    json_object_new_string(eng_def_source(&pe->defs.v[0], src, sizeof(src))));
 		json_object_object_add(
 		    o, "mode",
 		    json_object_new_string(p->mode == PF_MODE_MONITOR ? "monitor" : "enforce"));
 		status_counters(e, pe, o);
 		json_object_array_add(pols, o);
 	}
-	HASH_ITER(hh, counts, bp, btmp)
-	{
+	HASH_ITER (hh, counts, bp, btmp) {
 		HASH_DEL(counts, bp);
 		free(bp);
 	}
@@ -183,8 +182,7 @@ static void status_overlaps(struct pf_engine *e, struct json_object *root)
 	struct json_object *arr = json_object_new_array();
 	struct pod_ent *po, *tmp;
 
-	HASH_ITER(hh, e->pods, po, tmp)
-	{
+	HASH_ITER (hh, e->pods, po, tmp) {
 		for (size_t i = 0; i < po->policies.n; i++) {
 			struct policy_ent *ie = po->policies.v[i];
 			struct json_object *o;
@@ -235,7 +233,7 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	struct json_object *errors = json_object_new_array();
 	struct json_object *pending = json_object_new_array();
 	struct pf_engine_counts c;
-	struct file_ent *fe, *ftmp;
+	struct source_ent *se, *stmp;
 	struct pod_ent *po, *otmp;
 	char buf[4096];
 
@@ -255,12 +253,11 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	COUNT(policies_without_counters);
 #undef COUNT
 	json_object_object_add(root, "counts", counts);
-	HASH_ITER(hh, e->files, fe, ftmp)
-	{
-		for (size_t i = 0; i < fe->diags.n; i++) {
-			if (fe->diags.v[i].sev != PF_SEV_ERROR)
+	HASH_ITER (hh, e->sources, se, stmp) {
+		for (size_t i = 0; i < se->diags.n; i++) {
+			if (se->diags.v[i].sev != PF_SEV_ERROR)
 				continue;
-			pf_diag_format(&fe->diags.v[i], buf, sizeof(buf));
+			pf_diag_format(&se->diags.v[i], buf, sizeof(buf));
 			json_object_array_add(errors, json_object_new_string(buf));
 		}
 	}
@@ -278,8 +275,7 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 		    json_object_new_string(
 			"out of memory in the selector index: every pod is recomputed on every "
 			"change (restart the agent to rebuild it)"));
-	HASH_ITER(hh, e->pods, po, otmp)
-	{
+	HASH_ITER (hh, e->pods, po, otmp) {
 		if (po->error[0])
 			json_object_array_add(errors, json_object_new_string(po->error));
 		if (po->pending)

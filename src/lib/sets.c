@@ -70,8 +70,7 @@ void pf_sets_free(struct pf_sets *s)
 		return;
 	/* The digest table lives in its entries' handles: cleared before they go. */
 	HASH_CLEAR(hh_digest, s->by_digest);
-	HASH_ITER(hh_id, s->by_id, e, tmp)
-	{
+	HASH_ITER (hh_id, s->by_id, e, tmp) {
 		HASH_DELETE(hh_id, s->by_id, e);
 		entry_free(e);
 	}

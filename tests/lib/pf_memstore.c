@@ -369,9 +369,9 @@ static int ms_gc_cgroups(struct pf_store *st, pf_store_drop_cgroup_fn drop, void
 	struct pf_memstore *ms = ms_of(st);
 	struct ms_cgroup *c, *tmp;
 
-	HASH_ITER(hh, ms->cgroups, c, tmp)
-	if (drop(c->cgid, c->b.wl_id, ctx))
-		ms_cgroup_unbind(st, c->cgid);
+	HASH_ITER (hh, ms->cgroups, c, tmp)
+		if (drop(c->cgid, c->b.wl_id, ctx))
+			ms_cgroup_unbind(st, c->cgid);
 	return 0;
 }
 
@@ -380,9 +380,9 @@ static int ms_gc_workloads(struct pf_store *st, pf_store_drop_id_fn drop, void *
 	struct pf_memstore *ms = ms_of(st);
 	struct ms_ruleset *r, *tmp;
 
-	HASH_ITER(hh, ms->rulesets, r, tmp)
-	if (drop(r->wl_id, ctx))
-		ms_ruleset_delete(st, r->wl_id);
+	HASH_ITER (hh, ms->rulesets, r, tmp)
+		if (drop(r->wl_id, ctx))
+			ms_ruleset_delete(st, r->wl_id);
 	return 0;
 }
 
@@ -391,9 +391,9 @@ static int ms_gc_sets(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
 	struct pf_memstore *ms = ms_of(st);
 	struct ms_set *s, *tmp;
 
-	HASH_ITER(hh, ms->sets, s, tmp)
-	if (drop(s->id, ctx))
-		ms_set_delete(st, s->id, s->match, &s->values);
+	HASH_ITER (hh, ms->sets, s, tmp)
+		if (drop(s->id, ctx))
+			ms_set_delete(st, s->id, s->match, &s->values);
 	return 0;
 }
 
@@ -402,9 +402,9 @@ static int ms_gc_counters(struct pf_store *st, pf_store_drop_id_fn drop, void *c
 	struct pf_memstore *ms = ms_of(st);
 	struct ms_counters *c, *tmp;
 
-	HASH_ITER(hh, ms->counters, c, tmp)
-	if (drop(c->policy_id, ctx))
-		ms_counters_delete(st, c->policy_id);
+	HASH_ITER (hh, ms->counters, c, tmp)
+		if (drop(c->policy_id, ctx))
+			ms_counters_delete(st, c->policy_id);
 	return 0;
 }
 
@@ -459,30 +459,25 @@ void pf_memstore_free(struct pf_memstore *ms)
 
 	if (!ms)
 		return;
-	HASH_ITER(hh, ms->sets, s, stmp)
-	{
+	HASH_ITER (hh, ms->sets, s, stmp) {
 		HASH_DEL(ms->sets, s);
 		pf_strset_free(&s->values);
 		free(s);
 	}
-	HASH_ITER(hh, ms->rulesets, r, rtmp)
-	{
+	HASH_ITER (hh, ms->rulesets, r, rtmp) {
 		HASH_DEL(ms->rulesets, r);
 		free(r);
 	}
-	HASH_ITER(hh, ms->cgroups, c, ctmp)
-	{
+	HASH_ITER (hh, ms->cgroups, c, ctmp) {
 		HASH_DEL(ms->cgroups, c);
 		free(c);
 	}
-	HASH_ITER(hh, ms->expected, n, ntmp)
-	{
+	HASH_ITER (hh, ms->expected, n, ntmp) {
 		HASH_DEL(ms->expected, n);
 		free(n->name);
 		free(n);
 	}
-	HASH_ITER(hh, ms->counters, k, ktmp)
-	{
+	HASH_ITER (hh, ms->counters, k, ktmp) {
 		HASH_DEL(ms->counters, k);
 		free(k);
 	}
@@ -682,8 +677,7 @@ char *pf_memstore_dump(struct pf_memstore *ms, const char *(*name)(void *ctx, ui
 
 	if (!lines)
 		return NULL;
-	HASH_ITER(hh, ms->cgroups, c, tmp)
-	{
+	HASH_ITER (hh, ms->cgroups, c, tmp) {
 		size_t l = 0;
 		FILE *lf = open_memstream(&lines[i], &l);
 		const char *cg;

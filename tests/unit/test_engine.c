@@ -173,7 +173,8 @@ static char *status_errors(struct node *n)
 {
 	struct json_object *st = pf_engine_status_json(n->e);
 	char *s = strdup(json_object_to_json_string_ext(json_object_object_get(st, "errors"),
-							JSON_C_TO_STRING_PLAIN));
+							JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
 
 	json_object_put(st);
 	return s;
@@ -269,6 +270,52 @@ PF_TEST(engine_file_precedence_same_in_every_order)
 		node_close(&n);
 	} while (next_permutation(idx, 3));
 	free(first);
+}
+
+/* A document of another kind, as the Kubernetes API source gives them (issue 13). */
+static bool api_policy(struct node *n, const char *id, const char *yaml)
+{
+	struct pf_policy_list l = {};
+	struct pf_diags d = {};
+	int err = pf_policy_parse_buf(id, yaml, strlen(yaml), &l, &d);
+	struct pf_source_doc doc = {PF_SOURCE_API, id, &l, NULL, &d};
+
+	if (!err)
+		err = pf_engine_source_put(n->e, &doc);
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+	return ASSERT_OK(err, id);
+}
+
+PF_TEST(engine_api_documents_take_precedence_over_files_in_every_order)
+{
+	for (int order = 0; order < 2; order++) {
+		struct node n;
+		char *errors;
+
+		if (!node_open(&n))
+			return;
+		add_pod(&n, "pods.yaml", "p", "web", 1);
+		if (order == 0)
+			policy_file(&n, "/etc/podfence/a.yaml",
+				    ALLOWLIST("web", "web", "[/bin/file]"));
+		api_policy(&n, "tracingpolicies/-/web", ALLOWLIST("web", "web", "[/bin/api]"));
+		if (order == 1)
+			policy_file(&n, "/etc/podfence/a.yaml",
+				    ALLOWLIST("web", "web", "[/bin/file]"));
+		pf_engine_sync(n.e);
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/api"), PF_MEM_ALLOWED, "the cluster's wins");
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/file"), PF_MEM_DENIED, "not the node's file");
+		errors = status_errors(&n);
+		ASSERT_STRSTR(errors, "also defined in api:tracingpolicies/-/web, which wins",
+			      "the loser is told");
+		free(errors);
+		ASSERT_OK(pf_engine_source_remove(n.e, PF_SOURCE_API, "tracingpolicies/-/web"),
+			  "remove");
+		pf_engine_sync(n.e);
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/file"), PF_MEM_ALLOWED, "the file takes over");
+		node_close(&n);
+	}
 }
 
 PF_TEST(engine_several_policies_same_rules_in_every_order)
