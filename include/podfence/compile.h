@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Compiling a policy into kernel rules. Value sets are resolved through a
- * callback, so the same code serves the agent (sets written to the kernel)
- * and `podfence check` (sets only counted).
+ * Compiling policies into the rules of one workload. The result is complete
+ * and independent of the kernel: rules, each condition's values by content,
+ * tiers and flags; the engine writes it (value sets are content-addressed:
+ * equal values share one set) and `podfence check` only counts it.
  */
 #ifndef PODFENCE_COMPILE_H
 #define PODFENCE_COMPILE_H
@@ -13,22 +14,48 @@
 #include "podfence/abi.h"
 #include "podfence/policy.h"
 
-struct pf_set_resolver {
-	int (*acquire)(void *ctx, enum pf_match match, const struct pf_strset *values,
-		       uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len);
-	void (*release)(void *ctx, uint32_t set_id);
-	void *ctx;
-	bool no_caller; /* the exec backend cannot see the calling binary: matchBinaries refused */
+/*
+ * One workload's rules. rules[i].conds[k].set_id is 0 until written; the
+ * values of that condition are values[i][k] (owned).
+ */
+struct pf_compiled {
+	struct pf_rule rules[PF_MAX_RULES];
+	struct pf_strset values[PF_MAX_RULES][PF_MAX_CONDS];
+	size_t n;
 };
 
+void pf_compiled_free(struct pf_compiled *c);
+/* The exact tiers (enum pf_tier bits) a set of these values occupies (pf_exact_tier()). */
+uint8_t pf_values_tiers(enum pf_match match, const struct pf_strset *values);
+
 /*
- * Appends the rules of policy p to out[*n .. cap), numbering its hook entries
- * from *group on (each hook entry is one first-match group). On error nothing
- * is appended and every set acquired for p is released.
+ * Appends the rules of policy p, numbering its hook entries from *group on
+ * (each hook entry is one first-match group). sees_caller: the node's exec
+ * backend sees the calling binary (else matchBinaries is refused: it would
+ * go unenforced). On error nothing is appended.
  */
 int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
-		      const struct pf_set_resolver *sets, struct pf_rule *out, size_t cap,
-		      size_t *n, char *err, size_t err_len);
+		      bool sees_caller, struct pf_compiled *out, char *err, size_t err_len);
+/*
+ * Appends the rules of src whose policies out does not hold yet (a policy
+ * compiles to the same rules for every container it applies to), each hook
+ * entry a group of its own: the union for a container not identified yet.
+ */
+int pf_compiled_merge(struct pf_compiled *out, const struct pf_compiled *src, char *err,
+		      size_t err_len);
+/* One rule denying every exec (policy id 0: the engine's own, "podfence:fail-closed"). */
+void pf_compiled_deny_all(struct pf_compiled *c);
+/*
+ * Several allowlists on one workload (one per policy that selects it) cost
+ * one value lookup each per exec. A file in all of them, the usual exec,
+ * makes each of those rules false: so one lookup in their intersection, a
+ * rule of its own in front (PF_RULE_SKIP_IF_IN), lets the program skip them
+ * all. Any other file evaluates every rule as before. Only for workloads
+ * already in the large class, and never at the cost of a rule slot a policy
+ * needs; on error (memory) the rules stay as they were.
+ */
+int pf_compiled_add_skip(struct pf_compiled *c);
+bool pf_compiled_equal(const struct pf_compiled *a, const struct pf_compiled *b);
 
 /*
  * Compiles p without writing anything (sets only counted): what `check` and
@@ -55,8 +82,5 @@ size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len);
  */
 int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n,
 		    uint32_t generation);
-
-/* Releases the sets referenced by rules[0..n). */
-void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set_resolver *sets);
 
 #endif /* PODFENCE_COMPILE_H */

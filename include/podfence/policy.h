@@ -128,8 +128,29 @@ char *pf_template_key(const char *name);
 int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy *const *bindings,
 			    size_t n, struct pf_policy *out, char *err, size_t err_len);
 /*
+ * Whether a PolicyBinding takes part: the one decision the engine, status,
+ * the evaluator and `check` share. tpl is the template the binding names,
+ * NULL when no such template is in force (yet). Anything but ACTIVE fills
+ * why: what, and for a rejected binding where in its file (line, col).
+ */
+enum pf_binding_state {
+	PF_BINDING_ACTIVE,
+	PF_BINDING_WAITING,  /* its template is not there (yet): it waits, enforcing nothing */
+	PF_BINDING_REJECTED, /* its template refuses it: it takes no part, reported */
+};
+struct pf_binding_why {
+	char msg[512];
+	int line, col; /* of the refused value (REJECTED) */
+};
+enum pf_binding_state pf_binding_accept(const struct pf_policy *tpl, const struct pf_policy *b,
+					struct pf_binding_why *why);
+/* "active", "waiting-for-template", "rejected" (status). */
+const char *pf_binding_state_name(enum pf_binding_state s);
+
+/*
  * Checks a binding against its template alone (what instantiate would
  * refuse); on error, err says what and line/col where in the binding's file.
+ * The part of pf_binding_accept() that reads the values.
  */
 int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *binding, char *err,
 		     size_t err_len, int *line, int *col);

@@ -16,8 +16,6 @@
 struct pf_sets;
 
 struct pf_sets *pf_sets_new(struct pf_store *st);
-/* The exact tiers (enum pf_tier bits) a set of these values occupies. */
-uint8_t pf_sets_tiers(enum pf_match match, const struct pf_strset *values);
 /* Replaces the content digest (tests: every set colliding). */
 void pf_sets_set_digest(struct pf_sets *s,
 			unsigned long long (*digest)(const struct pf_strset *, unsigned long long));

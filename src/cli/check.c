@@ -234,18 +234,26 @@ static void validate(struct check *c)
 	for (size_t i = 0; i < c->n_active; i++) {
 		const struct pf_policy *p = c->active[i], *tpl;
 		char msg[512];
-		int line, col;
 		size_t n;
 
 		if (p->type == PF_POLICY_BINDING) {
+			struct pf_binding_why why;
+
 			tpl = pf_policies_find_template(c->active, c->n_active, p->template_ref);
-			if (!tpl)
+			switch (pf_binding_accept(tpl, p, &why)) {
+			case PF_BINDING_WAITING:
 				pf_diags_warn(&c->diags, p->file, p->line, p->col,
 					      "PolicyBinding %s/%s: template \"%s\" is not in the "
 					      "files checked: the binding waits for it",
 					      p->namespace, p->name, p->template_ref);
-			else if (pf_binding_check(tpl, p, msg, sizeof(msg), &line, &col))
-				pf_diags_error(&c->diags, p->file, line, col, "%s", msg);
+				break;
+			case PF_BINDING_REJECTED:
+				pf_diags_error(&c->diags, p->file, why.line, why.col, "%s",
+					       why.msg);
+				break;
+			case PF_BINDING_ACTIVE:
+				break;
+			}
 		} else if (pf_policy_validate(p, &n, msg, sizeof(msg))) {
 			pf_diags_error(&c->diags, p->file, p->line, p->col, "%s %s: %s", p->kind,
 				       p->name, msg);

@@ -1,14 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "podfence/compile.h"
 
-void pf_rules_release(const struct pf_rule *rules, size_t n, const struct pf_set_resolver *sets)
+uint8_t pf_values_tiers(enum pf_match match, const struct pf_strset *values)
 {
-	for (size_t i = 0; i < n; i++)
-		for (unsigned c = 0; c < rules[i].n_conds; c++)
-			sets->release(sets->ctx, rules[i].conds[c].set_id);
+	uint8_t tiers = 0;
+
+	if (match != PF_MATCH_EXACT)
+		return 0;
+	for (size_t i = 0; i < values->n; i++)
+		tiers |= pf_exact_tier(strlen(values->v[i]));
+	return tiers;
+}
+
+void pf_compiled_free(struct pf_compiled *c)
+{
+	for (size_t i = 0; i < c->n && i < PF_MAX_RULES; i++)
+		for (unsigned k = 0; k < PF_MAX_CONDS; k++)
+			pf_strset_free(&c->values[i][k]);
+	c->n = 0;
 }
 
 int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n,
@@ -30,11 +43,9 @@ int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n
 }
 
 static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *pr,
-			uint32_t policy_id, uint8_t group, const struct pf_set_resolver *sets,
-			struct pf_rule *r, char *err, size_t err_len)
+			uint32_t policy_id, uint8_t group, bool sees_caller, struct pf_rule *r,
+			struct pf_strset *values, char *err, size_t err_len)
 {
-	int ret;
-
 	memset(r, 0, sizeof(*r));
 	r->policy_id = policy_id;
 	r->actions = pr->actions;
@@ -46,44 +57,48 @@ static int compile_rule(const struct pf_policy *p, const struct pf_policy_rule *
 		const struct pf_policy_cond *pc = &pr->conds[c];
 		struct pf_cond *kc = &r->conds[c];
 
-		if (pc->subject == PF_SUBJ_CALLER && sets->no_caller) {
+		if (pc->subject == PF_SUBJ_CALLER && !sees_caller) {
 			/* Accepting it would leave the rule silently unenforced. */
 			snprintf(
 			    err, err_len,
 			    "matchBinaries cannot be enforced on this node: its exec backend "
 			    "(sched_process_exec: no BPF LSM, no fmod_ret, kernel < 6.10) runs "
 			    "after the calling binary is gone");
-			for (size_t k = 0; k < c; k++)
-				sets->release(sets->ctx, r->conds[k].set_id);
 			return -EOPNOTSUPP;
 		}
 		kc->subject = pc->subject;
 		kc->match = pc->match;
 		kc->negate = pc->negate;
-		ret = sets->acquire(sets->ctx, pc->match, &pc->values, &kc->set_id, &kc->tiers, err,
-				    err_len);
-		if (ret) {
-			for (size_t k = 0; k < c; k++)
-				sets->release(sets->ctx, r->conds[k].set_id);
-			return ret;
+		kc->tiers = pf_values_tiers(pc->match, &pc->values);
+		if (pf_strset_copy(&values[c], &pc->values)) {
+			snprintf(err, err_len, "out of memory");
+			return -ENOMEM;
 		}
 		r->n_conds++;
 	}
 	return 0;
 }
 
-int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
-		      const struct pf_set_resolver *sets, struct pf_rule *out, size_t cap,
-		      size_t *n, char *err, size_t err_len)
+/* Drops rules [from, c->n), their values with them. */
+static void compiled_truncate(struct pf_compiled *c, size_t from)
 {
-	size_t start = *n;
+	for (size_t i = from; i < c->n; i++)
+		for (unsigned k = 0; k < PF_MAX_CONDS; k++)
+			pf_strset_free(&c->values[i][k]);
+	c->n = from;
+}
+
+int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
+		      bool sees_caller, struct pf_compiled *out, char *err, size_t err_len)
+{
+	size_t start = out->n;
 	unsigned last_hook = 0;
 	uint8_t g = *group;
 	int ret;
 
-	if (*n + p->n_rules > cap) {
-		snprintf(err, err_len, "%zu rules apply to one workload (at most %zu)",
-			 *n + p->n_rules, cap);
+	if (out->n + p->n_rules > PF_MAX_RULES) {
+		snprintf(err, err_len, "%zu rules apply to one workload (at most %d)",
+			 out->n + p->n_rules, PF_MAX_RULES);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < p->n_rules; i++) {
@@ -91,13 +106,13 @@ int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *gr
 		if (i > 0 && p->rules[i].group != last_hook)
 			g++;
 		last_hook = p->rules[i].group;
-		ret = compile_rule(p, &p->rules[i], policy_id, g, sets, &out[*n], err, err_len);
+		ret = compile_rule(p, &p->rules[i], policy_id, g, sees_caller, &out->rules[out->n],
+				   out->values[out->n], err, err_len);
+		out->n++;
 		if (ret) {
-			pf_rules_release(&out[start], *n - start, sets);
-			*n = start;
+			compiled_truncate(out, start);
 			return ret;
 		}
-		(*n)++;
 	}
 	if (p->n_rules)
 		g++;
@@ -105,31 +120,155 @@ int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *gr
 	return 0;
 }
 
-/* Sets are only counted when validating. */
-static int count_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
-			 uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len)
+int pf_compiled_merge(struct pf_compiled *out, const struct pf_compiled *src, char *err,
+		      size_t err_len)
 {
-	size_t *n_values = ctx;
+	uint8_t next = 0, src_group = 0, mapped = 0;
+	bool have_map = false;
+	size_t n0 = out->n;
 
-	*n_values += values->n;
-	*set_id = 1;
-	*tiers = 0;
+	for (size_t i = 0; i < n0; i++)
+		next = out->rules[i].group + 1 > next ? out->rules[i].group + 1 : next;
+	for (size_t i = 0; i < src->n; i++) {
+		bool held = false;
+
+		for (size_t k = 0; k < n0 && !held; k++)
+			held = out->rules[k].policy_id == src->rules[i].policy_id;
+		if (held)
+			continue;
+		if (out->n >= PF_MAX_RULES) {
+			snprintf(err, err_len,
+				 "more than %d rules apply to a container not identified "
+				 "yet (the rules of all the pod's containers)",
+				 PF_MAX_RULES);
+			return -E2BIG;
+		}
+		if (!have_map || src->rules[i].group != src_group) {
+			src_group = src->rules[i].group;
+			mapped = next++;
+			have_map = true;
+		}
+		out->rules[out->n] = src->rules[i];
+		out->rules[out->n].group = mapped;
+		out->n++;
+		for (unsigned c = 0; c < PF_MAX_CONDS; c++) {
+			if (pf_strset_copy(&out->values[out->n - 1][c], &src->values[i][c])) {
+				snprintf(err, err_len, "out of memory");
+				return -ENOMEM;
+			}
+		}
+	}
 	return 0;
 }
 
-static void count_release(void *ctx, uint32_t set_id)
+void pf_compiled_deny_all(struct pf_compiled *c)
 {
+	compiled_truncate(c, 0);
+	memset(&c->rules[0], 0, sizeof(c->rules[0]));
+	c->rules[0].policy_id = 0; /* no policy: reported as the engine's own */
+	c->rules[0].actions = PF_ACT_DENY | PF_ACT_POST;
+	c->rules[0].err = EPERM;
+	c->n = 1;
+}
+
+/* The values of an allowlist condition of rule i (NotEqual on the executed file), or NULL. */
+static const struct pf_strset *allowlist_values(const struct pf_compiled *c, size_t i)
+{
+	const struct pf_rule *r = &c->rules[i];
+
+	for (unsigned k = 0; k < r->n_conds && k < PF_MAX_CONDS; k++)
+		if (r->conds[k].subject == PF_SUBJ_EXEC_PATH &&
+		    r->conds[k].match == PF_MATCH_EXACT && r->conds[k].negate)
+			return &c->values[i][k];
+	return NULL;
+}
+
+/* Keeps in *common only what is also in values (all of values for the first list). */
+static int strset_keep_common(struct pf_strset *common, const struct pf_strset *values, bool first)
+{
+	struct pf_strset kept = {};
+
+	for (size_t i = 0; i < values->n; i++) {
+		if ((first || pf_strset_has(common, values->v[i])) &&
+		    pf_strset_add(&kept, values->v[i]) < 0) {
+			pf_strset_free(&kept);
+			return -ENOMEM;
+		}
+	}
+	pf_strset_free(common);
+	*common = kept;
+	return 0;
+}
+
+int pf_compiled_add_skip(struct pf_compiled *c)
+{
+	struct pf_strset common = {};
+	struct pf_rule skip = {
+	    .flags = PF_RULE_SKIP_IF_IN,
+	    .group = UINT8_MAX,
+	    .n_conds = 1,
+	};
+	size_t n_lists = 0;
+	int err = 0;
+
+	if (c->n <= PF_SMALL_RULES || c->n >= PF_MAX_RULES)
+		return 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pf_strset *values = allowlist_values(c, i);
+
+		if (!values)
+			continue;
+		err = strset_keep_common(&common, values, n_lists == 0);
+		if (err)
+			goto out;
+		skip.skip_mask |= 1u << (i + 1); /* indices once the skip rule is in front */
+		n_lists++;
+	}
+	if (n_lists < 2 || !common.n)
+		goto out;
+	skip.conds[0].subject = PF_SUBJ_EXEC_PATH;
+	skip.conds[0].match = PF_MATCH_EXACT;
+	skip.conds[0].tiers = pf_values_tiers(PF_MATCH_EXACT, &common);
+	memmove(&c->rules[1], &c->rules[0], c->n * sizeof(c->rules[0]));
+	memmove(&c->values[1], &c->values[0], c->n * sizeof(c->values[0]));
+	memset(&c->values[0], 0, sizeof(c->values[0]));
+	c->rules[0] = skip;
+	c->values[0][0] = common; /* taken */
+	common = (struct pf_strset){};
+	c->n++;
+out:
+	pf_strset_free(&common);
+	return err;
+}
+
+bool pf_compiled_equal(const struct pf_compiled *a, const struct pf_compiled *b)
+{
+	if (a->n != b->n || memcmp(a->rules, b->rules, a->n * sizeof(a->rules[0])))
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		for (unsigned k = 0; k < PF_MAX_CONDS; k++)
+			if (!pf_strset_equal(&a->values[i][k], &b->values[i][k]))
+				return false;
+	return true;
 }
 
 int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, size_t err_len)
 {
-	struct pf_set_resolver counter = {count_acquire, count_release, n_values, false};
-	struct pf_rule rules[PF_MAX_RULES];
+	struct pf_compiled *c = calloc(1, sizeof(*c));
 	uint8_t group = 0;
-	size_t n = 0;
+	int ret;
 
 	*n_values = 0;
-	return pf_compile_policy(p, 1, &group, &counter, rules, PF_MAX_RULES, &n, err, err_len);
+	if (!c)
+		return -ENOMEM;
+	/* The node's backend is checked when the policy is applied; here, everything else. */
+	ret = pf_compile_policy(p, 1, &group, true, c, err, err_len);
+	for (size_t i = 0; i < c->n; i++)
+		for (unsigned k = 0; k < c->rules[i].n_conds && k < PF_MAX_CONDS; k++)
+			*n_values += c->values[i][k].n;
+	pf_compiled_free(c);
+	free(c);
+	return ret;
 }
 
 /* The size classes of the kernel's BPF memory allocator (kmalloc-like). */

@@ -8,17 +8,6 @@
  */
 #include "engine_internal.h"
 
-static int resolver_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
-			    uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len)
-{
-	return pf_sets_acquire(ctx, match, values, set_id, tiers, err, err_len);
-}
-
-static void resolver_release(void *ctx, uint32_t set_id)
-{
-	pf_sets_release(ctx, set_id);
-}
-
 struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root)
 {
 	struct pf_engine *e = calloc(1, sizeof(*e));
@@ -31,8 +20,6 @@ struct pf_engine *pf_engine_new(struct pf_store *st, const char *cgroup_root)
 		free(e);
 		return NULL;
 	}
-	e->resolver =
-	    (struct pf_set_resolver){resolver_acquire, resolver_release, e->sets, !st->sees_caller};
 	if (cgroup_root)
 		snprintf(e->cgroup_root, sizeof(e->cgroup_root), "%s", cgroup_root);
 	else if (pf_cgroup2_mount(e->cgroup_root, sizeof(e->cgroup_root)))

@@ -159,7 +159,6 @@ struct wl_garbage {
 struct pf_engine {
 	struct pf_store *st;
 	struct pf_sets *sets;
-	struct pf_set_resolver resolver;
 	char cgroup_root[PATH_MAX];
 	struct policy_ent *policies;
 	struct policy_ent *policies_by_id;
@@ -203,17 +202,12 @@ int eng_ptrs_add_unique(struct ptrs *a, void *p);
 
 /* engine_compile.c */
 struct pf_policy *eng_active_template(struct pf_engine *e, const char *name);
-void eng_add_allowlist_skip_rule(struct pf_engine *e, struct pod_ent *pe, struct pf_rule *rules,
-				 size_t *n);
 int eng_compile_rules(struct pf_engine *e, const struct ptrs *cands, const char *container,
-		      struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
-		      size_t err_len);
+		      struct pf_compiled *out, struct ptrs *used, char *err, size_t err_len);
 int eng_compile_unidentified(struct pf_engine *e, const struct ptrs *cands,
-			     const struct pf_pod *pod, struct pf_rule (*crules)[PF_MAX_RULES],
-			     const size_t *cn, const int *cerr, char (*cmsg)[PF_ENGINE_MSG],
-			     struct pf_rule *rules, size_t *n, struct ptrs *used, char *err,
-			     size_t err_len);
-void eng_rules_deny_all(struct pf_rule *rules, size_t *n);
+			     const struct pf_pod *pod, const struct pf_compiled *cc,
+			     const int *cerr, char (*cmsg)[PF_ENGINE_MSG], struct pf_compiled *out,
+			     struct ptrs *used, char *err, size_t err_len);
 
 /* engine_reconcile.c */
 void eng_conts_free(struct cont_ent *cont, size_t n);

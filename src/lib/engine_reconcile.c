@@ -12,6 +12,59 @@ static bool same_rules(const struct pf_rule *a, size_t na, const struct pf_rule 
 	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
 }
 
+/* Drops the set references rules[0..n) hold. */
+static void rules_release(struct pf_engine *e, const struct pf_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (unsigned c = 0; c < rules[i].n_conds && c < PF_MAX_CONDS; c++)
+			pf_sets_release(e->sets, rules[i].conds[c].set_id);
+}
+
+/*
+ * The compiled rules with their value sets in the kernel: a reference per
+ * condition (equal values share one set; new ones are written). On failure
+ * no reference is kept and msg says why. The allowlists' shortcut rule is
+ * only an optimisation: when its set cannot be written it is left out (the
+ * rules stay complete) and said in the pod's status.
+ */
+static int rules_acquire(struct pf_engine *e, struct pod_ent *pe, const struct pf_compiled *c,
+			 struct pf_rule *rules, size_t *n, char *msg, size_t msg_len)
+{
+	int err = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < c->n && !err; i++) {
+		struct pf_rule r = c->rules[i];
+		unsigned k;
+
+		for (k = 0; k < r.n_conds && k < PF_MAX_CONDS && !err; k++)
+			err = pf_sets_acquire(e->sets, r.conds[k].match, &c->values[i][k],
+					      &r.conds[k].set_id, &r.conds[k].tiers, msg, msg_len);
+		if (err) {
+			for (unsigned j = 0; j + 1 < k; j++)
+				pf_sets_release(e->sets, r.conds[j].set_id);
+		}
+		if (err && (r.flags & PF_RULE_SKIP_IF_IN)) {
+			if (!pe->error[0]) {
+				snprintf(pe->error, sizeof(pe->error),
+					 "%s: the allowlists' shortcut rule was not written: %s "
+					 "(rules complete; execs cost one lookup per allowlist)",
+					 pe->key, msg);
+				pf_err("%s", pe->error);
+			}
+			err = 0;
+			continue;
+		}
+		if (!err)
+			rules[(*n)++] = r;
+	}
+	if (err) {
+		rules_release(e, rules, *n);
+		*n = 0;
+	}
+	return err;
+}
+
 void eng_wl_ent_free(struct wl_ent *wl)
 {
 	free(wl->container);
@@ -23,7 +76,7 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 	struct wl_garbage *g = malloc(sizeof(*g));
 
 	HASH_DEL(e->wls, wl);
-	pf_rules_release(wl->rules, wl->n_rules, &e->resolver);
+	rules_release(e, wl->rules, wl->n_rules);
 	if (g) {
 		/* The ruleset stays until no program can still hold the old cgroup mapping. */
 		g->id = wl->id;
@@ -64,7 +117,7 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 
 	*replaced = NULL;
 	if (wl && same_rules(wl->rules, wl->n_rules, rules, n)) {
-		pf_rules_release(rules, n, &e->resolver); /* already in force */
+		rules_release(e, rules, n); /* already in force */
 		return 0;
 	}
 	if (!wl || !!(wl->id & PF_WL_LARGE) != large) {
@@ -100,7 +153,7 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 		HASH_ADD(hh, e->wls, id, sizeof(fresh->id), fresh);
 		*replaced = *slot;
 	} else {
-		pf_rules_release(wl->rules, wl->n_rules, &e->resolver);
+		rules_release(e, wl->rules, wl->n_rules);
 	}
 	memcpy(wl->rules, rules, n * sizeof(*rules));
 	wl->n_rules = n;
@@ -215,30 +268,44 @@ static struct wl_ent *cont_previous(struct pod_ent *pe, const char *name)
 	return NULL;
 }
 
-/* Applies one container's compiled rules (or, on error, keeps what it had, else the pod's). */
+/*
+ * Applies one container's compiled rules (cerr: they could not be
+ * compiled). On any error it keeps what it had, else it gets the pod's
+ * workload, the strictest the pod has (fail closed).
+ */
 static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const char *name,
-				 struct pf_rule *rules, size_t n, int cerr, struct ptrs *garbage,
+				 const struct pf_compiled *cc, int cerr, struct ptrs *garbage,
 				 bool *kept_previous)
 {
 	struct wl_ent *prev = cont_previous(pe, name), *slot = prev, *replaced = NULL;
+	struct pf_rule rules[PF_MAX_RULES];
+	char msg[PF_ENGINE_MSG];
+	size_t n = 0;
 
-	if (!cerr && !n) {
+	if (!cerr && !cc->n) {
 		if (prev)
 			eng_ptrs_add_unique(garbage, prev);
 		return NULL; /* no rule applies to it */
 	}
+	if (!cerr) {
+		cerr = rules_acquire(e, pe, cc, rules, &n, msg, sizeof(msg));
+		if (cerr) {
+			snprintf(pe->error, sizeof(pe->error), "%s/%s: %s (previous rules kept)",
+				 pe->key, name, msg);
+			pf_err("%s", pe->error);
+		}
+	}
 	/* The rules of every container together are its own (one container, or alike): shared. */
 	if (!cerr && pe->pod_wl && same_rules(pe->pod_wl->rules, pe->pod_wl->n_rules, rules, n)) {
-		pf_rules_release(rules, n, &e->resolver);
+		rules_release(e, rules, n);
 		if (prev)
 			eng_ptrs_add_unique(garbage, prev);
 		return pe->pod_wl;
 	}
 	if (cerr || wl_apply(e, pe, name, &slot, rules, n, &replaced)) {
 		if (!cerr)
-			pf_rules_release(rules, n, &e->resolver);
+			rules_release(e, rules, n);
 		*kept_previous = true;
-		/* Nothing of its own to keep: the strictest the pod has (fail closed). */
 		return prev ? prev : pe->pod_wl;
 	}
 	if (replaced)
@@ -249,11 +316,10 @@ static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const 
 /* One pod's recomputation, step by step (eng_pod_compute). */
 struct pod_update {
 	struct pf_pod *pod;
-	struct ptrs cands;   /* policies that may select it, sorted */
-	struct ptrs used;    /* policies and instances its rules name */
-	struct ptrs garbage; /* workloads it may no longer use */
-	struct pf_rule (*crules)[PF_MAX_RULES];
-	size_t *cn;
+	struct ptrs cands;	/* policies that may select it, sorted */
+	struct ptrs used;	/* policies and instances its rules name */
+	struct ptrs garbage;	/* workloads it may no longer use */
+	struct pf_compiled *cc; /* per container, then the pod's (not identified yet) */
 	int *cerr;
 	char (*cmsg)[PF_ENGINE_MSG];
 	struct cont_ent *cont;
@@ -266,12 +332,11 @@ static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_up
 	size_t nc = u->pod->n_containers + 1;
 
 	eng_candidates(e, u->pod, &u->cands);
-	u->crules = calloc(nc, sizeof(*u->crules));
-	u->cn = calloc(nc, sizeof(*u->cn));
+	u->cc = calloc(nc, sizeof(*u->cc));
 	u->cerr = calloc(nc, sizeof(*u->cerr));
 	u->cont = calloc(nc, sizeof(*u->cont));
 	u->cmsg = calloc(nc, sizeof(*u->cmsg));
-	if (!u->crules || !u->cn || !u->cerr || !u->cont || !u->cmsg) {
+	if (!u->cc || !u->cerr || !u->cont || !u->cmsg) {
 		snprintf(pe->error, sizeof(pe->error), "%s: out of memory (previous rules kept)",
 			 pe->key);
 		pf_err("%s", pe->error);
@@ -280,8 +345,8 @@ static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_up
 	for (size_t i = 0; i < u->pod->n_containers; i++) {
 		const char *name = u->pod->containers[i].name;
 
-		u->cerr[i] = eng_compile_rules(e, &u->cands, name, u->crules[i], &u->cn[i],
-					       &u->used, u->cmsg[i], sizeof(u->cmsg[i]));
+		u->cerr[i] = eng_compile_rules(e, &u->cands, name, &u->cc[i], &u->used, u->cmsg[i],
+					       sizeof(u->cmsg[i]));
 		if (u->cerr[i])
 			pf_err("pod %s/%s: %s", pe->key, name, u->cmsg[i]);
 	}
@@ -295,14 +360,19 @@ static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_up
  */
 static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
 {
+	struct pf_compiled *pod_cc = &u->cc[u->pod->n_containers];
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
 	struct pf_rule rules[PF_MAX_RULES];
 	char msg[PF_ENGINE_MSG];
-	size_t n;
+	size_t n = 0;
 	int err;
 
-	err = eng_compile_unidentified(e, &u->cands, u->pod, u->crules, u->cn, u->cerr, u->cmsg,
-				       rules, &n, &u->used, msg, sizeof(msg));
+	err = eng_compile_unidentified(e, &u->cands, u->pod, u->cc, u->cerr, u->cmsg, pod_cc,
+				       &u->used, msg, sizeof(msg));
+	if (!err && pod_cc->n)
+		pf_compiled_add_skip(pod_cc); /* without it (no memory): complete all the same */
+	if (!err)
+		err = rules_acquire(e, pe, pod_cc, rules, &n, msg, sizeof(msg));
 	if (err && pod_wl) {
 		snprintf(pe->error, sizeof(pe->error), "%s: %s (previous rules kept)", pe->key,
 			 msg);
@@ -314,16 +384,15 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 		snprintf(pe->error, sizeof(pe->error),
 			 "%s: %s (containers not identified yet deny every exec)", pe->key, msg);
 		pf_err("%s", pe->error);
-		eng_rules_deny_all(rules, &n);
-	} else if (n) {
-		eng_add_allowlist_skip_rule(e, pe, rules, &n);
+		pf_compiled_deny_all(pod_cc);
+		rules_acquire(e, pe, pod_cc, rules, &n, msg, sizeof(msg)); /* no sets: no error */
 	}
 	if (!n) {
 		if (pod_wl)
 			eng_ptrs_add_unique(&u->garbage, pod_wl);
 		pod_wl = NULL;
 	} else if (wl_apply(e, pe, NULL, &pod_wl, rules, n, &replaced)) {
-		pf_rules_release(rules, n, &e->resolver);
+		rules_release(e, rules, n);
 		u->kept_previous = true;
 	} else if (replaced) {
 		eng_ptrs_add_unique(&u->garbage, replaced);
@@ -337,11 +406,11 @@ static void update_containers(struct pf_engine *e, struct pod_ent *pe, struct po
 	const struct pf_pod *pod = u->pod;
 
 	for (size_t i = 0; i < pod->n_containers; i++) {
-		if (!u->cerr[i] && u->cn[i])
-			eng_add_allowlist_skip_rule(e, pe, u->crules[i], &u->cn[i]);
+		if (!u->cerr[i] && u->cc[i].n)
+			pf_compiled_add_skip(&u->cc[i]);
 		u->cont[i].name = strdup(pod->containers[i].name);
-		u->cont[i].wl = cont_apply(e, pe, pod->containers[i].name, u->crules[i], u->cn[i],
-					   u->cerr[i], &u->garbage, &u->kept_previous);
+		u->cont[i].wl = cont_apply(e, pe, pod->containers[i].name, &u->cc[i], u->cerr[i],
+					   &u->garbage, &u->kept_previous);
 	}
 	/* Containers the pod no longer has. */
 	for (size_t i = 0; i < pe->n_cont; i++) {
@@ -401,8 +470,9 @@ static void update_finish(struct pf_engine *e, struct pod_ent *pe, struct pod_up
 	pod_set_policies(e, pe, &u->used);
 	if (u->cont)
 		eng_conts_free(u->cont, u->pod->n_containers);
-	free(u->crules);
-	free(u->cn);
+	for (size_t i = 0; u->cc && i <= u->pod->n_containers; i++)
+		pf_compiled_free(&u->cc[i]);
+	free(u->cc);
 	free(u->cerr);
 	free(u->cmsg);
 	free(u->garbage.v);

@@ -90,22 +90,20 @@ static struct json_object *status_binding(struct pf_engine *e, struct policy_ent
 	struct binding_pods *bp = NULL;
 	struct json_object *o = json_object_new_object();
 	struct pf_policy *tpl = eng_active_template(e, b->template_ref);
-	char msg[256], where[PATH_MAX + 300], src[PATH_MAX + 8];
-	int line, col;
+	char where[PATH_MAX + 600], src[PATH_MAX + 8];
+	enum pf_binding_state state;
+	struct pf_binding_why why;
 
 	json_object_object_add(o, "name", json_object_new_string(b->name));
 	json_object_object_add(o, "namespace", json_object_new_string(b->namespace));
 	json_object_object_add(o, "template", json_object_new_string(b->template_ref));
 	json_object_object_add(
 	    o, "file", json_object_new_string(eng_def_source(&pe->defs.v[0], src, sizeof(src))));
-	if (!tpl) {
-		json_object_object_add(o, "state", json_object_new_string("waiting-for-template"));
-	} else if (pf_binding_check(tpl, b, msg, sizeof(msg), &line, &col)) {
-		snprintf(where, sizeof(where), "%s:%d:%d: %s", b->file, line, col, msg);
-		json_object_object_add(o, "state", json_object_new_string("rejected"));
+	state = pf_binding_accept(tpl, b, &why);
+	json_object_object_add(o, "state", json_object_new_string(pf_binding_state_name(state)));
+	if (state == PF_BINDING_REJECTED) {
+		snprintf(where, sizeof(where), "%s:%d:%d: %s", b->file, why.line, why.col, why.msg);
 		json_object_object_add(o, "error", json_object_new_string(where));
-	} else {
-		json_object_object_add(o, "state", json_object_new_string("active"));
 	}
 	snprintf(where, sizeof(where), "%s/%s", b->namespace, b->name);
 	HASH_FIND_STR(counts, where, bp);

@@ -250,15 +250,16 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 			continue;
 		for (size_t i = 0; i < n && !err; i++) {
 			const struct pf_policy *b = sorted[i];
-			char why[256], msg[200];
-			int line, col;
+			struct pf_binding_why why;
+			char where[700];
 
 			if (b->type != PF_POLICY_BINDING || strcmp(b->template_ref, tpl->name) ||
 			    !pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container))
 				continue;
-			if (pf_binding_check(tpl, b, msg, sizeof(msg), &line, &col)) {
-				snprintf(why, sizeof(why), "%s:%d:%d: %s", b->file, line, col, msg);
-				err = push_ignored(out, b, why);
+			if (pf_binding_accept(tpl, b, &why) != PF_BINDING_ACTIVE) {
+				snprintf(where, sizeof(where), "%s:%d:%d: %s", b->file, why.line,
+					 why.col, why.msg);
+				err = push_ignored(out, b, where);
 				continue;
 			}
 			if (out->n == first && (err = push_policy(out, tpl)))
@@ -280,11 +281,13 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct pf_policy *b = sorted[i];
 
+		struct pf_binding_why why;
+
 		if (b->type == PF_POLICY_BINDING &&
 		    pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container) &&
-		    !pf_policies_find_template(sorted, n, b->template_ref))
-			err = push_ignored(out, b,
-					   "template not found (yet): the binding waits for it");
+		    pf_binding_accept(pf_policies_find_template(sorted, n, b->template_ref), b,
+				      &why) == PF_BINDING_WAITING)
+			err = push_ignored(out, b, why.msg);
 	}
 
 	for (size_t i = 0; i < out->n && !err; i++) {

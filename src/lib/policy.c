@@ -295,6 +295,34 @@ int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *b, cha
 	return 0;
 }
 
+enum pf_binding_state pf_binding_accept(const struct pf_policy *tpl, const struct pf_policy *b,
+					struct pf_binding_why *why)
+{
+	why->msg[0] = 0;
+	why->line = why->col = 0;
+	if (!tpl || strcmp(tpl->name, b->template_ref) != 0) {
+		snprintf(why->msg, sizeof(why->msg),
+			 "template \"%s\" not found (yet): the binding waits for it",
+			 b->template_ref);
+		return PF_BINDING_WAITING;
+	}
+	if (pf_binding_check(tpl, b, why->msg, sizeof(why->msg), &why->line, &why->col))
+		return PF_BINDING_REJECTED;
+	return PF_BINDING_ACTIVE;
+}
+
+const char *pf_binding_state_name(enum pf_binding_state s)
+{
+	switch (s) {
+	case PF_BINDING_ACTIVE:
+		return "active";
+	case PF_BINDING_WAITING:
+		return "waiting-for-template";
+	default:
+		return "rejected";
+	}
+}
+
 static int copy_str(char **dst, const char *src)
 {
 	*dst = src ? strdup(src) : NULL;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include "podfence/compile.h"
 #include "podfence/sets.h"
 
 struct set_entry {
@@ -43,17 +44,6 @@ void pf_sets_set_digest(struct pf_sets *s,
 			unsigned long long (*digest)(const struct pf_strset *, unsigned long long))
 {
 	s->digest = digest;
-}
-
-uint8_t pf_sets_tiers(enum pf_match match, const struct pf_strset *values)
-{
-	uint8_t tiers = 0;
-
-	if (match != PF_MATCH_EXACT)
-		return 0;
-	for (size_t i = 0; i < values->n; i++)
-		tiers |= pf_exact_tier(strlen(values->v[i]));
-	return tiers;
 }
 
 static void entry_free(struct set_entry *e)
@@ -131,7 +121,7 @@ int pf_sets_acquire(struct pf_sets *s, enum pf_match match, const struct pf_strs
 		entry_free(e);
 		return err;
 	}
-	e->tiers = pf_sets_tiers(match, values);
+	e->tiers = pf_values_tiers(match, values);
 	e->refs = 1;
 	s->n_refs++;
 	s->n_values += values->n;

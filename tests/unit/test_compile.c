@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <stdlib.h>
 #include "pf_test.h"
 #include "podfence/compile.h"
 #include "podfence/policy.h"
@@ -52,41 +53,36 @@ out:
 }
 
 /* Refusing beats accepting a rule the backend cannot enforce. */
-static int no_acquire(void *ctx, enum pf_match match, const struct pf_strset *values,
-		      uint32_t *set_id, uint8_t *tiers, char *err, size_t err_len)
-{
-	*set_id = 1;
-	*tiers = 0;
-	return 0;
-}
-
-static void no_release(void *ctx, uint32_t set_id)
-{
-}
-
 PF_TEST(caller_conditions_compile_unless_the_backend_cannot_see_the_caller)
 {
-	struct pf_set_resolver blind = {no_acquire, no_release, NULL, true};
+	struct pf_compiled *c = calloc(1, sizeof(*c));
 	struct pf_policy_list pols = {};
 	struct pf_diags diags = {};
-	struct pf_rule rules[PF_MAX_RULES];
 	char err[256] = "";
 	uint8_t group = 0;
 	size_t n = 0;
 
-	if (!ASSERT_OK(
+	if (!ASSERT_NOT_NULL(c, "compiled") ||
+	    !ASSERT_OK(
 		pf_policy_parse_buf("p.yaml", caller_policy, strlen(caller_policy), &pols, &diags),
 		"parse"))
 		goto out;
 	ASSERT_OK(pf_policy_validate(&pols.v[0], &n, err, sizeof(err)), err);
 	ASSERT_EQ(n, 3, "values of both conditions");
-	n = 0;
-	ASSERT_EQ(pf_compile_policy(&pols.v[0], 7, &group, &blind, rules, PF_MAX_RULES, &n, err,
-				    sizeof(err)),
-		  -EOPNOTSUPP, "refused on a blind backend");
+	ASSERT_EQ(pf_compile_policy(&pols.v[0], 7, &group, false, c, err, sizeof(err)), -EOPNOTSUPP,
+		  "refused on a blind backend");
 	ASSERT_STRSTR(err, "matchBinaries", "message names the construct");
-	ASSERT_EQ(n, 0, "nothing appended");
+	ASSERT_EQ(c->n, 0, "nothing appended");
+	group = 0;
+	ASSERT_OK(pf_compile_policy(&pols.v[0], 7, &group, true, c, err, sizeof(err)), err);
+	ASSERT_EQ(c->n, 1, "one rule");
+	ASSERT_EQ(c->rules[0].n_conds, 2, "both conditions");
+	ASSERT_EQ(c->rules[0].conds[0].set_id, 0, "no kernel id: the values are held");
+	ASSERT_GE(c->values[0][0].n + c->values[0][1].n, 3, "values by content");
 out:
+	if (c)
+		pf_compiled_free(c);
+	free(c);
 	pf_policy_list_free(&pols);
 	pf_diags_free(&diags);
 }
