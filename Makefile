@@ -27,7 +27,9 @@ SAN_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
-	     tests/lib/pf_memstore.c
+	     tests/lib/pf_memstore.c tests/lib/pf_failalloc.c
+# Allocation failure injection in the unit tier (tests/lib/pf_failalloc.h).
+FAILALLOC := $(foreach f,malloc calloc realloc strdup strndup asprintf open_memstream,-Wl,--wrap=$(f))
 BPFT_SRCS := $(sort $(wildcard tests/bpf/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
 	     tests/lib/pf_kfixture.c
 ADV_SRCS  := $(sort $(wildcard tests/adversarial/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
@@ -95,7 +97,7 @@ $(BUILD)/podfence: $(CLI_OBJS) $(BUILD)/libpodfence.a
 
 $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/libpodfence-san.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(FAILALLOC) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/bpf_tests: $(BPFT_OBJS) $(BUILD)/libpodfence.a
 	@mkdir -p $(@D)

@@ -17,6 +17,10 @@ static void cg_track(struct pf_engine *e, struct pod_ent *pe, uint64_t cgid)
 			return;
 		ce->cgid = cgid;
 		HASH_ADD(hh, e->cgs, cgid, sizeof(ce->cgid), ce);
+		if (!eng_hash_added()) {
+			free(ce);
+			return;
+		}
 		if (pe->n_cgids == pe->cap_cgids) {
 			size_t cap = pe->cap_cgids ? pe->cap_cgids * 2 : 4;
 			uint64_t *v = realloc(pe->cgids, cap * sizeof(*v));

@@ -72,15 +72,37 @@ static struct policy_ent *instance_get(struct pf_engine *e, const char *tpl,
 		free(key);
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (asprintf(&ie->bindings[ie->n_bindings], "%s/%s", bs[i]->namespace,
-			     bs[i]->name) > 0)
-			ie->n_bindings++;
 	ie->key = key;
+	for (size_t i = 0; i < n; i++) {
+		if (asprintf(&ie->bindings[i], "%s/%s", bs[i]->namespace, bs[i]->name) < 0) {
+			ie->bindings[i] = NULL;
+			goto fail;
+		}
+		ie->n_bindings++;
+	}
 	HASH_ADD_KEYPTR(hh, e->policies, ie->key, strlen(ie->key), ie);
+	if (!eng_hash_added())
+		goto fail;
 	HASH_ADD(hh_id, e->policies_by_id, id, sizeof(ie->id), ie);
-	eng_ptrs_add(&e->fresh_instances, ie);
+	if (!eng_hash_added()) {
+		HASH_DEL(e->policies, ie);
+		goto fail;
+	}
+	/* Dropped again at the end of the pod's computation if no rule of it was applied. */
+	if (eng_ptrs_add(&e->fresh_instances, ie)) {
+		eng_policy_ent_free(e, ie);
+		return NULL;
+	}
 	return ie;
+
+fail:
+	for (size_t i = 0; i < ie->n_bindings; i++)
+		free(ie->bindings[i]);
+	free(ie->bindings);
+	free(ie->tpl_name);
+	free(ie->key);
+	free(ie);
+	return NULL;
 }
 
 /* Compiles one template's bindings[0..n) (same template, sorted) for a container. */

@@ -59,6 +59,11 @@ static int index_add(struct bucket **idx, const char *kv, void *item)
 			return -ENOMEM;
 		}
 		HASH_ADD_KEYPTR(hh, *idx, b->kv, strlen(b->kv), b);
+		if (!eng_hash_added()) {
+			free(b->kv);
+			free(b);
+			return -ENOMEM;
+		}
 	}
 	return eng_ptrs_add(&b->items, item);
 }
@@ -209,46 +214,60 @@ static int cmp_policy_key(const void *a, const void *b)
 	return strcmp(pa->key, pb->key);
 }
 
-static void consider(struct pf_engine *e, struct policy_ent *pe, const struct pf_pod *pod,
-		     struct ptrs *out)
+static int consider(struct pf_engine *e, struct policy_ent *pe, const struct pf_pod *pod,
+		    struct ptrs *out)
 {
 	struct pf_policy *p = defs_active(&pe->defs);
 
-	if (pe->stamp == e->stamp || !p)
-		return;
+	/* A template selects nothing itself (its bindings do); an instance has no definition. */
+	if (pe->stamp == e->stamp || !p || p->type == PF_POLICY_TEMPLATE)
+		return 0;
 	pe->stamp = e->stamp;
 	if (p->namespace && strcmp(p->namespace, pod->namespace) != 0)
-		return;
+		return 0;
 	if (p->pods.present && !pf_selector_matches(&p->pods, &pod->labels))
-		return;
-	eng_ptrs_add(out, pe);
+		return 0;
+	return eng_ptrs_add(out, pe);
 }
 
-/* Policies that select the pod (for some container at least), sorted by key. */
-void eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *out)
+/*
+ * Policies that select the pod (for some container at least), sorted by key.
+ * -ENOMEM when the list could not be made whole: a candidate left out would
+ * go unenforced, so the caller keeps what the pod had.
+ */
+int eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *out)
 {
 	struct bucket *b;
+	int err = 0;
 
 	e->stamp++;
-	for (size_t i = 0; i < pod->labels.n; i++) {
+	for (size_t i = 0; i < pod->labels.n && !err; i++) {
 		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
 
-		if (!kv)
-			continue;
+		if (!kv) {
+			err = -ENOMEM;
+			break;
+		}
 		HASH_FIND_STR(e->pol_index, kv, b);
 		free(kv);
-		for (size_t j = 0; b && j < b->items.n; j++)
-			consider(e, b->items.v[j], pod, out);
+		for (size_t j = 0; b && j < b->items.n && !err; j++)
+			err = consider(e, b->items.v[j], pod, out);
 	}
-	for (size_t j = 0; j < e->pol_global.n; j++)
-		consider(e, e->pol_global.v[j], pod, out);
-	if (e->index_lost) {
+	for (size_t j = 0; j < e->pol_global.n && !err; j++)
+		err = consider(e, e->pol_global.v[j], pod, out);
+	if (e->index_lost && !err) {
 		struct policy_ent *pe, *tmp;
 
-		HASH_ITER (hh, e->policies, pe, tmp)
-			consider(e, pe, pod, out);
+		HASH_ITER (hh, e->policies, pe, tmp) {
+			err = consider(e, pe, pod, out);
+			if (err)
+				break;
+		}
 	}
+	if (err)
+		return err;
 	/* Canonical order: the compiled rules never depend on arrival order. */
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_policy_key);
+	return 0;
 }

@@ -15,11 +15,29 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/*
+ * A hash table out of memory is an error the engine handles (the element is
+ * not added; eng_hash_added() says so), never uthash's default exit().
+ */
+#define HASH_NONFATAL_OOM	 1
+#define uthash_nonfatal_oom(obj) (eng_hash_oom = true)
+static bool eng_hash_oom;
 #include <uthash.h>
+
+/* Whether the last HASH_ADD stored its element. */
+static inline bool eng_hash_added(void)
+{
+	bool added = !eng_hash_oom;
+
+	eng_hash_oom = false;
+	return added;
+}
 #include "podfence/cgroup.h"
 #include "podfence/compile.h"
 #include "podfence/engine.h"
@@ -191,7 +209,7 @@ const char *eng_def_source(const struct def *d, char *buf, size_t len);
 void eng_policy_ent_free(struct pf_engine *e, struct policy_ent *pe);
 
 /* engine_index.c */
-void eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *out);
+int eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *out);
 void eng_mark_dirty(struct pf_engine *e, struct pod_ent *pe);
 void eng_mark_selected(struct pf_engine *e, const struct pf_policy *p);
 void eng_mark_template_users(struct pf_engine *e, const char *name);

@@ -151,6 +151,16 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 	}
 	if (fresh) {
 		HASH_ADD(hh, e->wls, id, sizeof(fresh->id), fresh);
+		if (!eng_hash_added()) {
+			/* Untracked, it could never be collected: not used at all. */
+			pf_store_ruleset_delete(e->st, fresh->id);
+			eng_wl_ent_free(fresh);
+			snprintf(pe->error, sizeof(pe->error),
+				 "%s%s%s: out of memory (previous rules kept)", pe->key,
+				 container ? "/" : "", container ? container : "");
+			pf_err("%s", pe->error);
+			return -ENOMEM;
+		}
 		*replaced = *slot;
 	} else {
 		rules_release(e, wl->rules, wl->n_rules);
@@ -179,6 +189,11 @@ struct wl_ent *eng_wl_none(struct pf_engine *e)
 		return NULL;
 	}
 	HASH_ADD(hh, e->wls, id, sizeof(wl->id), wl);
+	if (!eng_hash_added()) {
+		pf_store_ruleset_delete(e->st, wl->id);
+		free(wl);
+		return NULL;
+	}
 	e->wl_none = wl;
 	return wl;
 }
@@ -331,12 +346,11 @@ static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_up
 {
 	size_t nc = u->pod->n_containers + 1;
 
-	eng_candidates(e, u->pod, &u->cands);
 	u->cc = calloc(nc, sizeof(*u->cc));
 	u->cerr = calloc(nc, sizeof(*u->cerr));
 	u->cont = calloc(nc, sizeof(*u->cont));
 	u->cmsg = calloc(nc, sizeof(*u->cmsg));
-	if (!u->cc || !u->cerr || !u->cont || !u->cmsg) {
+	if (!u->cc || !u->cerr || !u->cont || !u->cmsg || eng_candidates(e, u->pod, &u->cands)) {
 		snprintf(pe->error, sizeof(pe->error), "%s: out of memory (previous rules kept)",
 			 pe->key);
 		pf_err("%s", pe->error);

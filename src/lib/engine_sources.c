@@ -121,6 +121,11 @@ static struct source_ent *source_get(struct pf_engine *e, const struct source *s
 	se->id = strchr(se->key, ':') + 1;
 	se->has_pods = has_pods;
 	HASH_ADD_KEYPTR(hh, e->sources, se->key, strlen(se->key), se);
+	if (!eng_hash_added()) {
+		free(se->key);
+		free(se);
+		return NULL;
+	}
 	return se;
 }
 
@@ -194,7 +199,20 @@ static int policy_define(struct pf_engine *e, const char *key, const struct sour
 			goto drop;
 		}
 		HASH_ADD_KEYPTR(hh, e->policies, pe->key, strlen(pe->key), pe);
+		if (!eng_hash_added()) {
+			err = -ENOMEM;
+			free(pe->key);
+			free(pe);
+			goto drop;
+		}
 		HASH_ADD(hh_id, e->policies_by_id, id, sizeof(pe->id), pe);
+		if (!eng_hash_added()) {
+			err = -ENOMEM;
+			HASH_DEL(e->policies, pe);
+			free(pe->key);
+			free(pe);
+			goto drop;
+		}
 	}
 	before = defs_active(&pe->defs);
 	old = p ? defs_set(&pe->defs, src, p, &err) : defs_remove(&pe->defs, src);
@@ -261,6 +279,12 @@ static int pod_define(struct pf_engine *e, const char *key, const struct source 
 			goto drop;
 		}
 		HASH_ADD_KEYPTR(hh, e->pods, pe->key, strlen(pe->key), pe);
+		if (!eng_hash_added()) {
+			free(pe->key);
+			free(pe);
+			err = -ENOMEM;
+			goto drop;
+		}
 	}
 	before = defs_active(&pe->defs);
 	old = pod ? defs_set(&pe->defs, src, pod, &err) : defs_remove(&pe->defs, src);

@@ -77,6 +77,10 @@ static struct binding_pods *binding_pods_count(struct pf_engine *e)
 					continue;
 				bp->name = pe->bindings[i];
 				HASH_ADD_KEYPTR(hh, map, bp->name, strlen(bp->name), bp);
+				if (!eng_hash_added()) {
+					free(bp);
+					continue;
+				}
 			}
 			bp->pods += pe->n_pods;
 		}

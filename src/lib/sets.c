@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+/* Out of memory in a table: the set is not created (an error), never exit(). */
+#define HASH_NONFATAL_OOM	 1
+#define uthash_nonfatal_oom(obj) (hash_oom = true)
+static bool hash_oom;
 #include <uthash.h>
 #include "podfence/compile.h"
 #include "podfence/sets.h"
@@ -122,11 +127,23 @@ int pf_sets_acquire(struct pf_sets *s, enum pf_match match, const struct pf_strs
 		return err;
 	}
 	e->tiers = pf_values_tiers(match, values);
+	hash_oom = false;
+	HASH_ADD(hh_digest, s->by_digest, digest, sizeof(e->digest), e);
+	if (!hash_oom) {
+		HASH_ADD(hh_id, s->by_id, id, sizeof(e->id), e);
+		if (hash_oom)
+			HASH_DELETE(hh_digest, s->by_digest, e);
+	}
+	if (hash_oom) {
+		pf_store_set_delete(s->st, e->id, match, values);
+		entry_free(e);
+		if (err_msg)
+			snprintf(err_msg, err_len, "out of memory");
+		return -ENOMEM;
+	}
 	e->refs = 1;
 	s->n_refs++;
 	s->n_values += values->n;
-	HASH_ADD(hh_digest, s->by_digest, digest, sizeof(e->digest), e);
-	HASH_ADD(hh_id, s->by_id, id, sizeof(e->id), e);
 	*set_id = e->id;
 	*tiers = e->tiers;
 	return 0;

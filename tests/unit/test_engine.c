@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sanitizer/lsan_interface.h>
+#include "pf_failalloc.h"
 #include "pf_memstore.h"
 #include "pf_sandbox.h"
 #include "pf_test.h"
@@ -737,5 +739,130 @@ PF_TEST(engine_update_failing_at_each_write_never_enforces_less)
 		node_close(&n);
 	}
 	ASSERT_GE(tried, 5, "failure points tried");
+	printf("     %lu store writes of the update, each made to fail in turn\n", tried);
 	free(wanted);
+}
+
+/*
+ * An allocation failing at each point of an update (inputs given, then a
+ * sync), in turn: nothing crashes, nothing leaks, every cgroup enforces the
+ * old rules or the new ones (never less, never unbound), and the next
+ * change of the same inputs reaches the state of a clean update.
+ */
+/* Parsed ahead, so that only the engine's allocations are counted. */
+struct parsed {
+	struct pf_policy_list a, b;
+	struct pf_pod_list pods;
+};
+
+static bool parse_update(struct parsed *u)
+{
+	static const char a[] = ALLOWLIST("web", "web", "[/bin/a, /bin/c]");
+	static const char b[] = TEMPLATE "---\n" BINDING("b1", "web", "[/bin/a, /bin/d]");
+	char *pods = pod_yaml("q", "web", 1);
+	struct pf_diags d = {};
+	bool ok = pods && !pf_policy_parse_buf("a.yaml", a, strlen(a), &u->a, &d) &&
+		  !pf_policy_parse_buf("b.yaml", b, strlen(b), &u->b, &d) &&
+		  !pf_pod_parse_buf("pods2.yaml", pods, strlen(pods), &u->pods, &d);
+
+	free(pods);
+	pf_diags_free(&d);
+	return ASSERT_TRUE(ok, "parse the update");
+}
+
+static void parsed_free(struct parsed *u)
+{
+	pf_policy_list_free(&u->a);
+	pf_policy_list_free(&u->b);
+	pf_pod_list_free(&u->pods);
+	memset(u, 0, sizeof(*u));
+}
+
+/* The update: two policy files, a new pod; applied. Allocations counted from `arm` on. */
+static void update_inputs(struct node *n, bool count, unsigned long fail_at)
+{
+	struct parsed u = {};
+
+	(void)cgroup(n, "q", 0);
+	(void)cgroup(n, "q", 1);
+	if (!parse_update(&u))
+		return;
+	if (count)
+		pf_failalloc_arm(fail_at);
+	pf_engine_policy_file(n->e, "a.yaml", &u.a, NULL);
+	pf_engine_policy_file(n->e, "b.yaml", &u.b, NULL);
+	pf_engine_pod_file(n->e, "pods2.yaml", &u.pods, NULL);
+	pf_engine_sync(n->e);
+	parsed_free(&u);
+}
+
+static bool base_inputs(struct node *n)
+{
+	if (!node_open(n))
+		return false;
+	add_pod(n, "pods.yaml", "p", "web", 2);
+	policy_file(n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a, /bin/b]"));
+	pf_engine_sync(n->e);
+	pf_engine_collect(n->e);
+	return true;
+}
+
+PF_TEST(engine_update_failing_at_each_allocation_never_enforces_less)
+{
+	static const char *const paths[] = {"/bin/a", "/bin/b", "/bin/c", "/bin/x"};
+	unsigned long allocs = 0, fired = 0;
+	char *wanted = NULL;
+	struct node n;
+
+	/* A clean run: how many allocations the update makes, and where it ends. */
+	if (!base_inputs(&n))
+		return;
+	update_inputs(&n, true, 0);
+	allocs = pf_failalloc_disarm();
+	wanted = dump(&n);
+	node_close(&n);
+	ASSERT_GE(allocs, 50, "allocations counted");
+
+	for (unsigned long k = 1; k <= allocs; k++) {
+		char *d;
+
+		if (!base_inputs(&n))
+			break;
+		update_inputs(&n, true, k);
+		pf_failalloc_disarm();
+		fired += pf_failalloc_fired();
+		for (int c = 0; c <= 2; c++) {
+			enum pf_mem_verdict v[4];
+
+			for (int i = 0; i < 4; i++)
+				v[i] = exec_in(&n, "p", c, paths[i]);
+			if (v[0] != PF_MEM_ALLOWED || v[3] != PF_MEM_DENIED ||
+			    (v[1] != PF_MEM_DENIED && v[2] != PF_MEM_DENIED))
+				fprintf(stderr, "    allocation %lu failing: p/%d: %d %d %d %d\n",
+					k, c, v[0], v[1], v[2], v[3]);
+			ASSERT_EQ(v[0], PF_MEM_ALLOWED, "allowed before and after");
+			ASSERT_EQ(v[3], PF_MEM_DENIED, "denied before and after");
+			ASSERT_TRUE(v[1] == PF_MEM_DENIED || v[2] == PF_MEM_DENIED,
+				    "the old rules or the new ones, never neither");
+		}
+		/* Recovery: the same inputs again. */
+		policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
+		policy_file(&n, "b.yaml", ALLOWLIST("other", "other", "[/bin/a]"));
+		pf_engine_policy_file_removed(n.e, "b.yaml");
+		pf_engine_pod_file_removed(n.e, "pods2.yaml");
+		pf_engine_sync(n.e);
+		update_inputs(&n, false, 0);
+		d = dump(&n);
+		if (d && wanted && strcmp(d, wanted) != 0)
+			fprintf(stderr, "    after allocation %lu failed:\n%s    clean:\n%s", k, d,
+				wanted);
+		ASSERT_TRUE(d && wanted && strcmp(d, wanted) == 0,
+			    "recovered: the state of a clean update");
+		free(d);
+		node_close(&n);
+	}
+	ASSERT_EQ(fired, allocs, "every allocation was made to fail once");
+	printf("     %lu allocations of the update, each made to fail in turn\n", allocs);
+	free(wanted);
+	ASSERT_EQ(__lsan_do_recoverable_leak_check(), 0, "no leak");
 }
