@@ -146,6 +146,8 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 			hint = pf_cgroup_mntns_hint(dirfd);
 	}
 	err = pf_store_cgroup_bind(w->e->st, id, target->id, hint, msg, sizeof(msg));
+	if (err && !msg[0])
+		snprintf(msg, sizeof(msg), "%s", strerror(-err));
 	if (err) {
 		snprintf(what, sizeof(what), "%s: cgroup %.300s: %s", pe->key, path, msg);
 		snprintf(pe->error, sizeof(pe->error), "%s", what);
@@ -231,6 +233,12 @@ void eng_bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 	if (err == -ELOOP && !w.unbind) {
 		snprintf(what, sizeof(what), "%s: cgroups deeper than %d levels under %s", pe->key,
 			 PF_MAX_CG_LEVELS, dir);
+		bind_failed(e, what);
+	} else if (err && !w.unbind) {
+		/* Some cgroups may be left unbound: said, retried by the repair pass. */
+		snprintf(what, sizeof(what), "%s: cgroups under %s not all walked: %s", pe->key,
+			 dir, strerror(-err));
+		snprintf(pe->error, sizeof(pe->error), "%s", what);
 		bind_failed(e, what);
 	}
 	if (w.unbind) {

@@ -21,13 +21,16 @@ static bool applies_to(const struct pf_policy *p, const char *container)
 
 struct pf_policy *eng_active_template(struct pf_engine *e, const char *name)
 {
-	struct policy_ent *te;
-	char *key = pf_template_key(name);
+	struct policy_ent *te = NULL;
+	char key[PATH_MAX], *long_key;
 
-	if (!key)
-		return NULL;
-	HASH_FIND_STR(e->policies, key, te);
-	free(key);
+	/* pf_template_key()'s spelling, without an allocation for any usual name */
+	if (snprintf(key, sizeof(key), "PolicyTemplate//%s", name) < (int)sizeof(key)) {
+		HASH_FIND_STR(e->policies, key, te);
+	} else if ((long_key = pf_template_key(name))) {
+		HASH_FIND_STR(e->policies, long_key, te);
+		free(long_key);
+	}
 	return te ? defs_active(&te->defs) : NULL;
 }
 

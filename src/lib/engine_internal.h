@@ -196,6 +196,9 @@ struct pf_engine {
 	uint32_t generation;
 	size_t n_policy_pods;
 	bool index_lost; /* an index entry could not be stored: every lookup is a scan */
+	/* a document that could not even be recorded (out of memory): said until it is */
+	char input_error[2 * PF_ENGINE_MSG];
+	char input_error_id[PATH_MAX];
 	/* cgroups that could not be bound (cg_workload full, trees deeper than the walk) */
 	size_t bind_failures;
 	char bind_error[256];

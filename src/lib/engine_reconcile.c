@@ -33,6 +33,7 @@ static int rules_acquire(struct pf_engine *e, struct pod_ent *pe, const struct p
 	int err = 0;
 
 	*n = 0;
+	msg[0] = 0;
 	for (size_t i = 0; i < c->n && !err; i++) {
 		struct pf_rule r = c->rules[i];
 		unsigned k;
@@ -49,7 +50,7 @@ static int rules_acquire(struct pf_engine *e, struct pod_ent *pe, const struct p
 				snprintf(pe->error, sizeof(pe->error),
 					 "%s: the allowlists' shortcut rule was not written: %s "
 					 "(rules complete; execs cost one lookup per allowlist)",
-					 pe->key, msg);
+					 pe->key, msg[0] ? msg : strerror(-err));
 				pf_err("%s", pe->error);
 			}
 			err = 0;
@@ -61,6 +62,8 @@ static int rules_acquire(struct pf_engine *e, struct pod_ent *pe, const struct p
 	if (err) {
 		rules_release(e, rules, *n);
 		*n = 0;
+		if (!msg[0])
+			snprintf(msg, msg_len, "%s", strerror(-err));
 	}
 	return err;
 }
@@ -98,7 +101,10 @@ static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_ru
 			 PF_MAX_RULES);
 		return err;
 	}
-	return pf_store_ruleset_write(e->st, wl_id, &rs, msg, msg_len);
+	err = pf_store_ruleset_write(e->st, wl_id, &rs, msg, msg_len);
+	if (err && !msg[0])
+		snprintf(msg, msg_len, "%s", strerror(-err));
+	return err;
 }
 
 /*
@@ -125,6 +131,10 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 		if (!fresh || (container && !(fresh->container = strdup(container)))) {
 			if (fresh)
 				eng_wl_ent_free(fresh);
+			snprintf(pe->error, sizeof(pe->error),
+				 "%s%s%s: out of memory (previous rules kept)", pe->key,
+				 container ? "/" : "", container ? container : "");
+			pf_err("%s", pe->error);
 			return -ENOMEM;
 		}
 		err = pf_store_alloc_id(e->st, large ? PF_ID_WORKLOAD_LARGE : PF_ID_WORKLOAD,
@@ -294,7 +304,7 @@ static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const 
 {
 	struct wl_ent *prev = cont_previous(pe, name), *slot = prev, *replaced = NULL;
 	struct pf_rule rules[PF_MAX_RULES];
-	char msg[PF_ENGINE_MSG];
+	char msg[PF_ENGINE_MSG] = "";
 	size_t n = 0;
 
 	if (!cerr && !cc->n) {
@@ -361,6 +371,8 @@ static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_up
 
 		u->cerr[i] = eng_compile_rules(e, &u->cands, name, &u->cc[i], &u->used, u->cmsg[i],
 					       sizeof(u->cmsg[i]));
+		if (u->cerr[i] && !u->cmsg[i][0])
+			snprintf(u->cmsg[i], sizeof(u->cmsg[i]), "%s", strerror(-u->cerr[i]));
 		if (u->cerr[i])
 			pf_err("pod %s/%s: %s", pe->key, name, u->cmsg[i]);
 	}
@@ -377,7 +389,7 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 	struct pf_compiled *pod_cc = &u->cc[u->pod->n_containers];
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
 	struct pf_rule rules[PF_MAX_RULES];
-	char msg[PF_ENGINE_MSG];
+	char msg[PF_ENGINE_MSG] = "";
 	size_t n = 0;
 	int err;
 
@@ -387,6 +399,8 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 		pf_compiled_add_skip(pod_cc); /* without it (no memory): complete all the same */
 	if (!err)
 		err = rules_acquire(e, pe, pod_cc, rules, &n, msg, sizeof(msg));
+	else if (!msg[0])
+		snprintf(msg, sizeof(msg), "%s", strerror(-err));
 	if (err && pod_wl) {
 		snprintf(pe->error, sizeof(pe->error), "%s: %s (previous rules kept)", pe->key,
 			 msg);

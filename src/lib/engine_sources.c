@@ -414,9 +414,14 @@ static int source_replace(struct pf_engine *e, const struct source *src,
 	int ret = 0;
 
 	if (!se) {
-		pf_err("%s: out of memory: not applied (what was in force stays)", src->id);
+		snprintf(e->input_error, sizeof(e->input_error),
+			 "%s: out of memory: not applied (what was in force stays)", src->id);
+		snprintf(e->input_error_id, sizeof(e->input_error_id), "%s", src->id);
+		pf_err("%s", e->input_error);
 		return -ENOMEM;
 	}
+	if (!strcmp(e->input_error_id, src->id))
+		e->input_error[0] = e->input_error_id[0] = 0;
 	source_set_diags(se, diags);
 	if (diags && diags->n_errors)
 		return 0;

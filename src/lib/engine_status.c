@@ -271,6 +271,8 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 		json_object_array_add(errors, json_object_new_string(buf));
 	}
 	status_bindings(e, errors);
+	if (e->input_error[0])
+		json_object_array_add(errors, json_object_new_string(e->input_error));
 	if (e->index_lost)
 		json_object_array_add(
 		    errors,

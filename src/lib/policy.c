@@ -188,17 +188,19 @@ int pf_value_check(enum pf_match m, const char *v, char *err, size_t err_len)
 	    [VP_EMPTY] = "has an empty component (\"//\")",
 	    [VP_TRAILING_SLASH] = "ends with \"/\"",
 	};
+	char canon[PF_PATH_BUF + 2]; /* no allocation: a check that cannot fail for memory */
 	enum value_problem vp;
 	bool fixable;
-	char *canon;
 
 	/* A memfd's name is the user's string, "/" and ".." included. */
 	if (m != PF_MATCH_SUFFIX && strncmp(v, "/memfd:", 7) == 0)
 		return 0;
-	canon = malloc(strlen(v) + 2);
-	if (!canon) {
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
+	if (strlen(v) + 2 > sizeof(canon)) {
+		snprintf(err, err_len,
+			 "\"%.64s...\" is %zu bytes: it can never match (the kernel reports paths "
+			 "of at most %d)",
+			 v, strlen(v), PF_PATH_BUF);
+		return -EINVAL;
 	}
 	vp = value_problem(m, v, canon, &fixable);
 	if (vp == VP_RELATIVE)
@@ -222,7 +224,6 @@ int pf_value_check(enum pf_match m, const char *v, char *err, size_t err_len)
 			 "\"%s\" %s: it can never match (the kernel reports resolved "
 			 "paths of files)",
 			 v, why[vp]);
-	free(canon);
 	return vp ? -EINVAL : 0;
 }
 

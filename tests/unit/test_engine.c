@@ -845,6 +845,18 @@ PF_TEST(engine_update_failing_at_each_allocation_never_enforces_less)
 			ASSERT_TRUE(v[1] == PF_MEM_DENIED || v[2] == PF_MEM_DENIED,
 				    "the old rules or the new ones, never neither");
 		}
+		/* Anything short of the clean result is said in status. */
+		d = dump(&n);
+		if (d && wanted && strcmp(d, wanted) != 0) {
+			char *errors = status_errors(&n);
+
+			if (!strcmp(errors, "[]"))
+				fprintf(stderr, "    allocation %lu failing: silent\n", k);
+			ASSERT_TRUE(strcmp(errors, "[]") != 0,
+				    "a failure that changed the result is in status");
+			free(errors);
+		}
+		free(d);
 		/* Recovery: the same inputs again. */
 		policy_file(&n, "a.yaml", ALLOWLIST("web", "web", "[/bin/a]"));
 		policy_file(&n, "b.yaml", ALLOWLIST("other", "other", "[/bin/a]"));
