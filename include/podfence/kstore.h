@@ -97,6 +97,11 @@ void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id);
 /* -ENOENT when the cgroup is not bound. */
 int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, struct pf_cg_binding *out);
 
+/* Reading back what is stored (tests, debugging): a workload's ruleset, a set's values. */
+int pf_kstore_ruleset_read(struct pf_kstore *ks, uint32_t wl_id, struct pf_ruleset *out);
+int pf_kstore_set_values(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			 struct pf_strset *out);
+
 /*
  * Registers a cgroup directory name (e.g. "pod<uid>") that the kernel binds
  * to wl_id when a cgroup of that name is created under no bound cgroup.

@@ -754,6 +754,75 @@ int pf_kstore_cgroup_lookup(struct pf_kstore *ks, uint64_t cgroup_id, struct pf_
 	return 0;
 }
 
+int pf_kstore_ruleset_read(struct pf_kstore *ks, uint32_t wl_id, struct pf_ruleset *out)
+{
+	enum pf_kmap m = wl_id & PF_WL_LARGE ? PF_KMAP_WORKLOADS_LARGE : PF_KMAP_WORKLOADS;
+
+	/* The small class's layout is the large one's head: the rest stays zero. */
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(kmap_fd(ks, m), &wl_id, out))
+		return -errno;
+	return 0;
+}
+
+/* Adds to out the values of set_id found in one value map. */
+static int set_values_in(struct pf_kstore *ks, enum pf_kmap m, uint32_t set_id,
+			 struct pf_strset *out)
+{
+	union {
+		struct pf_exact_key_l exact;
+		struct pf_affix_key affix;
+	} key, next;
+	int fd = kmap_fd(ks, m), err = 0;
+	void *prev = NULL;
+	char path[PF_EXACT_MAX + 1];
+
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		size_t len = 0;
+
+		key = next;
+		prev = &key;
+		if (m == PF_KMAP_PREFIX || m == PF_KMAP_SUFFIX) {
+			if (ntohl(key.affix.set_id_be) != set_id || key.affix.prefixlen < 32)
+				continue;
+			len = (key.affix.prefixlen - 32) / 8;
+			for (size_t i = 0; i < len && i < PF_AFFIX_MAX; i++)
+				path[i] = m == PF_KMAP_PREFIX ? key.affix.path[i]
+							      : key.affix.path[len - 1 - i];
+		} else {
+			if (key.exact.set_id != set_id || key.exact.len > PF_EXACT_MAX)
+				continue;
+			len = key.exact.len;
+			memcpy(path, key.exact.path, len);
+		}
+		path[len] = 0;
+		err = pf_strset_add(out, path) < 0 ? -ENOMEM : 0;
+	}
+	return err;
+}
+
+int pf_kstore_set_values(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			 struct pf_strset *out)
+{
+	int err = 0;
+
+	switch (match) {
+	case PF_MATCH_EXACT:
+		err = set_values_in(ks, PF_KMAP_EXACT_S, set_id, out);
+		if (!err)
+			err = set_values_in(ks, PF_KMAP_EXACT_M, set_id, out);
+		if (!err)
+			err = set_values_in(ks, PF_KMAP_EXACT_L, set_id, out);
+		return err;
+	case PF_MATCH_PREFIX:
+		return set_values_in(ks, PF_KMAP_PREFIX, set_id, out);
+	case PF_MATCH_SUFFIX:
+		return set_values_in(ks, PF_KMAP_SUFFIX, set_id, out);
+	default:
+		return -EINVAL;
+	}
+}
+
 int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id,
 			  uint32_t mntns_hint, char *err_msg, size_t err_len)
 {
