@@ -116,7 +116,7 @@ enum pf_rule_flags {
 	/*
 	 * Not a policy's rule: when the executed file is in conds[0]'s set, the
 	 * rules whose bits are set in skip_mask (rule indices) cannot match and
-	 * are skipped. Written first, by the compiler (pf_rules_add_skip()).
+	 * are skipped. Written first, by the compiler (pf_compiled_add_skip()).
 	 */
 	PF_RULE_SKIP_IF_IN = 1 << 1,
 	/*

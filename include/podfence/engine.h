@@ -7,7 +7,7 @@
  * select no local pod cost nothing in the kernel.
  *
  * Input changes only mark pods dirty; pf_engine_sync() applies them, so a
- * burst of file changes is applied once, and the result never depends on
+ * burst of changes is applied once, and the result never depends on
  * the order in which inputs arrived.
  */
 #ifndef PODFENCE_ENGINE_H

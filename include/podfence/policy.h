@@ -122,7 +122,7 @@ char *pf_template_key(const char *name);
  * The policy enforced by the bindings[0..n) of template tpl on one container:
  * tpl's rules, each parameterised condition holding its fixed values plus the
  * union of the bindings' values for its parameter. The bindings must have
- * passed pf_binding_check(); fails only without memory. out->name is
+ * be accepted by pf_binding_accept(); fails only without memory. out->name is
  * "<template>", out->kind is "PolicyTemplate".
  */
 int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy *const *bindings,
