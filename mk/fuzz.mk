@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_QUICK_SECONDS ?= 25
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(CFLAGS) -O1 -Wno-unknown-warning-option $(FUZZ_SAN)
-FUZZ_LIB_SRCS := $(filter-out src/lib/kstore.c src/lib/engine.c src/lib/sets.c,\
+FUZZ_LIB_SRCS := $(filter-out src/lib/kstore.c src/lib/engine%.c src/lib/sets.c,\
 		   $(LIB_SRCS))
 FUZZ_OBJS    := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
