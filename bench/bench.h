@@ -33,7 +33,6 @@ extern volatile sig_atomic_t bench_stop;
 struct bench_opts {
 	bool quick;
 	const char *json_out;
-	const char *md_out;
 	const char *png_out;
 	const char *report_in; /* regenerate outputs from this JSON only */
 	const char *podfence;  /* binary for the agent runs */
@@ -249,7 +248,6 @@ int phase_ceiling(struct bench *b);
 /* Evaluates the targets into res["targets"] (replaced). */
 void report_targets(struct json_object *res);
 void report_text(struct json_object *res, FILE *out);
-int report_markdown(struct json_object *res, const char *md_path, const char *png_path);
 int report_plot(struct json_object *res, const char *script, const char *png_path);
 
 #endif /* PF_BENCH_H */

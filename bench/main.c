@@ -35,7 +35,6 @@ static void usage(FILE *out)
 	    "\n"
 	    "  --quick              small N and few rounds: checks the harness (CI smoke)\n"
 	    "  --json FILE          machine-readable results\n"
-	    "  --markdown FILE      the report (docs/benchmarks.md)\n"
 	    "  --plot FILE          exec latency vs N (PNG, gnuplot)\n"
 	    "  --gnuplot-script F   plot script (default bench/exec-latency.gp)\n"
 	    "  --podfence PATH      podfence binary for the agent runs (default build/podfence)\n"
@@ -276,8 +275,6 @@ static int write_outputs(struct bench *b, struct json_object *res)
 	report_text(res, stdout);
 	if (!err && b->o.png_out)
 		err = report_plot(res, b->o.gnuplot_script, b->o.png_out);
-	if (!err && b->o.md_out)
-		err = report_markdown(res, b->o.md_out, b->o.png_out);
 	return err;
 }
 
@@ -286,7 +283,6 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"quick", no_argument, NULL, 'q'},
 	    {"json", required_argument, NULL, 'j'},
-	    {"markdown", required_argument, NULL, 'm'},
 	    {"plot", required_argument, NULL, 'p'},
 	    {"gnuplot-script", required_argument, NULL, 'g'},
 	    {"podfence", required_argument, NULL, 'P'},
@@ -316,9 +312,6 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			b.o.json_out = optarg;
-			break;
-		case 'm':
-			b.o.md_out = optarg;
 			break;
 		case 'p':
 			b.o.png_out = optarg;

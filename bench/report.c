@@ -2,7 +2,7 @@
 /*
  * Outputs, from the results JSON only (so `--report FILE` regenerates them):
  * the targets of issue 5 evaluated, the table on stdout, the gnuplot data and
- * plot. The markdown report is in report_md.c.
+ * plot. docs/benchmarks.md is rendered from the JSON by bench/render_report.py.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -77,6 +77,26 @@ struct json_object *result_find(struct json_object *res, const char *section, co
 			return c;
 	}
 	return NULL;
+}
+
+/* "1,234,567" (static rotating buffers: several per printf). */
+const char *num(long long v)
+{
+	static char bufs[8][32];
+	static int k;
+	char tmp[32], *out = bufs[k++ & 7];
+	int n, j = 0;
+
+	n = snprintf(tmp, sizeof(tmp), "%lld", v < 0 ? -v : v);
+	if (v < 0)
+		out[j++] = '-';
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			out[j++] = ',';
+		out[j++] = tmp[i];
+	}
+	out[j] = 0;
+	return out;
 }
 
 /* ---- targets ---- */

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reading the results JSON (report.c, report_md.c). */
+/*
+ * Reading the results JSON (report.c). docs/benchmarks.md is rendered from
+ * it by bench/render_report.py.
+ */
 #ifndef PF_BENCH_REPORT_H
 #define PF_BENCH_REPORT_H
 
@@ -20,9 +23,5 @@ struct json_object *result_find(struct json_object *res, const char *section, co
 
 /* "1,234,567" */
 const char *num(long long v);
-/* "met", "not met" or "not measured" */
-const char *status_of(struct json_object *res, const char *id);
-/* The last sections of the markdown (report_notes.c). */
-void md_notes(FILE *f, struct json_object *res);
 
 #endif /* PF_BENCH_REPORT_H */

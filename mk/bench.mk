@@ -5,6 +5,9 @@
 # Both need root (BPF programs, cgroups). Results as JSON: $(BUILD)/bench/*.json.
 
 BENCH_DIR  := $(BUILD)/bench
+# The report: the C harness measures and judges (results JSON); a short script lays the
+# numbers out in the prose of bench/benchmarks.md.j2 (Debian's python3 and python3-jinja2).
+PYTHON     ?= /usr/bin/python3
 BENCH_BIN  := $(BENCH_DIR)/podfence-bench
 BENCH_SRCS := $(sort $(filter-out %.bpf.c,$(wildcard bench/*.c)))
 BENCH_ARGS := --podfence $(BUILD)/podfence --helper $(BUILD)/tests/helpers/pf_true \
@@ -29,12 +32,14 @@ $(BENCH_BIN): $(BENCH_SRCS) $(wildcard bench/*.h) $(BENCH_DIR)/baseline.skel.h $
 bench: setup
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BUILD)/podfence $(BUILD)/tests/helpers
 	@mkdir -p docs/img
-	$(BENCH_BIN) $(BENCH_ARGS) --json $(BENCH_DIR)/results.json \
-		--markdown docs/benchmarks.md --plot docs/img/exec-latency.png
+	$(BENCH_BIN) $(BENCH_ARGS) --json $(BENCH_DIR)/results.json --plot docs/img/exec-latency.png
+	$(PYTHON) bench/render_report.py $(BENCH_DIR)/results.json docs/benchmarks.md \
+		docs/img/exec-latency.png
 
 bench-quick: setup
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BUILD)/podfence $(BUILD)/tests/helpers
-	$(BENCH_BIN) $(BENCH_ARGS) --quick --json $(BENCH_DIR)/quick.json \
-		--markdown $(BENCH_DIR)/quick.md --plot $(BENCH_DIR)/quick.png
+	$(BENCH_BIN) $(BENCH_ARGS) --quick --json $(BENCH_DIR)/quick.json --plot $(BENCH_DIR)/quick.png
+	$(PYTHON) bench/render_report.py $(BENCH_DIR)/quick.json $(BENCH_DIR)/quick.md \
+		$(BENCH_DIR)/quick.png
 
 .SECONDARY: $(BENCH_DIR)/baseline.bpf.o $(BENCH_DIR)/probe.bpf.o

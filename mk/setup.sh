@@ -17,6 +17,7 @@ PACKAGES=(
 	jq                         # reading status and events in the integration tier
 	qemu-system-x86 busybox-static # kernel matrix lanes (make vmtest; kernels: mk/vmtest-kernels.sh)
 	gnuplot-nox                # make bench: docs/img/exec-latency.png
+	python3 python3-jinja2     # make bench: docs/benchmarks.md from the results (bench/render_report.py)
 )
 
 missing=()
