@@ -69,6 +69,13 @@ struct pf_eval_result {
 	int err;		  /* errno on LSM/fmod_ret backends (0: allowed) */
 	struct pf_eval_policy *v; /* applying policies: tracing policies, then templates, by key */
 	size_t n;
+	/*
+	 * The container is known to need a template but every binding of it
+	 * that selects the container is refused: failed closed, every exec is
+	 * denied (EPERM), whatever the policies say (engine_reconcile.c).
+	 */
+	bool fail_closed;
+	char fail_why[384];
 	/* Bindings that select the container but take no part: template missing, or refused. */
 	struct pf_eval_binding {
 		const struct pf_policy *binding;

@@ -116,6 +116,7 @@ static int compile_instance(struct pf_engine *e, struct policy_ent *const *bes, 
 	const struct pf_policy *b0 = ent_policy(bes[0]);
 	struct pf_policy *tpl = eng_active_template(e, b0->template_ref), inst;
 	const struct pf_policy **ok = calloc(n, sizeof(*ok));
+	const struct pf_policy *refused = NULL;
 	struct policy_ent *ie;
 	size_t m = 0;
 	int ret = 0;
@@ -126,9 +127,31 @@ static int compile_instance(struct pf_engine *e, struct policy_ent *const *bes, 
 		const struct pf_policy *b = ent_policy(bes[i]);
 		struct pf_binding_why why;
 
-		/* A binding its template refuses takes no part (reported in status). */
-		if (pf_binding_accept(tpl, b, &why) == PF_BINDING_ACTIVE)
+		/* A binding its template refuses takes no part (reported in status)... */
+		switch (pf_binding_accept(tpl, b, &why)) {
+		case PF_BINDING_ACTIVE:
 			ok[m++] = b;
+			break;
+		case PF_BINDING_REJECTED:
+			if (!refused)
+				refused = b;
+			break;
+		case PF_BINDING_WAITING:
+			break;
+		}
+	}
+	if (!m && refused) {
+		/*
+		 * ... but when it was the only one for this container, the
+		 * container is known to need the template and its rules cannot
+		 * be written: an input error, failed closed (engine_reconcile.c).
+		 */
+		snprintf(err, err_len,
+			 "PolicyBinding %s/%s is refused by template \"%s\" and no other binding "
+			 "of it selects this container",
+			 refused->namespace, refused->name, tpl->name);
+		ret = -EINVAL;
+		goto out;
 	}
 	if (!m)
 		goto out;

@@ -294,9 +294,23 @@ static struct wl_ent *cont_previous(struct pod_ent *pe, const char *name)
 }
 
 /*
+ * A compile error the inputs alone decide: more rules than a workload holds,
+ * a refused binding that was a container's only one, matchBinaries on a
+ * backend that cannot see the caller. Every node decides it the same way
+ * whatever it held before, so it fails closed the same way everywhere: the
+ * container denies every exec. Out of memory, or a kernel write that fails,
+ * is not decided by the inputs: what was in force stays.
+ */
+static bool input_error(int err)
+{
+	return err && err != -ENOMEM;
+}
+
+/*
  * Applies one container's compiled rules (cerr: they could not be
- * compiled). On any error it keeps what it had, else it gets the pod's
- * workload, the strictest the pod has (fail closed).
+ * compiled). An input error gives it the pod's workload, which then denies
+ * every exec; any other error keeps what it had, else the pod's workload
+ * (the strictest the pod has).
  */
 static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const char *name,
 				 const struct pf_compiled *cc, int cerr, struct ptrs *garbage,
@@ -307,10 +321,10 @@ static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const 
 	char msg[PF_ENGINE_MSG] = "";
 	size_t n = 0;
 
-	if (!cerr && !cc->n) {
+	if ((!cerr && !cc->n) || input_error(cerr)) {
 		if (prev)
 			eng_ptrs_add_unique(garbage, prev);
-		return NULL; /* no rule applies to it */
+		return cerr ? pe->pod_wl : NULL; /* NULL: no rule applies to it */
 	}
 	if (!cerr) {
 		cerr = rules_acquire(e, pe, cc, rules, &n, msg, sizeof(msg));
@@ -380,9 +394,10 @@ static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_up
 }
 
 /*
- * 1. The pod's workload: what a container not identified yet gets. When it
- * cannot be compiled, a pod that had one keeps it; a pod that had none
- * denies every exec there (fail closed). Either way, reported.
+ * 1. The pod's workload: what a container not identified yet gets (and a
+ * container whose own rules are an input error). An input error makes it
+ * deny every exec; any other failure keeps what the pod had, and a pod that
+ * had nothing denies every exec (fail closed). Either way, reported.
  */
 static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct pod_update *u)
 {
@@ -390,18 +405,20 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
 	struct pf_rule rules[PF_MAX_RULES];
 	char msg[PF_ENGINE_MSG] = "";
+	bool input;
 	size_t n = 0;
 	int err;
 
 	err = eng_compile_unidentified(e, &u->cands, u->pod, u->cc, u->cerr, u->cmsg, pod_cc,
 				       &u->used, msg, sizeof(msg));
+	input = input_error(err);
 	if (!err && pod_cc->n)
 		pf_compiled_add_skip(pod_cc); /* without it (no memory): complete all the same */
 	if (!err)
 		err = rules_acquire(e, pe, pod_cc, rules, &n, msg, sizeof(msg));
 	else if (!msg[0])
 		snprintf(msg, sizeof(msg), "%s", strerror(-err));
-	if (err && pod_wl) {
+	if (err && pod_wl && !input) {
 		snprintf(pe->error, sizeof(pe->error), "%s: %s (previous rules kept)", pe->key,
 			 msg);
 		pf_err("%s", pe->error);

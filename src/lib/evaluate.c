@@ -152,6 +152,16 @@ static int cmp_key(const void *a, const void *b)
 	return c ? c : strcmp(pa->name, pb->name);
 }
 
+/* What the kernel holds for a failed-closed container: one rule denying every exec. */
+static void fail_closed_verdict(struct pf_eval_result *out)
+{
+	if (!out->fail_closed)
+		return;
+	out->blocked = true;
+	out->killed = false;
+	out->err = EPERM;
+}
+
 static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 			const struct pf_eval_query *q, struct pf_eval_result *out);
 
@@ -188,6 +198,10 @@ static int merge_result(struct pf_eval_result *out, struct pf_eval_result *r)
 		out->v = v;
 		out->v[out->n++] = r->v[i];
 	}
+	if (r->fail_closed && !out->fail_closed) {
+		out->fail_closed = true;
+		memcpy(out->fail_why, r->fail_why, sizeof(out->fail_why));
+	}
 	if (r->blocked && !out->blocked)
 		out->err = r->err;
 	out->blocked |= r->blocked;
@@ -221,6 +235,7 @@ int pf_evaluate(const struct pf_policy *const *pols, size_t n, const struct pf_e
 			return err;
 		}
 	}
+	fail_closed_verdict(out);
 	return 0;
 }
 
@@ -243,7 +258,7 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 			err = push_policy(out, sorted[i]);
 
 	for (size_t t = 0; t < n && !err; t++) {
-		const struct pf_policy *tpl = sorted[t];
+		const struct pf_policy *tpl = sorted[t], *refused = NULL;
 		size_t first = out->n;
 
 		if (tpl->type != PF_POLICY_TEMPLATE)
@@ -260,6 +275,8 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 				snprintf(where, sizeof(where), "%s:%d:%d: %s", b->file, why.line,
 					 why.col, why.msg);
 				err = push_ignored(out, b, where);
+				if (!refused)
+					refused = b;
 				continue;
 			}
 			if (out->n == first && (err = push_policy(out, tpl)))
@@ -274,6 +291,14 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 			}
 			v[ep->n_bindings++] = b;
 			ep->bindings = v;
+		}
+		/* Refused, and no other binding of the template for this container. */
+		if (refused && out->n == first && !out->fail_closed) {
+			out->fail_closed = true;
+			snprintf(out->fail_why, sizeof(out->fail_why),
+				 "PolicyBinding %s/%s is refused by template \"%s\" and no other "
+				 "binding of it selects this container",
+				 refused->namespace, refused->name, tpl->name);
 		}
 	}
 
@@ -301,6 +326,7 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 			out->killed |= ep->kills;
 		}
 	}
+	fail_closed_verdict(out);
 	free(sorted);
 	if (err)
 		pf_eval_result_free(out);

@@ -606,6 +606,63 @@ PF_TEST(engine_full_cgroup_map_is_an_error_with_numbers)
 	node_close(&n);
 }
 
+/*
+ * A binding its template refuses takes no part. When it was a container's
+ * only binding of that template, the container is known to need the
+ * template and its rules cannot be written: it denies every exec, the same
+ * whether the refused version came first or replaced a good one (every node
+ * decides it from its inputs alone). Another binding of the template keeps
+ * the container enforced by what it gives.
+ */
+PF_TEST(engine_refused_only_binding_fails_closed_whatever_came_before)
+{
+	static const char refused[] = TEMPLATE "---\n" BINDING("b1", "web", "[bin/relative]");
+	static const char good[] = TEMPLATE "---\n" BINDING("b1", "web", "[/bin/a]");
+	char *first = NULL;
+
+	for (int history = 0; history < 2; history++) {
+		struct node n;
+		char *errors, *d;
+
+		if (!node_open(&n))
+			return;
+		add_pod(&n, "pods.yaml", "p", "web", 1);
+		add_pod(&n, "pods2.yaml", "q", "db", 1);
+		policy_file(&n, "db.yaml", ALLOWLIST("db", "db", "[/bin/db]"));
+		if (history) { /* a good version in force first */
+			policy_file(&n, "b.yaml", good);
+			pf_engine_sync(n.e);
+			ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "good binding");
+		}
+		policy_file(&n, "b.yaml", refused);
+		pf_engine_sync(n.e);
+		for (int c = 0; c <= 1; c++) {
+			ASSERT_EQ(exec_in(&n, "p", c, "/bin/a"), PF_MEM_DENIED, "fails closed");
+			ASSERT_EQ(exec_in(&n, "p", c, "/bin/x"), PF_MEM_DENIED, "fails closed");
+		}
+		ASSERT_EQ(exec_in(&n, "q", 1, "/bin/db"), PF_MEM_ALLOWED, "other pods unaffected");
+		ASSERT_EQ(exec_in(&n, "q", 1, "/bin/x"), PF_MEM_DENIED, "other pods unaffected");
+		errors = status_errors(&n);
+		ASSERT_STRSTR(errors, "PolicyBinding shop/b1 is refused by template", "said");
+		ASSERT_STRSTR(errors, "deny every exec", "and what it does");
+		free(errors);
+		d = dump(&n);
+		if (!first)
+			first = d;
+		else {
+			ASSERT_STREQ(d, first, "the same kernel contents whatever came before");
+			free(d);
+		}
+		/* A second binding of the template: the container is enforced by it. */
+		policy_file(&n, "b2.yaml", BINDING("b2", "web", "[/bin/a]"));
+		pf_engine_sync(n.e);
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "b2's value");
+		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/x"), PF_MEM_DENIED, "b2's allowlist");
+		node_close(&n);
+	}
+	free(first);
+}
+
 /* Digest collisions: sets are still told apart by content (the bucket's chain). */
 static unsigned long long same_digest(const struct pf_strset *values, unsigned long long seed)
 {
