@@ -417,6 +417,8 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	for (size_t i = 0; i < r.n_ignored; i++)
 		printf("  binding %s/%s takes no part: %s\n", r.ignored[i].binding->namespace,
 		       r.ignored[i].binding->name, r.ignored[i].why);
+	if (r.fail_closed)
+		printf("  failed closed, every exec denied: %s\n", r.fail_why);
 	printf("verdict: %s\n",
 	       r.blocked ? (r.killed ? "blocked (Sigkill)" : "blocked") : "allowed");
 	pf_eval_result_free(&r);
