@@ -27,13 +27,13 @@ SAN_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
-	     tests/lib/pf_memstore.c tests/lib/pf_failalloc.c
+	     tests/lib/pf_memstore.c tests/lib/pf_failalloc.c tests/lib/pf_give.c
 # Allocation failure injection in the unit tier (tests/lib/pf_failalloc.h).
 FAILALLOC := $(foreach f,malloc calloc realloc strdup strndup asprintf open_memstream,-Wl,--wrap=$(f))
 BPFT_SRCS := $(sort $(wildcard tests/bpf/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
-	     tests/lib/pf_kfixture.c tests/lib/pf_memstore.c
+	     tests/lib/pf_kfixture.c tests/lib/pf_memstore.c tests/lib/pf_give.c
 ADV_SRCS  := $(sort $(wildcard tests/adversarial/*.c)) tests/lib/pf_test.c tests/lib/pf_sandbox.c \
-	     tests/lib/pf_kfixture.c
+	     tests/lib/pf_kfixture.c tests/lib/pf_give.c
 # Test objects per suite: each suite compiles tests/lib with its own name (and the unit
 # suite with the sanitizers).
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit/%.o)

@@ -38,13 +38,14 @@ static int rules_acquire(struct pf_engine *e, struct pod_ent *pe, const struct p
 		struct pf_rule r = c->rules[i];
 		unsigned k;
 
-		for (k = 0; k < r.n_conds && k < PF_MAX_CONDS && !err; k++)
+		for (k = 0; k < r.n_conds && k < PF_MAX_CONDS; k++) {
 			err = pf_sets_acquire(e->sets, r.conds[k].match, &c->values[i][k],
 					      &r.conds[k].set_id, &r.conds[k].tiers, msg, msg_len);
-		if (err) {
-			for (unsigned j = 0; j + 1 < k; j++)
-				pf_sets_release(e->sets, r.conds[j].set_id);
+			if (err)
+				break;
 		}
+		for (unsigned j = 0; err && j < k; j++) /* the conditions acquired before */
+			pf_sets_release(e->sets, r.conds[j].set_id);
 		if (err && (r.flags & PF_RULE_SKIP_IF_IN)) {
 			if (!pe->error[0]) {
 				snprintf(pe->error, sizeof(pe->error),
@@ -107,6 +108,14 @@ static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_ru
 	return err;
 }
 
+/* Says why a workload of the pod (container NULL: the pod's own) kept its previous rules. */
+static void wl_failed(struct pod_ent *pe, const char *container, const char *why)
+{
+	snprintf(pe->error, sizeof(pe->error), "%s%s%s: %s (previous rules kept)", pe->key,
+		 container ? "/" : "", container ? container : "", why);
+	pf_err("%s", pe->error);
+}
+
 /*
  * Makes *slot hold a workload with these rules (taking ownership of their
  * set references): rewritten in place when the class allows, which is atomic
@@ -129,47 +138,28 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 	if (!wl || !!(wl->id & PF_WL_LARGE) != large) {
 		fresh = calloc(1, sizeof(*fresh));
 		if (!fresh || (container && !(fresh->container = strdup(container)))) {
-			if (fresh)
-				eng_wl_ent_free(fresh);
-			snprintf(pe->error, sizeof(pe->error),
-				 "%s%s%s: out of memory (previous rules kept)", pe->key,
-				 container ? "/" : "", container ? container : "");
-			pf_err("%s", pe->error);
-			return -ENOMEM;
+			err = -ENOMEM;
+			goto fail;
 		}
 		err = pf_store_alloc_id(e->st, large ? PF_ID_WORKLOAD_LARGE : PF_ID_WORKLOAD,
 					&fresh->id);
 		if (err) {
-			snprintf(pe->error, sizeof(pe->error),
-				 "%s%s%s: no workload id: %s (previous rules kept)", pe->key,
-				 container ? "/" : "", container ? container : "", strerror(-err));
-			pf_err("%s", pe->error);
-			eng_wl_ent_free(fresh);
-			return err;
+			snprintf(msg, sizeof(msg), "no workload id: %s", strerror(-err));
+			goto fail;
 		}
 		fresh->pod = pe;
 		wl = fresh;
 	}
 	err = ruleset_write(e, wl->id, rules, n, msg, sizeof(msg));
-	if (err) {
-		snprintf(pe->error, sizeof(pe->error), "%s%s%s: %s (previous rules kept)", pe->key,
-			 container ? "/" : "", container ? container : "", msg);
-		pf_err("%s", pe->error);
-		if (fresh)
-			eng_wl_ent_free(fresh);
-		return err;
-	}
+	if (err)
+		goto fail;
 	if (fresh) {
 		HASH_ADD(hh, e->wls, id, sizeof(fresh->id), fresh);
 		if (!eng_hash_added()) {
 			/* Untracked, it could never be collected: not used at all. */
 			pf_store_ruleset_delete(e->st, fresh->id);
-			eng_wl_ent_free(fresh);
-			snprintf(pe->error, sizeof(pe->error),
-				 "%s%s%s: out of memory (previous rules kept)", pe->key,
-				 container ? "/" : "", container ? container : "");
-			pf_err("%s", pe->error);
-			return -ENOMEM;
+			err = -ENOMEM;
+			goto fail;
 		}
 		*replaced = *slot;
 	} else {
@@ -179,6 +169,12 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 	wl->n_rules = n;
 	*slot = wl;
 	return 0;
+
+fail:
+	if (fresh)
+		eng_wl_ent_free(fresh);
+	wl_failed(pe, container, msg[0] ? msg : err == -ENOMEM ? "out of memory" : strerror(-err));
+	return err;
 }
 
 /* The workload with no rules, shared by every container no policy selects. */
@@ -328,11 +324,8 @@ static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const 
 	}
 	if (!cerr) {
 		cerr = rules_acquire(e, pe, cc, rules, &n, msg, sizeof(msg));
-		if (cerr) {
-			snprintf(pe->error, sizeof(pe->error), "%s/%s: %s (previous rules kept)",
-				 pe->key, name, msg);
-			pf_err("%s", pe->error);
-		}
+		if (cerr)
+			wl_failed(pe, name, msg);
 	}
 	/* The rules of every container together are its own (one container, or alike): shared. */
 	if (!cerr && pe->pod_wl && same_rules(pe->pod_wl->rules, pe->pod_wl->n_rules, rules, n)) {
@@ -375,9 +368,7 @@ static int update_prepare(struct pf_engine *e, struct pod_ent *pe, struct pod_up
 	u->cont = calloc(nc, sizeof(*u->cont));
 	u->cmsg = calloc(nc, sizeof(*u->cmsg));
 	if (!u->cc || !u->cerr || !u->cont || !u->cmsg || eng_candidates(e, u->pod, &u->cands)) {
-		snprintf(pe->error, sizeof(pe->error), "%s: out of memory (previous rules kept)",
-			 pe->key);
-		pf_err("%s", pe->error);
+		wl_failed(pe, NULL, "out of memory");
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < u->pod->n_containers; i++) {
@@ -419,9 +410,7 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 	else if (!msg[0])
 		snprintf(msg, sizeof(msg), "%s", strerror(-err));
 	if (err && pod_wl && !input) {
-		snprintf(pe->error, sizeof(pe->error), "%s: %s (previous rules kept)", pe->key,
-			 msg);
-		pf_err("%s", pe->error);
+		wl_failed(pe, NULL, msg);
 		u->kept_previous = true;
 		return;
 	}

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "adv.h"
+#include "pf_give.h"
 #include "pf_test.h"
 #include "podfence/policy.h"
 #include "podfence/pod.h"
@@ -139,29 +140,11 @@ static void remember(struct adv_node *n, const char *file, bool pods)
 
 static bool give(struct adv_node *n, const char *file, const char *yaml, bool pods)
 {
-	struct pf_policy_list pols = {};
-	struct pf_pod_list podl = {};
-	struct pf_diags d = {};
-	bool ok;
+	bool ok =
+	    ASSERT_NOT_NULL(yaml, file) && ASSERT_OK(pf_give(n->e, file, yaml, pods, NULL), file);
 
-	if (!ASSERT_NOT_NULL(yaml, file))
-		return false;
-	if (pods) {
-		ok = ASSERT_OK(pf_pod_parse_buf(file, yaml, strlen(yaml), &podl, &d), file);
-		if (ok)
-			pf_engine_pod_file(n->e, file, &podl, &d);
-	} else {
-		ok = ASSERT_OK(pf_policy_parse_buf(file, yaml, strlen(yaml), &pols, &d), file);
-		if (ok)
-			pf_engine_policy_file(n->e, file, &pols, &d);
-	}
 	if (ok)
 		remember(n, file, pods);
-	else
-		pf_diags_print(&d, stderr);
-	pf_policy_list_free(&pols);
-	pf_pod_list_free(&podl);
-	pf_diags_free(&d);
 	adv_sync(n);
 	return ok;
 }

@@ -538,6 +538,23 @@ static bool scenario_load(struct world *w, struct scenario *sc)
 	return eval_copy(sc);
 }
 
+/* The reference evaluator's query for an exec in one slot of pod p. */
+static struct pf_eval_query slot_query(const struct world *w, size_t p, int s, const char *path,
+				       const char *caller)
+{
+	const struct pf_pod *pod = &w->pods.v[p];
+
+	return (struct pf_eval_query){
+	    .pod_namespace = pod->namespace,
+	    .pod_labels = &pod->labels,
+	    .container = slot_container(p, s),
+	    .path = path,
+	    .caller = caller,
+	    .pod_containers = fleet[p].containers,
+	    .n_pod_containers = n_containers(p),
+	};
+}
+
 /*
  * Pods the reference says fail closed (a container's only binding of a
  * template is refused): the engine reports each of them, once.
@@ -547,19 +564,10 @@ static size_t pods_failed_closed(struct world *w, struct scenario *sc)
 	size_t n = 0;
 
 	for (size_t p = 0; p < N_PODS; p++) {
-		const struct pf_pod *pod = &w->pods.v[p];
 		bool closed = false;
 
 		for (int s = SLOT_PAUSE; s < n_containers(p) && !closed; s++) {
-			struct pf_eval_query eq = {
-			    .pod_namespace = pod->namespace,
-			    .pod_labels = &pod->labels,
-			    .container = slot_container(p, s),
-			    .path = w->targets[0],
-			    .caller = w->callers[0],
-			    .pod_containers = fleet[p].containers,
-			    .n_pod_containers = n_containers(p),
-			};
+			struct pf_eval_query eq = slot_query(w, p, s, w->targets[0], w->callers[0]);
 			struct pf_eval_result res;
 
 			if (pf_evaluate(sc->refs, sc->pols.n, &eq, &res) == 0) {
@@ -691,16 +699,8 @@ static void report(struct world *w, struct scenario *sc, const struct query *q,
  */
 static void check_case(struct world *w, struct scenario *sc, const struct query *q, int expect)
 {
-	const struct pf_pod *pod = &w->pods.v[q->pod];
-	struct pf_eval_query eq = {
-	    .pod_namespace = pod->namespace,
-	    .pod_labels = &pod->labels,
-	    .container = slot_container(q->pod, q->slot),
-	    .path = w->targets[q->target],
-	    .caller = w->callers[q->caller],
-	    .pod_containers = fleet[q->pod].containers,
-	    .n_pod_containers = n_containers(q->pod),
-	};
+	struct pf_eval_query eq =
+	    slot_query(w, q->pod, q->slot, w->targets[q->target], w->callers[q->caller]);
 	struct pf_eval_result res;
 	bool kblocked = false;
 	char how[32], msg[128];
@@ -1771,16 +1771,7 @@ static void gen_queries(struct world *w, struct scenario *sc, struct query *out,
 
 	for (size_t p = 0; p < N_PODS; p++) {
 		for (int s = SLOT_PAUSE; s < n_containers(p); s++) {
-			const struct pf_pod *pod = &w->pods.v[p];
-			struct pf_eval_query eq = {
-			    .pod_namespace = pod->namespace,
-			    .pod_labels = &pod->labels,
-			    .container = slot_container(p, s),
-			    .path = w->targets[0],
-			    .caller = w->callers[0],
-			    .pod_containers = fleet[p].containers,
-			    .n_pod_containers = n_containers(p),
-			};
+			struct pf_eval_query eq = slot_query(w, p, s, w->targets[0], w->callers[0]);
 			struct pf_eval_result res;
 
 			all[n_all++] = (struct query){.pod = p, .slot = s};

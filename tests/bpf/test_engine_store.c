@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pf_give.h"
 #include "pf_kfixture.h"
 #include "pf_memstore.h"
 #include "pf_sandbox.h"
@@ -91,35 +92,29 @@ static char *pods_yaml(const char *p_app, const char *q_app)
 	return buf;
 }
 
-static void give_policies(struct world *w, const char *file, const char *yaml)
+/* The same file to both sides. */
+static void give_both(struct world *w, const char *file, const char *yaml, bool pods)
 {
 	struct side *sides[] = {&w->maps, &w->mem};
 
-	for (int s = 0; s < 2; s++) {
-		struct pf_policy_list l = {};
-		struct pf_diags d = {};
+	for (int s = 0; yaml && s < 2; s++) {
+		int engine_err = 0;
 
-		if (ASSERT_OK(pf_policy_parse_buf(file, yaml, strlen(yaml), &l, &d), file))
-			ASSERT_OK(pf_engine_policy_file(sides[s]->e, file, &l, &d), file);
-		pf_policy_list_free(&l);
-		pf_diags_free(&d);
+		if (ASSERT_OK(pf_give(sides[s]->e, file, yaml, pods, &engine_err), file))
+			ASSERT_OK(engine_err, file);
 	}
+}
+
+static void give_policies(struct world *w, const char *file, const char *yaml)
+{
+	give_both(w, file, yaml, false);
 }
 
 static void give_pods(struct world *w, const char *p_app, const char *q_app)
 {
-	struct side *sides[] = {&w->maps, &w->mem};
 	char *yaml = pods_yaml(p_app, q_app);
 
-	for (int s = 0; yaml && s < 2; s++) {
-		struct pf_pod_list l = {};
-		struct pf_diags d = {};
-
-		if (ASSERT_OK(pf_pod_parse_buf("pods.yaml", yaml, strlen(yaml), &l, &d), "pods"))
-			ASSERT_OK(pf_engine_pod_file(sides[s]->e, "pods.yaml", &l, &d), "pods");
-		pf_pod_list_free(&l);
-		pf_diags_free(&d);
-	}
+	give_both(w, "pods.yaml", yaml, true);
 	free(yaml);
 }
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sanitizer/lsan_interface.h>
 #include "pf_failalloc.h"
+#include "pf_give.h"
 #include "pf_memstore.h"
 #include "pf_sandbox.h"
 #include "pf_test.h"
@@ -54,30 +55,12 @@ static void node_close(struct node *n)
 /* Hands a policy file to the engine, as the agent's file source does. */
 static bool policy_file(struct node *n, const char *file, const char *yaml)
 {
-	struct pf_policy_list l = {};
-	struct pf_diags d = {};
-	int err = pf_policy_parse_buf(file, yaml, strlen(yaml), &l, &d);
-
-	if (err)
-		pf_diags_print(&d, stderr);
-	pf_engine_policy_file(n->e, file, &l, &d);
-	pf_policy_list_free(&l);
-	pf_diags_free(&d);
-	return ASSERT_OK(err, file);
+	return ASSERT_OK(pf_give(n->e, file, yaml, false, NULL), file);
 }
 
 static bool pod_file(struct node *n, const char *file, const char *yaml)
 {
-	struct pf_pod_list l = {};
-	struct pf_diags d = {};
-	int err = pf_pod_parse_buf(file, yaml, strlen(yaml), &l, &d);
-
-	if (err)
-		pf_diags_print(&d, stderr);
-	pf_engine_pod_file(n->e, file, &l, &d);
-	pf_pod_list_free(&l);
-	pf_diags_free(&d);
-	return ASSERT_OK(err, file);
+	return ASSERT_OK(pf_give(n->e, file, yaml, true, NULL), file);
 }
 
 /* A pod in namespace shop: uid u<name>, containers c1 (id <name>1) and c2 (<name>2). */
@@ -171,6 +154,17 @@ static char *dump(struct node *n)
 	return pf_memstore_dump(n->ms, policy_name, cgroup_name, n);
 }
 
+/* Keeps the first dump of a loop; every later one must equal it. */
+static void same_as_first(char **first, char *d, const char *what)
+{
+	if (!*first) {
+		*first = d;
+		return;
+	}
+	ASSERT_STREQ(d, *first, what);
+	free(d);
+}
+
 static char *status_errors(struct node *n)
 {
 	struct json_object *st = pf_engine_status_json(n->e);
@@ -245,7 +239,6 @@ PF_TEST(engine_file_precedence_same_in_every_order)
 
 	do {
 		struct node n;
-		char *d;
 
 		if (!node_open(&n))
 			break;
@@ -257,13 +250,7 @@ PF_TEST(engine_file_precedence_same_in_every_order)
 		/* The file that sorts first defines it, whatever arrived last. */
 		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "10-a.yaml wins");
 		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/c"), PF_MEM_DENIED, "30-c.yaml not in force");
-		d = dump(&n);
-		if (!first)
-			first = d;
-		else {
-			ASSERT_STREQ(d, first, "same kernel contents in every order");
-			free(d);
-		}
+		same_as_first(&first, dump(&n), "same kernel contents in every order");
 		/* Its removal hands the object to the next file in order. */
 		pf_engine_policy_file_removed(n.e, "10-a.yaml");
 		pf_engine_sync(n.e);
@@ -332,7 +319,7 @@ PF_TEST(engine_several_policies_same_rules_in_every_order)
 
 	do {
 		struct node n;
-		char file[32], *d;
+		char file[32];
 
 		if (!node_open(&n))
 			break;
@@ -344,14 +331,8 @@ PF_TEST(engine_several_policies_same_rules_in_every_order)
 		}
 		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "in every allowlist");
 		ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_DENIED, "p2 and p3 deny it");
-		d = dump(&n);
-		if (!first)
-			first = d;
-		else {
-			ASSERT_STREQ(d, first,
-				     "same rules, same order, whatever the arrival order");
-			free(d);
-		}
+		same_as_first(&first, dump(&n),
+			      "same rules, same order, whatever the arrival order");
 		node_close(&n);
 	} while (next_permutation(idx, 3));
 	free(first);
@@ -374,7 +355,7 @@ PF_TEST(engine_binding_union_same_in_every_order)
 
 	do {
 		struct node n;
-		char file[32], *d;
+		char file[32];
 
 		if (!node_open(&n))
 			break;
@@ -393,13 +374,7 @@ PF_TEST(engine_binding_union_same_in_every_order)
 			ASSERT_EQ(exec_in(&n, "p", c, "/bin/four"), PF_MEM_DENIED, "in none");
 			ASSERT_EQ(exec_in(&n, "p", c, "/bin/bad"), PF_MEM_DENIED, "b1 denies it");
 		}
-		d = dump(&n);
-		if (!first)
-			first = d;
-		else {
-			ASSERT_STREQ(d, first, "same kernel contents in every order");
-			free(d);
-		}
+		same_as_first(&first, dump(&n), "same kernel contents in every order");
 		node_close(&n);
 		orders++;
 	} while (next_permutation(idx, 6));
@@ -622,7 +597,7 @@ PF_TEST(engine_refused_only_binding_fails_closed_whatever_came_before)
 
 	for (int history = 0; history < 2; history++) {
 		struct node n;
-		char *errors, *d;
+		char *errors;
 
 		if (!node_open(&n))
 			return;
@@ -646,13 +621,7 @@ PF_TEST(engine_refused_only_binding_fails_closed_whatever_came_before)
 		ASSERT_STRSTR(errors, "PolicyBinding shop/b1 is refused by template", "said");
 		ASSERT_STRSTR(errors, "deny every exec", "and what it does");
 		free(errors);
-		d = dump(&n);
-		if (!first)
-			first = d;
-		else {
-			ASSERT_STREQ(d, first, "the same kernel contents whatever came before");
-			free(d);
-		}
+		same_as_first(&first, dump(&n), "the same kernel contents whatever came before");
 		/* A second binding of the template: the container is enforced by it. */
 		policy_file(&n, "b2.yaml", BINDING("b2", "web", "[/bin/a]"));
 		pf_engine_sync(n.e);
