@@ -124,7 +124,7 @@ test-unit test-bpf test-adversarial test-integration: setup
 
 demo: setup
 	@$(MAKE) --no-print-directory $(BUILD)/podfence $(BUILD)/tests/helpers
-	@bash examples/demo.sh
+	@bash examples/demo.sh $(if $(filter runc,$(DEMO)),--runc)
 
 # The committed .clang-format, over every C file of the tree; CI runs format-check.
 FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h include/podfence/*.h src/*/*.c src/*/*.h tests/*/*.c \

@@ -191,6 +191,8 @@ struct {
 static const char pf_zeros[PF_EXACT_MAX];
 /* Cleared by user space when the hook runs after the caller's image is gone. */
 const volatile bool pf_caller_from_mm = true;
+/* nsfs inode of the node's own mount namespace (the runtime's); 0: unknown. */
+const volatile __u32 pf_node_mntns_inum;
 
 static __always_inline void pf_stat_inc(__u32 which)
 {
@@ -365,6 +367,17 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 		off = PF_PATH_BUF;
 	sj->off = off;
 	sj->len = PF_PATH_BUF - off;
+	/*
+	 * The runtime's private copy of itself: runc init execs a container's
+	 * entrypoint (and kubectl exec's command) from a bind mount of its own
+	 * binary that it detached at once, a file of no mount namespace, named
+	 * "/" in every view as d_path() names it. It is no container's binary:
+	 * inside a pod, the exec of such a file is outside the container's
+	 * view, denied by every enforcing policy, so no caller of a judged exec
+	 * there can be one but the runtime.
+	 */
+	if (pf_file_on_detached_mount(exe))
+		pseudo = true;
 	sj->state = !pseudo && (foreign || !e->container_view) ? PF_SUBJECT_FOREIGN : PF_SUBJECT_OK;
 	pf_key_load(e, PF_SUBJ_CALLER);
 }
@@ -576,11 +589,12 @@ static __always_inline bool pf_cg_overflowed(void)
  * file, which names nothing in any view) a cgroup not anchored yet stays so.
  */
 static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const struct pf_view *vw,
-						 bool may_anchor)
+						 bool may_anchor, bool *anchored)
 {
 	struct mnt_namespace *ns = vw->ns; /* CO-RE reads start from a kernel type */
 	__u64 id, anchor;
 
+	*anchored = false;
 	if (!ns)
 		return false;
 	id = pf_mntns_id(ns);
@@ -592,10 +606,35 @@ static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const 
 			return false;
 		/* Two first execs may race: whichever anchors first, both compare with it. */
 		anchor = __sync_val_compare_and_swap(&b->mntns_id, 0, id);
-		if (!anchor)
+		if (!anchor) {
 			anchor = id;
+			*anchored = true;
+		}
 	}
 	return anchor == id && vw->root_is_ns_root;
+}
+
+/*
+ * The runtime's own exec before a container's first one: `runc init`, still
+ * in the node's mount namespace, is moved into the container's cgroup and
+ * then re-executes a private copy of itself (a memfd, or a bind mount it
+ * detached at once: a file no mount namespace names). Such an exec names
+ * nothing the container could ever see; it neither anchors the cgroup nor is
+ * judged. No process of a pod is in the node's mount namespace, and a
+ * container's first exec anchors its cgroup for good (its children inherit
+ * the anchor), so nothing inside a pod can reach this. (A chroot or another
+ * namespace's file is not such a file: judged as always.)
+ */
+static __always_inline bool pf_runtime_exec(const struct pf_cg_binding *b, const struct pf_view *vw,
+					    struct file *file, int status, bool pseudo)
+{
+	struct mnt_namespace *ns = vw->ns;
+
+	if (b->mntns_id || !pf_node_mntns_inum || status != PF_PATH_OK)
+		return false;
+	if (!pseudo && !pf_file_on_detached_mount(file))
+		return false;
+	return ns && ns->ns.inum == pf_node_mntns_inum;
 }
 
 /*
@@ -611,7 +650,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	struct pf_cg_binding *b, *anc;
 	__u32 wl_id, *busy = NULL, slot_key, off = PF_PATH_BUF;
 	int slot, status;
-	bool foreign, pseudo;
+	bool foreign, pseudo, anchored;
 
 	pf_stat_inc(PF_STAT_EXECS);
 	b = bpf_map_lookup_elem(&cg_workload, &cgid);
@@ -655,12 +694,21 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	e.s->subj[PF_SUBJ_CALLER].state = PF_SUBJECT_UNRESOLVED;
 	e.s->rev_ready = 0;
 	status = pf_resolve_path(file, &e.vw, e.s->walk, &off, &foreign, &pseudo);
+	if (pf_runtime_exec(b, &e.vw, file, status, pseudo)) {
+		pf_stat_inc(PF_STAT_RUNTIME_EXEC);
+		goto out;
+	}
 	/*
 	 * A memfd's name is the same in every view, so its exec neither needs
 	 * the view nor anchors it: a runtime may exec one from the node's own
 	 * namespace in the container's cgroup before the container's first exec.
 	 */
-	e.container_view = pf_view_is_container(b, &e.vw, !pseudo);
+	e.container_view = pf_view_is_container(b, &e.vw, !pseudo, &anchored);
+	if (anchored && e.container_view && (b->flags & PF_CG_SANDBOX)) {
+		/* The sandbox's start: the one exec that anchored its cgroup. */
+		pf_stat_inc(PF_STAT_SANDBOX_START);
+		goto out;
+	}
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;
 	e.s->subj[PF_SUBJ_EXEC_PATH].off = off;

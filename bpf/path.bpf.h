@@ -220,6 +220,16 @@ static long pf_walk_step(__u32 i, void *ctx)
 static const char pf_deleted_suffix[] = " (deleted)";
 
 /*
+ * A file on a mount of no namespace: detached (umount2 MNT_DETACH) while
+ * open, as runc does with the bind mount of its own binary. Detaching a
+ * mount takes CAP_SYS_ADMIN over its namespace.
+ */
+static __always_inline bool pf_file_on_detached_mount(struct file *file)
+{
+	return !BPF_CORE_READ(pf_real_mount(file->f_path.mnt), mnt_ns);
+}
+
+/*
  * Resolves `file` into buf (at least PF_WALK_BUF bytes), as seen from the
  * view's root. On return the path is buf[*off .. PF_PATH_BUF); *foreign says
  * whether it is not the namespace's own view of the file (see the top of

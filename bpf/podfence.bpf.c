@@ -124,17 +124,20 @@ int BPF_PROG(tp_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 }
 
 /*
- * Pods known before their cgroup exists: user space registers the names the
- * kubelet will give the pod's cgroup directory ("pod<uid>",
- * "kubepods-besteffort-pod<uid_>.slice", ...), and the cgroup is bound when
- * it is created, before any task can be moved into it.
+ * Pods and containers known before their cgroup exists: user space registers
+ * the names the kubelet will give the pod's cgroup directory ("pod<uid>",
+ * "kubepods-besteffort-pod<uid_>.slice", ...) and the runtime a container's
+ * ("<id>", "cri-containerd-<id>.scope", ...: from the bundle the runtime
+ * wrote first), and the cgroup is bound when it is created, before any task
+ * can be moved into it.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pf_cg_name);
-	__type(value, __u32);
-	__uint(max_entries, 512); /* names of pods not created yet: one or two each */
+	__type(value, struct pf_cg_expect);
+	/* names of pods and containers not created yet: one to three each */
+	__uint(max_entries, 4096);
 } cg_expect SEC(".maps");
 
 static __always_inline bool pf_is_cgroup2(struct cgroup *cgrp)
@@ -155,10 +158,13 @@ static __always_inline void pf_cg_overflow(void)
 }
 
 /*
- * A cgroup created under a bound cgroup inherits its binding now, anchor
- * included, before any task can be moved into it and exec (crun's
- * "container" child, systemd-in-container, nested runtimes). A cgroup user
- * space expects by name is bound to the workload it registered.
+ * A cgroup user space expects by name (a pod's, or a container's its
+ * runtime announced) is bound to the workload it registered, unless its
+ * parent is a running container's (anchored: a name a container chose must
+ * not buy another container's rules). Any other cgroup created under a bound
+ * cgroup inherits its binding now, anchor included, before any task can be
+ * moved into it and exec (crun's "container" child, systemd-in-container,
+ * nested runtimes).
  */
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
@@ -166,9 +172,9 @@ int BPF_PROG(tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 	struct cgroup_subsys_state *parent_css;
 	struct pf_cg_binding nb = {}, *pb;
 	struct pf_cg_name name = {};
+	struct pf_cg_expect *exp;
 	struct cgroup *parent;
 	__u64 id, parent_id;
-	__u32 *wl;
 	long err;
 
 	if (!pf_is_cgroup2(cgrp))
@@ -180,19 +186,21 @@ int BPF_PROG(tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 	parent_id = BPF_CORE_READ(parent, kn, id);
 	id = BPF_CORE_READ(cgrp, kn, id);
 	pb = bpf_map_lookup_elem(&cg_workload, &parent_id);
-	if (pb) {
+	bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(cgrp, kn, name));
+	exp = bpf_map_lookup_elem(&cg_expect, &name);
+	if (exp && (!pb || !pb->mntns_id)) {
+		nb.wl_id = exp->wl_id;
+		nb.flags = exp->flags;
+	} else if (pb) {
 		nb = *pb;
+		nb.flags &= ~PF_CG_SANDBOX;
+		exp = NULL;
 	} else {
-		bpf_probe_read_kernel_str(name.name, sizeof(name.name),
-					  BPF_CORE_READ(cgrp, kn, name));
-		wl = bpf_map_lookup_elem(&cg_expect, &name);
-		if (!wl)
-			return 0;
-		nb.wl_id = *wl;
+		return 0;
 	}
 	err = bpf_map_update_elem(&cg_workload, &id, &nb, BPF_NOEXIST);
 	if (!err)
-		pf_stat_inc(pb ? PF_STAT_CG_INHERITED : PF_STAT_CG_EXPECTED);
+		pf_stat_inc(exp ? PF_STAT_CG_EXPECTED : PF_STAT_CG_INHERITED);
 	else if (err != -17 /* EEXIST: user space was first */)
 		pf_cg_overflow();
 	return 0;
@@ -212,9 +220,10 @@ int BPF_PROG(tp_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 
 /*
  * Not attached: user space runs it (BPF_PROG_TEST_RUN, args = cgroup id,
- * workload id) to move a bound cgroup to another workload in place. A map
- * update from user space would write the whole value and could erase an
- * anchor the kernel set meanwhile. Returns 1 when the cgroup is not bound.
+ * workload id, enum pf_cg_flags) to move a bound cgroup to another workload
+ * in place. A map update from user space would write the whole value and
+ * could erase an anchor the kernel set meanwhile. Returns 1 when the cgroup
+ * is not bound.
  */
 SEC("raw_tp")
 int cg_rebind(struct bpf_raw_tracepoint_args *ctx)
@@ -226,5 +235,6 @@ int cg_rebind(struct bpf_raw_tracepoint_args *ctx)
 		return 1;
 	/* One aligned store: an exec reads the old workload or the new one. */
 	b->wl_id = (__u32)ctx->args[1];
+	b->flags = (__u32)ctx->args[2];
 	return 0;
 }

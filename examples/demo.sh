@@ -4,6 +4,11 @@
 # examples/policies/, runs allowed and forbidden commands inside each pod's
 # container cgroup, shows what ran, what was blocked and the events, then
 # removes everything it created.
+#
+# `make demo DEMO=runc` (examples/demo.sh --runc): the same policies on a
+# real pod instead, made by runc the way containerd makes it (sandbox, an
+# overlayfs root, the runtime's bundle annotations: tests/lib/runc-node.sh),
+# with `kubectl exec` played by `runc exec`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../tests/lib/fake-node.sh
@@ -12,6 +17,41 @@ source "$here/../tests/lib/fake-node.sh"
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (BPF and cgroups)" >&2; exit 1; }
 node_init demo
 trap node_cleanup EXIT
+
+if [ "${1:-}" = --runc ]; then
+	# shellcheck source=../tests/lib/runc-node.sh
+	source "$here/../tests/lib/runc-node.sh"
+	why=$(rnode_check) || { echo "demo: real containers cannot run here: $why" >&2; exit 1; }
+	rnode_init
+	cp "$here"/policies/* "$NODE_DIR/policies/"
+	# An image whose /usr/bin has the binaries the example policies name (busybox copies).
+	rnode_image web "$(_rnode_busybox)=/usr/bin/true" "$(_rnode_busybox)=/usr/bin/cat" \
+		"$(_rnode_busybox)=/usr/bin/sleep" "$(_rnode_busybox)=/usr/bin/id" \
+		"$(_rnode_busybox)=/usr/bin/ls"
+	echo "== podfence agent (policies: examples/policies; containers announced by their bundles)"
+	agent_start --runtime-state "$RNODE_STATE"
+	echo "== pod shop/web-1 (app=web): sandbox, then container nginx running /usr/bin/sleep"
+	rpod_create shop web-1 "$(cat /proc/sys/kernel/random/uuid)" app=web \
+		app:nginx:web:"/usr/bin/sleep 3600"
+	echo "  started (the sandbox's /pause is not in the allowlist: only its start is exempt)"
+	echo "== kubectl exec (runc exec) into web-1/nginx: allowlist web-allowlist (true, cat, sleep)"
+	for cmd in /usr/bin/true "/usr/bin/cat /dev/null" /usr/bin/id "/usr/bin/ls /" "/bin/sh -c id"; do
+		# shellcheck disable=SC2086 # the command's words
+		rc=$(rpod_exec shop web-1 nginx $cmd)
+		if [ "$rc" = 0 ]; then
+			printf '  %-20s ran\n' "$cmd"
+		else
+			printf '  %-20s BLOCKED (exit %s)\n' "$cmd" "$rc"
+		fi
+	done
+	sleep 0.3
+	echo
+	echo "== events ($NODE_EVENTS): paths as the container sees them"
+	cat "$NODE_EVENTS"
+	echo
+	echo "== cleaning up (containers, agent, pinned programs, cgroups, files)"
+	exit 0
+fi
 cp "$here"/policies/* "$NODE_DIR/policies/"
 cp "$here"/pods/* "$NODE_DIR/pods/"
 

@@ -16,6 +16,7 @@ PACKAGES=(
 	util-linux procps coreutils # mount, timeout, sha256sum in tests
 	jq                         # reading status and events in the integration tier
 	qemu-system-x86 busybox-static # kernel matrix lanes (make vmtest; kernels: mk/vmtest-kernels.sh)
+	runc                       # real containers in the integration tier, the demo and the lanes
 	gnuplot-nox                # make bench: docs/img/exec-latency.png
 	python3 python3-jinja2     # make bench: docs/benchmarks.md from the results (bench/render_report.py)
 )

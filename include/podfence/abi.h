@@ -162,11 +162,28 @@ struct pf_cg_binding {
 	__u32 mntns_inum; /* hint from user space (nsfs inode of the cgroup's oldest
 			   * process), checked before the first exec anchors; 0: none */
 	__u64 mntns_id;	  /* unique id of the anchored mount namespace; 0: not yet */
+	__u32 flags;	  /* enum pf_cg_flags, written with wl_id */
+	__u32 pad;
+};
+
+enum pf_cg_flags {
+	/*
+	 * A pod's sandbox (its runtime said so): the exec that anchors the
+	 * cgroup is the sandbox's own start (pause), allowed whatever the pod's
+	 * rules; every later exec there is judged by them. Not inherited.
+	 */
+	PF_CG_SANDBOX = 1 << 0,
 };
 
 /* Key of cg_expect: a cgroup directory's name, zero-padded. */
 struct pf_cg_name {
 	char name[PF_CG_NAME_MAX];
+};
+
+/* Value of cg_expect: what the cgroup of that name is bound to at creation. */
+struct pf_cg_expect {
+	__u32 wl_id;
+	__u32 flags; /* enum pf_cg_flags */
 };
 
 /* cg_overflow slots: execs look for a bound ancestor while they differ. */
@@ -227,17 +244,19 @@ enum pf_stat {
 	PF_STAT_BOUND,	   /* of those, in a bound cgroup */
 	PF_STAT_BLOCKED,
 	PF_STAT_REPORTED,
-	PF_STAT_NO_RULESET,   /* bound cgroup whose workload has no ruleset (should stay 0) */
-	PF_STAT_PATH_LONG,    /* path longer than PF_EXACT_MAX */
-	PF_STAT_PATH_FAILED,  /* path could not be resolved: failed closed */
-	PF_STAT_SCRATCH_BUSY, /* no scratch slot free: failed closed */
-	PF_STAT_EVENTS_LOST,  /* ring buffer full */
-	PF_STAT_CG_INHERITED, /* cgroups bound at creation from their parent */
-	PF_STAT_CG_FULL,      /* inheritance failed: cg_workload full */
-	PF_STAT_FOREIGN_VIEW, /* path not in the container's view (other mount ns, chroot,
-			       * detached mount): failed closed unless a policy opted out */
-	PF_STAT_CG_ANCESTOR,  /* enforced through the nearest bound ancestor cgroup */
-	PF_STAT_CG_EXPECTED,  /* cgroups bound at creation from a name user space expected */
+	PF_STAT_NO_RULESET,    /* bound cgroup whose workload has no ruleset (should stay 0) */
+	PF_STAT_PATH_LONG,     /* path longer than PF_EXACT_MAX */
+	PF_STAT_PATH_FAILED,   /* path could not be resolved: failed closed */
+	PF_STAT_SCRATCH_BUSY,  /* no scratch slot free: failed closed */
+	PF_STAT_EVENTS_LOST,   /* ring buffer full */
+	PF_STAT_CG_INHERITED,  /* cgroups bound at creation from their parent */
+	PF_STAT_CG_FULL,       /* inheritance failed: cg_workload full */
+	PF_STAT_FOREIGN_VIEW,  /* path not in the container's view (other mount ns, chroot,
+				* detached mount): failed closed unless a policy opted out */
+	PF_STAT_CG_ANCESTOR,   /* enforced through the nearest bound ancestor cgroup */
+	PF_STAT_CG_EXPECTED,   /* cgroups bound at creation from a name user space expected */
+	PF_STAT_RUNTIME_EXEC,  /* the runtime re-executing itself before a container's first exec */
+	PF_STAT_SANDBOX_START, /* sandboxes started (their anchoring exec, allowed) */
 	PF_STAT__MAX,
 };
 
@@ -294,7 +313,8 @@ struct pf_meta {
 
 #define PF_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " ABI size")
 PF_ASSERT_SIZE(struct pf_cond, 8);
-PF_ASSERT_SIZE(struct pf_cg_binding, 16);
+PF_ASSERT_SIZE(struct pf_cg_binding, 24);
+PF_ASSERT_SIZE(struct pf_cg_expect, 8);
 PF_ASSERT_SIZE(struct pf_cg_name, PF_CG_NAME_MAX);
 PF_ASSERT_SIZE(struct pf_rule, 36);
 PF_ASSERT_SIZE(struct pf_ruleset_s, 8 + 36 * PF_SMALL_RULES);

@@ -61,6 +61,18 @@ int pf_cgroup_walk(const char *dir, int (*fn)(const char *path, int dirfd, uint6
 int pf_cgroup_pod_expected_names(const struct pf_pod *pod, const char *root,
 				 char names[][PF_CG_NAME_MAX], size_t max);
 
+/*
+ * The names a runtime may give the cgroup of container `id` (systemd: 1
+ * for the systemd driver's, 0 for cgroupfs', -1 for both). Returns how many.
+ */
+int pf_cgroup_container_names(const char *id, int systemd, char names[][PF_CG_NAME_MAX],
+			      size_t max);
+/*
+ * The container id in a container cgroup's directory name (name_len bytes),
+ * whichever runtime's layout; -ENOENT when it names none.
+ */
+int pf_cgroup_container_id(const char *name, size_t name_len, char *id, size_t id_len);
+
 /* Whether processes run in the cgroup or below it (cgroup.events); true when unknown. */
 bool pf_cgroup_populated(const char *dir);
 

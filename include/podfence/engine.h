@@ -78,6 +78,17 @@ int pf_engine_pod_file(struct pf_engine *e, const char *file, struct pf_pod_list
 		       const struct pf_diags *diags);
 int pf_engine_pod_file_removed(struct pf_engine *e, const char *file);
 
+/*
+ * A container its runtime announced before creating it (runtime.h): the
+ * kernel binds its cgroup at creation to its own rules, or, for the pod's
+ * sandbox, to the pod's with its start allowed. Returns -errno.
+ */
+struct pf_runtime_container;
+int pf_engine_runtime_container(struct pf_engine *e, const struct pf_runtime_container *c);
+/* Its bundle is gone (the container was removed). */
+void pf_engine_runtime_container_gone(struct pf_engine *e, const char *id);
+size_t pf_engine_runtime_count(const struct pf_engine *e);
+
 /* Applies every pending change to the kernel; returns the number of pods updated. */
 int pf_engine_sync(struct pf_engine *e);
 /* Pods whose cgroups did not exist yet are looked for again. */
@@ -96,6 +107,7 @@ struct pf_owner {
 	const char *pod_namespace;
 	const char *pod_name;
 	const char *container; /* NULL: pod-level or not identified */
+	bool sandbox;	       /* the pod's sandbox (its runtime said so) */
 };
 bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
 		     struct pf_owner *out);

@@ -23,6 +23,12 @@ struct pf_kstore_opts {
 	enum pf_backend backend; /* PF_BACKEND_NONE: probe LSM, fmod_ret, tracepoint */
 	uint32_t max_entries[PF_KMAP__MAX]; /* 0: default */
 	bool attach;			    /* attach programs (false: load only, for tests) */
+	/*
+	 * nsfs inode of the node's mount namespace, where the container runtime
+	 * runs: its own re-exec in a container's cgroup before the container's
+	 * first exec is let through (decide.bpf.h). 0: nothing is.
+	 */
+	uint32_t node_mntns_inum;
 };
 
 struct pf_kstore;
@@ -91,7 +97,7 @@ void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id);
  * it has none: the first exec anchors it). -E2BIG with "map cg_workload full
  * (N entries)" in err_msg at capacity.
  */
-int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id,
+int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, uint32_t flags,
 			  uint32_t mntns_hint, char *err_msg, size_t err_len);
 void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id);
 /* -ENOENT when the cgroup is not bound. */
@@ -104,10 +110,11 @@ int pf_kstore_set_values(struct pf_kstore *ks, uint32_t set_id, enum pf_match ma
 
 /*
  * Registers a cgroup directory name (e.g. "pod<uid>") that the kernel binds
- * to wl_id when a cgroup of that name is created under no bound cgroup.
+ * to wl_id (with enum pf_cg_flags) when a cgroup of that name is created
+ * under no bound cgroup or under one not anchored yet (a pod's).
  */
-int pf_kstore_cgroup_expect(struct pf_kstore *ks, const char *name, uint32_t wl_id, char *err_msg,
-			    size_t err_len);
+int pf_kstore_cgroup_expect(struct pf_kstore *ks, const char *name, uint32_t wl_id, uint32_t flags,
+			    char *err_msg, size_t err_len);
 void pf_kstore_cgroup_unexpect(struct pf_kstore *ks, const char *name);
 
 /*

@@ -57,14 +57,14 @@ struct pf_store_ops {
 			     char *err, size_t err_len);
 	void (*ruleset_delete)(struct pf_store *st, uint32_t wl_id);
 	/* Binds a cgroup (or moves a bound one in place, its view anchor kept). */
-	int (*cgroup_bind)(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t mntns_hint,
-			   char *err, size_t err_len);
+	int (*cgroup_bind)(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t flags,
+			   uint32_t mntns_hint, char *err, size_t err_len);
 	void (*cgroup_unbind)(struct pf_store *st, uint64_t cgid);
 	/* -ENOENT when the cgroup is not bound. */
 	int (*cgroup_lookup)(struct pf_store *st, uint64_t cgid, struct pf_cg_binding *out);
-	/* A cgroup directory name bound to wl_id when it is created (cg_expect). */
-	int (*cgroup_expect)(struct pf_store *st, const char *name, uint32_t wl_id, char *err,
-			     size_t err_len);
+	/* A cgroup directory name bound to wl_id (flags) when it is created (cg_expect). */
+	int (*cgroup_expect)(struct pf_store *st, const char *name, uint32_t wl_id, uint32_t flags,
+			     char *err, size_t err_len);
 	void (*cgroup_unexpect)(struct pf_store *st, const char *name);
 	/* Bindings the kernel could not make at mkdir, and how many user space repaired. */
 	int (*cg_overflow)(struct pf_store *st, uint64_t *events, uint64_t *acked);
@@ -116,9 +116,10 @@ static inline void pf_store_ruleset_delete(struct pf_store *st, uint32_t wl_id)
 	st->ops->ruleset_delete(st, wl_id);
 }
 static inline int pf_store_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id,
-				       uint32_t mntns_hint, char *err, size_t err_len)
+				       uint32_t flags, uint32_t mntns_hint, char *err,
+				       size_t err_len)
 {
-	return st->ops->cgroup_bind(st, cgid, wl_id, mntns_hint, err, err_len);
+	return st->ops->cgroup_bind(st, cgid, wl_id, flags, mntns_hint, err, err_len);
 }
 static inline void pf_store_cgroup_unbind(struct pf_store *st, uint64_t cgid)
 {
@@ -130,9 +131,9 @@ static inline int pf_store_cgroup_lookup(struct pf_store *st, uint64_t cgid,
 	return st->ops->cgroup_lookup(st, cgid, out);
 }
 static inline int pf_store_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_id,
-					 char *err, size_t err_len)
+					 uint32_t flags, char *err, size_t err_len)
 {
-	return st->ops->cgroup_expect(st, name, wl_id, err, err_len);
+	return st->ops->cgroup_expect(st, name, wl_id, flags, err, err_len);
 }
 static inline void pf_store_cgroup_unexpect(struct pf_store *st, const char *name)
 {

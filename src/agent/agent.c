@@ -26,12 +26,15 @@
 #include "podfence/log.h"
 #include "podfence/pod.h"
 #include "podfence/policy.h"
+#include "podfence/runtime.h"
 #include "../cli/commands.h"
 
 /* Changes are applied this long after the last file event (editors write in bursts). */
 #define DEBOUNCE_MS 50
 #define TICK_MS	    100
 #define RETRY_MS    500
+/* Container runtimes' state directories watched at most (--runtime-state). */
+#define RUNTIME_DIRS_MAX 8
 
 struct agent {
 	struct pf_kstore_opts kopts;
@@ -44,6 +47,10 @@ struct agent {
 	struct pf_engine *engine;
 	struct pf_dirwatch *policies_watch;
 	struct pf_dirwatch *pods_watch;
+	const char *runtime_dirs[RUNTIME_DIRS_MAX];
+	size_t n_runtime_dirs;
+	bool runtime_dirs_given; /* --runtime-state: instead of the defaults */
+	struct pf_runtime_watch *runtime_watch;
 	FILE *events;
 	int epfd, sigfd, ctlfd;
 	bool ready;
@@ -242,12 +249,48 @@ static int epoll_add(int epfd, int fd, int tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-enum { TAG_SIGNAL, TAG_CONTROL, TAG_EVENTS, TAG_POLICIES, TAG_PODS };
+enum { TAG_SIGNAL, TAG_CONTROL, TAG_EVENTS, TAG_POLICIES, TAG_PODS, TAG_RUNTIME };
+
+static void runtime_container(void *ctx, const struct pf_runtime_container *c)
+{
+	struct agent *a = ctx;
+	int err = pf_engine_runtime_container(a->engine, c);
+
+	if (err)
+		pf_err("runtime: container %s of pod %s/%s: %s", c->id, c->pod_namespace,
+		       c->pod_name, strerror(-err));
+}
+
+static void runtime_container_gone(void *ctx, const char *id)
+{
+	struct agent *a = ctx;
+
+	pf_engine_runtime_container_gone(a->engine, id);
+}
+
+/*
+ * The node's mount namespace, where the runtime runs: pid 1's (the agent
+ * runs in a container of its own with hostPID), else the agent's own.
+ */
+static uint32_t node_mntns_inum(void)
+{
+	struct stat sb;
+
+	if (stat("/proc/1/ns/mnt", &sb) == 0)
+		return (uint32_t)sb.st_ino;
+	if (stat("/proc/self/ns/mnt", &sb) == 0) {
+		pf_info("pid 1's mount namespace is not readable: the runtime is taken to run in "
+			"the agent's own");
+		return (uint32_t)sb.st_ino;
+	}
+	return 0;
+}
 
 static int setup(struct agent *a)
 {
 	struct pf_dirwatch_ops pol_ops = {policy_file_changed, policy_file_removed, a};
 	struct pf_dirwatch_ops pod_ops = {pod_file_changed, pod_file_removed, a};
+	struct pf_runtime_watch_ops rt_ops = {runtime_container, runtime_container_gone, a};
 	sigset_t mask;
 	int err, rbfd;
 
@@ -261,6 +304,7 @@ static int setup(struct agent *a)
 		}
 	}
 	pf_kstore_mount_prerequisites(a->kopts.pin_dir);
+	a->kopts.node_mntns_inum = node_mntns_inum();
 	err = pf_kstore_open(&a->ks, &a->kopts, &a->took_over);
 	if (err) {
 		pf_err("cannot load the BPF programs: %s", strerror(-err));
@@ -274,6 +318,11 @@ static int setup(struct agent *a)
 		err = pf_dirwatch_open(&a->pods_watch, a->pods_dir, &pod_ops);
 	if (err) {
 		pf_err("watch %s / %s: %s", a->policies_dir, a->pods_dir, strerror(-err));
+		return err;
+	}
+	err = pf_runtime_watch_open(&a->runtime_watch, a->runtime_dirs, a->n_runtime_dirs, &rt_ops);
+	if (err) {
+		pf_err("watch the runtimes' state: %s", strerror(-err));
 		return err;
 	}
 	rbfd = pf_kstore_events_open(a->ks, on_event, a);
@@ -298,7 +347,8 @@ static int setup(struct agent *a)
 	    (err = epoll_add(a->epfd, a->ctlfd, TAG_CONTROL)) ||
 	    (err = epoll_add(a->epfd, rbfd, TAG_EVENTS)) ||
 	    (err = epoll_add(a->epfd, pf_dirwatch_fd(a->policies_watch), TAG_POLICIES)) ||
-	    (err = epoll_add(a->epfd, pf_dirwatch_fd(a->pods_watch), TAG_PODS)))
+	    (err = epoll_add(a->epfd, pf_dirwatch_fd(a->pods_watch), TAG_PODS)) ||
+	    (err = epoll_add(a->epfd, pf_runtime_watch_fd(a->runtime_watch), TAG_RUNTIME)))
 		return err;
 
 	/* Initial state: every input, then (after a takeover) drop what nothing needs. */
@@ -344,6 +394,10 @@ static int run(struct agent *a)
 			case TAG_EVENTS:
 				pf_kstore_events_poll(a->ks, 0);
 				break;
+			case TAG_RUNTIME:
+				/* Not debounced: the runtime creates the cgroup right after. */
+				pf_runtime_watch_drain(a->runtime_watch);
+				break;
 			case TAG_POLICIES:
 			case TAG_PODS:
 				if (pf_dirwatch_drain(evs[i].data.u32 == TAG_PODS
@@ -360,6 +414,7 @@ static int run(struct agent *a)
 		}
 		if (now >= a->next_retry_ms) {
 			a->next_retry_ms = now + RETRY_MS;
+			pf_runtime_watch_retry(a->runtime_watch);
 			pf_engine_retry_pending(a->engine);
 		}
 		if (pf_engine_has_garbage(a->engine))
@@ -373,6 +428,7 @@ static void teardown(struct agent *a)
 		unlink(a->socket_path);
 	pf_dirwatch_close(a->policies_watch);
 	pf_dirwatch_close(a->pods_watch);
+	pf_runtime_watch_close(a->runtime_watch);
 	pf_engine_free(a->engine);
 	pf_kstore_close(a->ks);
 	if (a->events && a->events != stdout)
@@ -396,12 +452,17 @@ static void usage(FILE *out)
 	    "  --pin-dir DIR        pinned state (default %s)\n"
 	    "  --backend NAME       auto (default), lsm, fmod_ret, tracepoint or tracepoint-late\n"
 	    "  --cgroup-root DIR    cgroup2 mount (default: from /proc/self/mountinfo)\n"
+	    "  --runtime-state DIR  a container runtime's bundle directory, watched to bind\n"
+	    "                       each container's cgroup at creation (default: %s\n"
+	    "                       and %s; \"none\": only the pods'\n"
+	    "                       status identifies containers); repeatable\n"
 	    "  --map-size MAP=N     size a map at start (cg_workload, wl_rules_s, wl_rules_l,\n"
 	    "                       exact_s, exact_m, exact_l, prefix_trie, suffix_trie,\n"
 	    "                       pol_counters, cg_expect); repeatable\n"
 	    "  -v, --verbose        debug logging\n"
 	    "  -h, --help           this help\n",
-	    PF_SOCKET_DEFAULT, PF_PIN_DIR_DEFAULT);
+	    PF_SOCKET_DEFAULT, PF_PIN_DIR_DEFAULT, PF_RUNTIME_STATE_CONTAINERD,
+	    PF_RUNTIME_STATE_CRIO);
 }
 
 static int parse_map_size(struct pf_kstore_opts *o, const char *arg)
@@ -434,6 +495,7 @@ int cmd_agent(int argc, char **argv)
 	    {"backend", required_argument, NULL, 'b'},
 	    {"cgroup-root", required_argument, NULL, 'c'},
 	    {"map-size", required_argument, NULL, 'm'},
+	    {"runtime-state", required_argument, NULL, 'r'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
@@ -466,6 +528,17 @@ int cmd_agent(int argc, char **argv)
 		case 'c':
 			a.cgroup_root = optarg;
 			break;
+		case 'r':
+			a.runtime_dirs_given = true;
+			if (strcmp(optarg, "none") == 0)
+				break;
+			if (a.n_runtime_dirs == RUNTIME_DIRS_MAX) {
+				fprintf(stderr, "Error: more than %d --runtime-state directories\n",
+					RUNTIME_DIRS_MAX);
+				return 1;
+			}
+			a.runtime_dirs[a.n_runtime_dirs++] = optarg;
+			break;
 		case 'v':
 			pf_log_set_level(PF_LOG_DEBUG);
 			break;
@@ -496,6 +569,10 @@ int cmd_agent(int argc, char **argv)
 		fprintf(stderr, "Error: --policies and --pods are required\n");
 		usage(stderr);
 		return 1;
+	}
+	if (!a.runtime_dirs_given) {
+		a.runtime_dirs[a.n_runtime_dirs++] = PF_RUNTIME_STATE_CONTAINERD;
+		a.runtime_dirs[a.n_runtime_dirs++] = PF_RUNTIME_STATE_CRIO;
 	}
 	pf_log_route_libbpf();
 	err = setup(&a);

@@ -397,32 +397,73 @@ int pf_cgroup_find_pod(const char *root, const struct pf_pod *pod, char *buf, si
 	return err;
 }
 
+/*
+ * How runtimes name a container's cgroup under its pod's. Never
+ * "crio-conmon-<id>.scope": that is CRI-O's monitor, not the container.
+ */
+static const struct {
+	const char *pre, *suf;
+	bool systemd;
+} container_layouts[] = {
+    {"cri-containerd-", ".scope", true}, /* containerd, systemd driver */
+    {"crio-", ".scope", true},		 /* CRI-O, systemd driver */
+    {"crio-", "", false},		 /* CRI-O, cgroupfs driver */
+    {"docker-", ".scope", true},	 /* cri-dockerd, systemd driver */
+    {"", "", false},			 /* containerd/docker, cgroupfs driver */
+};
+#define N_CONTAINER_LAYOUTS (sizeof(container_layouts) / sizeof(container_layouts[0]))
+
 int pf_cgroup_find_container(const char *pod_dir, const struct pf_container *c, char *buf,
 			     size_t len)
 {
-	/* Never "crio-conmon-<id>.scope": that is CRI-O's monitor, not the container. */
-	static const struct {
-		const char *pre, *suf;
-	} layouts[] = {
-	    {"cri-containerd-", ".scope"}, /* containerd, systemd driver */
-	    {"crio-", ".scope"},	   /* CRI-O, systemd driver */
-	    {"crio-", ""},		   /* CRI-O, cgroupfs driver */
-	    {"docker-", ".scope"},	   /* cri-dockerd, systemd driver */
-	    {"", ""},			   /* containerd/docker, cgroupfs driver */
-	};
-
 	if (!pod_dir || !c || !c->id || !*c->id)
 		return -ENOENT;
 	if (strchr(c->id, '/') || is_dot(c->id))
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-		const char *pre = layouts[i].pre, *suf = layouts[i].suf;
+	for (size_t i = 0; i < N_CONTAINER_LAYOUTS; i++) {
+		const char *pre = container_layouts[i].pre, *suf = container_layouts[i].suf;
 
 		if (fmt(buf, len, "%s/%s%s%s", pod_dir, pre, c->id, suf) == 0 && is_dir(buf))
 			return 0;
 	}
 	if (len)
 		buf[0] = '\0';
+	return -ENOENT;
+}
+
+int pf_cgroup_container_names(const char *id, int systemd, char names[][PF_CG_NAME_MAX], size_t max)
+{
+	size_t n = 0;
+
+	if (!id || !*id || strchr(id, '/') || is_dot(id))
+		return -EINVAL;
+	for (size_t i = 0; i < N_CONTAINER_LAYOUTS && n < max; i++) {
+		if (systemd >= 0 && container_layouts[i].systemd != (systemd > 0))
+			continue;
+		if (fmt(names[n], PF_CG_NAME_MAX, "%s%s%s", container_layouts[i].pre, id,
+			container_layouts[i].suf) == 0)
+			n++;
+	}
+	return (int)n;
+}
+
+int pf_cgroup_container_id(const char *name, size_t name_len, char *id, size_t id_len)
+{
+	if (name_len >= 12 && strncmp(name, "crio-conmon-", 12) == 0)
+		return -ENOENT;
+	for (size_t i = 0; i < N_CONTAINER_LAYOUTS; i++) {
+		size_t pre = strlen(container_layouts[i].pre),
+		       suf = strlen(container_layouts[i].suf);
+
+		if (name_len <= pre + suf || strncmp(name, container_layouts[i].pre, pre) ||
+		    strncmp(name + name_len - suf, container_layouts[i].suf, suf))
+			continue;
+		if (name_len - pre - suf >= id_len)
+			return -ENAMETOOLONG;
+		memcpy(id, name + pre, name_len - pre - suf);
+		id[name_len - pre - suf] = 0;
+		return 0;
+	}
 	return -ENOENT;
 }
 

@@ -152,6 +152,30 @@ int pf_engine_takeover_gc(struct pf_engine *e)
 	return err;
 }
 
+/*
+ * A cgroup the kernel bound at creation (so not tracked) of a container the
+ * runtime announced: its name says the container (or the sandbox).
+ */
+static void owner_from_runtime(const struct pf_engine *e, const struct pod_ent *pe,
+			       uint64_t cgroup_id, struct pf_owner *out)
+{
+	char path[PATH_MAX], *comp;
+	struct rt_ent *rt;
+
+	if (!e->runtime || pf_cgroup_path_by_id(e->cgroup_root, cgroup_id, path, sizeof(path)))
+		return;
+	/* From the deepest component up: the container's cgroup, or one it created. */
+	while ((comp = strrchr(path, '/'))) {
+		rt = eng_runtime_of_cgroup((struct pf_engine *)e, pe, comp + 1);
+		if (rt) {
+			out->container = rt->name;
+			out->sandbox = rt->sandbox;
+			return;
+		}
+		*comp = 0;
+	}
+}
+
 bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
 		     struct pf_owner *out)
 {
@@ -172,7 +196,9 @@ bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_
 		return false;
 	out->pod_namespace = pe->applied->namespace;
 	out->pod_name = pe->applied->name;
-	if (!out->container && pe->applied->n_containers == 1)
+	if (!out->container)
+		owner_from_runtime(e, pe, cgroup_id, out);
+	if (!out->container && !out->sandbox && pe->applied->n_containers == 1)
 		out->container = pe->applied->containers[0].name;
 	return true;
 }
@@ -267,6 +293,7 @@ void pf_engine_free(struct pf_engine *e)
 	/* Memory only: the kernel state stays in force for the next agent. */
 	pods_free(e);
 	policies_free(e);
+	eng_runtime_free(e);
 	HASH_ITER (hh, e->sources, se, stmp)
 		eng_source_drop(e, se);
 	index_free(&e->pol_index);

@@ -103,14 +103,26 @@ static int cgroup_container(const struct pod_ent *pe, const char *rel)
 	return -1;
 }
 
-/* The workload a cgroup of the pod belongs to (rel: its path below the pod's). */
-static struct wl_ent *cgroup_target(struct pf_engine *e, struct pod_ent *pe, const char *rel)
+/*
+ * The workload a cgroup of the pod belongs to (rel: its path below the
+ * pod's): its container's, known from the pod's status or else from the
+ * runtime; the pod's (the strictest) when neither names it.
+ */
+static struct wl_ent *cgroup_target(struct pf_engine *e, struct pod_ent *pe, const char *rel,
+				    uint32_t *flags)
 {
 	int c = *rel ? cgroup_container(pe, rel) : -1;
+	struct rt_ent *rt;
 
-	if (c < 0 || (size_t)c >= pe->n_cont)
+	*flags = 0;
+	if (c >= 0 && (size_t)c < pe->n_cont)
+		return pe->cont[c].wl ? pe->cont[c].wl : eng_wl_none(e);
+	rt = *rel ? eng_runtime_of_cgroup(e, pe, rel) : NULL;
+	if (!rt)
 		return pe->pod_wl;
-	return pe->cont[c].wl ? pe->cont[c].wl : eng_wl_none(e);
+	if (!strchr(rel, '/'))
+		rt->has_cgroup = true;
+	return eng_runtime_target(e, pe, rt, flags);
 }
 
 static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
@@ -121,14 +133,15 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 	struct pf_cg_binding cur;
 	struct wl_ent *target;
 	char msg[192] = "", what[512];
-	uint32_t hint = 0;
+	uint32_t hint = 0, flags = 0;
 	int err;
 
 	while (*rel == '/')
 		rel++;
 	/* CRI-O's monitor runs next to the container, not in it: never bound. */
-	target = w->unbind || strncmp(rel, "crio-conmon-", 12) == 0 ? NULL
-								    : cgroup_target(w->e, pe, rel);
+	target = w->unbind || strncmp(rel, "crio-conmon-", 12) == 0
+		     ? NULL
+		     : cgroup_target(w->e, pe, rel, &flags);
 	if (!target) {
 		pf_store_cgroup_unbind(w->e->st, id);
 		return 0;
@@ -140,12 +153,12 @@ static int bind_one(const char *path, int dirfd, uint64_t id, void *ctx)
 	 */
 	if (w->populated) {
 		err = pf_store_cgroup_lookup(w->e->st, id, &cur);
-		if (!err && cur.wl_id == target->id)
+		if (!err && cur.wl_id == target->id && cur.flags == flags)
 			goto track;
 		if (err)
 			hint = pf_cgroup_mntns_hint(dirfd);
 	}
-	err = pf_store_cgroup_bind(w->e->st, id, target->id, hint, msg, sizeof(msg));
+	err = pf_store_cgroup_bind(w->e->st, id, target->id, flags, hint, msg, sizeof(msg));
 	if (err && !msg[0])
 		snprintf(msg, sizeof(msg), "%s", strerror(-err));
 	if (err) {
@@ -160,7 +173,7 @@ track:
 	return 0;
 }
 
-/* Forgets the kernel's names for a pod not created yet (bound at creation meanwhile or not). */
+/* Forgets the names the kernel would bind at creation for the pod. */
 void eng_expected_clear(struct pf_engine *e, struct pod_ent *pe)
 {
 	for (size_t i = 0; i < pe->n_expected; i++)
@@ -170,32 +183,116 @@ void eng_expected_clear(struct pf_engine *e, struct pod_ent *pe)
 	pe->n_expected = 0;
 }
 
-/*
- * A pod known before its cgroup: the kernel binds the cgroup to the pod's
- * workload the moment the kubelet creates it, so that no exec waits for the
- * agent to see it (children inherit at their creation in turn).
- */
-static void expected_set(struct pf_engine *e, struct pod_ent *pe)
-{
-	char names[16][PF_CG_NAME_MAX], msg[192] = "";
-	int n = pf_cgroup_pod_expected_names(pe->applied, e->cgroup_root, names, 16);
+/* Room for the names of a pod (or a container) for every cgroup driver and runtime. */
+#define NAMES_MAX 16
 
-	eng_expected_clear(e, pe);
-	if (n <= 0 || !pe->pod_wl)
-		return;
-	pe->expected = calloc(n, sizeof(*pe->expected));
-	if (!pe->expected)
-		return;
-	for (int i = 0; i < n; i++) {
-		if (pf_store_cgroup_expect(e->st, names[i], pe->pod_wl->id, msg, sizeof(msg))) {
-			snprintf(pe->error, sizeof(pe->error),
-				 "%s: cannot bind its cgroup at creation: %s (bound when found)",
-				 pe->key, msg);
-			pf_err("%s", pe->error);
-			continue;
-		}
-		memcpy(pe->expected[pe->n_expected++], names[i], PF_CG_NAME_MAX);
+struct names {
+	char (*v)[PF_CG_NAME_MAX];
+	uint32_t *wl, *flags;
+	size_t n, cap;
+};
+
+static int names_add(struct names *ns, const char (*v)[PF_CG_NAME_MAX], int n, uint32_t wl,
+		     uint32_t flags)
+{
+	if (ns->n + n > ns->cap) {
+		size_t cap = (ns->cap + n) * 2;
+		void *a = realloc(ns->v, cap * sizeof(*ns->v)), *b, *c;
+
+		if (a)
+			ns->v = a;
+		b = realloc(ns->wl, cap * sizeof(*ns->wl));
+		if (b)
+			ns->wl = b;
+		c = realloc(ns->flags, cap * sizeof(*ns->flags));
+		if (c)
+			ns->flags = c;
+		if (!a || !b || !c)
+			return -ENOMEM;
+		ns->cap = cap;
 	}
+	for (int i = 0; i < n; i++, ns->n++) {
+		memcpy(ns->v[ns->n], v[i], PF_CG_NAME_MAX);
+		ns->wl[ns->n] = wl;
+		ns->flags[ns->n] = flags;
+	}
+	return 0;
+}
+
+/*
+ * The names the kernel binds at creation (cg_expect) for a pod whose cgroup
+ * does not exist yet (with pod_names), and for every container its runtime
+ * announced whose cgroup does not exist yet, so that no exec waits for the
+ * agent to see them (children inherit at their creation in turn). New names
+ * are written before stale ones are removed.
+ */
+static void expected_set(struct pf_engine *e, struct pod_ent *pe, bool pod_names, int systemd)
+{
+	char names[NAMES_MAX][PF_CG_NAME_MAX], msg[192] = "";
+	struct names want = {};
+	struct rt_ent *rt, *tmp;
+	uint32_t flags;
+	int n;
+
+	if (pod_names && pe->pod_wl) {
+		n = pf_cgroup_pod_expected_names(pe->applied, e->cgroup_root, names, NAMES_MAX);
+		if (n > 0 &&
+		    names_add(&want, (const char(*)[PF_CG_NAME_MAX])names, n, pe->pod_wl->id, 0))
+			goto nomem;
+	}
+	HASH_ITER (hh, e->runtime, rt, tmp) {
+		struct wl_ent *wl;
+
+		if (!pe->pod_wl || rt->has_cgroup || !eng_runtime_of_pod(rt, pe))
+			continue;
+		wl = eng_runtime_target(e, pe, rt, &flags);
+		n = pf_cgroup_container_names(rt->id, systemd, names, NAMES_MAX);
+		if (wl && n > 0 &&
+		    names_add(&want, (const char(*)[PF_CG_NAME_MAX])names, n, wl->id, flags))
+			goto nomem;
+	}
+	for (size_t i = 0; i < want.n; i++) {
+		if (!pf_store_cgroup_expect(e->st, want.v[i], want.wl[i], want.flags[i], msg,
+					    sizeof(msg)))
+			continue;
+		snprintf(pe->error, sizeof(pe->error),
+			 "%s: cannot bind cgroup %s at creation: %s (bound when found)", pe->key,
+			 want.v[i], msg);
+		pf_err("%s", pe->error);
+	}
+	/* Names no longer wanted (the pod's cgroup found, a container's created). */
+	for (size_t i = 0; i < pe->n_expected; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < want.n && !kept; j++)
+			kept = strcmp(pe->expected[i], want.v[j]) == 0;
+		if (!kept)
+			pf_store_cgroup_unexpect(e->st, pe->expected[i]);
+	}
+	free(pe->expected);
+	pe->expected = want.v;
+	pe->n_expected = want.n;
+	free(want.wl);
+	free(want.flags);
+	return;
+nomem:
+	snprintf(pe->error, sizeof(pe->error),
+		 "%s: out of memory for the cgroup names bound at creation (bound when found)",
+		 pe->key);
+	pf_err("%s", pe->error);
+	free(want.v);
+	free(want.wl);
+	free(want.flags);
+}
+
+/* Before a walk: whether each announced container has its cgroup is learnt again. */
+static void runtime_cgroups_forget(struct pf_engine *e, struct pod_ent *pe)
+{
+	struct rt_ent *rt, *tmp;
+
+	HASH_ITER (hh, e->runtime, rt, tmp)
+		if (eng_runtime_of_pod(rt, pe))
+			rt->has_cgroup = false;
 }
 
 /*
@@ -220,15 +317,15 @@ void eng_bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 		if (w.unbind)
 			eng_expected_clear(e, pe);
 		else
-			expected_set(e, pe);
+			expected_set(e, pe, true, -1);
 		return;
 	}
 	pe->pending = false;
-	eng_expected_clear(e, pe);
 	w.dir_len = strlen(dir);
 	w.populated = !w.unbind && pf_cgroup_populated(dir);
 	/* Re-learnt from the walk: removed cgroups were dropped by the kernel's rmdir tracker. */
 	eng_cg_untrack_all(e, pe, false);
+	runtime_cgroups_forget(e, pe);
 	err = pf_cgroup_walk(dir, bind_one, &w);
 	if (err == -ELOOP && !w.unbind) {
 		snprintf(what, sizeof(what), "%s: cgroups deeper than %d levels under %s", pe->key,
@@ -243,8 +340,11 @@ void eng_bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind)
 	}
 	if (w.unbind) {
 		eng_cg_untrack_all(e, pe, false);
+		eng_expected_clear(e, pe);
 		return;
 	}
+	/* The kubelet's driver shows in the pod's directory name (a .slice: systemd). */
+	expected_set(e, pe, false, strstr(dir, ".slice") ? 1 : 0);
 	/*
 	 * A container reported before its cgroup exists (a manifest written
 	 * ahead) is under the pod's rules when it appears: walked again for a

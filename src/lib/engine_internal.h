@@ -8,6 +8,7 @@
  *   engine_compile.c    candidate policies -> rules of each container
  *   engine_reconcile.c  rules -> workloads (make-before-break) -> garbage
  *   engine_cgroups.c    workloads -> cgroup bindings, at any depth
+ *   engine_runtime.c    containers their runtime announced, before they start
  *   engine_status.c     status document
  */
 #ifndef PODFENCE_ENGINE_INTERNAL_H
@@ -42,6 +43,7 @@ static inline bool eng_hash_added(void)
 #include "podfence/compile.h"
 #include "podfence/engine.h"
 #include "podfence/log.h"
+#include "podfence/runtime.h"
 #include "podfence/sets.h"
 
 /* Room for one error message about a pod or a container. */
@@ -174,6 +176,20 @@ struct wl_garbage {
 	struct wl_garbage *next;
 };
 
+/*
+ * A container its runtime announced (runtime.h), by id: its cgroup is bound
+ * to its own rules when created, before the pod's status names it.
+ */
+struct rt_ent {
+	char id[PF_RUNTIME_ID_MAX];
+	char *pod_key; /* "<namespace>/<name>" */
+	char *pod_uid;
+	char *name;	 /* the container's name; NULL for the sandbox */
+	bool sandbox;	 /* the pod's sandbox: its start is allowed (PF_CG_SANDBOX) */
+	bool has_cgroup; /* its cgroup was found: the kernel needs no name for it */
+	UT_hash_handle hh;
+};
+
 struct pf_engine {
 	struct pf_store *st;
 	struct pf_sets *sets;
@@ -190,6 +206,7 @@ struct pf_engine {
 	struct wl_ent *wls;
 	struct cg_ent *cgs;
 	struct source_ent *sources;
+	struct rt_ent *runtime; /* containers announced by their runtime */
 	struct wl_garbage *wl_garbage;
 	struct wl_ent *wl_none; /* no rules: containers of bound pods that no policy selects */
 	unsigned stamp;
@@ -240,5 +257,16 @@ struct wl_ent *eng_wl_none(struct pf_engine *e);
 void eng_bind_cgroups(struct pf_engine *e, struct pod_ent *pe, bool unbind);
 void eng_cg_untrack_all(struct pf_engine *e, struct pod_ent *pe, bool unbind);
 void eng_expected_clear(struct pf_engine *e, struct pod_ent *pe);
+
+/* engine_runtime.c */
+/* The runtime's record of a cgroup of the pod (rel: its path below the pod's), or NULL. */
+struct rt_ent *eng_runtime_of_cgroup(struct pf_engine *e, const struct pod_ent *pe,
+				     const char *rel);
+/* Where the runtime's container goes: *flags gets enum pf_cg_flags. */
+struct wl_ent *eng_runtime_target(struct pf_engine *e, struct pod_ent *pe, const struct rt_ent *rt,
+				  uint32_t *flags);
+/* Whether the runtime's container belongs to the pod (namespace, name and UID). */
+bool eng_runtime_of_pod(const struct rt_ent *rt, const struct pod_ent *pe);
+void eng_runtime_free(struct pf_engine *e);
 
 #endif /* PODFENCE_ENGINE_INTERNAL_H */

@@ -84,6 +84,8 @@ static const char *const stat_names[PF_STAT__MAX] = {
     [PF_STAT_FOREIGN_VIEW] = "foreign_view",
     [PF_STAT_CG_ANCESTOR] = "cgroups_via_ancestor",
     [PF_STAT_CG_EXPECTED] = "cgroups_bound_at_creation",
+    [PF_STAT_RUNTIME_EXEC] = "runtime_execs_before_start",
+    [PF_STAT_SANDBOX_START] = "sandbox_starts",
 };
 
 const char *pf_backend_name(enum pf_backend b)
@@ -275,6 +277,7 @@ static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, en
 	bpf_program__set_autoload(skel->progs.cg_rebind,
 				  true); /* run by user space, not attached */
 	skel->rodata->pf_caller_from_mm = b != PF_BACKEND_TP_LATE;
+	skel->rodata->pf_node_mntns_inum = opts->node_mntns_inum;
 
 	for (int m = 0; m < PF_KMAP__MAX; m++) {
 		if (!opts->max_entries[m])
@@ -737,9 +740,9 @@ static int cgroup_map_err(struct pf_kstore *ks, int err, char *err_msg, size_t e
 }
 
 /* Moves a bound cgroup to another workload in place (program cg_rebind); -ENOENT if unbound. */
-static int cgroup_rebind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id)
+static int cgroup_rebind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, uint32_t flags)
 {
-	__u64 args[2] = {cgroup_id, wl_id};
+	__u64 args[3] = {cgroup_id, wl_id, flags};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(ks->skel->progs.cg_rebind), &opts))
@@ -823,10 +826,10 @@ int pf_kstore_set_values(struct pf_kstore *ks, uint32_t set_id, enum pf_match ma
 	}
 }
 
-int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id,
+int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_id, uint32_t flags,
 			  uint32_t mntns_hint, char *err_msg, size_t err_len)
 {
-	struct pf_cg_binding b = {.wl_id = wl_id, .mntns_inum = mntns_hint};
+	struct pf_cg_binding b = {.wl_id = wl_id, .mntns_inum = mntns_hint, .flags = flags};
 	int err;
 
 	if (!bpf_map_update_elem(kmap_fd(ks, PF_KMAP_CGROUPS), &cgroup_id, &b, BPF_NOEXIST))
@@ -834,7 +837,7 @@ int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_
 	err = -errno;
 	/* Already bound (by us, or by the kernel at its creation): keep its anchor. */
 	if (err == -EEXIST)
-		err = cgroup_rebind(ks, cgroup_id, wl_id);
+		err = cgroup_rebind(ks, cgroup_id, wl_id, flags);
 	return err ? cgroup_map_err(ks, err, err_msg, err_len) : 0;
 }
 
@@ -854,9 +857,10 @@ static int cg_name_key(const char *name, struct pf_cg_name *key)
 	return 0;
 }
 
-int pf_kstore_cgroup_expect(struct pf_kstore *ks, const char *name, uint32_t wl_id, char *err_msg,
-			    size_t err_len)
+int pf_kstore_cgroup_expect(struct pf_kstore *ks, const char *name, uint32_t wl_id, uint32_t flags,
+			    char *err_msg, size_t err_len)
 {
+	struct pf_cg_expect v = {.wl_id = wl_id, .flags = flags};
 	struct pf_cg_name key;
 	int err = cg_name_key(name, &key);
 
@@ -866,7 +870,7 @@ int pf_kstore_cgroup_expect(struct pf_kstore *ks, const char *name, uint32_t wl_
 				 name, PF_CG_NAME_MAX - 1);
 		return err;
 	}
-	if (!bpf_map_update_elem(kmap_fd(ks, PF_KMAP_CG_EXPECT), &key, &wl_id, BPF_ANY))
+	if (!bpf_map_update_elem(kmap_fd(ks, PF_KMAP_CG_EXPECT), &key, &v, BPF_ANY))
 		return 0;
 	err = -errno;
 	if (err == -E2BIG || err == -ENOMEM) {
@@ -1210,10 +1214,10 @@ static void ks_ruleset_delete(struct pf_store *st, uint32_t wl_id)
 	pf_kstore_ruleset_delete(ks_of(st), wl_id);
 }
 
-static int ks_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t hint,
-			  char *err, size_t err_len)
+static int ks_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t flags,
+			  uint32_t hint, char *err, size_t err_len)
 {
-	return pf_kstore_cgroup_bind(ks_of(st), cgid, wl_id, hint, err, err_len);
+	return pf_kstore_cgroup_bind(ks_of(st), cgid, wl_id, flags, hint, err, err_len);
 }
 
 static void ks_cgroup_unbind(struct pf_store *st, uint64_t cgid)
@@ -1226,10 +1230,10 @@ static int ks_cgroup_lookup(struct pf_store *st, uint64_t cgid, struct pf_cg_bin
 	return pf_kstore_cgroup_lookup(ks_of(st), cgid, out);
 }
 
-static int ks_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_id, char *err,
-			    size_t err_len)
+static int ks_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_id, uint32_t flags,
+			    char *err, size_t err_len)
 {
-	return pf_kstore_cgroup_expect(ks_of(st), name, wl_id, err, err_len);
+	return pf_kstore_cgroup_expect(ks_of(st), name, wl_id, flags, err, err_len);
 }
 
 static void ks_cgroup_unexpect(struct pf_store *st, const char *name)

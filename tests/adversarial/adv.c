@@ -37,7 +37,7 @@ static struct pf_kstore *shared_store;
 
 static struct pf_kstore *node_store(struct adv_node *n, const char *name, const struct adv_opts *o)
 {
-	struct pf_kstore_opts opts = {.attach = true};
+	struct pf_kstore_opts opts = {.attach = true, .node_mntns_inum = pf_kfix_node_mntns()};
 	int err;
 
 	if (!o || (!o->pinned && !o->cg_map_size)) {
@@ -271,7 +271,8 @@ char *adv_allowlist_yaml(const struct adv_node *n, const char *name, const char 
 
 bool adv_node_restart(struct adv_node *n, const char *pod_yaml, const char *policy_yaml)
 {
-	struct pf_kstore_opts opts = {.attach = true, .pin_dir = n->pin_dir};
+	struct pf_kstore_opts opts = {
+	    .attach = true, .pin_dir = n->pin_dir, .node_mntns_inum = pf_kfix_node_mntns()};
 	bool took_over = false;
 	int err;
 

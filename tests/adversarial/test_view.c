@@ -160,3 +160,30 @@ PF_TEST(view_memfd_exec_does_not_anchor)
 out:
 	adv_node_teardown(&n);
 }
+
+/*
+ * The runtime's re-exec of itself before a container's first exec (a memfd
+ * or a detached mount, from the node's mount namespace) is let through: no
+ * process of a pod can pass for it, from a namespace of its own or a chroot,
+ * before or after the container's first exec.
+ */
+PF_TEST(view_runtime_exemption_is_not_for_a_pods_processes)
+{
+	struct adv_node n;
+	char cg[PATH_MAX];
+
+	if (!victim(&n, "view-runtime", false, cg, sizeof(cg)))
+		goto out;
+	adv_expect_blocked(&n, "first exec: its own binary at the allowed path, detached mount", cg,
+			   ADV_DETACHED, n.allowed);
+	adv_expect_blocked(&n, "first exec: a memfd copy from a namespace of its own", cg,
+			   ADV_USERNS_MEMFD, n.forbidden);
+	adv_expect_blocked(&n, "first exec: the forbidden binary from a chroot", cg, ADV_CHROOT_FD,
+			   n.forbidden);
+	adv_expect_runs(&n, "the allowed binary (anchors the container's view)", cg, ADV_PLAIN,
+			n.allowed);
+	adv_expect_blocked(&n, "then its own binary at the allowed path, detached mount", cg,
+			   ADV_DETACHED, n.allowed);
+out:
+	adv_node_teardown(&n);
+}

@@ -184,7 +184,7 @@ static char *maps_dump(struct world *w)
 			}
 			pf_store_ruleset_write(st, b.wl_id, &rs, NULL, 0);
 		}
-		pf_store_cgroup_bind(st, w->ids[i], b.wl_id, 0, NULL, 0);
+		pf_store_cgroup_bind(st, w->ids[i], b.wl_id, b.flags, 0, NULL, 0);
 	}
 	naming_engine = w->maps.e;
 	out = pf_memstore_dump(mirror, policy_name, cgroup_name, w);

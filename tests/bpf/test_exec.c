@@ -94,7 +94,7 @@ PF_TEST(exec_allowlist_blocks_every_way_to_reach_a_forbidden_binary)
 		goto out;
 	rule = deny_rule(f.policy_id, 0, &c);
 	if (!ASSERT_OK(pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
-	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
+	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, 0, NULL, 0), "bind"))
 		goto out;
 
 	expect_runs(&f, f.allowed, PF_EXEC_PATH);
@@ -128,7 +128,7 @@ PF_TEST(exec_unbound_cgroup_is_unaffected)
 		goto out;
 	rule = deny_rule(f.policy_id, 0, &c);
 	pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0);
-	pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0);
+	pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, 0, NULL, 0);
 	expect_blocked(&f, f.forbidden, PF_EXEC_PATH);
 	/* Same binary, a cgroup with no binding: runs. */
 	expect_runs(&other, f.forbidden, PF_EXEC_PATH);
@@ -172,7 +172,7 @@ PF_TEST(exec_monitor_mode_blocks_nothing_and_reports)
 	rule.flags = PF_RULE_MONITOR;
 	seen.cgroup_id = f.cg.id;
 	if (!ASSERT_OK(pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
-	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, NULL, 0), "bind") ||
+	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, 0, NULL, 0), "bind") ||
 	    !ASSERT_TRUE(pf_kstore_events_open(store, on_monitor_event, &seen) >= 0, "events"))
 		goto out;
 

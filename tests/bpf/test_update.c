@@ -259,7 +259,7 @@ PF_TEST(update_ruleset_swapping_set_ids_during_exec_loop)
 	ASSERT_NEQ(w.sets[0], w.sets[1], "two distinct set ids");
 	rule = allow_rule(&f, w.sets[0], w.tiers[0]);
 	if (!ASSERT_OK(pf_kfix_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
-	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
+	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, 0, NULL, 0), "bind"))
 		goto out;
 	race(&f, &w);
 out:
@@ -287,7 +287,7 @@ PF_TEST(update_new_set_freed_after_barrier_during_exec_loop)
 		goto out;
 	rule = allow_rule(&f, w.sets[0], w.tiers[0]);
 	if (!ASSERT_OK(pf_kfix_ruleset_write(ustore, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
-	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, NULL, 0), "bind"))
+	    !ASSERT_OK(pf_kstore_cgroup_bind(ustore, f.cg.id, f.wl_id, 0, 0, NULL, 0), "bind"))
 		goto out;
 	race(&f, &w);
 	/* Exactly one set left in force: every replaced one was freed. */

@@ -107,8 +107,11 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	log=$(mktemp) result=$(mktemp)
+	# A test may need longer: "#@timeout test_name SECONDS" in its file.
+	t_limit=$(sed -n "s/^#@timeout $fn \([0-9]*\)$/\1/p" "$f")
+	t_limit=${t_limit:-$TEST_TIMEOUT}
 	t0=$(now_ms)
-	timeout -k 5 "$TEST_TIMEOUT" bash "$HERE/run.sh" --one "$f" "$fn" "$result" >"$log" 2>&1 </dev/null
+	timeout -k 5 "$t_limit" bash "$HERE/run.sh" --one "$f" "$fn" "$result" >"$log" 2>&1 </dev/null
 	rc=$?
 	ms=$(elapsed_ms "$t0")
 	why=$(head -n 1 "$result")
@@ -123,7 +126,7 @@ for t in "${tests[@]}"; do
 		skipped=$((skipped + 1))
 		;;
 	*)
-		[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && [ -z "$why" ] && why="timed out after ${TEST_TIMEOUT}s"
+		[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && [ -z "$why" ] && why="timed out after ${t_limit}s"
 		echo "FAIL $name: ${why:-exit status $rc}"
 		sed 's/^/    /' "$log"
 		failed=$((failed + 1))

@@ -17,7 +17,8 @@ node_init() {
 	local name=$1 cg2
 	cg2=$(cgroup2_mount)
 	[ -n "$cg2" ] || { echo "no cgroup2 mount" >&2; return 1; }
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	# (no mountpoint(1) in the guests' busybox)
+	grep -q '^[^ ]* /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
 	NODE_DIR=$(mktemp -d "/tmp/podfence-$name-XXXXXX")
 	NODE_CG="$cg2/podfence-$name-$$"
 	NODE_PIN="/sys/fs/bpf/podfence-$name-$$"
@@ -112,6 +113,8 @@ agent_stop() {
 
 node_cleanup() {
 	agent_stop
+	# real containers (tests/lib/runc-node.sh), when the node had some
+	if command -v rnode_cleanup >/dev/null 2>&1; then rnode_cleanup; fi
 	"$PODFENCE" unpin "$NODE_PIN" 2>/dev/null
 	if [ -n "${NODE_CG:-}" ] && [ -d "$NODE_CG" ]; then
 		find "$NODE_CG" -depth -type d -exec rmdir {} \; 2>/dev/null

@@ -11,9 +11,17 @@
 #include "pf_test.h"
 #include "podfence/log.h"
 
+uint32_t pf_kfix_node_mntns(void)
+{
+	struct stat sb;
+
+	return stat("/proc/self/ns/mnt", &sb) ? 0 : (uint32_t)sb.st_ino;
+}
+
 struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 {
-	struct pf_kstore_opts opts = {.attach = true};
+	/* The tests run where the agent does: the node's mount namespace is theirs. */
+	struct pf_kstore_opts opts = {.attach = true, .node_mntns_inum = pf_kfix_node_mntns()};
 	const char *backend = getenv("PF_TEST_BACKEND");
 	const char *expect = getenv("PF_TEST_EXPECT_BACKEND");
 	enum pf_backend expected;

@@ -14,6 +14,8 @@
 #include "pf_sandbox.h"
 #include "podfence/kstore.h"
 
+/* nsfs inode of the tests' mount namespace: the node's, as the agent passes it. */
+uint32_t pf_kfix_node_mntns(void);
 /*
  * Loads and attaches a store into *slot on first use (backend from
  * PF_TEST_BACKEND, libbpf's log with PF_TEST_VERBOSE); PF_SKIP()s when the

@@ -29,6 +29,7 @@ struct ms_cgroup {
 struct ms_name {
 	char *name;
 	uint32_t wl_id;
+	uint32_t flags;
 	UT_hash_handle hh;
 };
 
@@ -208,8 +209,8 @@ static void ms_ruleset_delete(struct pf_store *st, uint32_t wl_id)
 	free(r);
 }
 
-static int ms_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t hint,
-			  char *msg, size_t len)
+static int ms_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t flags,
+			  uint32_t hint, char *msg, size_t len)
 {
 	struct pf_memstore *ms = ms_of(st);
 	struct ms_cgroup *c;
@@ -220,6 +221,7 @@ static int ms_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, ui
 	HASH_FIND(hh, ms->cgroups, &cgid, sizeof(cgid), c);
 	if (c) { /* moved in place: the anchor stays */
 		c->b.wl_id = wl_id;
+		c->b.flags = flags;
 		return 0;
 	}
 	if (ms->used[PF_KMAP_CGROUPS] >= ms->capacity[PF_KMAP_CGROUPS])
@@ -229,6 +231,7 @@ static int ms_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id, ui
 		return -ENOMEM;
 	c->cgid = cgid;
 	c->b.wl_id = wl_id;
+	c->b.flags = flags;
 	c->b.mntns_inum = hint;
 	HASH_ADD(hh, ms->cgroups, cgid, sizeof(c->cgid), c);
 	ms->used[PF_KMAP_CGROUPS]++;
@@ -260,8 +263,8 @@ static int ms_cgroup_lookup(struct pf_store *st, uint64_t cgid, struct pf_cg_bin
 	return 0;
 }
 
-static int ms_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_id, char *msg,
-			    size_t len)
+static int ms_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_id, uint32_t flags,
+			    char *msg, size_t len)
 {
 	struct pf_memstore *ms = ms_of(st);
 	struct ms_name *n;
@@ -282,6 +285,7 @@ static int ms_cgroup_expect(struct pf_store *st, const char *name, uint32_t wl_i
 		ms->used[PF_KMAP_CG_EXPECT]++;
 	}
 	n->wl_id = wl_id;
+	n->flags = flags;
 	return 0;
 }
 
@@ -523,6 +527,18 @@ int pf_memstore_binding(struct pf_memstore *ms, uint64_t cgid, uint32_t *wl_id)
 	if (!err)
 		*wl_id = b.wl_id;
 	return err;
+}
+
+int pf_memstore_expected(struct pf_memstore *ms, const char *name, uint32_t *wl_id, uint32_t *flags)
+{
+	struct ms_name *n;
+
+	HASH_FIND_STR(ms->expected, name, n);
+	if (!n)
+		return -ENOENT;
+	*wl_id = n->wl_id;
+	*flags = n->flags;
+	return 0;
 }
 
 bool pf_memstore_has_ruleset(const struct pf_memstore *ms, uint32_t wl_id)

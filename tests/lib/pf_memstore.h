@@ -32,6 +32,9 @@ unsigned long pf_memstore_barriers(const struct pf_memstore *ms);
 
 /* The binding of a cgroup (-ENOENT: unbound). */
 int pf_memstore_binding(struct pf_memstore *ms, uint64_t cgid, uint32_t *wl_id);
+/* What a cgroup name registered for binding at creation gets (-ENOENT: none). */
+int pf_memstore_expected(struct pf_memstore *ms, const char *name, uint32_t *wl_id,
+			 uint32_t *flags);
 /* Whether a workload's ruleset is stored. */
 bool pf_memstore_has_ruleset(const struct pf_memstore *ms, uint32_t wl_id);
 

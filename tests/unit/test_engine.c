@@ -20,6 +20,7 @@
 #include "pf_test.h"
 #include "podfence/cgroup.h"
 #include "podfence/engine.h"
+#include "podfence/runtime.h"
 #include "podfence/sets.h"
 
 #define MAX_CGROUPS 32
@@ -903,4 +904,100 @@ PF_TEST(engine_update_failing_at_each_allocation_never_enforces_less)
 	printf("     %lu allocations of the update, each made to fail in turn\n", allocs);
 	free(wanted);
 	ASSERT_EQ(__lsan_do_recoverable_leak_check(), 0, "no leak");
+}
+
+/*
+ * Containers their runtime announced before the pod's status names them:
+ * the kernel is told each cgroup name before it exists, bound to the
+ * container's own rules (the sandbox to the pod's, its start allowed); a
+ * cgroup already there is bound in place; the names go with the bundles.
+ */
+PF_TEST(engine_runtime_announced_containers_bound_to_their_own_rules)
+{
+	static const char pod[] =
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: r, namespace: shop, uid: u-r, labels: "
+	    "{app: web}}\nspec:\n  containers: [{name: c1, image: x}, {name: c2, image: x}]\n"
+	    "status: {qosClass: Burstable}\n";
+	struct pf_runtime_container sandbox = {.id = "sb0",
+					       .pod_uid = "u-r",
+					       .pod_namespace = "shop",
+					       .pod_name = "r",
+					       .sandbox = true},
+				    c1 = {.id = "r1",
+					  .pod_uid = "u-r",
+					  .pod_namespace = "shop",
+					  .pod_name = "r",
+					  .name = "c1"},
+				    other = {.id = "x1",
+					     .pod_uid = "u-other",
+					     .pod_namespace = "shop",
+					     .pod_name = "r",
+					     .name = "c1"};
+	uint32_t wl_sb, fl_sb, wl_c1, fl_c1, wl_pod, wl_bound, wl;
+	struct node n;
+
+	if (!node_open(&n))
+		return;
+	policy_file(&n, "c1.yaml",
+		    "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: c1}\n"
+		    "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+		    "  containerSelector: {matchLabels: {name: c1}}\n  kprobes:\n"
+		    "  - call: security_bprm_creds_for_exec\n    syscall: false\n"
+		    "    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"
+		    "    - matchArgs: [{index: 0, operator: NotEqual, values: [/c1]}]\n"
+		    "      matchActions: [{action: Override, argError: -1}]\n");
+	policy_file(&n, "c2.yaml",
+		    "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: c2}\n"
+		    "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+		    "  containerSelector: {matchLabels: {name: c2}}\n  kprobes:\n"
+		    "  - call: security_bprm_creds_for_exec\n    syscall: false\n"
+		    "    args: [{index: 0, type: linux_binprm}]\n    selectors:\n"
+		    "    - matchArgs: [{index: 0, operator: NotEqual, values: [/c2]}]\n"
+		    "      matchActions: [{action: Override, argError: -1}]\n");
+	(void)cgroup(&n, "r", 0);
+	pod_file(&n, "r.yaml", pod);
+	pf_engine_sync(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "r", 0), &wl_pod), "pod cgroup bound");
+
+	ASSERT_OK(pf_engine_runtime_container(n.e, &sandbox), "sandbox announced");
+	ASSERT_OK(pf_engine_runtime_container(n.e, &c1), "c1 announced");
+	ASSERT_OK(pf_engine_runtime_container(n.e, &other), "another pod's (same name, other uid)");
+	if (ASSERT_OK(pf_memstore_expected(n.ms, "sb0", &wl_sb, &fl_sb), "sandbox's name")) {
+		ASSERT_EQ(wl_sb, wl_pod, "sandbox: the pod's rules");
+		ASSERT_EQ(fl_sb, PF_CG_SANDBOX, "sandbox: its start allowed");
+	}
+	if (ASSERT_OK(pf_memstore_expected(n.ms, "r1", &wl_c1, &fl_c1), "c1's name")) {
+		ASSERT_NEQ(wl_c1, wl_pod, "c1: its own rules, not the pod's union");
+		ASSERT_EQ(fl_c1, 0, "c1: no exemption");
+	}
+	ASSERT_EQ(pf_memstore_expected(n.ms, "x1", &wl, &fl_c1), -ENOENT,
+		  "a container of another pod UID is not this pod's");
+	ASSERT_EQ(pf_memstore_expected(n.ms, "cri-containerd-r1.scope", &wl, &fl_c1), -ENOENT,
+		  "cgroupfs driver: only cgroupfs names");
+
+	/* The cgroup appears (as the kernel would bind it): the next pass binds it, the name goes.
+	 */
+	pf_engine_runtime_container_gone(n.e, "r1");
+	ASSERT_EQ(pf_memstore_expected(n.ms, "r1", &wl, &fl_c1), -ENOENT, "gone with the bundle");
+	(void)cgroup(&n, "r", 1); /* directory r1: the cgroupfs name of container r1 */
+	ASSERT_OK(pf_engine_runtime_container(n.e, &c1), "announced after its cgroup exists");
+	if (ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "r", 1), &wl_bound), "bound in place"))
+		ASSERT_EQ(wl_bound, wl_c1, "by c1's rules");
+	ASSERT_EQ(pf_memstore_expected(n.ms, "r1", &wl, &fl_c1), -ENOENT,
+		  "no name for a cgroup that exists");
+	ASSERT_EQ(pf_memstore_exec(n.ms, cgroup(&n, "r", 1), "/c1", "/bin/sh"), PF_MEM_ALLOWED,
+		  "c1 runs its own binary");
+	ASSERT_EQ(pf_memstore_exec(n.ms, cgroup(&n, "r", 1), "/other", "/bin/sh"), PF_MEM_DENIED,
+		  "and nothing else");
+
+	/* The pod goes: every name with it. */
+	pf_engine_pod_file_removed(n.e, "r.yaml");
+	pf_engine_sync(n.e);
+	ASSERT_EQ(pf_memstore_expected(n.ms, "sb0", &wl, &fl_c1), -ENOENT, "sandbox name released");
+	ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_CG_EXPECT), 0, "no name left");
+	pf_engine_runtime_container_gone(n.e, "sb0");
+	pf_engine_runtime_container_gone(n.e, "r1");
+	pf_engine_runtime_container_gone(n.e, "x1");
+	ASSERT_EQ(pf_engine_runtime_count(n.e), 0, "runtime table empty");
+	node_close(&n);
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # /init of the kernel-matrix guest (busybox). Mounts what podfence needs, runs
 # the kernel test tier once per run listed on the kernel command line, prints
-# one result line per run (and, on each forced backend, one for the agent
-# and, where listed, one for the adversarial tier), and powers off.
+# one result line per run (and, on each forced backend, one for the agent,
+# where listed one for the adversarial tier, and on lsm one for real
+# containers under runc), and powers off.
 #
 #   pf_lane=NAME pf_runs=RUN,RUN,...   RUN = BACKEND (forced, like the agent's
 #   --backend: the whole tier) or auto:BACKEND (automatic selection must
@@ -10,6 +11,17 @@
 #   runs followed by the adversarial tier;
 #   pf_verbose=1 adds libbpf's log (verifier output) to the console
 export PATH=/bin
+# A node's containers start from a real root filesystem, not the initramfs:
+# runc's pivot_root(2) fails with EINVAL on the kernel's rootfs, which is no
+# mount it can pivot from. Copy the initramfs onto a tmpfs and start again
+# there, as an initramfs hands over to a node's root.
+if [ -z "${PF_ROOT_MOVED:-}" ]; then
+	mkdir -p /newroot
+	mount -t tmpfs -o mode=0755 tmpfs /newroot
+	for f in /*; do [ "$f" = /newroot ] || cp -a "$f" /newroot/; done
+	export PF_ROOT_MOVED=1
+	exec switch_root /newroot /init
+fi
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -19,6 +31,15 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t securityfs securityfs /sys/kernel/security
 mkdir -p /sys/fs/cgroup
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# runc keeps its state in /run/runc, a tmpfs as on any node.
+mkdir -p /run
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+# overlayfs, the containers' root filesystem, is a module in Debian's kernels
+# (run.sh puts each kernel's modules under its release, in load order).
+mods=/pf/modules/$(uname -r)
+if [ -f "$mods/load" ]; then
+	for mod in $(cat "$mods/load"); do insmod "$mods/$mod.ko" 2>/dev/null; done
+fi
 # The adversarial tier attacks from user namespaces, as any process may where
 # they are allowed: test the worst case (Debian's switch, where the kernel has it).
 [ -w /proc/sys/kernel/unprivileged_userns_clone ] && echo 1 > /proc/sys/kernel/unprivileged_userns_clone
@@ -68,6 +89,14 @@ for run in $runs; do
 		result=$(grep -E '^agent: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
 		[ -n "$result" ] || result="agent: 0 passed, 1 failed, 0 skipped (no result line)"
 		echo "vmtest-result: lane $lane backend $run (agent --backend): ${result#agent: }"
+	fi
+	# Real containers (runc, overlayfs root, the kubelet's cgroups), once per
+	# lane: after the lsm run (the backend both kernels' lanes force).
+	if [ "$backend" = lsm ]; then
+		sh /pf/runc-pods.sh "$backend" 2>&1 | tee $log
+		result=$(grep -E '^runc: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
+		[ -n "$result" ] || result="runc: 0 passed, 1 failed, 0 skipped (no result line)"
+		echo "vmtest-result: lane $lane backend $run (runc): ${result#runc: }"
 	fi
 done
 echo "vmtest: lane $lane: done"

@@ -2,7 +2,8 @@
 # Kernel matrix: boots Debian's 6.1 and 6.12 LTS cloud kernels under QEMU
 # (software emulation) with an initramfs holding podfence's kernel test tier,
 # runs the tier once per backend the lane's kernel has (and, forced to that
-# backend, the adversarial tier and the agent itself: agent-smoke.sh), and
+# backend, the adversarial tier and the agent itself: agent-smoke.sh; after
+# the forced lsm run, real containers under Debian's runc: runc-pods.sh), and
 # prints one result per lane and backend,
 # then "N passed, N failed, N skipped".
 #
@@ -35,7 +36,7 @@ LANES=(
 
 die() { echo "vmtest: $*" >&2; echo "vmtest: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
-for tool in qemu-system-x86_64 busybox; do
+for tool in qemu-system-x86_64 busybox runc; do
 	command -v "$tool" >/dev/null || die "$tool not found (make setup installs it)"
 done
 for f in "$BUILD/tests/bpf_tests" "$BUILD/tests/adversarial_tests" "$BUILD/podfence" \
@@ -57,9 +58,10 @@ if [ -z "${KERNEL[6.1]:-}" ] || [ -z "${KERNEL[6.12]:-}" ]; then
 	die "cannot fetch the Debian kernels (mk/vmtest-kernels.sh)"
 fi
 
-# ---- initramfs: busybox, the test tier, its helpers, podfence and their libraries
+# ---- initramfs: busybox, the test tier, its helpers, podfence, runc and their
+# libraries, and each kernel's modules
 build_initramfs() {
-	local root=$work/root out=$work/initramfs.cpio.gz
+	local root=$work/root out=$work/initramfs.cpio.gz kdir release
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,pf/tests} || return 1
 	cp "$(command -v busybox)" "$root/bin/busybox"
@@ -69,15 +71,28 @@ build_initramfs() {
 	cp "$BUILD/podfence" "$root/pf/"
 	cp "$BUILD/tests/bpf_tests" "$BUILD/tests/adversarial_tests" "$root/pf/tests/"
 	cp -r "$BUILD/tests/helpers" "$root/pf/tests/"
+	# Debian's runc (dynamically linked), for real containers: runc-pods.sh
+	mkdir -p "$root/usr/sbin"
+	cp "$(command -v runc)" "$root/usr/sbin/runc"
 	# Shared libraries at the paths the binaries were linked against.
-	for lib in $(ldd "$BUILD/podfence" "$BUILD/tests/bpf_tests" "$BUILD/tests/adversarial_tests" |
-		grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+	for lib in $(ldd "$BUILD/podfence" "$BUILD/tests/bpf_tests" "$BUILD/tests/adversarial_tests" \
+		"$root/usr/sbin/runc" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
+	# Each kernel's modules (overlayfs: the containers' root) where init.sh
+	# finds them, by `uname -r`
+	for kdir in "${KERNEL[@]}"; do
+		kdir=$(dirname "$kdir")
+		release=$(cat "$kdir/release" 2>/dev/null) || continue
+		mkdir -p "$root/pf/modules/$release"
+		cp "$kdir"/modules/* "$root/pf/modules/$release/"
+	done
 	install -m 0755 tests/vmtest/init.sh "$root/init"
 	install -m 0755 tests/vmtest/agent-smoke.sh "$root/pf/agent-smoke.sh"
+	install -m 0755 tests/vmtest/runc-pods.sh "$root/pf/runc-pods.sh"
 	install -m 0644 tests/lib/fake-node.sh "$root/pf/fake-node.sh"
+	install -m 0644 tests/lib/runc-node.sh "$root/pf/runc-node.sh"
 	(cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 > "$out" || return 1
 	echo "$out"
 }
@@ -119,9 +134,11 @@ collect_lane() { # spec: prints the lane's console and counts its results
 		n=$((n + 1))
 	done < <(grep -E '^vmtest-result: ' "$log")
 	# A kernel that does not boot, or a run cut short, is a failure, never a skip.
-	# one line per run, one per forced run for the agent, one per adversarial run
+	# one line per run, one per forced run for the agent, one per adversarial
+	# run, one for runc's containers after the forced lsm run
 	expected=$(echo "${PF_VMTEST_RUNS:-$runs}" | tr , '\n' |
-		awk -v adv=",${PF_VMTEST_ADVERSARIAL:-$adv}," '{ n += /^auto:/ ? 1 : 2 + (index(adv, "," $0 ",") > 0) }
+		awk -v adv=",${PF_VMTEST_ADVERSARIAL:-$adv}," '{
+			n += /^auto:/ ? 1 : 2 + (index(adv, "," $0 ",") > 0) + ($0 == "lsm") }
 			END { print n }')
 	if ! grep -q "^vmtest: lane $name: done" "$log" || [ "$n" -ne "$expected" ]; then
 		summary+=("$name: FAILED: the guest did not finish every run (no boot, crash or ${lane_timeout} s timeout): $log")

@@ -1,0 +1,301 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2119 # agent_start takes optional extra agent flags
+# Real containers: pods made by runc the way containerd makes them
+# (tests/lib/runc-node.sh): sandbox, init and app containers with overlay
+# roots in their own namespaces, kubelet cgroup paths, the runtime's bundle
+# annotations, the Pod's status written after the start. Run by
+# tests/integration/run.sh like the others; skipped (failed under CI) where
+# runc cannot run.
+
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/runc-node.sh
+source "$REPO/tests/lib/runc-node.sh"
+
+HELPERS=$REPO/build/tests/helpers
+
+# runc_node: the runtime's directories and the image every test uses:
+#   /app/web, /app/side   long-running entrypoints (the pause helper)
+#   /app/setup            an init container's entrypoint (exits 0)
+#   /app/ok-web, /app/ok-side, /app/tool   short-lived binaries (exit 0)
+runc_node() {
+	local why
+	why=$(rnode_check) || skip "runc containers cannot run here: $why"
+	rnode_init || fail "rnode_init failed"
+	rnode_image app "$HELPERS/pf_pause=/app/web" "$HELPERS/pf_pause=/app/side" \
+		"$HELPERS/pf_true=/app/setup" "$HELPERS/pf_true=/app/ok-web" \
+		"$HELPERS/pf_true=/app/ok-side" "$HELPERS/pf_true=/app/tool" ||
+		fail "cannot build the image"
+}
+
+# container_policy FILE NAME LABEL CONTAINER PATH...: an allowlist for one
+# container of the selected pods (containerSelector on its name).
+container_policy() {
+	local file=$1 name=$2 label=$3 container=$4 v
+	shift 4
+	{
+		cat <<EOF
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "$name"
+spec:
+  podSelector:
+    matchLabels:
+      ${label%%=*}: "${label#*=}"
+  containerSelector:
+    matchExpressions:
+    - key: name
+      operator: In
+      values: ["$container"]
+  kprobes:
+  - call: "security_bprm_creds_for_exec"
+    syscall: false
+    args:
+    - index: 0
+      type: "linux_binprm"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "NotEqual"
+        values:
+EOF
+		for v in "$@"; do echo "        - \"$v\""; done
+		cat <<'EOF'
+      matchActions:
+      - action: Override
+        argError: -1
+EOF
+	} | put_policy "$file"
+}
+
+# The three-container pod's policies: each container its own allowlist.
+three_policies() {
+	container_policy setup.yaml setup app=shop setup /app/setup
+	container_policy web.yaml web app=shop web /app/web /app/ok-web /app/tool
+	container_policy side.yaml side app=shop side /app/side /app/ok-side
+}
+
+# shop_pod NAME [WEB_ENTRYPOINT]: init "setup", apps "web" and "side".
+shop_pod() {
+	rpod_create default "$1" "$(pod_uid "$1")" app=shop \
+		init:setup:app:/app/setup app:web:app:"${2:-/app/web}" app:side:app:/app/side
+}
+
+# rassert_runs POD CONTAINER CMD...: kubectl exec succeeds.
+rassert_runs() {
+	local pod=$1 c=$2 rc
+	shift 2
+	rc=$(rpod_exec default "$pod" "$c" "$@")
+	[ "$rc" = 0 ] || fail "$pod/$c: exec '$*' exited $rc, expected 0"
+}
+
+# rassert_blocked POD CONTAINER PATH: kubectl exec fails (SIGKILL or EPERM,
+# by backend) and the event names the pod, the container and the path as the
+# container sees it.
+rassert_blocked() {
+	local pod=$1 c=$2 path=$3 rc t0 pat
+	rc=$(rpod_exec default "$pod" "$c" "$path")
+	[ "$rc" != 0 ] || fail "$pod/$c: exec '$path' ran (exit 0), expected it blocked"
+	pat="\"path\":\"$path\",\"namespace\":\"default\",\"pod\":\"$pod\",\"container\":\"$c\""
+	[ "$c" = .sandbox ] &&
+		pat="\"path\":\"$path\",\"namespace\":\"default\",\"pod\":\"$pod\",\"container\":null,\"sandbox\":true"
+	t0=$(now_ms)
+	until grep -qF "$pat" "$NODE_EVENTS" 2>/dev/null; do
+		[ "$(elapsed_ms "$t0")" -le 1000 ] ||
+			fail "$pod/$c: no event for the blocked exec of $path (exit $rc)"
+		sleep 0.05
+	done
+}
+
+stat_of() { st ".kernel_stats.$1"; }
+
+# ---- tests ------------------------------------------------------------------
+
+# Policies written before the pod exists; each container checked against its
+# own rules from its first exec (the union of the three allowlists allows
+# nothing: a container judged by it could not start).
+test_runc_each_container_its_own_rules_from_the_first_exec() {
+	runc_node
+	three_policies
+	agent_start --runtime-state "$RNODE_STATE" || fail "agent did not start"
+
+	shop_pod shop1 || fail "the pod did not start"
+	assert_eq "$(stat_of sandbox_starts)" 1 "sandbox starts"
+	rassert_runs shop1 web /app/ok-web
+	rassert_runs shop1 side /app/ok-side
+	rassert_blocked shop1 web /app/ok-side
+	rassert_blocked shop1 side /app/ok-web
+	rassert_blocked shop1 web /app/setup
+	rassert_blocked shop1 side /app/setup
+	# the same absolute path in both containers' views: different verdicts by policy
+	rassert_runs shop1 web /app/tool
+	rassert_blocked shop1 side /app/tool
+	assert_eq "$(stat_of foreign_view)" 0 "execs outside the container's view"
+
+	# A forbidden entrypoint: refused at the first try, one event naming pod and container.
+	if shop_pod shop2 /app/ok-side 2>/dev/null; then
+		fail "a container whose entrypoint its policy forbids started"
+	fi
+	assert_eq "$(grep -c '"pod":"shop2","container":"web"' "$NODE_EVENTS")" 1 \
+		"events for the refused entrypoint"
+	assert_match "$(grep '"pod":"shop2"' "$NODE_EVENTS")" '"path":"/app/ok-side"' \
+		"the refused entrypoint's event"
+}
+
+# The sandbox starts under an allowlist that does not name /pause, and that
+# is all: a later exec in the sandbox, or /pause in an app container, is judged.
+test_runc_sandbox_exempt_only_for_its_start() {
+	runc_node
+	three_policies
+	agent_start --runtime-state "$RNODE_STATE" || fail "agent did not start"
+
+	shop_pod sb || fail "the pod did not start"
+	assert_eq "$(stat_of sandbox_starts)" 1 "sandbox starts"
+	rassert_blocked sb .sandbox /pause
+	rassert_blocked sb .sandbox /bin/busybox
+	rassert_blocked sb web /pause
+	# A container restarted by the runtime (new id, new cgroup, same name):
+	# enforced from its first exec, by its own rules.
+	rpod_restart default sb web || fail "web did not restart"
+	rassert_runs sb web /app/ok-web
+	rassert_blocked sb web /app/ok-side
+	assert_eq "$(stat_of sandbox_starts)" 1 "sandbox starts after the restart"
+}
+
+# The Pod's status (container ids) withheld for 5 s after the start:
+# identified by the runtime, each container has its own rules from its first
+# exec; without the runtime's bundles (--runtime-state none) a container not
+# named by the status has the pod's union (every container's policies) until
+# the status arrives: the documented fallback.
+test_runc_identification_window() {
+	runc_node
+	three_policies
+	agent_start --runtime-state "$RNODE_STATE" || fail "agent did not start"
+	RNODE_STATUS_DELAY=5
+	shop_pod win || fail "the pod did not start"
+	rassert_runs win web /app/ok-web
+	rassert_blocked win web /app/ok-side
+	grep -q containerID "$(pod_file win)" && fail "the status arrived before the checks"
+	agent_stop
+	rpod_delete default win
+
+	# Without the runtime: both allowlists name both entrypoints and /pause
+	# (the union must let the pod start), each its own extra binary.
+	rm -f "$NODE_DIR"/policies/*
+	container_policy web.yaml web app=shop web /pause /app/web /app/side /app/ok-web
+	container_policy side.yaml side app=shop side /pause /app/web /app/side /app/ok-side
+	agent_start --runtime-state none || fail "agent did not start"
+	rpod_create default win2 "$(pod_uid win2)" app=shop app:web:app:/app/web \
+		app:side:app:/app/side || fail "the pod did not start"
+	# the union (side's allowlist lacks it); the event names no container yet
+	local rc t0
+	rc=$(rpod_exec default win2 web /app/ok-web)
+	[ "$rc" != 0 ] || fail "web ran /app/ok-web before the status named it"
+	grep -q containerID "$(pod_file win2)" && fail "the status arrived before the checks"
+	await_lines "$NODE_EVENTS" 1
+	assert_match "$(grep '"pod":"win2"' "$NODE_EVENTS")" \
+		'"path":"/app/ok-web","namespace":"default","pod":"win2","container":null' \
+		"the event of a container not identified yet"
+	unset RNODE_STATUS_DELAY
+	t0=$(now_ms)
+	until grep -q containerID "$(pod_file win2)"; do
+		[ "$(elapsed_ms "$t0")" -le 8000 ] || fail "the status never arrived"
+		sleep 0.1
+	done
+	t0=$(now_ms)
+	until [ "$(rpod_exec default win2 web /app/ok-web)" = 0 ]; do
+		[ "$(elapsed_ms "$t0")" -le 2000 ] ||
+			fail "web's own rules not in force 2 s after the status named it"
+		sleep 0.1
+	done
+	rc=$(rpod_exec default win2 web /app/ok-side)
+	[ "$rc" != 0 ] || fail "web ran side's binary after the status"
+}
+
+# The bypasses of the host tier, inside a real container: relative path,
+# symlink, fexecve, memfd, "..".
+test_runc_bypasses_inside_a_container() {
+	runc_node
+	rnode_image tricks "$HELPERS/pf_pause=/app/web" "$HELPERS/pf_true=/app/ok" \
+		"$HELPERS/pf_true=/app/forbidden" "$HELPERS/pf_exec_how=/app/exec" ||
+		fail "cannot build the image"
+	ln -s forbidden "$RNODE_IMAGES/tricks/app/link"
+	allow_policy tricks.yaml tricks app=tricks /app/web /app/ok /app/exec
+	agent_start --runtime-state "$RNODE_STATE" || fail "agent did not start"
+	rpod_create default tr "$(pod_uid tr)" app=tricks app:web:tricks:/app/web ||
+		fail "the pod did not start"
+	rassert_runs tr web /app/ok
+	local how rc
+	for how in path relative fexecve; do
+		rassert_runs tr web /app/exec "$how" /app/ok
+	done
+	for how in path relative symlink fexecve memfd dotdot; do
+		case $how in
+		symlink) rc=$(rpod_exec default tr web /app/exec path /app/link) ;;
+		dotdot) rc=$(rpod_exec default tr web /app/exec path /app/../app/forbidden) ;;
+		*) rc=$(rpod_exec default tr web /app/exec "$how" /app/forbidden) ;;
+		esac
+		[ "$rc" != 0 ] || fail "exec of /app/forbidden ($how) ran"
+	done
+	rc=$(rpod_exec default tr web /app/exec memfd /app/ok)
+	[ "$rc" != 0 ] || fail "a memfd copy of the allowed binary ran"
+	assert_eq "$(grep -c '"pod":"tr"' "$NODE_EVENTS")" 7 "events for the blocked execs"
+}
+
+# kernel_entries: entries of every map that holds per-pod or per-container state.
+kernel_entries() {
+	agent_status | jq -c '[.maps[] | select(.name | test("^(cg_workload|cg_expect|wl_rules_[sl]|exact_[sml]|prefix_trie|suffix_trie|pol_counters)$")) | {(.name): .entries}] | add'
+}
+
+# 100 three-container pods created and deleted (two at a time, as a node
+# schedules them): every container starts (its entrypoint is an allowed
+# exec), every forbidden exec is blocked, every allowed one runs, and the
+# kernel holds what it held before.
+#@timeout test_runc_100_pods_created_and_deleted_leave_nothing 300
+test_runc_100_pods_created_and_deleted_leave_nothing() {
+	local n=${PF_RUNC_PODS:-100} at_once=2 before after i j pids results t0
+	runc_node
+	three_policies
+	agent_start --runtime-state "$RNODE_STATE" || fail "agent did not start"
+	before=$(kernel_entries)
+	results=$NODE_DIR/loop-results
+	: >"$results"
+	t0=$(now_ms)
+	for ((i = 1; i <= n; i += at_once)); do
+		pids=()
+		for ((j = i; j < i + at_once && j <= n; j++)); do
+			(
+				p=loop$j
+				if ! shop_pod "$p" 2>>"$results.err"; then
+					echo "$p: did not start" >>"$results"
+				else
+					# the entrypoints were the allowed execs; one more now and then
+					[ $((j % 10)) -ne 0 ] ||
+						[ "$(rpod_exec default "$p" web /app/ok-web)" = 0 ] ||
+						echo "$p: web's allowed exec blocked" >>"$results"
+					[ "$(rpod_exec default "$p" side /app/ok-web)" != 0 ] ||
+						echo "$p: side ran web's binary" >>"$results"
+				fi
+				rpod_delete default "$p"
+			) &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+	done
+	echo "$n pods in $(($(elapsed_ms "$t0") / 1000)) s"
+	[ -s "$results" ] && fail "$(head -n 5 "$results"; head -n 3 "$results.err")"
+	assert_eq "$(stat_of blocked)" "$n" "execs blocked (one forbidden per pod)"
+	assert_eq "$(grep -c '"container":"side","cgroup_id"' "$NODE_EVENTS")" "$n" \
+		"events, each naming side"
+	assert_eq "$(stat_of foreign_view)" 0 "execs outside the container's view"
+	assert_eq "$(stat_of sandbox_starts)" "$n" "sandbox starts"
+	# the deletions reach the kernel: wait for the last ones to be collected
+	t0=$(now_ms)
+	until after=$(kernel_entries) && [ "$after" = "$before" ]; do
+		[ "$(elapsed_ms "$t0")" -le 3000 ] ||
+			fail "map entries left behind: before $before, after $after"
+		sleep 0.1
+	done
+	assert_eq "$(st '.counts.pods')" 0 "pods known"
+}
