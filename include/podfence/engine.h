@@ -126,6 +126,7 @@ struct pf_engine_counts {
 	size_t policy_pods;  /* (policy or template instance, pod) pairs applied */
 	size_t workloads;
 	size_t bound_cgroups;
+	size_t runtime_containers; /* containers announced by their runtime's bundles */
 	size_t value_sets;
 	size_t values;
 	size_t workload_errors; /* workloads whose last update failed (previous rules kept) */

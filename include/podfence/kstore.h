@@ -155,6 +155,9 @@ int pf_kstore_usage(struct pf_kstore *ks, struct pf_kmap_usage *out, int n);
 int pf_kstore_gc_cgroups(struct pf_kstore *ks, bool (*drop)(uint64_t cgid, uint32_t wl, void *ctx),
 			 void *ctx);
 int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void *ctx), void *ctx);
+/* cg_expect: the names a previous agent registered that nothing expects any more. */
+int pf_kstore_gc_expected(struct pf_kstore *ks, bool (*drop)(const char *name, void *ctx),
+			  void *ctx);
 int pf_kstore_gc_sets(struct pf_kstore *ks, bool (*drop)(uint32_t set_id, void *ctx), void *ctx);
 int pf_kstore_gc_counters(struct pf_kstore *ks, bool (*drop)(uint32_t policy_id, void *ctx),
 			  void *ctx);

@@ -44,6 +44,7 @@ struct pf_store;
 
 typedef bool (*pf_store_drop_cgroup_fn)(uint64_t cgid, uint32_t wl, void *ctx);
 typedef bool (*pf_store_drop_id_fn)(uint32_t id, void *ctx);
+typedef bool (*pf_store_drop_name_fn)(const char *name, void *ctx);
 
 struct pf_store_ops {
 	int (*alloc_id)(struct pf_store *st, enum pf_id_kind kind, uint32_t *id);
@@ -80,6 +81,7 @@ struct pf_store_ops {
 	int (*gc_workloads)(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx);
 	int (*gc_sets)(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx);
 	int (*gc_counters)(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx);
+	int (*gc_expected)(struct pf_store *st, pf_store_drop_name_fn drop, void *ctx);
 	uint32_t (*capacity)(struct pf_store *st, enum pf_kmap m);
 };
 

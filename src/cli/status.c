@@ -39,8 +39,10 @@ static void print_text(struct json_object *st)
 	printf("programs:  %lld attached\n", jint(st, "programs_attached"));
 	printf("policies:  %lld (%lld file(s) rejected)\n", jint(counts, "policies"),
 	       jint(counts, "files_rejected"));
-	printf("pods:      %lld (%lld waiting for their cgroup)\n", jint(counts, "pods"),
-	       jint(counts, "pods_pending"));
+	printf("pods:      %lld (%lld waiting for their cgroup); %lld containers announced by "
+	       "their runtime\n",
+	       jint(counts, "pods"), jint(counts, "pods_pending"),
+	       jint(counts, "runtime_containers"));
 	printf("applied:   %lld (policy, pod) pairs; %lld workloads; %lld cgroups bound\n",
 	       jint(counts, "policy_pods"), jint(counts, "workloads"),
 	       jint(counts, "bound_cgroups"));

@@ -133,6 +133,49 @@ static bool gc_counter(uint32_t policy_id, void *ctx)
 	return !pe || !pe->n_pods;
 }
 
+/* The names pods register now, to keep at a takeover. */
+struct name_ent {
+	const char *name;
+	UT_hash_handle hh;
+};
+
+static bool gc_expected(const char *name, void *ctx)
+{
+	struct name_ent **keep = ctx, *ne;
+
+	HASH_FIND_STR(*keep, name, ne);
+	return !ne;
+}
+
+/* cg_expect: drops what a previous agent registered for pods and containers gone since. */
+static int takeover_gc_expected(struct pf_engine *e)
+{
+	struct name_ent *keep = NULL, *ne, *ntmp;
+	struct pod_ent *pe, *tmp;
+	int err = 0;
+
+	HASH_ITER (hh, e->pods, pe, tmp) {
+		for (size_t i = 0; i < pe->n_expected && !err; i++) {
+			ne = calloc(1, sizeof(*ne));
+			if (ne) {
+				ne->name = pe->expected[i];
+				HASH_ADD_KEYPTR(hh, keep, ne->name, strlen(ne->name), ne);
+			}
+			if (!ne || !eng_hash_added()) {
+				free(ne);
+				err = -ENOMEM; /* nothing dropped rather than a name still needed */
+			}
+		}
+	}
+	if (!err)
+		err = e->st->ops->gc_expected(e->st, gc_expected, &keep);
+	HASH_ITER (hh, keep, ne, ntmp) {
+		HASH_DEL(keep, ne);
+		free(ne);
+	}
+	return err;
+}
+
 int pf_engine_takeover_gc(struct pf_engine *e)
 {
 	int err;
@@ -149,6 +192,8 @@ int pf_engine_takeover_gc(struct pf_engine *e)
 		err = e->st->ops->gc_sets(e->st, gc_set, e);
 	if (!err)
 		err = e->st->ops->gc_counters(e->st, gc_counter, e);
+	if (!err)
+		err = takeover_gc_expected(e);
 	return err;
 }
 

@@ -29,6 +29,7 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 	out->policy_pods = e->n_policy_pods;
 	out->workloads = HASH_CNT(hh, e->wls) - (e->wl_none != NULL);
 	out->bound_cgroups = HASH_CNT(hh, e->cgs);
+	out->runtime_containers = HASH_CNT(hh, e->runtime);
 	pf_sets_stats(e->sets, &ss);
 	out->value_sets = ss.sets;
 	out->values = ss.values;
@@ -249,6 +250,7 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	COUNT(policy_pods);
 	COUNT(workloads);
 	COUNT(bound_cgroups);
+	COUNT(runtime_containers);
 	COUNT(value_sets);
 	COUNT(values);
 	COUNT(workload_errors);

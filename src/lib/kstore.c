@@ -1120,6 +1120,25 @@ int pf_kstore_gc_cgroups(struct pf_kstore *ks, bool (*drop)(uint64_t cgid, uint3
 	return gc_map(kmap_fd(ks, PF_KMAP_CGROUPS), 8, sizeof(struct pf_cg_binding), gc_cg, &g);
 }
 
+static bool gc_name(const void *key, const void *value, void *c)
+{
+	struct gc_ctx *g = c;
+	bool (*fn)(const char *, void *) = g->fn;
+	char name[PF_CG_NAME_MAX + 1];
+
+	memcpy(name, ((const struct pf_cg_name *)key)->name, PF_CG_NAME_MAX);
+	name[PF_CG_NAME_MAX] = 0;
+	return fn(name, g->ctx);
+}
+
+int pf_kstore_gc_expected(struct pf_kstore *ks, bool (*drop)(const char *name, void *ctx),
+			  void *ctx)
+{
+	struct gc_ctx g = {(void *)drop, ctx, false};
+
+	return gc_map(kmap_fd(ks, PF_KMAP_CG_EXPECT), sizeof(struct pf_cg_name), 0, gc_name, &g);
+}
+
 int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void *ctx), void *ctx)
 {
 	struct gc_ctx g = {(void *)drop, ctx, false};
@@ -1276,6 +1295,11 @@ static int ks_gc_cgroups(struct pf_store *st, pf_store_drop_cgroup_fn drop, void
 	return pf_kstore_gc_cgroups(ks_of(st), drop, ctx);
 }
 
+static int ks_gc_expected(struct pf_store *st, pf_store_drop_name_fn drop, void *ctx)
+{
+	return pf_kstore_gc_expected(ks_of(st), drop, ctx);
+}
+
 static int ks_gc_workloads(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
 {
 	return pf_kstore_gc_workloads(ks_of(st), drop, ctx);
@@ -1317,6 +1341,7 @@ static const struct pf_store_ops kstore_ops = {
     .gc_workloads = ks_gc_workloads,
     .gc_sets = ks_gc_sets,
     .gc_counters = ks_gc_counters,
+    .gc_expected = ks_gc_expected,
     .capacity = ks_capacity,
 };
 

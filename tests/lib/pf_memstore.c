@@ -390,6 +390,17 @@ static int ms_gc_workloads(struct pf_store *st, pf_store_drop_id_fn drop, void *
 	return 0;
 }
 
+static int ms_gc_expected(struct pf_store *st, pf_store_drop_name_fn drop, void *ctx)
+{
+	struct pf_memstore *ms = ms_of(st);
+	struct ms_name *n, *tmp;
+
+	HASH_ITER (hh, ms->expected, n, tmp)
+		if (drop(n->name, ctx))
+			ms_cgroup_unexpect(st, n->name);
+	return 0;
+}
+
 static int ms_gc_sets(struct pf_store *st, pf_store_drop_id_fn drop, void *ctx)
 {
 	struct pf_memstore *ms = ms_of(st);
@@ -438,6 +449,7 @@ static const struct pf_store_ops memstore_ops = {
     .gc_workloads = ms_gc_workloads,
     .gc_sets = ms_gc_sets,
     .gc_counters = ms_gc_counters,
+    .gc_expected = ms_gc_expected,
     .capacity = ms_capacity,
 };
 

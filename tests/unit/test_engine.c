@@ -1001,3 +1001,31 @@ PF_TEST(engine_runtime_announced_containers_bound_to_their_own_rules)
 	ASSERT_EQ(pf_engine_runtime_count(n.e), 0, "runtime table empty");
 	node_close(&n);
 }
+
+/* A restarted agent drops the cgroup names registered for pods that went meanwhile. */
+PF_TEST(engine_takeover_drops_names_nothing_expects)
+{
+	struct pf_engine *next;
+	struct node n;
+	char *yaml;
+
+	if (!node_open(&n))
+		return;
+	policy_file(&n, "allow.yaml", ALLOWLIST("allow", "web", "[/a]"));
+	yaml = pod_yaml("later", "web", 1); /* no cgroup yet: its names are registered */
+	if (ASSERT_NOT_NULL(yaml, "pod") && pod_file(&n, "later.yaml", yaml))
+		pf_engine_sync(n.e);
+	free(yaml);
+	ASSERT_GE(pf_memstore_entries(n.ms, PF_KMAP_CG_EXPECT), 1, "names of a pod not created");
+	/* The agent stops; the pod is deleted before the next one starts. */
+	next = pf_engine_new(pf_memstore_store(n.ms), n.root);
+	if (ASSERT_NOT_NULL(next, "next engine")) {
+		policy_file(&(struct node){.e = next}, "allow.yaml",
+			    ALLOWLIST("allow", "web", "[/a]"));
+		pf_engine_sync(next);
+		ASSERT_OK(pf_engine_takeover_gc(next), "takeover");
+		ASSERT_EQ(pf_memstore_entries(n.ms, PF_KMAP_CG_EXPECT), 0, "stale names dropped");
+		pf_engine_free(next);
+	}
+	node_close(&n);
+}
