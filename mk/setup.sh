@@ -12,6 +12,7 @@ PACKAGES=(
 	libbpf-dev libelf-dev zlib1g-dev
 	libyaml-dev                # policy and pod files (with line:col marks)
 	libjson-c-dev              # events, status, JSON pod manifests
+	libcurl4-openssl-dev       # the Kubernetes API client (HTTP, TLS); OpenSSL's base64 for kubeconfig data
 	uthash-dev                 # hash tables of the user-space store
 	util-linux procps coreutils # mount, timeout, sha256sum in tests
 	jq                         # reading status and events in the integration tier
@@ -19,6 +20,7 @@ PACKAGES=(
 	runc                       # real containers in the integration tier, the demo and the lanes
 	gnuplot-nox                # make bench: docs/img/exec-latency.png
 	python3 python3-jinja2     # make bench: docs/benchmarks.md from the results (bench/render_report.py)
+	python3-yaml               # the integration tier's fake API server: policies as JSON objects
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #include "podfence/dirwatch.h"
 #include "podfence/engine.h"
 #include "podfence/events.h"
+#include "podfence/k8s.h"
 #include "podfence/kstore.h"
 #include "podfence/log.h"
 #include "podfence/pod.h"
@@ -51,6 +52,14 @@ struct agent {
 	size_t n_runtime_dirs;
 	bool runtime_dirs_given; /* --runtime-state: instead of the defaults */
 	struct pf_runtime_watch *runtime_watch;
+	/* the Kubernetes API (--kubeconfig, --in-cluster) */
+	const char *kubeconfig;
+	bool in_cluster;
+	const char *node_name;
+	char pod_selector[300];
+	struct pf_k8s_resource api_res[PF_K8S_RES__MAX];
+	struct pf_k8s_watcher *api;
+	struct pf_k8s_source *api_source;
 	FILE *events;
 	int epfd, sigfd, ctlfd;
 	bool ready;
@@ -197,6 +206,30 @@ static struct json_object *status_json(struct agent *a)
 			json_object_object_add(stats, pf_stat_name(i),
 					       json_object_new_int64(st[i]));
 	json_object_object_add(root, "kernel_stats", stats);
+	if (a->api) {
+		struct json_object *api = json_object_new_array();
+
+		for (size_t i = 0; i < PF_K8S_RES__MAX; i++) {
+			struct json_object *r = json_object_new_object();
+			struct pf_k8s_resource_state rs;
+
+			pf_k8s_watcher_state(a->api, i, &rs);
+			json_object_object_add(r, "resource",
+					       json_object_new_string(a->api_res[i].name));
+			json_object_object_add(r, "listed", json_object_new_boolean(rs.listed));
+			json_object_object_add(r, "not_installed",
+					       json_object_new_boolean(rs.not_installed));
+			json_object_object_add(r, "lists", json_object_new_int64(rs.lists));
+			json_object_object_add(r, "watches", json_object_new_int64(rs.watches));
+			json_object_object_add(r, "errors", json_object_new_int64(rs.errors));
+			json_object_object_add(r, "last_error",
+					       json_object_new_string(rs.last_error));
+			json_object_object_add(r, "resource_version",
+					       json_object_new_string(rs.resource_version));
+			json_object_array_add(api, r);
+		}
+		json_object_object_add(root, "api", api);
+	}
 	return root;
 }
 
@@ -237,8 +270,10 @@ static void apply_changes(struct agent *a)
 
 static void rescan_inputs(struct agent *a)
 {
-	pf_dirwatch_rescan(a->policies_watch);
-	pf_dirwatch_rescan(a->pods_watch);
+	if (a->policies_watch)
+		pf_dirwatch_rescan(a->policies_watch);
+	if (a->pods_watch)
+		pf_dirwatch_rescan(a->pods_watch);
 	apply_changes(a);
 }
 
@@ -249,7 +284,53 @@ static int epoll_add(int epfd, int fd, int tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-enum { TAG_SIGNAL, TAG_CONTROL, TAG_EVENTS, TAG_POLICIES, TAG_PODS, TAG_RUNTIME };
+enum { TAG_SIGNAL, TAG_CONTROL, TAG_EVENTS, TAG_POLICIES, TAG_PODS, TAG_RUNTIME, TAG_API };
+
+/* What the API watches learnt: into the engine, then the kernel. */
+static void api_apply(struct agent *a)
+{
+	struct pf_k8s_item *items = pf_k8s_watcher_take(a->api);
+
+	if (!items)
+		return;
+	pf_k8s_source_apply(a->api_source, items);
+	pf_k8s_items_free(items);
+	apply_changes(a);
+}
+
+/* The API server's address and credentials; then one watch per resource. */
+static int api_start(struct agent *a)
+{
+	struct pf_k8s_config cfg;
+	char err[512] = "", host[256];
+	int ret;
+
+	if (!a->kubeconfig && !a->in_cluster)
+		return 0;
+	ret = a->kubeconfig ? pf_k8s_config_kubeconfig(a->kubeconfig, &cfg, err, sizeof(err))
+			    : pf_k8s_config_in_cluster(PF_K8S_SA_DIR, &cfg, err, sizeof(err));
+	if (ret) {
+		pf_err("Kubernetes API: %s", err);
+		return ret;
+	}
+	if (!a->node_name)
+		a->node_name = getenv("NODE_NAME");
+	if (!a->node_name && gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = 0;
+		a->node_name = strdup(host);
+	}
+	snprintf(a->pod_selector, sizeof(a->pod_selector), "spec.nodeName=%s",
+		 a->node_name ? a->node_name : "");
+	pf_k8s_resources(a->pod_selector, a->api_res);
+	a->api_source = pf_k8s_source_new(a->engine);
+	ret = a->api_source ? pf_k8s_watcher_start(&a->api, &cfg, a->api_res, PF_K8S_RES__MAX)
+			    : -ENOMEM;
+	if (!ret)
+		pf_info("Kubernetes API %s: pods of node %s, policies of the cluster", cfg.server,
+			a->node_name);
+	pf_k8s_config_free(&cfg);
+	return ret;
+}
 
 static void runtime_container(void *ctx, const struct pf_runtime_container *c)
 {
@@ -292,7 +373,7 @@ static int setup(struct agent *a)
 	struct pf_dirwatch_ops pod_ops = {pod_file_changed, pod_file_removed, a};
 	struct pf_runtime_watch_ops rt_ops = {runtime_container, runtime_container_gone, a};
 	sigset_t mask;
-	int err, rbfd;
+	int err = 0, rbfd;
 
 	a->started = time(NULL);
 	a->events = stdout;
@@ -313,13 +394,17 @@ static int setup(struct agent *a)
 	a->engine = pf_engine_new(pf_kstore_store(a->ks), a->cgroup_root);
 	if (!a->engine)
 		return -ENOMEM;
-	err = pf_dirwatch_open(&a->policies_watch, a->policies_dir, &pol_ops);
-	if (!err)
+	if (a->policies_dir)
+		err = pf_dirwatch_open(&a->policies_watch, a->policies_dir, &pol_ops);
+	if (!err && a->pods_dir)
 		err = pf_dirwatch_open(&a->pods_watch, a->pods_dir, &pod_ops);
 	if (err) {
 		pf_err("watch %s / %s: %s", a->policies_dir, a->pods_dir, strerror(-err));
 		return err;
 	}
+	err = api_start(a);
+	if (err)
+		return err;
 	err = pf_runtime_watch_open(&a->runtime_watch, a->runtime_dirs, a->n_runtime_dirs, &rt_ops);
 	if (err) {
 		pf_err("watch the runtimes' state: %s", strerror(-err));
@@ -346,8 +431,11 @@ static int setup(struct agent *a)
 	if ((err = epoll_add(a->epfd, a->sigfd, TAG_SIGNAL)) ||
 	    (err = epoll_add(a->epfd, a->ctlfd, TAG_CONTROL)) ||
 	    (err = epoll_add(a->epfd, rbfd, TAG_EVENTS)) ||
-	    (err = epoll_add(a->epfd, pf_dirwatch_fd(a->policies_watch), TAG_POLICIES)) ||
-	    (err = epoll_add(a->epfd, pf_dirwatch_fd(a->pods_watch), TAG_PODS)) ||
+	    (a->policies_watch &&
+	     (err = epoll_add(a->epfd, pf_dirwatch_fd(a->policies_watch), TAG_POLICIES))) ||
+	    (a->pods_watch &&
+	     (err = epoll_add(a->epfd, pf_dirwatch_fd(a->pods_watch), TAG_PODS))) ||
+	    (a->api && (err = epoll_add(a->epfd, pf_k8s_watcher_fd(a->api), TAG_API))) ||
 	    (err = epoll_add(a->epfd, pf_runtime_watch_fd(a->runtime_watch), TAG_RUNTIME)))
 		return err;
 
@@ -394,6 +482,9 @@ static int run(struct agent *a)
 			case TAG_EVENTS:
 				pf_kstore_events_poll(a->ks, 0);
 				break;
+			case TAG_API:
+				api_apply(a);
+				break;
 			case TAG_RUNTIME:
 				/* Not debounced: the runtime creates the cgroup right after. */
 				pf_runtime_watch_drain(a->runtime_watch);
@@ -429,6 +520,8 @@ static void teardown(struct agent *a)
 	pf_dirwatch_close(a->policies_watch);
 	pf_dirwatch_close(a->pods_watch);
 	pf_runtime_watch_close(a->runtime_watch);
+	pf_k8s_watcher_stop(a->api); /* its threads first: they queue for the engine */
+	pf_k8s_source_free(a->api_source);
 	pf_engine_free(a->engine);
 	pf_kstore_close(a->ks);
 	if (a->events && a->events != stdout)
@@ -439,7 +532,9 @@ static void usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "Usage: podfence agent --policies DIR --pods DIR [OPTIONS]\n"
+	    "Usage: podfence agent [--policies DIR] [--pods DIR] [--kubeconfig FILE | "
+	    "--in-cluster]\n"
+	    "                      [OPTIONS]\n"
 	    "\n"
 	    "Loads podfence's BPF programs (or takes over pinned ones), enforces the policies\n"
 	    "in DIR on the pods in DIR, and keeps both in sync while files change.\n"
@@ -447,6 +542,11 @@ static void usage(FILE *out)
 	    "Options:\n"
 	    "  --policies DIR       policy files (.yaml/.yml/.json), watched\n"
 	    "  --pods DIR           Pod manifests (kubectl get pod -o yaml|json), watched\n"
+	    "  --kubeconfig FILE    the Kubernetes API (its current context): this node's pods,\n"
+	    "                       the cluster's TracingPolicies, PolicyTemplates, "
+	    "PolicyBindings\n"
+	    "  --in-cluster         the same, from the pod's service account\n"
+	    "  --node-name NAME     this node (default: $NODE_NAME, then the host name)\n"
 	    "  --events FILE        append events as JSON lines (default: stdout)\n"
 	    "  --socket PATH        control socket (default %s)\n"
 	    "  --pin-dir DIR        pinned state (default %s)\n"
@@ -496,6 +596,9 @@ int cmd_agent(int argc, char **argv)
 	    {"cgroup-root", required_argument, NULL, 'c'},
 	    {"map-size", required_argument, NULL, 'm'},
 	    {"runtime-state", required_argument, NULL, 'r'},
+	    {"kubeconfig", required_argument, NULL, 'k'},
+	    {"in-cluster", no_argument, NULL, 'i'},
+	    {"node-name", required_argument, NULL, 'n'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
@@ -527,6 +630,15 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'c':
 			a.cgroup_root = optarg;
+			break;
+		case 'k':
+			a.kubeconfig = optarg;
+			break;
+		case 'i':
+			a.in_cluster = true;
+			break;
+		case 'n':
+			a.node_name = optarg;
 			break;
 		case 'r':
 			a.runtime_dirs_given = true;
@@ -565,8 +677,10 @@ int cmd_agent(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!a.policies_dir || !a.pods_dir) {
-		fprintf(stderr, "Error: --policies and --pods are required\n");
+	if ((!a.policies_dir || !a.pods_dir) && !a.kubeconfig && !a.in_cluster) {
+		fprintf(stderr,
+			"Error: --policies and --pods, or the Kubernetes API (--kubeconfig, "
+			"--in-cluster), are required\n");
 		usage(stderr);
 		return 1;
 	}

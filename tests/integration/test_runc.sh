@@ -29,44 +29,13 @@ runc_node() {
 }
 
 # container_policy FILE NAME LABEL CONTAINER PATH...: an allowlist for one
-# container of the selected pods (containerSelector on its name).
+# container of the selected pods (policy_doc's, with a containerSelector on its name).
 container_policy() {
-	local file=$1 name=$2 label=$3 container=$4 v
+	local file=$1 name=$2 label=$3 container=$4
 	shift 4
-	{
-		cat <<EOF
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "$name"
-spec:
-  podSelector:
-    matchLabels:
-      ${label%%=*}: "${label#*=}"
-  containerSelector:
-    matchExpressions:
-    - key: name
-      operator: In
-      values: ["$container"]
-  kprobes:
-  - call: "security_bprm_creds_for_exec"
-    syscall: false
-    args:
-    - index: 0
-      type: "linux_binprm"
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: "NotEqual"
-        values:
-EOF
-		for v in "$@"; do echo "        - \"$v\""; done
-		cat <<'EOF'
-      matchActions:
-      - action: Override
-        argError: -1
-EOF
-	} | put_policy "$file"
+	policy_doc "$name" "$label" NotEqual "$@" |
+		sed "/^  kprobes:/i\\  containerSelector:\\n    matchExpressions:\\n    - {key: name, operator: In, values: [\"$container\"]}" |
+		put_policy "$file"
 }
 
 # The three-container pod's policies: each container its own allowlist.

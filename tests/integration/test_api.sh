@@ -1,0 +1,160 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2119 # agent_start takes optional extra agent flags
+# The agent fed by the Kubernetes API: a fake API server on loopback
+# (tests/lib/fake-apiserver.py, the API server's wire format: paged lists,
+# chunked watches cut anywhere, bookmarks, 410) serves this node's pods and
+# the cluster's policies; pods run as kubelet-layout cgroups of the
+# throw-away node. Faults are injected while an exec loop runs.
+
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+# api_server: starts the fake API server and writes a kubeconfig for it.
+api_server() {
+	local i
+	python3 "$REPO/tests/lib/fake-apiserver.py" "$NODE_DIR/api.port" 2>"$NODE_DIR/api.log" &
+	for i in $(seq 1 50); do
+		[ -s "$NODE_DIR/api.port" ] && break
+		sleep 0.1
+	done
+	[ -s "$NODE_DIR/api.port" ] || fail "the fake API server did not start: $(cat "$NODE_DIR/api.log")"
+	API="http://127.0.0.1:$(cat "$NODE_DIR/api.port")"
+	cat >"$NODE_DIR/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+current-context: test
+contexts: [{name: test, context: {cluster: fake, user: agent}}]
+clusters: [{name: fake, cluster: {server: "$API"}}]
+users: [{name: agent, user: {token: not-checked}}]
+EOF
+}
+
+api() { # PATH [BODY on stdin]
+	curl -sf -X POST --data-binary @- "$API/_test/$1" >/dev/null || fail "fake API server: $1 failed"
+}
+api_put() { api "put/$1"; }		      # RESOURCE < JSON
+api_delete() { api "delete/$1" </dev/null; }  # RESOURCE/NS/NAME
+api_fault() { # KIND COUNT [SECONDS]
+	echo "{\"kind\": \"$1\", \"count\": $2, \"seconds\": ${3:-0}}" | api fault
+}
+
+# yaml_to_json: a policy document (policy_doc) as the API serves it.
+yaml_to_json() {
+	python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'
+}
+
+# api_pod NAME LABELS(k=v,...) [NODE]: a running pod (cgroups made) on this node (n1).
+api_pod() {
+	local name=$1 labels=$2 node=${3:-n1} uid id l
+	uid=$(pod_uid "$name")
+	id=$(container_id "default-$name-main")
+	mkdir -p "$NODE_CG/kubepods/burstable/pod$uid/$id"
+	l=$(echo "$labels" | tr , '\n' | sed 's/^\([^=]*\)=\(.*\)$/"\1": "\2"/' | paste -sd, -)
+	api_put pods <<EOF
+{"metadata": {"name": "$name", "namespace": "default", "uid": "$uid", "labels": {$l}},
+ "spec": {"nodeName": "$node", "containers": [{"name": "main", "image": "x"}]},
+ "status": {"qosClass": "Burstable",
+            "containerStatuses": [{"name": "main", "containerID": "containerd://$id"}]}}
+EOF
+}
+
+api_agent_start() {
+	"$PODFENCE" agent --kubeconfig "$NODE_DIR/kubeconfig" --node-name n1 \
+		--socket "$NODE_SOCK" --pin-dir "$NODE_PIN" --cgroup-root "$NODE_CG" \
+		--events "$NODE_EVENTS" --runtime-state none "$@" >>"$NODE_LOG" 2>&1 &
+	AGENT_PID=$!
+	agent_wait_ready || fail "agent did not start"
+	await_status '[.api[] | .listed] | all' "every resource listed"
+}
+
+# ---- tests ------------------------------------------------------------------
+
+# Pods scheduled here and the cluster's policies, through list and watch:
+# each change takes effect within a second; another node's pods are ignored.
+test_api_objects_take_effect_within_1s() {
+	api_server
+	api_pod web app=web
+	api_pod elsewhere app=web n2
+	policy_doc deny-id app=web Equal "$ID" | yaml_to_json | api_put tracingpolicies
+	api_agent_start
+	assert_eq "$(st '.counts.pods')" 1 "pods of this node only"
+	assert_killed web "$ID"
+	assert_runs web "$TRUE"
+
+	# a policy created through the watch
+	policy_doc deny-true app=web Equal "$TRUE" | yaml_to_json | api_put tracingpolicies
+	await_exit 137 web "$TRUE"
+	# deleted
+	api_delete tracingpolicies//deny-true
+	await_exit 0 web "$TRUE"
+	# a label change moves the pod out of the policy's selector
+	api_pod web app=other
+	await_exit 0 web "$ID"
+	api_pod web app=web
+	await_exit 137 web "$ID"
+	# a pod scheduled later
+	api_pod late app=web
+	await_exit 137 late "$ID"
+	# deleted: released
+	api_delete pods/default/late
+	await_status '.counts.pods == 1' "the deleted pod released"
+}
+
+# Faults while an exec loop runs in a bound pod: the agent recovers by
+# itself, no forbidden exec runs, no allowed one is blocked, and the state
+# after recovery equals a fresh agent's on the same objects.
+#@timeout test_api_faults_never_lose_enforcement 120
+test_api_faults_never_lose_enforcement() {
+	local loop fault fresh recovered t0
+	api_server
+	api_pod web app=web
+	policy_doc deny-id app=web Equal "$ID" | yaml_to_json | api_put tracingpolicies
+	api_agent_start
+
+	# the exec loop: a forbidden exec must always be killed, an allowed one never
+	(
+		while :; do
+			[ "$(exit_in web "$ID")" = 137 ] || echo "forbidden exec ran" >>"$NODE_DIR/loop.bad"
+			[ "$(exit_in web "$CAT" /dev/null)" = 0 ] || echo "allowed exec blocked" >>"$NODE_DIR/loop.bad"
+		done
+	) &
+	loop=$!
+	for fault in "expire 1" "http-410 1" "garbage 1" "cut 1" "http-500 3" "http-429 2"; do
+		# shellcheck disable=SC2086 # kind and count
+		api_fault $fault
+		sleep 1.5
+	done
+	# the server gone for 5 s, its history compacted meanwhile: the watch
+	# comes back with a resourceVersion too old, and a relist reconciles what
+	# was deleted (deny-ls) and added (deny-true) while no watch ran
+	policy_doc deny-ls app=web Equal "$LS" | yaml_to_json | api_put tracingpolicies
+	await_exit 137 web "$LS" /
+	api_fault down 0 5
+	api_delete tracingpolicies//deny-ls
+	policy_doc deny-true app=web Equal "$TRUE" | yaml_to_json | api_put tracingpolicies
+	api compact </dev/null
+	sleep 6
+	# back by itself, within its backoff (30 s at most, with jitter)
+	t0=$(now_ms)
+	until [ "$(exit_in web "$TRUE")" = 137 ]; do
+		[ "$(elapsed_ms "$t0")" -le 40000 ] || fail "not recovered 40 s after the server came back"
+		sleep 0.2
+	done
+	kill "$loop"
+	wait "$loop" 2>/dev/null
+	[ -s "$NODE_DIR/loop.bad" ] && fail "during the faults: $(sort "$NODE_DIR/loop.bad" | uniq -c)"
+	await_exit 0 web "$LS" /
+	assert_match "$(st '[.api[].lists] | add')" '^([6-9]|[1-9][0-9])$' "relists"
+	api_delete tracingpolicies//deny-true
+	await_exit 0 web "$TRUE"
+	assert_killed web "$ID"
+	recovered=$(kernel_state)
+	assert_match "$(st '[.api[].errors] | add')" '^[1-9]' "errors counted"
+
+	# a fresh agent on the same objects holds the same
+	agent_stop
+	"$PODFENCE" unpin "$NODE_PIN" >/dev/null
+	api_agent_start
+	fresh=$(kernel_state)
+	assert_eq "$recovered" "$fresh" "state after recovery vs a fresh agent's"
+}
