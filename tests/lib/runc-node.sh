@@ -364,10 +364,13 @@ _rnode_status() {
 	_sns=$1 _sname=$2 _suid=$3 _slabels=$4
 	shift 4
 	if [ -n "${RNODE_STATUS_DELAY:-}" ]; then
+		# Holds no one's output open, and takes its sleep with it when killed.
 		(
-			sleep "$RNODE_STATUS_DELAY"
+			trap 'kill $! 2>/dev/null; exit 0' TERM
+			sleep "$RNODE_STATUS_DELAY" &
+			wait $!
 			_rnode_manifest "$_sns" "$_sname" "$_suid" "$_slabels" 1 "$@"
-		) &
+		) </dev/null >/dev/null 2>&1 &
 		echo $! >"$NODE_DIR/pods/.$(_rnode_key "$_sns" "$_sname").status-pid"
 		return 0
 	fi
