@@ -2,8 +2,8 @@
 # /init of the kernel-matrix guest (busybox). Mounts what podfence needs, runs
 # the kernel test tier once per run listed on the kernel command line, prints
 # one result line per run (and, on each forced backend, one for the agent,
-# where listed one for the adversarial tier, and on lsm one for real
-# containers under runc), and powers off.
+# where listed one for the adversarial tier, and after the run pf_runc names
+# one for real containers under runc), and powers off.
 #
 #   pf_lane=NAME pf_runs=RUN,RUN,...   RUN = BACKEND (forced, like the agent's
 #   --backend: the whole tier) or auto:BACKEND (automatic selection must
@@ -44,11 +44,12 @@ fi
 # they are allowed: test the worst case (Debian's switch, where the kernel has it).
 [ -w /proc/sys/kernel/unprivileged_userns_clone ] && echo 1 > /proc/sys/kernel/unprivileged_userns_clone
 
-lane=unknown runs= adversarial=
+lane=unknown runs= adversarial= runc_after=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	pf_lane=*) lane=${arg#pf_lane=} ;;
 	pf_adversarial=*) adversarial=",${arg#pf_adversarial=}," ;;
+	pf_runc=*) runc_after=${arg#pf_runc=} ;;
 	pf_runs=*) runs=$(echo "${arg#pf_runs=}" | tr , ' ') ;;
 	pf_verbose=1) export PF_TEST_VERBOSE=1 ;; # libbpf's log, with the verifier's
 	esac
@@ -90,9 +91,9 @@ for run in $runs; do
 		[ -n "$result" ] || result="agent: 0 passed, 1 failed, 0 skipped (no result line)"
 		echo "vmtest-result: lane $lane backend $run (agent --backend): ${result#agent: }"
 	fi
-	# Real containers (runc, overlayfs root, the kubelet's cgroups), once per
-	# lane: after the lsm run (the backend both kernels' lanes force).
-	if [ "$backend" = lsm ]; then
+	# Real containers (runc, overlayfs root, the kubelet's cgroups), after
+	# the forced run the lane names (pf_runc).
+	if [ -n "$runc_after" ] && [ "$backend" = "$runc_after" ]; then
 		sh /pf/runc-pods.sh "$backend" 2>&1 | tee $log
 		result=$(grep -E '^runc: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
 		[ -n "$result" ] || result="runc: 0 passed, 1 failed, 0 skipped (no result line)"

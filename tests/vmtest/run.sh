@@ -12,7 +12,9 @@
 #        PF_VMTEST_TIMEOUT (seconds per lane, 1500), PF_VMTEST_JOBS (lanes at once, nproc),
 #        CI=true (skips fail the run),
 #        PF_VMTEST_RUNS (runs instead of the lane's own, e.g. lsm), PF_VMTEST_ADVERSARIAL
-#        (forced backends the adversarial tier runs on, instead of the lane's), PF_TEST_VERBOSE=1
+#        (forced backends the adversarial tier runs on, instead of the lane's), PF_VMTEST_RUNC
+#        (the forced backend after which runc pods run, instead of the lane's; empty: none),
+#        PF_TEST_VERBOSE=1
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,15 +25,17 @@ lane_timeout=${PF_VMTEST_TIMEOUT:-1500}
 jobs_max=${PF_VMTEST_JOBS:-$(nproc)}
 
 # lane | kernel | LSM list on the command line (empty: the kernel's default) | runs | adversarial
+# | the forced backend after which real runc pods run (runc-pods.sh; one lane: they take a
+# minute under emulation, and the kernel side they need is the same on both kernels)
 # A run is a backend forced the way the agent's --backend forces it, or
 # auto:BACKEND, where automatic selection must pick BACKEND on that kernel.
 # The adversarial tier runs on the forced backends of the last field: every
 # backend at least once (lsm on both kernels, tracepoint on the host), rather
 # than every backend of every lane, to keep the matrix within CI's time.
 LANES=(
-	"6.12-lsm|6.12||auto:lsm,lsm,fmod_ret,tracepoint,tracepoint-late|lsm"
-	"6.1-lsm|6.1|lockdown,capability,landlock,yama,apparmor,bpf|auto:lsm,lsm,fmod_ret,tracepoint-late|lsm,tracepoint-late"
-	"6.1-no-bpf-lsm|6.1|lockdown,capability,landlock,yama,apparmor|auto:fmod_ret,fmod_ret,tracepoint-late|fmod_ret"
+	"6.12-lsm|6.12||auto:lsm,lsm,fmod_ret,tracepoint,tracepoint-late|lsm|lsm"
+	"6.1-lsm|6.1|lockdown,capability,landlock,yama,apparmor,bpf|auto:lsm,lsm,fmod_ret,tracepoint-late|lsm,tracepoint-late|"
+	"6.1-no-bpf-lsm|6.1|lockdown,capability,landlock,yama,apparmor|auto:fmod_ret,fmod_ret,tracepoint-late|fmod_ret|"
 )
 
 die() { echo "vmtest: $*" >&2; echo "vmtest: 0 passed, 1 failed, 0 skipped"; exit 1; }
@@ -103,11 +107,11 @@ summary=()
 
 boot_lane() { # spec: boots the lane's guest, its console into $work/<lane>.log
 	local name kver lsm runs kernel append lane_start=$SECONDS
-	IFS='|' read -r name kver lsm runs adv <<<"$1"
+	IFS='|' read -r name kver lsm runs adv runc <<<"$1"
 	kernel=${KERNEL[$kver]:-}
 	[ -n "$kernel" ] || { echo "vmtest: no $kver kernel" > "$work/$name.log"; return; }
 	append="console=ttyS0 quiet panic=-1 pf_lane=$name pf_runs=${PF_VMTEST_RUNS:-$runs}"
-	append+=" pf_adversarial=${PF_VMTEST_ADVERSARIAL:-$adv}"
+	append+=" pf_adversarial=${PF_VMTEST_ADVERSARIAL:-$adv} pf_runc=${PF_VMTEST_RUNC-$runc}"
 	[ -n "$lsm" ] && append+=" lsm=$lsm"
 	[ -n "${PF_TEST_VERBOSE:-}" ] && append+=" pf_verbose=1"
 	{
@@ -122,7 +126,7 @@ boot_lane() { # spec: boots the lane's guest, its console into $work/<lane>.log
 
 collect_lane() { # spec: prints the lane's console and counts its results
 	local name kver lsm runs log line p f s n=0 expected
-	IFS='|' read -r name kver lsm runs adv <<<"$1"
+	IFS='|' read -r name kver lsm runs adv runc <<<"$1"
 	log=$work/$name.log
 	echo "=== vmtest lane $name"
 	sed 's/^/    /' "$log"
@@ -137,8 +141,8 @@ collect_lane() { # spec: prints the lane's console and counts its results
 	# one line per run, one per forced run for the agent, one per adversarial
 	# run, one for runc's containers after the forced lsm run
 	expected=$(echo "${PF_VMTEST_RUNS:-$runs}" | tr , '\n' |
-		awk -v adv=",${PF_VMTEST_ADVERSARIAL:-$adv}," '{
-			n += /^auto:/ ? 1 : 2 + (index(adv, "," $0 ",") > 0) + ($0 == "lsm") }
+		awk -v adv=",${PF_VMTEST_ADVERSARIAL:-$adv}," -v runc="${PF_VMTEST_RUNC-$runc}" '{
+			n += /^auto:/ ? 1 : 2 + (index(adv, "," $0 ",") > 0) + ($0 == runc) }
 			END { print n }')
 	if ! grep -q "^vmtest: lane $name: done" "$log" || [ "$n" -ne "$expected" ]; then
 		summary+=("$name: FAILED: the guest did not finish every run (no boot, crash or ${lane_timeout} s timeout): $log")
