@@ -87,7 +87,6 @@ struct pf_runtime_container;
 int pf_engine_runtime_container(struct pf_engine *e, const struct pf_runtime_container *c);
 /* Its bundle is gone (the container was removed). */
 void pf_engine_runtime_container_gone(struct pf_engine *e, const char *id);
-size_t pf_engine_runtime_count(const struct pf_engine *e);
 
 /* Applies every pending change to the kernel; returns the number of pods updated. */
 int pf_engine_sync(struct pf_engine *e);

@@ -121,11 +121,6 @@ void pf_engine_runtime_container_gone(struct pf_engine *e, const char *id)
 	rt_free(rt);
 }
 
-size_t pf_engine_runtime_count(const struct pf_engine *e)
-{
-	return HASH_COUNT(e->runtime);
-}
-
 void eng_runtime_free(struct pf_engine *e)
 {
 	struct rt_ent *rt, *tmp;

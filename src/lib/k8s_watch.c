@@ -291,11 +291,10 @@ static long get(struct request *rq, const char *url, long timeout_s, long stall_
 	}
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (rq->decode_err && !rq->err[0])
-		snprintf(rq->err, sizeof(rq->err), "stopped reading");
-	else if (rq->decode_err)
-		; /* rq->err says it */
-	else if (rc == CURLE_OK && pf_k8s_stream_partial(rq->stream))
+	if (rq->decode_err) {
+		if (!rq->err[0]) /* else it says why */
+			snprintf(rq->err, sizeof(rq->err), "stopped reading");
+	} else if (rc == CURLE_OK && pf_k8s_stream_partial(rq->stream))
 		snprintf(rq->err, sizeof(rq->err), "the response ended inside an object");
 	else if (rc != CURLE_OK && rc != CURLE_OPERATION_TIMEDOUT)
 		snprintf(rq->err, sizeof(rq->err), "%s", curl_easy_strerror(rc));
@@ -324,19 +323,15 @@ static int list_value(struct request *rq, struct json_object *v)
 	return 0;
 }
 
+/* (curl_easy_escape ignores its handle since libcurl 7.82; Debian 12 has 7.88.) */
 static void url_of(const struct pf_k8s_config *cfg, const struct pf_k8s_resource *r, char *url,
 		   size_t len, const char *extra)
 {
-	char *fs = NULL;
-	CURL *c = curl_easy_init();
+	char *fs = r->field_selector ? curl_easy_escape(NULL, r->field_selector, 0) : NULL;
 
-	if (r->field_selector && c)
-		fs = curl_easy_escape(c, r->field_selector, 0);
 	snprintf(url, len, "%s%s?%s%s%s", cfg->server, r->path, fs ? "fieldSelector=" : "",
 		 fs ? fs : "", extra);
 	curl_free(fs);
-	if (c)
-		curl_easy_cleanup(c);
 }
 
 /*
@@ -355,16 +350,11 @@ static long do_list(struct res_thread *t, char *rv, size_t rv_len, long *retry_a
 		struct request rq = {.t = t, .on_value = list_value};
 		struct json_object *page_items, *meta = NULL;
 		const char *next, *prv;
-		char *esc = NULL;
-		CURL *c = curl_easy_init();
+		char *esc = cont[0] ? curl_easy_escape(NULL, cont, 0) : NULL;
 
-		if (cont[0] && c)
-			esc = curl_easy_escape(c, cont, 0);
 		snprintf(extra, sizeof(extra), "%slimit=%d%s%s", t->res.field_selector ? "&" : "",
 			 LIST_LIMIT, esc ? "&continue=" : "", esc ? esc : "");
 		curl_free(esc);
-		if (c)
-			curl_easy_cleanup(c);
 		url_of(cfg, &t->res, url, sizeof(url), extra);
 		code = get(&rq, url, LIST_TIMEOUT_S, LIST_TIMEOUT_S);
 		*retry_after = rq.retry_after_s;

@@ -934,6 +934,7 @@ PF_TEST(engine_runtime_announced_containers_bound_to_their_own_rules)
 					     .pod_name = "r",
 					     .name = "c1"};
 	uint32_t wl_sb, fl_sb, wl_c1, fl_c1, wl_pod, wl_bound, wl;
+	struct pf_engine_counts counts;
 	struct node n;
 
 	if (!node_open(&n))
@@ -998,7 +999,8 @@ PF_TEST(engine_runtime_announced_containers_bound_to_their_own_rules)
 	pf_engine_runtime_container_gone(n.e, "sb0");
 	pf_engine_runtime_container_gone(n.e, "r1");
 	pf_engine_runtime_container_gone(n.e, "x1");
-	ASSERT_EQ(pf_engine_runtime_count(n.e), 0, "runtime table empty");
+	pf_engine_counts(n.e, &counts);
+	ASSERT_EQ(counts.runtime_containers, 0, "runtime table empty");
 	node_close(&n);
 }
 
