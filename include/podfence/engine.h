@@ -105,8 +105,9 @@ int pf_engine_takeover_gc(struct pf_engine *e);
 struct pf_owner {
 	const char *pod_namespace;
 	const char *pod_name;
-	const char *container; /* NULL: pod-level or not identified */
-	bool sandbox;	       /* the pod's sandbox (its runtime said so) */
+	const struct pf_workload *workload; /* the pod's (pod.h) */
+	const char *container;		    /* NULL: pod-level or not identified */
+	bool sandbox;			    /* the pod's sandbox (its runtime said so) */
 };
 bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_id,
 		     struct pf_owner *out);

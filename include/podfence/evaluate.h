@@ -39,6 +39,7 @@
 struct pf_eval_query {
 	const char *pod_namespace;
 	const struct pf_labels *pod_labels;
+	const struct pf_workload *pod_workload; /* NULL: none known (no targetRef selects it) */
 	const char *container; /* NULL: a cgroup of the pod outside any known container */
 	const char *path;      /* executed file, absolute, as the kernel resolves it */
 	const char *caller;    /* binary of the calling process; NULL: unknown (no match) */

@@ -26,6 +26,17 @@ struct pf_container {
 	enum pf_container_kind kind;
 };
 
+/*
+ * The workload a pod belongs to, from its controller ownerReference alone (no
+ * extra API calls): a ReplicaSet named <deployment>-<pod-template-hash> is
+ * its Deployment's, a Job named <cronjob>-<8 to 10 digits> its CronJob's,
+ * any other owner is the workload as it is, and a pod without one is its own.
+ */
+struct pf_workload {
+	char *kind; /* "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", ... */
+	char *name;
+};
+
 struct pf_pod {
 	char *namespace;
 	char *name;
@@ -34,6 +45,7 @@ struct pf_pod {
 	char *node;	  /* spec.nodeName, NULL if unscheduled */
 	enum pf_qos qos;
 	struct pf_labels labels;
+	struct pf_workload workload;
 	struct pf_container *containers;
 	size_t n_containers;
 	char *file; /* source file, for diagnostics */
@@ -52,6 +64,14 @@ struct pf_pod_list {
 int pf_pod_parse_file(const char *path, struct pf_pod_list *out, struct pf_diags *diags);
 int pf_pod_parse_buf(const char *file, const char *buf, size_t len, struct pf_pod_list *out,
 		     struct pf_diags *diags);
+
+/*
+ * The workload of a pod whose controller is (owner_kind, owner_name), NULL
+ * for none; template_hash is its pod-template-hash label (or NULL). Sets
+ * kind and name to static strings or into owner_name (not copied).
+ */
+void pf_workload_of(const char *owner_kind, const char *owner_name, const char *template_hash,
+		    const char *pod_name, const char **kind, const char **name, size_t *name_len);
 
 void pf_pod_free(struct pf_pod *p);
 void pf_pod_list_free(struct pf_pod_list *l);

@@ -21,6 +21,7 @@
 #include "podfence/abi.h"
 #include "podfence/diag.h"
 #include "podfence/labels.h"
+#include "podfence/pod.h"
 #include "podfence/strset.h"
 
 enum pf_policy_type {
@@ -88,8 +89,14 @@ struct pf_policy {
 	bool any_view;
 	struct pf_policy_rule *rules; /* selectors, ORed; first match wins within a group */
 	size_t n_rules;
-	struct pf_strset params;	  /* template: declared parameters */
-	char *template_ref;		  /* binding: the template it instantiates */
+	struct pf_strset params; /* template: declared parameters */
+	char *template_ref;	 /* binding: the template it instantiates */
+	/*
+	 * Binding: spec.targetRef, the workload (in the binding's namespace)
+	 * whose pods it selects, instead of a podSelector: a Deployment's pods
+	 * across rollouts, with no label conventions (pod.h, pf_workload).
+	 */
+	struct pf_workload target;
 	struct pf_binding_values *values; /* binding: values per parameter */
 	size_t n_values;
 };
@@ -173,9 +180,14 @@ const struct pf_policy *pf_policies_find_template(const struct pf_policy *const 
 /* The operator as written in the policy ("NotEqual", "In", "Postfix", ...). */
 const char *pf_policy_cond_op(const struct pf_policy_cond *c);
 
-/* Whether the policy applies to a pod (namespace, labels) and a container name. */
+/* Whether the policy applies to a pod (namespace, labels, workload) and a container name. */
 bool pf_policy_selects(const struct pf_policy *p, const char *pod_namespace,
-		       const struct pf_labels *pod_labels, const char *container);
+		       const struct pf_labels *pod_labels, const struct pf_workload *pod_workload,
+		       const char *container);
+/* Whether a pod's workload is the one a binding's targetRef names (no targetRef: true). */
+bool pf_policy_targets(const struct pf_policy *p, const struct pf_workload *pod_workload);
+/* The workload kinds a targetRef may name. */
+extern const char *const pf_workload_kinds[];
 
 void pf_policy_free(struct pf_policy *p);
 void pf_policy_list_free(struct pf_policy_list *l);

@@ -215,11 +215,15 @@ static void explain_policy(const struct pf_policy *p)
 		return;
 	}
 selection:
-	printf("  selects:   %s%s, pods: %s, containers: ",
-	       p->namespace ? "namespace " : "every namespace", p->namespace ? p->namespace : "",
-	       !p->pods.present ? "every pod (no podSelector)"
-	       : p->pods.n	? "podSelector"
-				: "every pod (empty podSelector)");
+	printf("  selects:   %s%s, pods: ", p->namespace ? "namespace " : "every namespace",
+	       p->namespace ? p->namespace : "");
+	if (p->target.kind)
+		printf("of %s %s (targetRef)", p->target.kind, p->target.name);
+	else
+		printf("%s", !p->pods.present ? "every pod (no podSelector)"
+			     : p->pods.n      ? "podSelector"
+					      : "every pod (empty podSelector)");
+	printf(", containers: ");
 	if (!p->containers.n)
 		printf("every container");
 	for (size_t i = 0; i < p->containers.n; i++)
@@ -284,13 +288,15 @@ static void check_pods(struct check *c)
 			names[k] = pod->containers[k].name;
 		for (size_t k = 0; k <= pod->n_containers; k++) {
 			const char *cont = k < pod->n_containers ? pod->containers[k].name : NULL;
-			struct pf_eval_query q = {pod->namespace,
-						  &pod->labels,
-						  cont,
-						  "/",
-						  NULL,
-						  names,
-						  names ? pod->n_containers : 0};
+			struct pf_eval_query q = {
+			    .pod_namespace = pod->namespace,
+			    .pod_labels = &pod->labels,
+			    .pod_workload = &pod->workload,
+			    .container = cont,
+			    .path = "/",
+			    .pod_containers = names,
+			    .n_pod_containers = names ? pod->n_containers : 0,
+			};
 			struct pf_eval_result r;
 			size_t rules = 0;
 
@@ -375,14 +381,23 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	for (size_t k = 0; k < pod->n_containers; k++)
 		names[k] = pod->containers[k].name;
 	/* No container named: one not identified yet, held to every container's policies. */
-	q = (struct pf_eval_query){ns,	   &pod->labels, *cont ? cont : NULL, path,
-				   parent, names,	 pod->n_containers};
+	q = (struct pf_eval_query){
+	    .pod_namespace = ns,
+	    .pod_labels = &pod->labels,
+	    .pod_workload = &pod->workload,
+	    .container = *cont ? cont : NULL,
+	    .path = path,
+	    .caller = parent,
+	    .pod_containers = names,
+	    .n_pod_containers = pod->n_containers,
+	};
 	err = pf_evaluate(c->active, c->n_active, &q, &r);
 	free(names);
 	if (err)
 		return 1;
-	printf("exec %s by %s in pod %s/%s container %s\n", path, parent ? parent : "(any binary)",
-	       ns, name, *cont ? cont : "(not identified: every container's policies)");
+	printf("exec %s by %s in pod %s/%s (%s %s) container %s\n", path,
+	       parent ? parent : "(any binary)", ns, name, pod->workload.kind, pod->workload.name,
+	       *cont ? cont : "(not identified: every container's policies)");
 	if (!r.n)
 		printf("  no policy applies\n");
 	for (size_t i = 0; i < r.n; i++) {

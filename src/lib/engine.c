@@ -241,6 +241,7 @@ bool pf_engine_owner(const struct pf_engine *e, uint64_t cgroup_id, uint32_t wl_
 		return false;
 	out->pod_namespace = pe->applied->namespace;
 	out->pod_name = pe->applied->name;
+	out->workload = &pe->applied->workload;
 	if (!out->container)
 		owner_from_runtime(e, pe, cgroup_id, out);
 	if (!out->container && !out->sandbox && pe->applied->n_containers == 1)

@@ -47,6 +47,20 @@ static char *label_kv(const char *k, const char *v)
 	return asprintf(&s, "%s=%s", k, v) < 0 ? NULL : s;
 }
 
+/*
+ * A workload as an index key next to the labels: "@workload=Kind/name".
+ * No label key holds '@', so it never meets a label; the namespace is
+ * checked by consider() as for any namespaced selector.
+ */
+static char *workload_kv(const struct pf_workload *w)
+{
+	char *s;
+
+	if (!w->kind || !w->name)
+		return NULL;
+	return asprintf(&s, "@workload=%s/%s", w->kind, w->name) < 0 ? NULL : s;
+}
+
 static int index_add(struct bucket **idx, const char *kv, void *item)
 {
 	struct bucket *b;
@@ -113,6 +127,17 @@ static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_p
 {
 	const struct pf_sel_req *req = index_req(p);
 
+	if (p->target.kind) {
+		char *kv = workload_kv(&p->target);
+
+		if (add && (!kv || index_add(&e->pol_index, kv, pe)))
+			index_lost(e);
+		else if (kv && !add)
+			index_del(&e->pol_index, kv, pe);
+		free(kv);
+		return;
+	}
+
 	if (!req) {
 		if (add && eng_ptrs_add(&e->pol_global, pe))
 			index_lost(e);
@@ -133,6 +158,13 @@ static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_p
 
 void eng_pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *pod, bool add)
 {
+	char *wkv = workload_kv(&pod->workload);
+
+	if (add && (!wkv || index_add(&e->pod_index, wkv, pe)))
+		index_lost(e);
+	else if (wkv && !add)
+		index_del(&e->pod_index, wkv, pe);
+	free(wkv);
 	for (size_t i = 0; i < pod->labels.n; i++) {
 		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
 
@@ -162,6 +194,18 @@ void eng_mark_selected(struct pf_engine *e, const struct pf_policy *p)
 
 	if (!p)
 		return;
+	if (p->target.kind && !e->index_lost) {
+		char *kv = workload_kv(&p->target);
+
+		if (kv) {
+			HASH_FIND_STR(e->pod_index, kv, b);
+			free(kv);
+			for (size_t j = 0; b && j < b->items.n; j++)
+				eng_mark_dirty(e, b->items.v[j]);
+			return;
+		}
+		index_lost(e); /* no memory to look it up: every pod, as below */
+	}
 	if (!req || e->index_lost) {
 		HASH_ITER (hh, e->pods, pe, tmp)
 			eng_mark_dirty(e, pe);
@@ -227,6 +271,8 @@ static int consider(struct pf_engine *e, struct policy_ent *pe, const struct pf_
 		return 0;
 	if (p->pods.present && !pf_selector_matches(&p->pods, &pod->labels))
 		return 0;
+	if (!pf_policy_targets(p, &pod->workload))
+		return 0;
 	return eng_ptrs_add(out, pe);
 }
 
@@ -241,6 +287,16 @@ int eng_candidates(struct pf_engine *e, const struct pf_pod *pod, struct ptrs *o
 	int err = 0;
 
 	e->stamp++;
+	if (pod->workload.kind) {
+		char *kv = workload_kv(&pod->workload);
+
+		if (!kv)
+			return -ENOMEM;
+		HASH_FIND_STR(e->pol_index, kv, b);
+		free(kv);
+		for (size_t j = 0; b && j < b->items.n && !err; j++)
+			err = consider(e, b->items.v[j], pod, out);
+	}
 	for (size_t i = 0; i < pod->labels.n && !err; i++) {
 		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
 

@@ -102,6 +102,10 @@ static struct json_object *status_binding(struct pf_engine *e, struct policy_ent
 	json_object_object_add(o, "name", json_object_new_string(b->name));
 	json_object_object_add(o, "namespace", json_object_new_string(b->namespace));
 	json_object_object_add(o, "template", json_object_new_string(b->template_ref));
+	if (b->target.kind) {
+		snprintf(where, sizeof(where), "%s/%s", b->target.kind, b->target.name);
+		json_object_object_add(o, "target", json_object_new_string(where));
+	}
 	json_object_object_add(
 	    o, "file", json_object_new_string(eng_def_source(&pe->defs.v[0], src, sizeof(src))));
 	state = pf_binding_accept(tpl, b, &why);
@@ -203,6 +207,35 @@ static void status_overlaps(struct pf_engine *e, struct json_object *root)
 	json_object_object_add(root, "overlaps", arr);
 }
 
+/* Each pod with its workload (what targetRef bindings select) and how many policies it has. */
+static void status_pods(struct pf_engine *e, struct json_object *root)
+{
+	struct json_object *arr = json_object_new_array();
+	struct pod_ent *po, *tmp;
+
+	HASH_ITER (hh, e->pods, po, tmp) {
+		const struct pf_pod *pod = po->applied;
+		struct json_object *o, *w;
+
+		if (!pod)
+			continue;
+		o = json_object_new_object();
+		w = json_object_new_object();
+		json_object_object_add(o, "namespace", json_object_new_string(pod->namespace));
+		json_object_object_add(o, "name", json_object_new_string(pod->name));
+		json_object_object_add(
+		    w, "kind",
+		    json_object_new_string(pod->workload.kind ? pod->workload.kind : ""));
+		json_object_object_add(
+		    w, "name",
+		    json_object_new_string(pod->workload.name ? pod->workload.name : ""));
+		json_object_object_add(o, "workload", w);
+		json_object_object_add(o, "policies", json_object_new_int64(po->policies.n));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "pods", arr);
+}
+
 /* Cgroup bindings that are not in the kernel: enforced through ancestors, said loudly. */
 static void status_bindings(struct pf_engine *e, struct json_object *errors)
 {
@@ -291,5 +324,6 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	json_object_object_add(root, "pods_pending", pending);
 	status_policies(e, root);
 	status_overlaps(e, root);
+	status_pods(e, root);
 	return root;
 }

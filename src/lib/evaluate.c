@@ -254,7 +254,8 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 
 	for (size_t i = 0; i < n && !err; i++)
 		if (sorted[i]->type == PF_POLICY_TRACING &&
-		    pf_policy_selects(sorted[i], q->pod_namespace, q->pod_labels, q->container))
+		    pf_policy_selects(sorted[i], q->pod_namespace, q->pod_labels, q->pod_workload,
+				      q->container))
 			err = push_policy(out, sorted[i]);
 
 	for (size_t t = 0; t < n && !err; t++) {
@@ -269,7 +270,8 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 			char where[700];
 
 			if (b->type != PF_POLICY_BINDING || strcmp(b->template_ref, tpl->name) ||
-			    !pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container))
+			    !pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->pod_workload,
+					       q->container))
 				continue;
 			if (pf_binding_accept(tpl, b, &why) != PF_BINDING_ACTIVE) {
 				snprintf(where, sizeof(where), "%s:%d:%d: %s", b->file, why.line,
@@ -309,7 +311,8 @@ static int evaluate_one(const struct pf_policy *const *pols, size_t n,
 		struct pf_binding_why why;
 
 		if (b->type == PF_POLICY_BINDING &&
-		    pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->container) &&
+		    pf_policy_selects(b, q->pod_namespace, q->pod_labels, q->pod_workload,
+				      q->container) &&
 		    pf_binding_accept(pf_policies_find_template(sorted, n, b->template_ref), b,
 				      &why) == PF_BINDING_WAITING)
 			err = push_ignored(out, b, why.msg);

@@ -204,6 +204,13 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 	json_object_object_add(o, "namespace",
 			       owner.pod_namespace ? json_name(owner.pod_namespace) : NULL);
 	json_object_object_add(o, "pod", owner.pod_name ? json_name(owner.pod_name) : NULL);
+	if (owner.workload && owner.workload->kind) {
+		struct json_object *w = json_object_new_object();
+
+		json_object_object_add(w, "kind", json_name(owner.workload->kind));
+		json_object_object_add(w, "name", json_name(owner.workload->name));
+		json_object_object_add(o, "workload", w);
+	}
 	json_object_object_add(o, "container", owner.container ? json_name(owner.container) : NULL);
 	if (owner.sandbox)
 		json_object_object_add(o, "sandbox", json_object_new_boolean(1));

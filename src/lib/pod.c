@@ -6,6 +6,7 @@
  * the API server's Go decoder would (a null is an absent field, a plain YAML
  * number or boolean is not a string).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,72 @@ static int parse_labels(struct pod_ctx *c, yaml_node_t *meta, struct pf_pod *pod
 	return 0;
 }
 
+/* Whether s[0..len) ends in "-" and 8 to 10 digits (a CronJob's Job: minutes since the epoch). */
+static size_t cronjob_suffix(const char *s, size_t len)
+{
+	size_t d = 0;
+
+	while (d < len && isdigit((unsigned char)s[len - 1 - d]))
+		d++;
+	if (d < 8 || d > 10 || d + 1 >= len || s[len - 1 - d] != '-')
+		return 0;
+	return d + 1;
+}
+
+void pf_workload_of(const char *owner_kind, const char *owner_name, const char *template_hash,
+		    const char *pod_name, const char **kind, const char **name, size_t *name_len)
+{
+	size_t len, h, cut;
+
+	if (!owner_kind || !owner_name || !*owner_kind || !*owner_name) {
+		*kind = "Pod";
+		*name = pod_name;
+		*name_len = strlen(pod_name);
+		return;
+	}
+	*kind = owner_kind;
+	*name = owner_name;
+	*name_len = len = strlen(owner_name);
+	if (strcmp(owner_kind, "ReplicaSet") == 0 && template_hash && (h = strlen(template_hash)) &&
+	    len > h + 1 && owner_name[len - h - 1] == '-' &&
+	    strcmp(owner_name + len - h, template_hash) == 0) {
+		*kind = "Deployment";
+		*name_len = len - h - 1;
+	} else if (strcmp(owner_kind, "Job") == 0 && (cut = cronjob_suffix(owner_name, len))) {
+		*kind = "CronJob";
+		*name_len = len - cut;
+	}
+}
+
+/* metadata.ownerReferences: the controller's (controller: true) kind and name. */
+static int parse_workload(struct pod_ctx *c, yaml_node_t *meta, struct pf_pod *pod)
+{
+	yaml_node_t *refs = field_seq(c, meta, "ownerReferences", "metadata.ownerReferences");
+	const char *okind = NULL, *oname = NULL, *kind, *name;
+	size_t len;
+
+	for (size_t i = 0; refs && i < pf_y_seq_len(refs); i++) {
+		yaml_node_t *r = pf_y_seq_at(c->d, refs, i), *ctl;
+		const char *k = NULL, *n = NULL;
+
+		if (!pf_y_is_map(r))
+			continue;
+		ctl = field(c, r, "controller");
+		if (!ctl || !pf_y_is_scalar(ctl) || strcmp(pf_y_str(ctl), "true") != 0)
+			continue;
+		field_str(c, r, "kind", "metadata.ownerReferences.kind", &k);
+		field_str(c, r, "name", "metadata.ownerReferences.name", &n);
+		okind = k;
+		oname = n;
+		break;
+	}
+	pf_workload_of(okind, oname, pf_labels_get(&pod->labels, "pod-template-hash"),
+		       pod->name ? pod->name : "", &kind, &name, &len);
+	pod->workload.kind = strdup(kind);
+	pod->workload.name = strndup(name, len);
+	return pod->workload.kind && pod->workload.name ? 0 : -ENOMEM;
+}
+
 static int parse_qos(struct pod_ctx *c, yaml_node_t *spec, yaml_node_t *status, struct pf_pod *pod)
 {
 	static const char *const names[] = {
@@ -559,6 +626,9 @@ static int parse_pod(struct pod_ctx *c, yaml_node_t *obj, bool in_list, struct p
 		if (err)
 			return err;
 		err = parse_labels(c, meta, pod);
+		if (err)
+			return err;
+		err = parse_workload(c, meta, pod);
 		if (err)
 			return err;
 	}
@@ -707,6 +777,8 @@ void pf_pod_free(struct pf_pod *p)
 	free(p->containers);
 	pf_labels_free(&p->labels);
 	free(p->namespace);
+	free(p->workload.kind);
+	free(p->workload.name);
 	free(p->name);
 	free(p->uid);
 	free(p->cgroup_uid);

@@ -55,8 +55,20 @@ char *pf_template_key(const char *name)
 	return asprintf(&s, "PolicyTemplate//%s", name) < 0 ? NULL : s;
 }
 
+const char *const pf_workload_kinds[] = {"Deployment", "StatefulSet", "DaemonSet", "Job",
+					 "CronJob",    "ReplicaSet",  "Pod",	   NULL};
+
+bool pf_policy_targets(const struct pf_policy *p, const struct pf_workload *w)
+{
+	if (!p->target.kind)
+		return true;
+	return w && w->kind && w->name && strcmp(p->target.kind, w->kind) == 0 &&
+	       strcmp(p->target.name, w->name) == 0;
+}
+
 bool pf_policy_selects(const struct pf_policy *p, const char *pod_namespace,
-		       const struct pf_labels *pod_labels, const char *container)
+		       const struct pf_labels *pod_labels, const struct pf_workload *pod_workload,
+		       const char *container)
 {
 	struct pf_labels none = {0};
 
@@ -67,6 +79,8 @@ bool pf_policy_selects(const struct pf_policy *p, const char *pod_namespace,
 		return false;
 	/* Tetragon: a policy without podSelector applies to every pod */
 	if (p->pods.present && !pf_selector_matches(&p->pods, pod_labels ? pod_labels : &none))
+		return false;
+	if (!pf_policy_targets(p, pod_workload))
 		return false;
 	if (p->containers.n && (!container || !pf_strset_has(&p->containers, container)))
 		return false;
@@ -389,6 +403,8 @@ void pf_policy_free(struct pf_policy *p)
 	free(p->hook);
 	free(p->file);
 	pf_selector_free(&p->pods);
+	free(p->target.kind);
+	free(p->target.name);
 	pf_strset_free(&p->containers);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		for (size_t j = 0; j < PF_MAX_CONDS; j++) {

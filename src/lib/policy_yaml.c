@@ -1274,10 +1274,62 @@ static int parse_binding_containers(struct tp *t, yaml_node_t *spec)
 	return 0;
 }
 
+/*
+ * spec.targetRef: {kind, name, apiVersion?}, the workload whose pods the
+ * binding selects (the pod's controller, a Deployment through its
+ * ReplicaSet: pod.h). Exclusive with podSelector: a binding says one way.
+ */
+static int parse_target_ref(struct tp *t, yaml_node_t *spec, yaml_node_t *pod_selector)
+{
+	static const char *const ok[] = {"apiVersion", "kind", "name", NULL};
+	static const struct field_rule rules[] = {
+	    {"namespace", "a targetRef names a workload of the binding's own namespace", false},
+	    {NULL, NULL, false},
+	};
+	yaml_node_t *ref = field(t, spec, "targetRef"), *kn;
+	const char *kind, *name;
+	char kinds[160] = "";
+
+	if (!ref)
+		return 0;
+	if (pod_selector) {
+		pf_y_error(t->diags, t->d, key_node(t, spec, "targetRef"),
+			   "spec.targetRef: a binding selects pods by podSelector or by targetRef, "
+			   "not both");
+		return 0;
+	}
+	if (!expect_map(t, ref, "spec.targetRef"))
+		return 0;
+	check_fields(t, ref, "spec.targetRef", ok, rules);
+	kind = str_field(t, ref, "spec.targetRef", "kind", true);
+	name = str_field(t, ref, "spec.targetRef", "name", true);
+	if (!kind || !name)
+		return 0;
+	kn = field(t, ref, "kind");
+	if (!in_list(kind, pf_workload_kinds)) {
+		for (size_t i = 0; pf_workload_kinds[i]; i++)
+			snprintf(kinds + strlen(kinds), sizeof(kinds) - strlen(kinds), "%s%s",
+				 i ? ", " : "", pf_workload_kinds[i]);
+		pf_y_error(t->diags, t->d, kn,
+			   "spec.targetRef.kind: \"%s\" is not a workload kind "
+			   "(%s)",
+			   kind, kinds);
+		return 0;
+	}
+	if (!*name) {
+		pf_y_error(t->diags, t->d, field(t, ref, "name"),
+			   "spec.targetRef.name: must name a %s", kind);
+		return 0;
+	}
+	t->p->target.kind = strdup(kind);
+	t->p->target.name = strdup(name);
+	return t->p->target.kind && t->p->target.name ? 0 : -ENOMEM;
+}
+
 static int parse_binding_spec(struct tp *t, yaml_node_t *root)
 {
-	static const char *const ok[] = {"templateRef", "podSelector", "containers", "values",
-					 NULL};
+	static const char *const ok[] = {"templateRef", "podSelector", "targetRef",
+					 "containers",	"values",      NULL};
 	static const struct field_rule rules[] = {
 	    {"kprobes", "the rules of a binding are its template's (spec.templateRef)", false},
 	    {"lsmhooks", "the rules of a binding are its template's (spec.templateRef)", false},
@@ -1300,6 +1352,8 @@ static int parse_binding_spec(struct tp *t, yaml_node_t *root)
 		return -ENOMEM;
 	ps = field(t, spec, "podSelector");
 	err = ps ? parse_label_selector(t, ps, "spec.podSelector", &t->p->pods) : 0;
+	if (!err)
+		err = parse_target_ref(t, spec, ps);
 	if (!err)
 		err = parse_binding_containers(t, spec);
 	if (!err)

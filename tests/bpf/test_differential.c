@@ -547,6 +547,7 @@ static struct pf_eval_query slot_query(const struct world *w, size_t p, int s, c
 	return (struct pf_eval_query){
 	    .pod_namespace = pod->namespace,
 	    .pod_labels = &pod->labels,
+	    .pod_workload = &pod->workload,
 	    .container = slot_container(p, s),
 	    .path = path,
 	    .caller = caller,

@@ -49,7 +49,11 @@ static const char *some_value(const struct pf_policy *const *v, size_t n)
 static void evaluate(const struct pf_policy *const *v, size_t n)
 {
 	struct pf_labels labels = {0};
-	struct pf_eval_query q = {"default", &labels, "main", some_value(v, n), "/usr/bin/bash"};
+	struct pf_eval_query q = {.pod_namespace = "default",
+				  .pod_labels = &labels,
+				  .container = "main",
+				  .path = some_value(v, n),
+				  .caller = "/usr/bin/bash"};
 	struct pf_eval_result res;
 
 	pf_labels_set(&labels, "app", "web");

@@ -459,6 +459,84 @@ PF_TEST(engine_pod_moves_between_policies)
 	node_close(&n);
 }
 
+/* A pod of ReplicaSet <deploy>-<hash> (a Deployment's), labelled app=web whatever its owner. */
+static void owned_pod(FILE *f, const char *deploy, const char *hash)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s-%s-1", deploy, hash);
+	fprintf(f,
+		"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: shop\n"
+		"  uid: u-%s\n  labels: {app: web, pod-template-hash: %s}\n"
+		"  ownerReferences: [{kind: ReplicaSet, name: %s-%s, controller: true}]\n"
+		"spec: {containers: [{name: c1}]}\nstatus:\n  qosClass: Burstable\n"
+		"  containerStatuses: [{name: c1, containerID: 'containerd://%s1'}]\n",
+		name, name, hash, deploy, hash, name);
+}
+
+/* Writes pods.yaml with the given Deployment pods ("deploy/hash" each) after making cgroups. */
+static bool deployment_pods(struct node *n, const char *const *pods, size_t count)
+{
+	char *buf = NULL, name[64], deploy[32], hash[32];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bool ok;
+
+	if (!f)
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		sscanf(pods[i], "%31[^/]/%31s", deploy, hash);
+		snprintf(name, sizeof(name), "%s-%s-1", deploy, hash);
+		(void)cgroup(n, name, 0);
+		(void)cgroup(n, name, 1);
+		owned_pod(f, deploy, hash);
+	}
+	fclose(f);
+	ok = pod_file(n, "pods.yaml", buf);
+	free(buf);
+	return ok;
+}
+
+#define TARGET_BINDING(name, kind, target, values)                                                 \
+	"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\n"                                  \
+	"metadata: {name: " name ", namespace: shop}\nspec:\n  templateRef: allow\n"               \
+	"  targetRef: {kind: " kind ", name: " target "}\n  values: {execs: " values "}\n"
+
+/* A targetRef binding holds its Deployment's pods across a rollout, and no other pod. */
+PF_TEST(engine_target_ref_follows_its_deployment)
+{
+	static const char *const before[] = {"web/aaa", "api/ccc"};
+	static const char *const rolling[] = {"web/aaa", "web/bbb", "api/ccc"};
+	static const char *const after[] = {"web/bbb", "api/ccc"};
+	struct node n;
+
+	if (!node_open(&n))
+		return;
+	policy_file(&n, "t.yaml", TEMPLATE);
+	policy_file(&n, "b.yaml", TARGET_BINDING("web", "Deployment", "web", "[/bin/web]"));
+	deployment_pods(&n, before, 2);
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "web-aaa-1", 1, "/bin/web"), PF_MEM_ALLOWED, "web's value");
+	ASSERT_EQ(exec_in(&n, "web-aaa-1", 1, "/bin/sh"), PF_MEM_DENIED, "web's pod is held");
+	ASSERT_EQ(exec_in(&n, "api-ccc-1", 1, "/bin/sh"), PF_MEM_UNBOUND,
+		  "same labels, another Deployment: not selected");
+	/* Rollout: a new ReplicaSet's pod joins while the old one runs. */
+	deployment_pods(&n, rolling, 3);
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "web-bbb-1", 1, "/bin/sh"), PF_MEM_DENIED, "the new pod is held");
+	ASSERT_EQ(exec_in(&n, "web-bbb-1", 1, "/bin/web"), PF_MEM_ALLOWED, "with the same value");
+	ASSERT_EQ(exec_in(&n, "web-aaa-1", 1, "/bin/sh"), PF_MEM_DENIED, "the old one still");
+	deployment_pods(&n, after, 2);
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "web-bbb-1", 1, "/bin/sh"), PF_MEM_DENIED, "after the rollout");
+	/* The binding retargeted: web is released, api is held. */
+	policy_file(&n, "b.yaml", TARGET_BINDING("web", "Deployment", "api", "[/bin/web]"));
+	pf_engine_sync(n.e);
+	ASSERT_EQ(exec_in(&n, "web-bbb-1", 1, "/bin/sh"), PF_MEM_UNBOUND, "web released");
+	ASSERT_EQ(exec_in(&n, "api-ccc-1", 1, "/bin/sh"), PF_MEM_DENIED, "api held");
+	node_close(&n);
+}
+
 PF_TEST(engine_garbage_freed_only_after_a_barrier)
 {
 	struct node n;

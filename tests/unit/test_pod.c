@@ -69,6 +69,8 @@ PF_TEST(pod_fixture_rabbit_k3s)
 	ASSERT_STREQ(p->file, RABBIT_FIXTURE, "file");
 	ASSERT_EQ(p->labels.n, 0, "no labels");
 	ASSERT_EQ(p->qos, PF_QOS_BURSTABLE, "qos");
+	ASSERT_STREQ(p->workload.kind, "Pod", "a bare pod is its own workload");
+	ASSERT_STREQ(p->workload.name, "rabbit", "workload name");
 	if (!ASSERT_EQ(p->n_containers, 1, "containers"))
 		goto out;
 	c = &p->containers[0];
@@ -526,4 +528,51 @@ PF_TEST(pod_syntax_and_io_errors)
 	pf_diags_free(&d);
 	pf_pod_free(NULL);
 	pf_pod_list_free(NULL);
+}
+
+/* The workload from the controller ownerReference, as k8s-notes.md describes it. */
+PF_TEST(pod_workload_from_controller_owner)
+{
+	static const struct {
+		const char *owners, *hash, *kind, *name;
+	} cases[] = {
+	    {"[{kind: ReplicaSet, name: web-7d4b9c8f5, controller: true}]", "7d4b9c8f5",
+	     "Deployment", "web"},
+	    {"[{kind: ReplicaSet, name: my-web-app-55d9f7c6b4, controller: true}]", "55d9f7c6b4",
+	     "Deployment", "my-web-app"},
+	    /* a bare ReplicaSet: its name does not end in the pod's template hash */
+	    {"[{kind: ReplicaSet, name: rs-1, controller: true}]", "abc", "ReplicaSet", "rs-1"},
+	    {"[{kind: ReplicaSet, name: rs-1, controller: true}]", NULL, "ReplicaSet", "rs-1"},
+	    {"[{kind: StatefulSet, name: db, controller: true}]", NULL, "StatefulSet", "db"},
+	    {"[{kind: DaemonSet, name: agent, controller: true}]", NULL, "DaemonSet", "agent"},
+	    {"[{kind: Job, name: backup-28391234, controller: true}]", NULL, "CronJob", "backup"},
+	    {"[{kind: Job, name: backup-1234567890, controller: true}]", NULL, "CronJob", "backup"},
+	    {"[{kind: Job, name: migrate-1234567, controller: true}]", NULL, "Job",
+	     "migrate-1234567"},
+	    {"[{kind: Job, name: migrate, controller: true}]", NULL, "Job", "migrate"},
+	    /* only the controller counts */
+	    {"[{kind: ConfigMap, name: cm}, {kind: StatefulSet, name: db, controller: true}]", NULL,
+	     "StatefulSet", "db"},
+	    {"[{kind: StatefulSet, name: db, controller: false}]", NULL, "Pod", "p"},
+	    {"[]", NULL, "Pod", "p"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pf_pod_list l = {0};
+		struct pf_diags d = {0};
+		char text[512];
+
+		snprintf(text, sizeof(text),
+			 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  uid: u\n"
+			 "  labels: {pod-template-hash: '%s'}\n  ownerReferences: %s\n"
+			 "spec: {containers: [{name: c}]}\n",
+			 cases[i].hash ? cases[i].hash : "", cases[i].owners);
+		if (ASSERT_OK(parse("w.yaml", text, &l, &d), cases[i].owners) &&
+		    ASSERT_EQ(l.n, 1, "one pod")) {
+			ASSERT_STREQ(l.v[0].workload.kind, cases[i].kind, cases[i].owners);
+			ASSERT_STREQ(l.v[0].workload.name, cases[i].name, cases[i].owners);
+		}
+		pf_pod_list_free(&l);
+		pf_diags_free(&d);
+	}
 }

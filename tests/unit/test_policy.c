@@ -129,8 +129,9 @@ PF_TEST(policy_seed_cfp4191_pair)
 	ASSERT_TRUE(diag(&d, PF_SEV_WARNING, "\"disable-kprobe-multi\" has no effect"),
 		    "ignored option is a warning");
 	pf_labels_set(&pod, "app", "my-deployment-1");
-	ASSERT_TRUE(pf_policy_selects(&l.v[0], "default", &pod, "c"), "policy-1 selects its pods");
-	ASSERT_FALSE(pf_policy_selects(&l.v[1], "default", &pod, "c"), "policy-2 does not");
+	ASSERT_TRUE(pf_policy_selects(&l.v[0], "default", &pod, NULL, "c"),
+		    "policy-1 selects its pods");
+	ASSERT_FALSE(pf_policy_selects(&l.v[1], "default", &pod, NULL, "c"), "policy-2 does not");
 out:
 	pf_labels_free(&pod);
 	pf_policy_list_free(&l);
@@ -877,9 +878,9 @@ PF_TEST(policy_namespaced_selects_only_its_namespace)
 		      &l, &d);
 	if (p) {
 		ASSERT_STREQ(p->namespace, "prod", "namespace");
-		ASSERT_TRUE(pf_policy_selects(p, "prod", &pod, "app"), "own namespace");
-		ASSERT_FALSE(pf_policy_selects(p, "dev", &pod, "app"), "other namespace");
-		ASSERT_FALSE(pf_policy_selects(p, NULL, &pod, "app"), "no namespace");
+		ASSERT_TRUE(pf_policy_selects(p, "prod", &pod, NULL, "app"), "own namespace");
+		ASSERT_FALSE(pf_policy_selects(p, "dev", &pod, NULL, "app"), "other namespace");
+		ASSERT_FALSE(pf_policy_selects(p, NULL, &pod, NULL, "app"), "no namespace");
 	}
 	pf_policy_list_free(&l);
 	p = parse_one("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\n"
@@ -893,7 +894,7 @@ PF_TEST(policy_namespaced_selects_only_its_namespace)
 		      &l, &d);
 	if (p) {
 		ASSERT_TRUE(p->namespace == NULL, "cluster-wide ignores metadata.namespace");
-		ASSERT_TRUE(pf_policy_selects(p, "dev", &pod, "app"), "every namespace");
+		ASSERT_TRUE(pf_policy_selects(p, "dev", &pod, NULL, "app"), "every namespace");
 	}
 	ASSERT_NOT_NULL(diag(&d, PF_SEV_WARNING, "metadata.namespace: ignored"), "warned");
 	pf_policy_list_free(&l);
@@ -919,29 +920,29 @@ PF_TEST(policy_pod_and_container_selectors)
 	ASSERT_EQ(p->pods.n, 4, "requirements");
 	ASSERT_EQ(p->containers.n, 2, "containers");
 	pf_labels_set(&pod, "app", "web");
-	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, "main"), "Exists team fails");
+	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, NULL, "main"), "Exists team fails");
 	pf_labels_set(&pod, "team", "");
-	ASSERT_TRUE(pf_policy_selects(p, "ns", &pod, "main"), "env absent satisfies NotIn");
-	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, "init"), "container not selected");
-	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, NULL), "unknown container");
+	ASSERT_TRUE(pf_policy_selects(p, "ns", &pod, NULL, "main"), "env absent satisfies NotIn");
+	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, NULL, "init"), "container not selected");
+	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, NULL, NULL), "unknown container");
 	pf_labels_set(&pod, "env", "dev");
-	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, "main"), "NotIn value");
+	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, NULL, "main"), "NotIn value");
 	pf_labels_set(&pod, "env", "prod");
 	pf_labels_set(&pod, "canary", "1");
-	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, "main"), "DoesNotExist");
+	ASSERT_FALSE(pf_policy_selects(p, "ns", &pod, NULL, "main"), "DoesNotExist");
 	pf_policy_list_free(&l);
 	/* absent podSelector: every pod; empty podSelector: every pod too */
 	p = parse_one(HDR HOOK, &l, &d);
 	if (p) {
 		ASSERT_FALSE(p->pods.present, "absent");
-		ASSERT_TRUE(pf_policy_selects(p, "ns", &pod, "x"), "every pod");
-		ASSERT_TRUE(pf_policy_selects(p, "ns", NULL, NULL), "even without labels");
+		ASSERT_TRUE(pf_policy_selects(p, "ns", &pod, NULL, "x"), "every pod");
+		ASSERT_TRUE(pf_policy_selects(p, "ns", NULL, NULL, NULL), "even without labels");
 	}
 	pf_policy_list_free(&l);
 	p = parse_one(HDR "  podSelector: {}\n" HOOK, &l, &d);
 	if (p) {
 		ASSERT_TRUE(p->pods.present, "present");
-		ASSERT_TRUE(pf_policy_selects(p, "ns", &pod, "x"), "{} selects every pod");
+		ASSERT_TRUE(pf_policy_selects(p, "ns", &pod, NULL, "x"), "{} selects every pod");
 	}
 out:
 	pf_labels_free(&pod);

@@ -63,12 +63,12 @@ PF_TEST(template_and_bindings_parse)
 	ASSERT_EQ(t->params.n, 2, "parameters");
 	ASSERT_STREQ(t->rules[0].conds[0].param, "execs", "valuesFrom");
 	ASSERT_EQ(t->rules[0].conds[0].values.n, 1, "fixed values kept");
-	ASSERT_FALSE(pf_policy_selects(t, "shop", NULL, "c"), "a template selects nothing");
+	ASSERT_FALSE(pf_policy_selects(t, "shop", NULL, NULL, "c"), "a template selects nothing");
 	ASSERT_EQ(b->type, PF_POLICY_BINDING, "binding");
 	ASSERT_STREQ(b->namespace, "shop", "namespaced");
 	ASSERT_STREQ(b->template_ref, "allow", "templateRef");
 	ASSERT_EQ(b->n_values, 1, "values");
-	ASSERT_FALSE(pf_policy_selects(b, "other", NULL, "c"), "other namespace");
+	ASSERT_FALSE(pf_policy_selects(b, "other", NULL, NULL, "c"), "other namespace");
 out:
 	pf_policy_list_free(&l);
 	pf_diags_free(&d);
@@ -275,7 +275,8 @@ static bool blocked(const struct pf_policy_list *l, const char *path, size_t *n_
 	const struct pf_policy *v[8];
 	struct pf_labels labels = {};
 	struct pf_eval_result r;
-	struct pf_eval_query q = {"shop", &labels, "c", path, NULL};
+	struct pf_eval_query q = {
+	    .pod_namespace = "shop", .pod_labels = &labels, .container = "c", .path = path};
 	bool b;
 
 	for (size_t i = 0; i < l->n; i++)
@@ -336,7 +337,11 @@ PF_TEST(evaluator_unidentified_container_and_fail_closed)
 	    "      matchActions: [{action: Post}]\n"
 	    "    - matchArgs: [{index: 0, operator: NotEqual, values: [/bin/a]}]\n"
 	    "      matchActions: [{action: Override, argError: -1}]\n";
-	struct pf_eval_query q = {"default", &labels, NULL, "/bin/b", NULL, containers, 2};
+	struct pf_eval_query q = {.pod_namespace = "default",
+				  .pod_labels = &labels,
+				  .path = "/bin/b",
+				  .pod_containers = containers,
+				  .n_pod_containers = 2};
 
 	if (!ASSERT_OK(pf_policy_parse_buf("t.yaml", text, strlen(text), &l, &d), "parse"))
 		goto out;
@@ -372,6 +377,102 @@ PF_TEST(evaluator_unidentified_container_and_fail_closed)
 	q.path_unresolved = true;
 	if (ASSERT_OK(pf_evaluate(refs, 1, &q, &r), "unidentified, unresolvable"))
 		ASSERT_TRUE(r.blocked, "a container not identified yet is held to a's policy");
+	pf_eval_result_free(&r);
+out:
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+}
+
+#define TARGET_BINDING(name, kind, target)                                                         \
+	"apiVersion: podfence.io/v1alpha1\n"                                                       \
+	"kind: PolicyBinding\n"                                                                    \
+	"metadata: {name: " name ", namespace: shop}\n"                                            \
+	"spec:\n"                                                                                  \
+	"  templateRef: allow\n"                                                                   \
+	"  targetRef: {apiVersion: apps/v1, kind: " kind ", name: " target "}\n"                   \
+	"  values: {execs: [/bin/a]}\n"
+
+/* targetRef: the pods of one workload, whatever their labels; wrong ones name the field. */
+PF_TEST(binding_target_ref_selects_its_workload)
+{
+	struct pf_policy_list l = {};
+	struct pf_diags d = {};
+	struct pf_workload web = {"Deployment", "web"}, db = {"StatefulSet", "web"},
+			   other = {"Deployment", "web2"};
+	const struct pf_policy *b;
+
+	if (!ASSERT_OK(parse(TEMPLATE "---\n" TARGET_BINDING("b", "Deployment", "web"), &l, &d),
+		       "parse") ||
+	    !ASSERT_EQ(l.n, 2, "two objects"))
+		goto out;
+	b = &l.v[1];
+	ASSERT_STREQ(b->target.kind, "Deployment", "kind");
+	ASSERT_STREQ(b->target.name, "web", "name");
+	ASSERT_TRUE(pf_policy_selects(b, "shop", NULL, &web, "c"), "its Deployment's pods");
+	ASSERT_FALSE(pf_policy_selects(b, "shop", NULL, &db, "c"), "same name, other kind");
+	ASSERT_FALSE(pf_policy_selects(b, "shop", NULL, &other, "c"), "other Deployment");
+	ASSERT_FALSE(pf_policy_selects(b, "dev", NULL, &web, "c"), "other namespace");
+	ASSERT_FALSE(pf_policy_selects(b, "shop", NULL, NULL, "c"), "no workload known");
+out:
+	pf_policy_list_free(&l);
+	pf_diags_free(&d);
+
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+	    {TARGET_BINDING("b", "Rollout", "web"),
+	     "spec.targetRef.kind: \"Rollout\" is not a workload kind (Deployment, StatefulSet"},
+	    {"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
+	     "spec:\n  templateRef: t\n  targetRef: {kind: Deployment}\n",
+	     "spec.targetRef.name: required"},
+	    {"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
+	     "spec:\n  templateRef: t\n  podSelector: {}\n  targetRef: {kind: Job, name: j}\n",
+	     "by podSelector or by targetRef, not both"},
+	    {"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata: {name: b}\n"
+	     "spec:\n  templateRef: t\n  targetRef: {kind: Job, name: j, namespace: x}\n",
+	     "a targetRef names a workload of the binding's own namespace"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		l = (struct pf_policy_list){};
+		d = (struct pf_diags){};
+		ASSERT_EQ(parse(bad[i].text, &l, &d), -EINVAL, bad[i].needle);
+		ASSERT_TRUE(has_error(&d, bad[i].needle), bad[i].needle);
+		pf_policy_list_free(&l);
+		pf_diags_free(&d);
+	}
+}
+
+/* The reference evaluator: a targetRef binding's instance applies to its workload only. */
+PF_TEST(evaluator_follows_target_ref)
+{
+	struct pf_policy_list l = {};
+	struct pf_diags d = {};
+	struct pf_labels labels = {};
+	struct pf_workload web = {"Deployment", "web"}, api = {"Deployment", "api"};
+	const struct pf_policy *refs[2];
+	struct pf_eval_query q = {.pod_namespace = "shop",
+				  .pod_labels = &labels,
+				  .pod_workload = &web,
+				  .container = "c",
+				  .path = "/bin/sh"};
+	struct pf_eval_result r;
+
+	if (!ASSERT_OK(parse(TEMPLATE "---\n" TARGET_BINDING("b", "Deployment", "web"), &l, &d),
+		       "parse"))
+		goto out;
+	refs[0] = &l.v[0];
+	refs[1] = &l.v[1];
+	if (ASSERT_OK(pf_evaluate(refs, 2, &q, &r), "web"))
+		ASSERT_TRUE(r.blocked, "web's pods are held to the binding");
+	pf_eval_result_free(&r);
+	q.path = "/bin/a";
+	if (ASSERT_OK(pf_evaluate(refs, 2, &q, &r), "web allowed"))
+		ASSERT_FALSE(r.blocked, "the binding's value is allowed");
+	pf_eval_result_free(&r);
+	q.path = "/bin/sh";
+	q.pod_workload = &api;
+	if (ASSERT_OK(pf_evaluate(refs, 2, &q, &r), "api"))
+		ASSERT_FALSE(r.blocked, "another Deployment: no policy");
 	pf_eval_result_free(&r);
 out:
 	pf_policy_list_free(&l);
