@@ -10,7 +10,7 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
 	     -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Isrc/lib
-LDLIBS    := -l:libbpf.a -lelf -lz -lyaml -ljson-c -lcurl -lcrypto -pthread
+LDLIBS    := -l:libbpf.a -lelf -lz -lyaml -ljson-c -lcurl -lcrypto -lmicrohttpd -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Header dependencies come from the compiler (-MMD -MP: one .d file per object), so an edit

@@ -13,6 +13,7 @@ PACKAGES=(
 	libyaml-dev                # policy and pod files (with line:col marks)
 	libjson-c-dev              # events, status, JSON pod manifests
 	libcurl4-openssl-dev       # the Kubernetes API client (HTTP, TLS); OpenSSL's base64 for kubeconfig data
+	libmicrohttpd-dev          # the agent's /healthz, /readyz and /metrics (--metrics-addr)
 	uthash-dev                 # hash tables of the user-space store
 	util-linux procps coreutils # mount, timeout, sha256sum in tests
 	jq                         # reading status and events in the integration tier
@@ -21,6 +22,7 @@ PACKAGES=(
 	gnuplot-nox                # make bench: docs/img/exec-latency.png
 	python3 python3-jinja2     # make bench: docs/benchmarks.md from the results (bench/render_report.py)
 	python3-yaml               # the integration tier's fake API server: policies as JSON objects
+	python3-prometheus-client  # the integration tier: /metrics parsed as Prometheus text
 )
 
 missing=()

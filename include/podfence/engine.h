@@ -118,7 +118,9 @@ size_t pf_engine_policy_bindings(const struct pf_engine *e, uint32_t policy_id,
 				 const char *const **names);
 
 struct pf_engine_counts {
-	size_t policies; /* policies in force */
+	size_t policies; /* policies in force (templates and bindings included) */
+	size_t bindings; /* ... of which PolicyBindings */
+	size_t templates;
 	size_t policy_files;
 	size_t files_rejected; /* policy and pod files with errors */
 	size_t pods;
@@ -133,6 +135,17 @@ struct pf_engine_counts {
 	size_t policies_without_counters; /* enforced, but pol_counters was full */
 };
 void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out);
+
+/*
+ * The kernel's counters of every policy in force, one call per policy key
+ * ("TracingPolicy//name", "PolicyTemplate//name", ...): a template's
+ * instances (one per distinct union of bindings) are summed under the
+ * template, so the number of calls is the number of policies and templates,
+ * never of bindings or pods. Returns -ENOMEM if a sum could not be kept.
+ */
+typedef void (*pf_policy_counters_fn)(void *ctx, const char *policy,
+				      const struct pf_policy_counters *c);
+int pf_engine_policy_counters(struct pf_engine *e, pf_policy_counters_fn fn, void *ctx);
 /* Status document: counts, per-policy counters, errors. */
 struct json_object *pf_engine_status_json(struct pf_engine *e);
 

@@ -25,6 +25,7 @@
 #include "podfence/k8s.h"
 #include "podfence/kstore.h"
 #include "podfence/log.h"
+#include "podfence/metrics.h"
 #include "podfence/pod.h"
 #include "podfence/policy.h"
 #include "podfence/runtime.h"
@@ -60,6 +61,12 @@ struct agent {
 	struct pf_k8s_resource api_res[PF_K8S_RES__MAX];
 	struct pf_k8s_watcher *api;
 	struct pf_k8s_source *api_source;
+	bool api_applied[PF_K8S_RES__MAX];  /* a whole list is in the engine and the kernel */
+	time_t api_synced[PF_K8S_RES__MAX]; /* when the last of its changes was applied */
+	unsigned long long api_rejected;    /* objects that did not decode */
+	/* --metrics-addr */
+	const char *metrics_addr;
+	struct pf_http *http;
 	FILE *events;
 	int epfd, sigfd, ctlfd;
 	bool ready;
@@ -284,7 +291,16 @@ static int epoll_add(int epfd, int fd, int tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-enum { TAG_SIGNAL, TAG_CONTROL, TAG_EVENTS, TAG_POLICIES, TAG_PODS, TAG_RUNTIME, TAG_API };
+enum {
+	TAG_SIGNAL,
+	TAG_CONTROL,
+	TAG_EVENTS,
+	TAG_POLICIES,
+	TAG_PODS,
+	TAG_RUNTIME,
+	TAG_API,
+	TAG_HTTP
+};
 
 /* What the API watches learnt: into the engine, then the kernel. */
 static void api_apply(struct agent *a)
@@ -293,9 +309,41 @@ static void api_apply(struct agent *a)
 
 	if (!items)
 		return;
-	pf_k8s_source_apply(a->api_source, items);
-	pf_k8s_items_free(items);
+	a->api_rejected += pf_k8s_source_apply(a->api_source, items);
 	apply_changes(a);
+	/* Applied to the kernel now: what readiness and the sync time say. */
+	for (struct pf_k8s_item *it = items; it; it = it->next) {
+		a->api_synced[it->resource] = time(NULL);
+		if (it->change == PF_K8S_REPLACE)
+			a->api_applied[it->resource] = true;
+	}
+	pf_k8s_items_free(items);
+}
+
+/*
+ * Ready: the inputs are loaded and in the kernel, and every API resource's
+ * first list too (a resource whose CRD is not installed has nothing to
+ * wait for). What /readyz answers, so a rolling update of the DaemonSet
+ * moves on only once this node enforces everything.
+ */
+static bool agent_ready(struct agent *a, char *why, size_t len)
+{
+	if (!a->ready) {
+		snprintf(why, len, "starting");
+		return false;
+	}
+	for (size_t i = 0; a->api && i < PF_K8S_RES__MAX; i++) {
+		struct pf_k8s_resource_state rs;
+
+		pf_k8s_watcher_state(a->api, i, &rs);
+		if (!a->api_applied[i] && !rs.not_installed) {
+			snprintf(why, len, "waiting for the first list of %s%s%s",
+				 a->api_res[i].name, rs.last_error[0] ? ": " : "", rs.last_error);
+			return false;
+		}
+	}
+	snprintf(why, len, "ok");
+	return true;
 }
 
 /* The API server's address and credentials; then one watch per resource. */
@@ -330,6 +378,183 @@ static int api_start(struct agent *a)
 			a->node_name);
 	pf_k8s_config_free(&cfg);
 	return ret;
+}
+
+/* Per-policy series at most: the rest is summed under policy="(other)" (bounded cardinality). */
+#define METRICS_POLICIES_MAX 500
+
+struct policy_series {
+	struct pf_prom *prom;
+	const char *metric;
+	int field; /* 0 matched, 1 blocked, 2 reported */
+	size_t n;
+	unsigned long long other;
+};
+
+static void policy_sample(void *ctx, const char *policy, const struct pf_policy_counters *c)
+{
+	struct policy_series *ps = ctx;
+	unsigned long long v = ps->field == 0	? c->matched
+			       : ps->field == 1 ? c->blocked
+						: c->reported;
+
+	if (ps->n++ < METRICS_POLICIES_MAX)
+		pf_prom_sample(ps->prom, ps->metric, "policy", policy, (double)v);
+	else
+		ps->other += v;
+}
+
+static void gauge(struct pf_prom *p, const char *name, const char *help, double v)
+{
+	pf_prom_family(p, name, "gauge", help);
+	pf_prom_sample(p, name, NULL, NULL, v);
+}
+
+/* Prometheus /metrics: every label's values are bounded (docs/kubernetes.md, Metrics). */
+static int metrics_text(struct agent *a, struct pf_http_reply *out)
+{
+	static const struct {
+		const char *name, *help;
+	} execs[] = {
+	    {"podfence_execs_matched_total", "Execs a policy's selectors matched, per policy"},
+	    {"podfence_execs_blocked_total", "Execs a policy blocked, per policy"},
+	    {"podfence_execs_reported_total",
+	     "Execs a policy reported (monitor or Post), per policy"},
+	};
+	struct pf_engine_counts c;
+	struct pf_kmap_usage usage[32];
+	uint64_t st[PF_STAT__MAX];
+	struct pf_prom p;
+	char why[320];
+	uint64_t memlock = 0;
+	int n, err;
+
+	err = pf_prom_open(&p);
+	if (err)
+		return err;
+	for (size_t i = 0; i < 3; i++) {
+		struct policy_series ps = {.prom = &p, .metric = execs[i].name, .field = (int)i};
+
+		pf_prom_family(&p, execs[i].name, "counter", execs[i].help);
+		pf_engine_policy_counters(a->engine, policy_sample, &ps);
+		if (ps.n > METRICS_POLICIES_MAX)
+			pf_prom_sample(&p, execs[i].name, "policy", "(other)", (double)ps.other);
+	}
+	pf_engine_counts(a->engine, &c);
+	gauge(&p, "podfence_ready", "1 once every input is applied to the kernel (/readyz)",
+	      agent_ready(a, why, sizeof(why)));
+	gauge(&p, "podfence_policies", "TracingPolicies in force",
+	      (double)(c.policies - c.bindings - c.templates));
+	gauge(&p, "podfence_templates", "PolicyTemplates in force", (double)c.templates);
+	gauge(&p, "podfence_bindings", "PolicyBindings in force", (double)c.bindings);
+	gauge(&p, "podfence_pods", "Pods of this node known", (double)c.pods);
+	gauge(&p, "podfence_pods_pending", "Pods whose cgroup is not found yet",
+	      (double)c.pods_pending);
+	gauge(&p, "podfence_policy_pods", "(policy or template instance, pod) pairs applied",
+	      (double)c.policy_pods);
+	gauge(&p, "podfence_rulesets", "Distinct rulesets (workloads) in the kernel",
+	      (double)c.workloads);
+	gauge(&p, "podfence_cgroups_bound", "Cgroups bound to a ruleset in the kernel",
+	      (double)c.bound_cgroups);
+	gauge(&p, "podfence_runtime_containers", "Containers announced by their runtime's bundle",
+	      (double)c.runtime_containers);
+	gauge(&p, "podfence_inputs_rejected",
+	      "Policy and pod documents rejected (file or API object)", (double)c.files_rejected);
+	gauge(&p, "podfence_workload_errors",
+	      "Workloads whose last update failed (previous rules kept)",
+	      (double)c.workload_errors);
+	gauge(&p, "podfence_policies_without_counters", "Policies enforced without counters",
+	      (double)c.policies_without_counters);
+	n = pf_kstore_usage(a->ks, usage, 32);
+	pf_prom_family(&p, "podfence_map_entries", "gauge", "Entries used in a BPF map");
+	for (int i = 0; i < n; i++)
+		pf_prom_sample(&p, "podfence_map_entries", "map", usage[i].name, usage[i].entries);
+	pf_prom_family(&p, "podfence_map_capacity", "gauge", "Capacity of a BPF map (max_entries)");
+	for (int i = 0; i < n; i++)
+		pf_prom_sample(&p, "podfence_map_capacity", "map", usage[i].name,
+			       usage[i].max_entries);
+	for (int i = 0; i < n; i++)
+		memlock += usage[i].memlock;
+	gauge(&p, "podfence_kernel_memory_bytes", "Kernel memory of podfence's maps",
+	      (double)memlock);
+	if (!pf_kstore_stats(a->ks, st)) {
+		pf_prom_family(&p, "podfence_kernel_events_total", "counter",
+			       "What the BPF programs counted, per kind (status kernel_stats)");
+		for (int i = 0; i < PF_STAT__MAX; i++)
+			pf_prom_sample(&p, "podfence_kernel_events_total", "stat", pf_stat_name(i),
+				       (double)st[i]);
+	}
+	pf_prom_family(&p, "podfence_events_written_total", "counter", "Exec events written");
+	pf_prom_sample(&p, "podfence_events_written_total", NULL, NULL, (double)a->events_written);
+	pf_prom_family(&p, "podfence_start_time_seconds", "gauge", "When the agent started");
+	pf_prom_sample(&p, "podfence_start_time_seconds", NULL, NULL, (double)a->started);
+	if (a->api) {
+		static const char *const names[] = {"podfence_api_lists_total",
+						    "podfence_api_relists_total",
+						    "podfence_api_watches_total",
+						    "podfence_api_errors_total",
+						    "podfence_api_listed",
+						    "podfence_api_not_installed",
+						    "podfence_api_last_sync_timestamp_seconds"};
+		static const char *const helps[] = {
+		    "Lists of a resource (the first and every relist)",
+		    "Relists of a resource (410 Expired, reconnections after errors)",
+		    "Watches started on a resource (each restart counts)",
+		    "Failed requests on a resource",
+		    "1 once the first list of a resource is applied to the kernel",
+		    "1 while the API server answers 404 for a resource (CRD not installed)",
+		    "When a change of a resource was last applied to the kernel (0: never)"};
+
+		for (size_t m = 0; m < 7; m++) {
+			pf_prom_family(&p, names[m], m < 4 ? "counter" : "gauge", helps[m]);
+			for (size_t i = 0; i < PF_K8S_RES__MAX; i++) {
+				struct pf_k8s_resource_state rs;
+				double v[7];
+
+				pf_k8s_watcher_state(a->api, i, &rs);
+				v[0] = (double)rs.lists;
+				v[1] = rs.lists > 1 ? (double)(rs.lists - 1) : 0;
+				v[2] = (double)rs.watches;
+				v[3] = (double)rs.errors;
+				v[4] = a->api_applied[i];
+				v[5] = rs.not_installed;
+				v[6] = (double)a->api_synced[i];
+				pf_prom_sample(&p, names[m], "resource", a->api_res[i].name, v[m]);
+			}
+		}
+		pf_prom_family(&p, "podfence_api_objects_rejected_total", "counter",
+			       "API objects that did not decode (their last good version stays)");
+		pf_prom_sample(&p, "podfence_api_objects_rejected_total", NULL, NULL,
+			       (double)a->api_rejected);
+	}
+	return pf_prom_close(&p, out);
+}
+
+static void text_reply(struct pf_http_reply *out, unsigned status, const char *text)
+{
+	out->status = status;
+	out->content_type = "text/plain; charset=utf-8";
+	if (asprintf(&out->body, "%s\n", text) < 0)
+		out->body = NULL;
+	out->len = out->body ? strlen(out->body) : 0;
+}
+
+static void http_request(void *ctx, const char *path, struct pf_http_reply *out)
+{
+	struct agent *a = ctx;
+	char why[320];
+
+	if (strcmp(path, "/healthz") == 0) {
+		/* Answered by the main loop itself: it is alive. */
+		text_reply(out, 200, "ok");
+	} else if (strcmp(path, "/readyz") == 0) {
+		bool ready = agent_ready(a, why, sizeof(why));
+
+		text_reply(out, ready ? 200 : 503, why);
+	} else if (strcmp(path, "/metrics") == 0) {
+		if (metrics_text(a, out))
+			text_reply(out, 500, "out of memory");
+	}
 }
 
 static void runtime_container(void *ctx, const struct pf_runtime_container *c)
@@ -418,6 +643,17 @@ static int setup(struct agent *a)
 		pf_err("control socket %s: %s", a->socket_path, strerror(-a->ctlfd));
 		return a->ctlfd;
 	}
+	if (a->metrics_addr) {
+		char why[512];
+
+		err = pf_http_start(&a->http, a->metrics_addr, http_request, a, why, sizeof(why));
+		if (err) {
+			pf_err("%s", why);
+			return err;
+		}
+		pf_info("metrics: /healthz, /readyz, /metrics on %s (port %u)", a->metrics_addr,
+			pf_http_port(a->http));
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -436,6 +672,7 @@ static int setup(struct agent *a)
 	    (a->pods_watch &&
 	     (err = epoll_add(a->epfd, pf_dirwatch_fd(a->pods_watch), TAG_PODS))) ||
 	    (a->api && (err = epoll_add(a->epfd, pf_k8s_watcher_fd(a->api), TAG_API))) ||
+	    (a->http && (err = epoll_add(a->epfd, pf_http_fd(a->http), TAG_HTTP))) ||
 	    (err = epoll_add(a->epfd, pf_runtime_watch_fd(a->runtime_watch), TAG_RUNTIME)))
 		return err;
 
@@ -448,8 +685,9 @@ static int setup(struct agent *a)
 	}
 	pf_engine_collect(a->engine);
 	a->ready = true;
-	pf_info("ready: policies from %s, pods from %s, control socket %s", a->policies_dir,
-		a->pods_dir, a->socket_path);
+	pf_info("ready: policies from %s, pods from %s%s, control socket %s",
+		a->policies_dir ? a->policies_dir : "-", a->pods_dir ? a->pods_dir : "-",
+		a->api ? " and the Kubernetes API" : "", a->socket_path);
 	return 0;
 }
 
@@ -485,6 +723,9 @@ static int run(struct agent *a)
 			case TAG_API:
 				api_apply(a);
 				break;
+			case TAG_HTTP:
+				pf_http_run(a->http);
+				break;
 			case TAG_RUNTIME:
 				/* Not debounced: the runtime creates the cgroup right after. */
 				pf_runtime_watch_drain(a->runtime_watch);
@@ -510,6 +751,7 @@ static int run(struct agent *a)
 		}
 		if (pf_engine_has_garbage(a->engine))
 			pf_engine_collect(a->engine);
+		pf_http_run(a->http); /* its connection timeouts */
 	}
 }
 
@@ -517,6 +759,7 @@ static void teardown(struct agent *a)
 {
 	if (a->socket_path && a->ctlfd > 0)
 		unlink(a->socket_path);
+	pf_http_stop(a->http);
 	pf_dirwatch_close(a->policies_watch);
 	pf_dirwatch_close(a->pods_watch);
 	pf_runtime_watch_close(a->runtime_watch);
@@ -547,6 +790,8 @@ static void usage(FILE *out)
 	    "PolicyBindings\n"
 	    "  --in-cluster         the same, from the pod's service account\n"
 	    "  --node-name NAME     this node (default: $NODE_NAME, then the host name)\n"
+	    "  --metrics-addr ADDR  serve /healthz, /readyz and Prometheus /metrics on ADDR\n"
+	    "                       (HOST:PORT, :PORT, [IPV6]:PORT)\n"
 	    "  --events FILE        append events as JSON lines (default: stdout)\n"
 	    "  --socket PATH        control socket (default %s)\n"
 	    "  --pin-dir DIR        pinned state (default %s)\n"
@@ -599,6 +844,7 @@ int cmd_agent(int argc, char **argv)
 	    {"kubeconfig", required_argument, NULL, 'k'},
 	    {"in-cluster", no_argument, NULL, 'i'},
 	    {"node-name", required_argument, NULL, 'n'},
+	    {"metrics-addr", required_argument, NULL, 'M'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
@@ -639,6 +885,9 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'n':
 			a.node_name = optarg;
+			break;
+		case 'M':
+			a.metrics_addr = optarg;
 			break;
 		case 'r':
 			a.runtime_dirs_given = true;

@@ -14,7 +14,11 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 
 	memset(out, 0, sizeof(*out));
 	HASH_ITER (hh, e->policies, pe, ptmp) {
+		struct pf_policy *p = defs_active(&pe->defs);
+
 		out->policies += pe->defs.n > 0;
+		out->bindings += p && p->type == PF_POLICY_BINDING;
+		out->templates += p && p->type == PF_POLICY_TEMPLATE;
 		out->policies_without_counters += pe->counters_err != 0;
 	}
 	HASH_ITER (hh, e->sources, se, stmp) {
@@ -33,6 +37,65 @@ void pf_engine_counts(const struct pf_engine *e, struct pf_engine_counts *out)
 	pf_sets_stats(e->sets, &ss);
 	out->value_sets = ss.sets;
 	out->values = ss.values;
+}
+
+struct tpl_sum {
+	const char *name;
+	struct pf_policy_counters c;
+	UT_hash_handle hh;
+};
+
+int pf_engine_policy_counters(struct pf_engine *e, pf_policy_counters_fn fn, void *ctx)
+{
+	struct tpl_sum *sums = NULL, *ts, *ttmp;
+	struct policy_ent *pe, *tmp;
+	int err = 0;
+
+	HASH_ITER (hh, e->policies, pe, tmp) {
+		struct pf_policy_counters c = {};
+
+		if (!pe->tpl_name || !pe->n_pods)
+			continue;
+		pf_store_counters_read(e->st, pe->id, &c);
+		HASH_FIND_STR(sums, pe->tpl_name, ts);
+		if (!ts) {
+			ts = calloc(1, sizeof(*ts));
+			if (!ts) {
+				err = -ENOMEM;
+				continue;
+			}
+			ts->name = pe->tpl_name;
+			HASH_ADD_KEYPTR(hh, sums, ts->name, strlen(ts->name), ts);
+			if (!eng_hash_added()) {
+				free(ts);
+				err = -ENOMEM;
+				continue;
+			}
+		}
+		ts->c.matched += c.matched;
+		ts->c.blocked += c.blocked;
+		ts->c.reported += c.reported;
+	}
+	HASH_ITER (hh, e->policies, pe, tmp) {
+		struct pf_policy *p = defs_active(&pe->defs);
+		struct pf_policy_counters c = {};
+
+		if (pe->tpl_name || !p || p->type == PF_POLICY_BINDING)
+			continue;
+		if (p->type == PF_POLICY_TEMPLATE) {
+			HASH_FIND_STR(sums, p->name, ts);
+			if (ts)
+				c = ts->c;
+		} else if (pe->n_pods) {
+			pf_store_counters_read(e->st, pe->id, &c);
+		}
+		fn(ctx, pe->key, &c);
+	}
+	HASH_ITER (hh, sums, ts, ttmp) {
+		HASH_DEL(sums, ts);
+		free(ts);
+	}
+	return err;
 }
 
 static struct json_object *json_strings(char *const *v, size_t n)
@@ -280,6 +343,8 @@ struct json_object *pf_engine_status_json(struct pf_engine *e)
 	COUNT(files_rejected);
 	COUNT(pods);
 	COUNT(pods_pending);
+	COUNT(bindings);
+	COUNT(templates);
 	COUNT(policy_pods);
 	COUNT(workloads);
 	COUNT(bound_cgroups);

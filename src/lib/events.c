@@ -204,6 +204,9 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 	json_object_object_add(o, "namespace",
 			       owner.pod_namespace ? json_name(owner.pod_namespace) : NULL);
 	json_object_object_add(o, "pod", owner.pod_name ? json_name(owner.pod_name) : NULL);
+	json_object_object_add(o, "container", owner.container ? json_name(owner.container) : NULL);
+	if (owner.sandbox)
+		json_object_object_add(o, "sandbox", json_object_new_boolean(1));
 	if (owner.workload && owner.workload->kind) {
 		struct json_object *w = json_object_new_object();
 
@@ -211,9 +214,6 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 		json_object_object_add(w, "name", json_name(owner.workload->name));
 		json_object_object_add(o, "workload", w);
 	}
-	json_object_object_add(o, "container", owner.container ? json_name(owner.container) : NULL);
-	if (owner.sandbox)
-		json_object_object_add(o, "sandbox", json_object_new_boolean(1));
 	json_object_object_add(o, "cgroup_id", json_object_new_int64((int64_t)ev->cgroup_id));
 	for (uint32_t i = 0; i < ev->n_policies && i < PF_EVENT_POLICIES; i++) {
 		const char *name = e ? pf_engine_policy_name(e, ev->policies[i].policy_id) : NULL;

@@ -13,6 +13,9 @@
 # Tests use the helpers below: fail MSG, skip REASON, assert_eq ACTUAL EXPECTED WHAT,
 # assert_match TEXT REGEX WHAT, elapsed_ms T0, now_ms.
 set -uo pipefail
+# Debian's python3 first: its modules (yaml, prometheus_client, jsonschema) are
+# what mk/setup.sh installs, whatever interpreter a user's PATH prefers.
+PATH=/usr/bin:$PATH
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)

@@ -8,64 +8,8 @@
 
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
-
-# api_server: starts the fake API server and writes a kubeconfig for it.
-api_server() {
-	local i
-	python3 "$REPO/tests/lib/fake-apiserver.py" "$NODE_DIR/api.port" 2>"$NODE_DIR/api.log" &
-	for i in $(seq 1 50); do
-		[ -s "$NODE_DIR/api.port" ] && break
-		sleep 0.1
-	done
-	[ -s "$NODE_DIR/api.port" ] || fail "the fake API server did not start: $(cat "$NODE_DIR/api.log")"
-	API="http://127.0.0.1:$(cat "$NODE_DIR/api.port")"
-	cat >"$NODE_DIR/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-current-context: test
-contexts: [{name: test, context: {cluster: fake, user: agent}}]
-clusters: [{name: fake, cluster: {server: "$API"}}]
-users: [{name: agent, user: {token: not-checked}}]
-EOF
-}
-
-api() { # PATH [BODY on stdin]
-	curl -sf -X POST --data-binary @- "$API/_test/$1" >/dev/null || fail "fake API server: $1 failed"
-}
-api_put() { api "put/$1"; }		      # RESOURCE < JSON
-api_delete() { api "delete/$1" </dev/null; }  # RESOURCE/NS/NAME
-api_fault() { # KIND COUNT [SECONDS]
-	echo "{\"kind\": \"$1\", \"count\": $2, \"seconds\": ${3:-0}}" | api fault
-}
-
-# yaml_to_json: a policy document (policy_doc) as the API serves it.
-yaml_to_json() {
-	python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'
-}
-
-# api_pod NAME LABELS(k=v,...) [NODE]: a running pod (cgroups made) on this node (n1).
-api_pod() {
-	local name=$1 labels=$2 node=${3:-n1} uid id l
-	uid=$(pod_uid "$name")
-	id=$(container_id "default-$name-main")
-	mkdir -p "$NODE_CG/kubepods/burstable/pod$uid/$id"
-	l=$(echo "$labels" | tr , '\n' | sed 's/^\([^=]*\)=\(.*\)$/"\1": "\2"/' | paste -sd, -)
-	api_put pods <<EOF
-{"metadata": {"name": "$name", "namespace": "default", "uid": "$uid", "labels": {$l}},
- "spec": {"nodeName": "$node", "containers": [{"name": "main", "image": "x"}]},
- "status": {"qosClass": "Burstable",
-            "containerStatuses": [{"name": "main", "containerID": "containerd://$id"}]}}
-EOF
-}
-
-api_agent_start() {
-	"$PODFENCE" agent --kubeconfig "$NODE_DIR/kubeconfig" --node-name n1 \
-		--socket "$NODE_SOCK" --pin-dir "$NODE_PIN" --cgroup-root "$NODE_CG" \
-		--events "$NODE_EVENTS" --runtime-state none "$@" >>"$NODE_LOG" 2>&1 &
-	AGENT_PID=$!
-	agent_wait_ready || fail "agent did not start"
-	await_status '[.api[] | .listed] | all' "every resource listed"
-}
+# shellcheck source-path=SCRIPTDIR source=fixtures-api.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures-api.sh"
 
 # ---- tests ------------------------------------------------------------------
 

@@ -9,6 +9,8 @@
 
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures-api.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures-api.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/runc-node.sh
 source "$REPO/tests/lib/runc-node.sh"
 
@@ -267,4 +269,134 @@ test_runc_100_pods_created_and_deleted_leave_nothing() {
 		sleep 0.1
 	done
 	assert_eq "$(st '.counts.pods')" 0 "pods known"
+}
+
+# ---- the same pods, fed by the Kubernetes API ---------------------------------
+
+# api_allow_template: PolicyTemplate "allow": only the binding's execs may run.
+api_allow_template() {
+	api_put policytemplates <<'EOF'
+{"apiVersion": "podfence.io/v1alpha1", "kind": "PolicyTemplate", "metadata": {"name": "allow"},
+ "spec": {"parameters": [{"name": "execs"}],
+          "lsmhooks": [{"hook": "bprm_check_security", "args": [{"index": 0, "type": "linux_binprm"}],
+                        "selectors": [{"matchArgs": [{"index": 0, "operator": "NotEqual", "valuesFrom": "execs"}],
+                                       "matchActions": [{"action": "Override", "argError": -1}]}]}]}}
+EOF
+}
+
+# api_target_binding NAME KIND TARGET PATH...: a binding of "allow" for one workload.
+api_target_binding() {
+	local name=$1 kind=$2 target=$3 v
+	shift 3
+	v=$(printf '"%s",' "$@")
+	api_put policybindings <<EOF
+{"apiVersion": "podfence.io/v1alpha1", "kind": "PolicyBinding",
+ "metadata": {"name": "$name", "namespace": "default"},
+ "spec": {"templateRef": "allow", "targetRef": {"apiVersion": "apps/v1", "kind": "$kind", "name": "$target"},
+          "values": {"execs": [${v%,}]}}}
+EOF
+}
+
+# deployment_pod DEPLOYMENT HASH: a pod of ReplicaSet DEPLOYMENT-HASH, one
+# container "web" (/app/web), labelled app=web whatever its Deployment.
+deployment_pod() {
+	local name=$1-$2-x
+	mkdir -p "$NODE_DIR/owners"
+	echo "ReplicaSet $1-$2" >"$NODE_DIR/owners/default-$name"
+	rpod_create default "$name" "$(pod_uid "$name")" "app=web,pod-template-hash=$2" \
+		app:web:app:/app/web || fail "pod $name did not start"
+}
+
+# rawait_exit WANT POD CONTAINER CMD...: within a second, kubectl exec exits WANT (0: runs).
+rawait_exit() {
+	local want=$1 pod=$2 c=$3 t0 rc
+	shift 3
+	t0=$(now_ms)
+	while :; do
+		rc=$(rpod_exec default "$pod" "$c" "$@")
+		if [ "$want" = 0 ]; then [ "$rc" = 0 ] && return 0; else [ "$rc" != 0 ] && return 0; fi
+		[ "$(elapsed_ms "$t0")" -le 1000 ] ||
+			fail "$pod/$c: '$*' exited $rc a second after the change (want $want)"
+		sleep 0.05
+	done
+}
+
+# Pods scheduled through the watch are enforced from their first exec (a
+# forbidden entrypoint never starts); a label change moves a pod between
+# policies and a deleted pod is released, each within a second.
+#@timeout test_runc_api_pods_follow_the_watch 150
+test_runc_api_pods_follow_the_watch() {
+	runc_node
+	api_server
+	RNODE_PUBLISH=api_kubelet
+	policy_doc shop app=shop NotEqual /app/web /app/ok-web | yaml_to_json | api_put tracingpolicies
+	policy_doc other app=other NotEqual /app/web /app/tool | yaml_to_json | api_put tracingpolicies
+	api_agent_start --runtime-state "$RNODE_STATE"
+
+	rpod_create default w1 "$(pod_uid w1)" app=shop app:web:app:/app/web || fail "w1 did not start"
+	rassert_runs w1 web /app/ok-web
+	rassert_blocked w1 web /app/tool
+	if rpod_create default w2 "$(pod_uid w2)" app=shop app:web:app:/app/side 2>/dev/null; then
+		fail "a pod whose entrypoint its policy forbids started"
+	fi
+	assert_match "$(grep '"pod":"w2"' "$NODE_EVENTS")" '"path":"/app/side"' "the refused entrypoint"
+	rpod_delete default w2
+
+	# relabelled through the API: the other policy, within a second
+	sed -i 's/^    app: "shop"$/    app: "other"/' "$NODE_DIR/pods/default-w1.yaml"
+	api_kubelet put "$NODE_DIR/pods/default-w1.yaml"
+	rawait_exit 0 w1 web /app/tool
+	rassert_blocked w1 web /app/ok-web
+	assert_eq "$(st '.pods[] | select(.name == "w1") | .workload | "\(.kind)/\(.name)"')" \
+		Pod/w1 "a bare pod is its own workload"
+
+	# deleted: released, nothing of it left in the kernel
+	rpod_delete default w1
+	await_status '.counts.pods == 0 and .counts.bound_cgroups == 0' "the deleted pod released"
+}
+
+# A targetRef binding follows its Deployment across a rollout (new
+# ReplicaSet, new pods) and holds no other pod, whatever the labels; the
+# binding changed through the API takes effect within a second; /metrics
+# parses as Prometheus text and counts exactly the execs blocked here.
+#@timeout test_runc_api_target_ref_follows_a_rollout 150
+test_runc_api_target_ref_follows_a_rollout() {
+	local blocked=0
+	runc_node
+	api_server
+	RNODE_PUBLISH=api_kubelet
+	api_allow_template
+	api_target_binding web Deployment web /app/web /app/ok-web
+	api_agent_start --runtime-state "$RNODE_STATE" --metrics-addr 127.0.0.1:0
+	assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$(metrics_url)/readyz")" 200 "ready"
+
+	deployment_pod web aaa
+	deployment_pod api ccc
+	rassert_runs web-aaa-x web /app/ok-web
+	rassert_blocked web-aaa-x web /app/tool && blocked=$((blocked + 1))
+	rassert_runs api-ccc-x web /app/tool
+	assert_match "$(grep '"pod":"web-aaa-x"' "$NODE_EVENTS" | tail -n 1)" \
+		'"workload":\{"kind":"Deployment","name":"web"\}' "the event names the workload"
+
+	# the rollout: a new ReplicaSet's pod, then the old one goes
+	deployment_pod web bbb
+	rassert_blocked web-bbb-x web /app/tool && blocked=$((blocked + 1))
+	rassert_runs web-bbb-x web /app/ok-web
+	rpod_delete default web-aaa-x
+	rassert_blocked web-bbb-x web /app/tool && blocked=$((blocked + 1))
+	rassert_runs api-ccc-x web /app/tool
+	assert_eq "$(st '.bindings[] | select(.name == "web") | "\(.target) \(.pods)"')" \
+		"Deployment/web 1" "the binding's target and pods"
+
+	# changed through the API: /app/tool allowed, within a second
+	api_target_binding web Deployment web /app/web /app/ok-web /app/tool
+	rawait_exit 0 web-bbb-x web /app/tool
+
+	assert_eq "$(metric podfence_execs_blocked_total policy=PolicyTemplate//allow)" "$blocked" \
+		"blocked execs counted"
+	assert_eq "$(metric podfence_bindings)" 1 "bindings"
+	assert_eq "$(metric podfence_ready)" 1 "ready"
+	assert_eq "$(metric podfence_api_listed resource=policybindings)" 1 "listed"
+	assert_match "$(metric podfence_map_capacity map=cg_workload)" '^[1-9]' "map capacity"
+	assert_eq "$(curl -s "$(metrics_url)/healthz")" ok "healthz"
 }

@@ -332,7 +332,10 @@ _rnode_manifest() {
 				done
 			done
 		fi
-	} >"$_file.tmp" && mv "$_file.tmp" "$_file"
+	} >"$_file.tmp" && mv "$_file.tmp" "$_file" || return 1
+	# RNODE_PUBLISH: a command that also hands the Pod to an API server
+	# ("put FILE", "delete NS NAME"); the agent then reads pods from there.
+	[ -z "${RNODE_PUBLISH:-}" ] || $RNODE_PUBLISH put "$_file"
 }
 
 # rpod_create NS NAME UID LABELS SPEC...
@@ -433,6 +436,7 @@ rpod_delete() {
 	[ -f "$NODE_DIR/pods/.$_key.status-pid" ] &&
 		kill "$(cat "$NODE_DIR/pods/.$_key.status-pid")" 2>/dev/null
 	rm -f "$NODE_DIR/pods/$1-$2.yaml" "$NODE_DIR/pods/.$_key".*
+	[ -z "${RNODE_PUBLISH:-}" ] || $RNODE_PUBLISH delete "$1" "$2"
 	[ -n "$_uid" ] && _rnode_rmcg "kubepods/burstable/pod$_uid"
 	return 0
 }
