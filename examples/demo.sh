@@ -101,6 +101,9 @@ try toolbox-1 /usr/bin/id
 try toolbox-1 /usr/bin/dash -c true
 try toolbox-1 /usr/bin/uname
 try toolbox-1 /usr/bin/sleep 0
+echo "api-7d4b9c8f5-x2k9q: binding api selects its Deployment by targetRef (sleep, true)"
+try api-7d4b9c8f5-x2k9q /usr/bin/true
+try api-7d4b9c8f5-x2k9q /usr/bin/id
 sleep 0.3
 
 echo
