@@ -58,7 +58,7 @@ cp "$here"/pods/* "$NODE_DIR/pods/"
 # Kubelet's cgroupfs layout: kubepods/burstable/pod<uid>/<container id>.
 declare -A CONTAINER_CG
 for f in "$here"/pods/*; do
-	uid=$(grep -oE '"?uid"?: *"?[0-9a-f-]{36}' "$f" | grep -oE '[0-9a-f-]{36}')
+	uid=$(grep -oE '"?uid"?: *"?[0-9a-f-]{36}' "$f" | head -1 | grep -oE '[0-9a-f-]{36}')
 	name=$(grep -m1 -oE '"?name"?: *"?[a-z0-9-]+' "$f" | sed -E 's/.*[: "]//')
 	id=$(grep -oE 'containerd://[0-9a-f]{64}' "$f" | head -1 | sed 's|containerd://||')
 	mkdir -p "$NODE_CG/kubepods/burstable/pod$uid/$id"
