@@ -32,6 +32,12 @@ struct pf_k8s_stream *pf_k8s_stream_new(pf_k8s_value_fn fn, void *ctx)
 		free(s);
 		return NULL;
 	}
+	/*
+	 * Strict JSON: json-c's leniencies are not what a server sends. The next
+	 * value follows this one in the same bytes. (Bad UTF-8 in a string is
+	 * refused later, by the reader of the object: libyaml.)
+	 */
+	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	s->fn = fn;
 	s->ctx = ctx;
 	return s;
@@ -69,6 +75,16 @@ int pf_k8s_stream_feed(struct pf_k8s_stream *s, const char *buf, size_t len, cha
 		if (!s->partial && is_space(buf[off])) {
 			off++;
 			continue;
+		}
+		/*
+		 * A value the stream carries is an object (an event, a list, a
+		 * Status): a bare scalar is garbage, and where a number ends would
+		 * depend on where the bytes were cut.
+		 */
+		if (!s->partial && buf[off] != '{') {
+			snprintf(err, err_len, "byte %zu: not a JSON object", s->offset + off);
+			s->broken = 1;
+			return -EBADMSG;
 		}
 		if (len - off > (size_t)INT32_MAX)
 			return -E2BIG;

@@ -82,7 +82,7 @@ int pf_runtime_bundle_read(const char *config_json, const char *id,
 	for (size_t i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]) && !k; i++)
 		if (annotation(ann, runtimes[i].type))
 			k = &runtimes[i];
-	if (!k || !annotation(ann, k->pod_uid)) {
+	if (!k || !annotation(ann, k->pod_uid) || !*annotation(ann, k->pod_uid)) {
 		json_object_put(root);
 		return -ENODATA;
 	}

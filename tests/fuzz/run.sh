@@ -24,6 +24,8 @@ target_opts() {
 	fuzz_mountinfo) echo "4096" ;;
 	fuzz_control) echo "1024" ;;
 	fuzz_event) echo "4200" ;; # 19 bytes of event fields, then a path up to the kernel's 4096
+	fuzz_k8s) echo "16384 $SHARED/fixtures/k8s" ;; # watch events: objects of a few KB
+	fuzz_bundle) echo "16384" ;; # a bundle's config.json: a few KB
 	*) echo "4096" ;;
 	esac
 }

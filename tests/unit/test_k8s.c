@@ -229,6 +229,14 @@ PF_TEST(k8s_stream_garbage_is_an_error_and_a_cut_object_is_partial)
 	ASSERT_STRSTR(err, "byte", "the error says where");
 	ASSERT_EQ(pf_k8s_stream_feed(s, "{}", 2, err, sizeof(err)), -EBADMSG, "broken for good");
 	pf_k8s_stream_free(s);
+	/* Strict JSON objects only: json-c's leniencies and bare scalars are garbage. */
+	static const char *const garbage[] = {"''", "12 ", "[{}]", "{\"a\":1,}", "{\"a\":01}"};
+	for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+		s = pf_k8s_stream_new(collect, &c);
+		ASSERT_EQ(pf_k8s_stream_feed(s, garbage[i], strlen(garbage[i]), err, sizeof(err)),
+			  -EBADMSG, garbage[i]);
+		pf_k8s_stream_free(s);
+	}
 	collected_free(&c);
 }
 
