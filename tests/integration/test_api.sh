@@ -28,6 +28,12 @@ test_api_objects_take_effect_within_1s() {
 	# a policy created through the watch
 	policy_doc deny-true app=web Equal "$TRUE" | yaml_to_json | api_put tracingpolicies
 	await_exit 137 web "$TRUE"
+	# changed into something podfence cannot read: reported with where and
+	# why, and its last good version stays in force
+	policy_doc deny-true app=web Bogus "$TRUE" | yaml_to_json | api_put tracingpolicies
+	await_status '[.errors[] | select(test("^api:tracingpolicies//deny-true:1:[0-9]+: .*Bogus"))] | length == 1' \
+		"the undecodable object reported"
+	assert_killed web "$TRUE"
 	# deleted
 	api_delete tracingpolicies//deny-true
 	await_exit 0 web "$TRUE"
