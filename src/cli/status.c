@@ -24,6 +24,28 @@ static void join_strings(struct json_object *arr, const char *sep, char *buf, si
 			 json_object_get_string(json_object_array_get_idx(arr, i)));
 }
 
+/* The Kubernetes API's resources, when the agent reads it. */
+static void print_api(struct json_object *api)
+{
+	if (!api || !json_object_array_length(api))
+		return;
+	printf("\n%-26s %-14s %6s %8s %7s  %s\n", "API RESOURCE", "STATE", "LISTS", "WATCHES",
+	       "ERRORS", "LAST ERROR");
+	for (size_t i = 0; i < json_object_array_length(api); i++) {
+		struct json_object *r = json_object_array_get_idx(api, i);
+		const char *state =
+		    json_object_get_boolean(json_object_object_get(r, "not_installed"))
+			? "not installed"
+		    : json_object_get_boolean(json_object_object_get(r, "listed")) ? "listed"
+										   : "listing";
+
+		printf("%-26s %-14s %6lld %8lld %7lld  %s\n",
+		       json_object_get_string(json_object_object_get(r, "resource")), state,
+		       jint(r, "lists"), jint(r, "watches"), jint(r, "errors"),
+		       json_object_get_string(json_object_object_get(r, "last_error")));
+	}
+}
+
 static void print_text(struct json_object *st)
 {
 	struct json_object *counts = json_object_object_get(st, "counts");
@@ -34,8 +56,9 @@ static void print_text(struct json_object *st)
 	struct json_object *overlaps = json_object_object_get(st, "overlaps");
 
 	printf("backend:   %s\n", json_object_get_string(json_object_object_get(st, "backend")));
-	printf("ready:     %s\n",
-	       json_object_get_boolean(json_object_object_get(st, "ready")) ? "yes" : "no");
+	printf("ready:     %s (%s)\n",
+	       json_object_get_boolean(json_object_object_get(st, "ready")) ? "yes" : "no",
+	       json_object_get_string(json_object_object_get(st, "readiness")));
 	printf("programs:  %lld attached\n", jint(st, "programs_attached"));
 	printf("policies:  %lld (%lld file(s) rejected)\n", jint(counts, "policies"),
 	       jint(counts, "files_rejected"));
@@ -49,6 +72,7 @@ static void print_text(struct json_object *st)
 	printf("values:    %lld in %lld sets\n", jint(counts, "values"),
 	       jint(counts, "value_sets"));
 	printf("memory:    %lld bytes of BPF maps\n", jint(st, "kernel_memory_bytes"));
+	print_api(json_object_object_get(st, "api"));
 	if (json_object_array_length(pols)) {
 		printf("\n%-32s %-8s %6s %9s %9s\n", "POLICY", "MODE", "PODS", "BLOCKED",
 		       "REPORTED");
