@@ -243,6 +243,9 @@ int phase_agent(struct bench *b);
 /* Stops the agent a phase started (also on interrupt) and unpins its state. */
 void agent_stop(struct bench *b);
 int phase_ceiling(struct bench *b);
+/* The agent fed by the fake API server: 10,000 bindings, 250 pods (api_scale.c). */
+int phase_api(struct bench *b);
+void report_api_text(struct json_object *res, FILE *out);
 
 /* ---- report.c: everything below reads only the results JSON ---- */
 /* Evaluates the targets into res["targets"] (replaced). */

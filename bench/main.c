@@ -43,7 +43,7 @@ static void usage(FILE *out)
 	    "  --rounds N           latency rounds\n"
 	    "  --batch N            execs per batch\n"
 	    "  --phases LIST        comma-separated subset of "
-	    "memory,latency,control,agent,ceiling\n"
+	    "memory,latency,control,agent,api,ceiling\n"
 	    "  --n LIST             podfence N values of the latency phase (e.g. 1,1000)\n"
 	    "  --baseline-n LIST    programs of the baseline sets (e.g. 1,100)\n"
 	    "  --report FILE        only regenerate the outputs from a results JSON\n"
@@ -425,6 +425,8 @@ int main(int argc, char **argv)
 		err = phase_control(&b);
 	if (!err && phase_on(phases, "agent"))
 		err = phase_agent(&b);
+	if (!err && phase_on(phases, "api"))
+		err = phase_api(&b);
 	if (!err && phase_on(phases, "ceiling"))
 		err = phase_ceiling(&b);
 	teardown(&b);
