@@ -144,3 +144,8 @@ clean:
 -include mk/bench.mk
 -include mk/fuzz.mk
 -include $(DEPS)
+
+# The image's root filesystem from Debian packages (mk/image.sh): build/image/rootfs, then
+# e.g. `podman build -f deploy/Containerfile -t podfence build/image`.
+image-rootfs: $(BUILD)/podfence
+	@bash mk/image.sh $(BUILD)/podfence $(BUILD)/image
