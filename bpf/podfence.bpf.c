@@ -137,7 +137,7 @@ struct {
 	__type(key, struct pf_cg_name);
 	__type(value, struct pf_cg_expect);
 	/* names of pods and containers not created yet: one to three each */
-	__uint(max_entries, 4096);
+	__uint(max_entries, 512);
 } cg_expect SEC(".maps");
 
 static __always_inline bool pf_is_cgroup2(struct cgroup *cgrp)
