@@ -51,6 +51,7 @@ all: $(BUILD)/podfence $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests \
 
 setup:
 	@bash mk/setup.sh
+	@bash mk/kubectl.sh $(BUILD)/tools/kubernetes-client
 
 # The BPF side is compiled against the running kernel's BTF; CO-RE relocates it elsewhere.
 $(BUILD)/vmlinux.h:

@@ -24,7 +24,6 @@ PACKAGES=(
 	python3-yaml               # the integration tier's fake API server: policies as JSON objects
 	python3-jsonschema         # tests/lib/crd-validate.py: the example policies against deploy/crds
 	python3-prometheus-client  # the integration tier: /metrics parsed as Prometheus text
-	kubernetes-client          # the integration tier: kubectl (1.20, /usr/bin/kubectl) against the fake API server
 )
 
 missing=()

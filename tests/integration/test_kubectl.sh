@@ -4,24 +4,20 @@
 # server the agent's tests run against must answer a real client the way a
 # real API server does (discovery, /version, namespaced paths, single
 # objects, Table answers, watches), or the tests prove less than they say.
-# The client is Debian's kubectl (package kubernetes-client, 1.20, installed
-# by mk/setup.sh), called by the path that package installs; PF_KUBECTL
-# overrides it.
+# The client is Debian's kubectl (package kubernetes-client, 1.20), unpacked
+# by `make setup` into the build tree (mk/kubectl.sh); PF_KUBECTL overrides it.
 
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 # shellcheck source-path=SCRIPTDIR source=fixtures-api.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fixtures-api.sh"
 
-# kubectl_find: sets KUBECTL, or skips when Debian's kubectl is not installed
-# (another kubectl at /usr/bin/kubectl is not the one CI runs).
+# kubectl_find: sets KUBECTL to Debian's kubectl, which `make setup` unpacks
+# (mk/kubectl.sh) into the build tree, or skips when it is not there.
 kubectl_find() {
-	KUBECTL=${PF_KUBECTL:-/usr/bin/kubectl}
-	if [ -z "${PF_KUBECTL:-}" ]; then
-		dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q "install ok installed" ||
-			skip "Debian's kubectl (package kubernetes-client) is not installed (make setup)"
-	fi
-	[ -x "$KUBECTL" ] || skip "$KUBECTL is not executable"
+	KUBECTL=${PF_KUBECTL:-$(dirname "$PODFENCE")/tools/kubernetes-client/usr/bin/kubectl}
+	[ -x "$KUBECTL" ] ||
+		skip "Debian's kubectl is not unpacked at $KUBECTL (make setup: mk/kubectl.sh)"
 }
 
 # kc ARGS...: kubectl on the fake server, its discovery cache in the node's dir.
