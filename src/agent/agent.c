@@ -273,8 +273,18 @@ static uint32_t node_mntns_inum(void)
 {
 	struct stat sb;
 
+	if (getpid() == 1) {
+		pf_err("the agent is pid 1 of a PID namespace of its own: it needs the host PID "
+		       "namespace (hostPID: true) to tell the runtime's execs from a container's");
+		return 0;
+	}
 	if (stat("/proc/1/ns/mnt", &sb) == 0)
 		return (uint32_t)sb.st_ino;
+	if (errno == EACCES || errno == EPERM) {
+		pf_err("/proc/1/ns/mnt: %s: the node's mount namespace needs CAP_SYS_PTRACE",
+		       strerror(errno));
+		return 0;
+	}
 	if (stat("/proc/self/ns/mnt", &sb) == 0) {
 		pf_info("pid 1's mount namespace is not readable: the runtime is taken to run in "
 			"the agent's own");
@@ -302,6 +312,8 @@ static int setup(struct agent *a)
 	}
 	pf_kstore_mount_prerequisites(a->kopts.pin_dir);
 	a->kopts.node_mntns_inum = node_mntns_inum();
+	if (!a->kopts.node_mntns_inum)
+		return -EPERM;
 	err = pf_kstore_open(&a->ks, &a->kopts, &a->took_over);
 	if (err) {
 		pf_err("cannot load the BPF programs: %s", strerror(-err));

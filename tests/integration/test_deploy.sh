@@ -399,3 +399,60 @@ test_deploy_image_enforces_under_runc() {
 	[ "$(rpod_exec default web1 web /app/ok)" = 0 ] || fail "the allowed exec failed after the takeover"
 	agent_container_stop
 }
+
+# What the log must name when ITEM is missing and the agent refuses to run.
+item_name() {
+	case $1 in
+	cap:*) echo "CAP_${1#cap:}" ;;
+	mount:*) echo "${1#mount:}" ;;
+	ns:hostPID) echo "host PID namespace" ;;
+	ns:*) echo "${1#ns:}" ;;
+	esac
+}
+
+# Each privilege of the DaemonSet taken away in turn: the agent either still enforces, with
+# the same backend (harmless: the DaemonSet should not grant it, unless the file says why
+# for another kind of node), or exits non-zero naming what is missing.
+#@timeout test_deploy_each_privilege_is_needed_or_harmless 240
+test_deploy_each_privilege_is_needed_or_harmless() {
+	local item out why backend base n=0 t0 verdicts=
+	deploy_node
+	agent_container
+	[ "$(agent_outcome)" = ready ] || fail "the agent with every privilege did not start: $(tail -n 5 "$NODE_LOG")"
+	base=$(agent_status | jq -r .backend)
+	agent_container_stop
+	"$PODFENCE" unpin "$NODE_PIN" >/dev/null 2>&1
+	for item in $(daemonset_items); do
+		n=$((n + 1))
+		t0=$(now_ms)
+		agent_container --without "$item"
+		out=$(agent_outcome)
+		case $out in
+		ready)
+			backend=$(agent_status | jq -r .backend)
+			if why=$(enforces "p$n") && [ "$backend" = "$base" ]; then
+				verdicts+="$item: harmless here (enforces, backend $backend)"$'\n'
+			else
+				verdicts+="$item: NEITHER: agent ready (backend $backend) but ${why:-the backend changed}"$'\n'
+			fi
+			rpod_delete default "p$n" >/dev/null 2>&1
+			;;
+		exit\ 0 | timeout)
+			verdicts+="$item: NEITHER: $out: $(tail -n 2 "$NODE_LOG" | tr '\n' ' ')"$'\n'
+			;;
+		*)
+			if grep -qF "$(item_name "$item")" "$NODE_LOG"; then
+				verdicts+="$item: needed ($out, names $(item_name "$item")): $(grep -m1 -F "$(item_name "$item")" "$NODE_LOG")"$'\n'
+			else
+				verdicts+="$item: NEITHER: $out without naming $(item_name "$item"): $(tail -n 2 "$NODE_LOG" | tr '\n' ' ')"$'\n'
+			fi
+			;;
+		esac
+		verdicts+="    ($(elapsed_ms "$t0") ms)"$'\n'
+		agent_container_stop
+		"$PODFENCE" unpin "$NODE_PIN" >/dev/null 2>&1
+	done
+	echo "$verdicts"
+	echo "$verdicts" >"${PF_DEPLOY_VERDICTS:-/dev/null}"
+	! grep -q NEITHER <<<"$verdicts" || fail "$(grep NEITHER <<<"$verdicts" | head -n 3)"
+}
