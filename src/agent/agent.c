@@ -316,7 +316,8 @@ static int setup(struct agent *a)
 		return -EPERM;
 	err = pf_kstore_open(&a->ks, &a->kopts, &a->took_over);
 	if (err) {
-		pf_err("cannot load the BPF programs: %s", strerror(-err));
+		pf_err("cannot load the BPF programs: %s%s", strerror(-err),
+		       err == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)" : "");
 		return err;
 	}
 	a->engine = pf_engine_new(pf_kstore_store(a->ks), a->cgroup_root);
