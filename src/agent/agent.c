@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <linux/capability.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -265,9 +266,29 @@ static void runtime_container_gone(void *ctx, const char *id)
 	pf_engine_runtime_container_gone(a->engine, id);
 }
 
+/* Whether the agent holds capability `cap` in its effective set (/proc/self/status). */
+static bool has_capability(int cap)
+{
+	unsigned long long eff = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return found && (eff >> cap & 1);
+}
+
 /*
  * The node's mount namespace, where the runtime runs: pid 1's (the agent
- * runs in a container of its own with hostPID), else the agent's own.
+ * runs in a container of its own with the host PID namespace). Reading it
+ * takes CAP_SYS_PTRACE: without it, that is what is missing. With it and
+ * still refused, pid 1 is outside the agent's user namespace (the agent
+ * and its runtime run nested, in a VM's or a sandbox's container): the
+ * runtime is then taken to run in the agent's own mount namespace.
  */
 static uint32_t node_mntns_inum(void)
 {
@@ -280,14 +301,15 @@ static uint32_t node_mntns_inum(void)
 	}
 	if (stat("/proc/1/ns/mnt", &sb) == 0)
 		return (uint32_t)sb.st_ino;
-	if (errno == EACCES || errno == EPERM) {
+	if ((errno == EACCES || errno == EPERM) && !has_capability(CAP_SYS_PTRACE)) {
 		pf_err("/proc/1/ns/mnt: %s: the node's mount namespace needs CAP_SYS_PTRACE",
 		       strerror(errno));
 		return 0;
 	}
 	if (stat("/proc/self/ns/mnt", &sb) == 0) {
-		pf_info("pid 1's mount namespace is not readable: the runtime is taken to run in "
-			"the agent's own");
+		pf_info("pid 1's mount namespace is not readable (%s, with CAP_SYS_PTRACE): the "
+			"runtime is taken to run in the agent's own",
+			strerror(errno));
 		return (uint32_t)sb.st_ino;
 	}
 	return 0;

@@ -273,13 +273,14 @@ test_runc_100_pods_created_and_deleted_leave_nothing() {
 
 # ---- the same pods, fed by the Kubernetes API ---------------------------------
 
-# api_allow_template: PolicyTemplate "allow": only the binding's execs may run.
+# api_allow_template [OPERATOR]: PolicyTemplate "allow": only the binding's
+# execs may run (NotEqual), or (Equal) they may not.
 api_allow_template() {
-	api_put policytemplates <<'EOF'
+	api_put policytemplates <<EOF
 {"apiVersion": "podfence.io/v1alpha1", "kind": "PolicyTemplate", "metadata": {"name": "allow"},
  "spec": {"parameters": [{"name": "execs"}],
           "lsmhooks": [{"hook": "bprm_check_security", "args": [{"index": 0, "type": "linux_binprm"}],
-                        "selectors": [{"matchArgs": [{"index": 0, "operator": "NotEqual", "valuesFrom": "execs"}],
+                        "selectors": [{"matchArgs": [{"index": 0, "operator": "${1:-NotEqual}", "valuesFrom": "execs"}],
                                        "matchActions": [{"action": "Override", "argError": -1}]}]}]}}
 EOF
 }
@@ -391,6 +392,7 @@ test_runc_api_target_ref_follows_a_rollout() {
 	# changed through the API: /app/tool allowed, within a second
 	api_target_binding web Deployment web /app/web /app/ok-web /app/tool
 	rawait_exit 0 web-bbb-x web /app/tool
+	rassert_blocked web-bbb-x web /app/setup && blocked=$((blocked + 1))
 
 	assert_eq "$(metric podfence_execs_blocked_total policy=PolicyTemplate//allow)" "$blocked" \
 		"blocked execs counted"
@@ -399,4 +401,19 @@ test_runc_api_target_ref_follows_a_rollout() {
 	assert_eq "$(metric podfence_api_listed resource=policybindings)" 1 "listed"
 	assert_match "$(metric podfence_map_capacity map=cg_workload)" '^[1-9]' "map capacity"
 	assert_eq "$(curl -s "$(metrics_url)/healthz")" ok "healthz"
+
+	# the template changed (a deny list of the same values), then deleted
+	# (its bindings wait for it: nothing enforced), the binding deleted
+	api_allow_template Equal
+	rawait_exit 1 web-bbb-x web /app/ok-web
+	rawait_exit 0 web-bbb-x web /app/setup
+	api_delete policytemplates//allow
+	rawait_exit 0 web-bbb-x web /app/ok-web
+	assert_eq "$(st '.bindings[] | select(.name == "web") | .state')" waiting-for-template \
+		"a binding without its template"
+	api_allow_template
+	rawait_exit 1 web-bbb-x web /app/setup
+	api_delete policybindings/default/web
+	rawait_exit 0 web-bbb-x web /app/setup
+	await_status '.counts.bindings == 0 and .counts.bound_cgroups == 0' "nothing bound"
 }
