@@ -50,10 +50,13 @@ enum pf_backend pf_kstore_backend(const struct pf_kstore *ks);
 /* Whether the exec backend sees the calling binary (matchBinaries). */
 bool pf_kstore_sees_caller(const struct pf_kstore *ks);
 /*
- * Mounts what a bare host may lack: bpffs when pin_dir is under /sys/fs/bpf,
- * securityfs (the active LSM list). Failures are logged; what needs them fails later.
+ * Mounts what a bare host may lack: securityfs (the active LSM list; a
+ * failure is logged), and bpffs when pin_dir is under /sys/fs/bpf, which
+ * only the node's own mount namespace may do (may_mount_bpffs): a bpffs
+ * mounted in a container of the agent's own dies with it. Returns -ENOENT
+ * (said) when the pins have no bpffs, -errno when mounting it failed.
  */
-void pf_kstore_mount_prerequisites(const char *pin_dir);
+int pf_kstore_mount_prerequisites(const char *pin_dir, bool may_mount_bpffs);
 /*
  * Whether "bpf" is in the active LSM list (/sys/kernel/security/lsm). An LSM
  * program loads and attaches without it, but never runs.

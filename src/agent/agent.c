@@ -266,6 +266,13 @@ static void runtime_container_gone(void *ctx, const char *id)
 	pf_engine_runtime_container_gone(a->engine, id);
 }
 
+static uint32_t self_mntns_inum(void)
+{
+	struct stat sb;
+
+	return stat("/proc/self/ns/mnt", &sb) ? 0 : (uint32_t)sb.st_ino;
+}
+
 /* Whether the agent holds capability `cap` in its effective set (/proc/self/status). */
 static bool has_capability(int cap)
 {
@@ -332,10 +339,14 @@ static int setup(struct agent *a)
 			return -errno;
 		}
 	}
-	pf_kstore_mount_prerequisites(a->kopts.pin_dir);
 	a->kopts.node_mntns_inum = node_mntns_inum();
 	if (!a->kopts.node_mntns_inum)
 		return -EPERM;
+	/* The agent in the node's own mount namespace (not a container) may mount bpffs. */
+	err = pf_kstore_mount_prerequisites(a->kopts.pin_dir,
+					    a->kopts.node_mntns_inum == self_mntns_inum());
+	if (err)
+		return err;
 	err = pf_kstore_open(&a->ks, &a->kopts, &a->took_over);
 	if (err) {
 		pf_err("cannot load the BPF programs: %s%s", strerror(-err),

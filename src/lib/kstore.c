@@ -159,18 +159,29 @@ int pf_kstore_attached_programs(const struct pf_kstore *ks)
 	return ks->n_links;
 }
 
-void pf_kstore_mount_prerequisites(const char *pin_dir)
+int pf_kstore_mount_prerequisites(const char *pin_dir, bool may_mount_bpffs)
 {
 	struct statfs sfs;
+	int err = 0;
 
 	if (pin_dir && strncmp(pin_dir, "/sys/fs/bpf", 11) == 0 &&
 	    (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC)) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
-			pf_warn("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+		if (!may_mount_bpffs) {
+			pf_err("pin dir %s: /sys/fs/bpf is not a BPF filesystem: mount the host's "
+			       "/sys/fs/bpf into the agent's container (a bpffs of its own would "
+			       "die with it, and enforcement with it)",
+			       pin_dir);
+			err = -ENOENT;
+		} else if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
+			err = -errno;
+			pf_err("mount bpffs on /sys/fs/bpf (pin dir %s): %s", pin_dir,
+			       strerror(errno));
+		}
 	}
 	if (statfs("/sys/kernel/security", &sfs) == 0 && sfs.f_type != SECURITYFS_MAGIC &&
 	    mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL))
 		pf_warn("mount securityfs on /sys/kernel/security: %s", strerror(errno));
+	return err;
 }
 
 /* BPF LSM runs only when "bpf" is in the active LSM list; a successful attach proves nothing. */

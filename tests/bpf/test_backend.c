@@ -25,7 +25,8 @@ PF_TEST(backend_lsm_forced_only_where_bpf_lsm_is_active)
 
 	if (geteuid() != 0)
 		PF_SKIP("kernel tier needs root");
-	pf_kstore_mount_prerequisites(NULL); /* a bare host may not have securityfs mounted */
+	(void)pf_kstore_mount_prerequisites(NULL,
+					    true); /* a bare host may not have securityfs mounted */
 	if (access("/sys/kernel/security/lsm", R_OK))
 		PF_SKIP("cannot read /sys/kernel/security/lsm: %s", strerror(errno));
 	active = pf_bpf_lsm_active();

@@ -34,7 +34,7 @@ struct pf_kstore *pf_kfix_store(struct pf_kstore **slot)
 	if (backend && pf_backend_parse(backend, &opts.backend))
 		PF_SKIP("unknown PF_TEST_BACKEND %s", backend);
 	pf_log_route_libbpf();
-	pf_kstore_mount_prerequisites(NULL);
+	(void)pf_kstore_mount_prerequisites(NULL, true);
 	if (getenv("PF_TEST_VERBOSE"))
 		pf_log_set_level(PF_LOG_DEBUG);
 	err = pf_kstore_open(slot, &opts, NULL);
