@@ -158,13 +158,15 @@ static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_p
 
 void eng_pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *pod, bool add)
 {
-	char *wkv = workload_kv(&pod->workload);
+	if (pod->workload.kind) {
+		char *wkv = workload_kv(&pod->workload);
 
-	if (add && (!wkv || index_add(&e->pod_index, wkv, pe)))
-		index_lost(e);
-	else if (wkv && !add)
-		index_del(&e->pod_index, wkv, pe);
-	free(wkv);
+		if (add && (!wkv || index_add(&e->pod_index, wkv, pe)))
+			index_lost(e);
+		else if (wkv && !add)
+			index_del(&e->pod_index, wkv, pe);
+		free(wkv);
+	}
 	for (size_t i = 0; i < pod->labels.n; i++) {
 		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
 
