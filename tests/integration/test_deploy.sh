@@ -463,3 +463,42 @@ test_deploy_each_privilege_is_needed_or_harmless() {
 	echo "$verdicts" >"${PF_DEPLOY_VERDICTS:-/dev/null}"
 	! grep -q NEITHER <<<"$verdicts" || fail "$(grep NEITHER <<<"$verdicts" | head -n 3)"
 }
+
+# deploy/rbac.yaml grants exactly what the agent asks the API server for
+# (verbs per group and resource, from the fake server's request log): no
+# more (least privilege), no less (a watch the agent needs, refused).
+test_deploy_rbac_grants_exactly_what_the_agent_requests() {
+	# shellcheck source-path=SCRIPTDIR source=fixtures-api.sh
+	source "$(dirname "${BASH_SOURCE[0]}")/fixtures-api.sh"
+	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml missing (make setup)"
+	FAKE_API_LOG=1 api_server
+	api_agent_start
+	python3 - "$NODE_DIR/api.log" "$REPO/deploy/rbac.yaml" <<'PY' || fail "RBAC differs from the agent's requests"
+import re, sys, yaml
+from urllib.parse import urlparse, parse_qs
+used = set()
+for line in open(sys.argv[1]):
+    m = re.match(r"[0-9.]+ GET (\S+)", line)
+    if not m or m.group(1).startswith("/_test/"):
+        continue
+    u = urlparse(m.group(1))
+    parts = u.path.strip("/").split("/")
+    group = "" if parts[0] == "api" else parts[1]
+    resource = parts[-1]
+    verb = "watch" if parse_qs(u.query).get("watch") == ["1"] else "list"
+    used.add((group, resource, verb))
+granted = set()
+for doc in yaml.safe_load_all(open(sys.argv[2])):
+    if doc and doc.get("kind") == "ClusterRole":
+        for r in doc["rules"]:
+            for g in r["apiGroups"]:
+                for res in r["resources"]:
+                    for v in r["verbs"]:
+                        granted.add((g, res, v))
+if used != granted:
+    print("granted, never requested:", sorted(granted - used))
+    print("requested, not granted:", sorted(used - granted))
+    sys.exit(1)
+print("%d (group, resource, verb) granted, each requested" % len(used))
+PY
+}
