@@ -24,6 +24,7 @@ PACKAGES=(
 	python3-yaml               # the integration tier's fake API server: policies as JSON objects
 	python3-jsonschema         # tests/lib/crd-validate.py: the example policies against deploy/crds
 	python3-prometheus-client  # the integration tier: /metrics parsed as Prometheus text
+	systemd                    # the integration tier: systemd-analyze verify deploy/podfence.service
 )
 
 missing=()

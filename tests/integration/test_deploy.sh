@@ -502,3 +502,16 @@ if used != granted:
 print("%d (group, resource, verb) granted, each requested" % len(used))
 PY
 }
+
+# deploy/podfence.service (hosts without Kubernetes) is a unit systemd
+# accepts as written, every directive and its hardening, with the binary
+# where it is installed.
+test_deploy_systemd_unit_verifies() {
+	local out
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze missing (make setup)"
+	sed "s|/usr/local/bin/podfence|$PODFENCE|" "$REPO/deploy/podfence.service" \
+		>"$NODE_DIR/podfence.service"
+	out=$(cd "$NODE_DIR" && systemd-analyze verify ./podfence.service 2>&1) ||
+		fail "systemd-analyze verify: $out"
+	[ -z "$out" ] || fail "systemd-analyze verify: $out"
+}
