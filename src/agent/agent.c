@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <linux/capability.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
 #include "podfence/compile.h"
 #include "podfence/control.h"
 #include "podfence/dirwatch.h"
@@ -300,6 +300,7 @@ static bool has_capability(int cap)
 static uint32_t node_mntns_inum(void)
 {
 	struct stat sb;
+	int refused;
 
 	if (getpid() == 1) {
 		pf_err("the agent is pid 1 of a PID namespace of its own: it needs the host PID "
@@ -308,18 +309,16 @@ static uint32_t node_mntns_inum(void)
 	}
 	if (stat("/proc/1/ns/mnt", &sb) == 0)
 		return (uint32_t)sb.st_ino;
-	if ((errno == EACCES || errno == EPERM) && !has_capability(CAP_SYS_PTRACE)) {
+	refused = errno;
+	if ((refused == EACCES || refused == EPERM) && !has_capability(CAP_SYS_PTRACE)) {
 		pf_err("/proc/1/ns/mnt: %s: the node's mount namespace needs CAP_SYS_PTRACE",
-		       strerror(errno));
+		       strerror(refused));
 		return 0;
 	}
-	if (stat("/proc/self/ns/mnt", &sb) == 0) {
-		pf_info("pid 1's mount namespace is not readable (%s, with CAP_SYS_PTRACE): the "
-			"runtime is taken to run in the agent's own",
-			strerror(errno));
-		return (uint32_t)sb.st_ino;
-	}
-	return 0;
+	pf_info("pid 1's mount namespace is not readable (%s, with CAP_SYS_PTRACE): the runtime "
+		"is taken to run in the agent's own",
+		strerror(refused));
+	return self_mntns_inum();
 }
 
 static int setup(struct agent *a)

@@ -107,25 +107,44 @@ bool agent_ready(struct agent *a, char *why, size_t len)
 /* Per-policy series at most: the rest is summed under policy="(other)" (bounded cardinality). */
 #define METRICS_POLICIES_MAX 500
 
-struct policy_series {
-	struct pf_prom *prom;
-	const char *metric;
-	int field; /* 0 matched, 1 blocked, 2 reported */
-	size_t n;
-	unsigned long long other;
+/* Every policy's counters, read from the kernel once per scrape for the three families. */
+struct policy_counts {
+	struct {
+		const char *policy; /* the engine's key: valid until the engine changes */
+		struct pf_policy_counters c;
+	} * v;
+	size_t n, cap;
+	bool lost; /* beyond the cap (or out of memory): the rest summed under "(other)" */
+	struct pf_policy_counters other;
 };
 
-static void policy_sample(void *ctx, const char *policy, const struct pf_policy_counters *c)
+static void policy_counts_add(void *ctx, const char *policy, const struct pf_policy_counters *c)
 {
-	struct policy_series *ps = ctx;
-	unsigned long long v = ps->field == 0	? c->matched
-			       : ps->field == 1 ? c->blocked
-						: c->reported;
+	struct policy_counts *pc = ctx;
 
-	if (ps->n++ < METRICS_POLICIES_MAX)
-		pf_prom_sample(ps->prom, ps->metric, "policy", policy, (double)v);
-	else
-		ps->other += v;
+	if (pc->n == pc->cap && pc->n < METRICS_POLICIES_MAX) {
+		size_t cap = pc->cap ? pc->cap * 2 : 64;
+		void *v = realloc(pc->v, cap * sizeof(*pc->v));
+
+		if (v) {
+			pc->v = v;
+			pc->cap = cap;
+		}
+	}
+	if (pc->n < pc->cap && pc->n < METRICS_POLICIES_MAX) {
+		pc->v[pc->n].policy = policy;
+		pc->v[pc->n++].c = *c;
+		return;
+	}
+	pc->lost = true;
+	pc->other.matched += c->matched;
+	pc->other.blocked += c->blocked;
+	pc->other.reported += c->reported;
+}
+
+static unsigned long long counter_field(const struct pf_policy_counters *c, size_t field)
+{
+	return field == 0 ? c->matched : field == 1 ? c->blocked : c->reported;
 }
 
 static void gauge(struct pf_prom *p, const char *name, const char *help, double v)
@@ -148,6 +167,7 @@ static int metrics_text(struct agent *a, struct pf_http_reply *out)
 	struct pf_engine_counts c;
 	struct pf_kmap_usage usage[32];
 	uint64_t st[PF_STAT__MAX];
+	struct policy_counts pc = {};
 	struct pf_prom p;
 	char why[320];
 	uint64_t memlock = 0;
@@ -156,14 +176,17 @@ static int metrics_text(struct agent *a, struct pf_http_reply *out)
 	err = pf_prom_open(&p);
 	if (err)
 		return err;
+	pf_engine_policy_counters(a->engine, policy_counts_add, &pc);
 	for (size_t i = 0; i < 3; i++) {
-		struct policy_series ps = {.prom = &p, .metric = execs[i].name, .field = (int)i};
-
 		pf_prom_family(&p, execs[i].name, "counter", execs[i].help);
-		pf_engine_policy_counters(a->engine, policy_sample, &ps);
-		if (ps.n > METRICS_POLICIES_MAX)
-			pf_prom_sample(&p, execs[i].name, "policy", "(other)", (double)ps.other);
+		for (size_t k = 0; k < pc.n; k++)
+			pf_prom_sample(&p, execs[i].name, "policy", pc.v[k].policy,
+				       (double)counter_field(&pc.v[k].c, i));
+		if (pc.lost)
+			pf_prom_sample(&p, execs[i].name, "policy", "(other)",
+				       (double)counter_field(&pc.other, i));
 	}
+	free(pc.v);
 	pf_engine_counts(a->engine, &c);
 	gauge(&p, "podfence_ready", "1 once every input is applied to the kernel (/readyz)",
 	      agent_ready(a, why, sizeof(why)));
@@ -229,22 +252,25 @@ static int metrics_text(struct agent *a, struct pf_http_reply *out)
 		    "1 while the API server answers 404 for a resource (CRD not installed)",
 		    "When a change of a resource was last applied to the kernel (0: never)"};
 
+		double v[PF_K8S_RES__MAX][7];
+
+		for (size_t i = 0; i < PF_K8S_RES__MAX; i++) {
+			struct pf_k8s_resource_state rs;
+
+			pf_k8s_watcher_state(a->api, i, &rs);
+			v[i][0] = (double)rs.lists;
+			v[i][1] = rs.lists > 1 ? (double)(rs.lists - 1) : 0;
+			v[i][2] = (double)rs.watches;
+			v[i][3] = (double)rs.errors;
+			v[i][4] = a->api_applied[i];
+			v[i][5] = rs.not_installed;
+			v[i][6] = (double)a->api_synced[i];
+		}
 		for (size_t m = 0; m < 7; m++) {
 			pf_prom_family(&p, names[m], m < 4 ? "counter" : "gauge", helps[m]);
-			for (size_t i = 0; i < PF_K8S_RES__MAX; i++) {
-				struct pf_k8s_resource_state rs;
-				double v[7];
-
-				pf_k8s_watcher_state(a->api, i, &rs);
-				v[0] = (double)rs.lists;
-				v[1] = rs.lists > 1 ? (double)(rs.lists - 1) : 0;
-				v[2] = (double)rs.watches;
-				v[3] = (double)rs.errors;
-				v[4] = a->api_applied[i];
-				v[5] = rs.not_installed;
-				v[6] = (double)a->api_synced[i];
-				pf_prom_sample(&p, names[m], "resource", a->api_res[i].name, v[m]);
-			}
+			for (size_t i = 0; i < PF_K8S_RES__MAX; i++)
+				pf_prom_sample(&p, names[m], "resource", a->api_res[i].name,
+					       v[i][m]);
 		}
 		pf_prom_family(&p, "podfence_api_objects_rejected_total", "counter",
 			       "API objects that did not decode (their last good version stays)");

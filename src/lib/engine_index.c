@@ -123,21 +123,24 @@ static void index_lost(struct pf_engine *e)
 	e->index_lost = true;
 }
 
+/* Adds item under key kv (taken: freed here; NULL: no memory) or removes it. */
+static void index_update(struct pf_engine *e, struct bucket **idx, char *kv, void *item, bool add)
+{
+	if (add && (!kv || index_add(idx, kv, item)))
+		index_lost(e);
+	else if (kv && !add)
+		index_del(idx, kv, item);
+	free(kv);
+}
+
 static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_policy *p, bool add)
 {
 	const struct pf_sel_req *req = index_req(p);
 
 	if (p->target.kind) {
-		char *kv = workload_kv(&p->target);
-
-		if (add && (!kv || index_add(&e->pol_index, kv, pe)))
-			index_lost(e);
-		else if (kv && !add)
-			index_del(&e->pol_index, kv, pe);
-		free(kv);
+		index_update(e, &e->pol_index, workload_kv(&p->target), pe, add);
 		return;
 	}
-
 	if (!req) {
 		if (add && eng_ptrs_add(&e->pol_global, pe))
 			index_lost(e);
@@ -145,37 +148,17 @@ static void policy_index(struct pf_engine *e, struct policy_ent *pe, struct pf_p
 			ptrs_del(&e->pol_global, pe);
 		return;
 	}
-	for (size_t i = 0; i < req->values.n; i++) {
-		char *kv = label_kv(req->key, req->values.v[i]);
-
-		if (add && (!kv || index_add(&e->pol_index, kv, pe)))
-			index_lost(e);
-		else if (kv && !add)
-			index_del(&e->pol_index, kv, pe);
-		free(kv);
-	}
+	for (size_t i = 0; i < req->values.n; i++)
+		index_update(e, &e->pol_index, label_kv(req->key, req->values.v[i]), pe, add);
 }
 
 void eng_pod_index(struct pf_engine *e, struct pod_ent *pe, struct pf_pod *pod, bool add)
 {
-	if (pod->workload.kind) {
-		char *wkv = workload_kv(&pod->workload);
-
-		if (add && (!wkv || index_add(&e->pod_index, wkv, pe)))
-			index_lost(e);
-		else if (wkv && !add)
-			index_del(&e->pod_index, wkv, pe);
-		free(wkv);
-	}
-	for (size_t i = 0; i < pod->labels.n; i++) {
-		char *kv = label_kv(pod->labels.v[i].key, pod->labels.v[i].value);
-
-		if (add && (!kv || index_add(&e->pod_index, kv, pe)))
-			index_lost(e);
-		else if (kv && !add)
-			index_del(&e->pod_index, kv, pe);
-		free(kv);
-	}
+	if (pod->workload.kind)
+		index_update(e, &e->pod_index, workload_kv(&pod->workload), pe, add);
+	for (size_t i = 0; i < pod->labels.n; i++)
+		index_update(e, &e->pod_index,
+			     label_kv(pod->labels.v[i].key, pod->labels.v[i].value), pe, add);
 }
 
 void eng_mark_dirty(struct pf_engine *e, struct pod_ent *pe)
