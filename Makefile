@@ -40,14 +40,14 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit/%.o)
 BPFT_OBJS := $(BPFT_SRCS:%.c=$(BUILD)/bpft/%.o)
 ADV_OBJS  := $(ADV_SRCS:%.c=$(BUILD)/adv/%.o)
 DEPS      := $(patsubst %.o,%.d,$(LIB_OBJS) $(SAN_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(BPFT_OBJS) \
-	       $(ADV_OBJS))
+	       $(ADV_OBJS)) $(BUILD)/tests/k8s-write.d
 
 .PHONY: all setup test test-unit test-bpf test-adversarial test-integration demo bench bench-quick \
 	format format-check clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/podfence $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests \
-     $(BUILD)/tests/adversarial_tests $(BUILD)/tests/helpers
+     $(BUILD)/tests/adversarial_tests $(BUILD)/tests/helpers $(BUILD)/tests/k8s-write
 
 setup:
 	@bash mk/setup.sh
@@ -109,11 +109,17 @@ $(BUILD)/tests/adversarial_tests: $(ADV_OBJS) $(BUILD)/libpodfence.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # Tiny static programs executed inside test cgroups (a forbidden one must never run).
-$(BUILD)/tests/helpers: $(wildcard tests/helpers/*.c)
+# k8s-write is not one of them: it drives the library's API writer (test_proposals.sh).
+$(BUILD)/tests/helpers: $(filter-out tests/helpers/k8s-write.c,$(wildcard tests/helpers/*.c))
 	@mkdir -p $@
 	@for f in $^; do n=$$(basename $$f .c); \
 		$(CC) -O2 -static -o $@/$$n $$f || exit 1; done
 	@touch $@
+
+# (Built outside $(BUILD)/tests/helpers, whose files are copied into test images and guests.)
+$(BUILD)/tests/k8s-write: tests/helpers/k8s-write.c $(BUILD)/libpodfence.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $^ $(LDLIBS) -o $@
 
 test: setup
 	@$(MAKE) --no-print-directory all

@@ -189,7 +189,8 @@ void agent_stop(struct bench *b)
 static int agent_one(struct bench *b, enum cfg_shape shape, int n, struct json_object *arr)
 {
 	char dir[PATH_MAX], pol[PATH_MAX + 16], pods[PATH_MAX + 16], sock[PATH_MAX + 16];
-	char events[PATH_MAX + 16], log[PATH_MAX + 16], sizes[PF_KMAP__MAX][64];
+	char events[PATH_MAX + 16], log[PATH_MAX + 16], state[PATH_MAX + 16];
+	char sizes[PF_KMAP__MAX][64];
 	char *argv[32 + PF_KMAP__MAX * 2];
 	struct json_object *o = json_object_new_object(), *st = NULL;
 	posix_spawn_file_actions_t fa;
@@ -203,6 +204,7 @@ static int agent_one(struct bench *b, enum cfg_shape shape, int n, struct json_o
 	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", dir);
 	snprintf(log, sizeof(log), "%s/agent.log", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
 	err = node_grow(b, n);
 	if (!err)
 		err = write_inputs(b, dir, shape, n);
@@ -222,6 +224,8 @@ static int agent_one(struct bench *b, enum cfg_shape shape, int n, struct json_o
 	argv[argc++] = b->node_cg;
 	argv[argc++] = "--events";
 	argv[argc++] = events;
+	argv[argc++] = "--state-dir";
+	argv[argc++] = state;
 	/* what an operator would pass for a node of this size */
 	cfg_size_for(&sized, n, b->o.paths, n);
 	for (int m = 0; m < PF_KMAP__MAX; m++) {

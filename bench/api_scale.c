@@ -263,7 +263,7 @@ static int metrics_port(const char *log)
 
 static int agent_spawn(struct api_run *r, const char *log)
 {
-	char kc[PATH_MAX + 16], sock[PATH_MAX + 16], events[PATH_MAX + 16];
+	char kc[PATH_MAX + 16], sock[PATH_MAX + 16], events[PATH_MAX + 16], state[PATH_MAX + 16];
 	char *argv[] = {(char *)r->b->o.podfence,
 			"agent",
 			"--kubeconfig",
@@ -280,6 +280,8 @@ static int agent_spawn(struct api_run *r, const char *log)
 			events,
 			"--runtime-state",
 			"none",
+			"--state-dir",
+			state,
 			"--metrics-addr",
 			"127.0.0.1:0",
 			NULL};
@@ -290,6 +292,7 @@ static int agent_spawn(struct api_run *r, const char *log)
 	snprintf(kc, sizeof(kc), "%s/kubeconfig", r->dir);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", r->dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", r->dir);
+	snprintf(state, sizeof(state), "%s/state", r->dir);
 	f = fopen(kc, "we");
 	if (!f)
 		return -errno;

@@ -129,7 +129,8 @@ struct {
 struct pf_subj {
 	__u32 off;
 	__u32 len;
-	__u32 state; /* enum pf_subject_state */
+	__u32 state;  /* enum pf_subject_state */
+	__u32 pseudo; /* a file no view names (memfd, the runtime's detached copy) */
 };
 
 enum pf_subject_state {
@@ -166,6 +167,16 @@ struct pf_scratch {
 	struct pf_subj subj[2]; /* index: enum pf_subject */
 	__u32 rev_ready;	/* bit per subject: rev[subject] is filled */
 	__u32 rev_subject;	/* subject pf_rev_step is reversing */
+	/* learning: the hash pf_learn_hash_step is computing (learn.bpf.h) */
+	__u64 hash;
+	__u32 hash_subject;
+	__u32 hash_words;
+	/*
+	 * The record being learned: in the map value, not on the stack, so
+	 * that the verifier does not follow each combination of kinds apart.
+	 */
+	struct pf_learn_key learn_key;
+	__u32 learn_flags;
 	/*
 	 * Copy of the workload's ruleset: elements are replaced, never changed
 	 * in place, so the copy is consistent, and one layout serves both classes.
@@ -379,6 +390,7 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 	if (pf_file_on_detached_mount(exe))
 		pseudo = true;
 	sj->state = !pseudo && (foreign || !e->container_view) ? PF_SUBJECT_FOREIGN : PF_SUBJECT_OK;
+	sj->pseudo = pseudo;
 	pf_key_load(e, PF_SUBJ_CALLER);
 }
 
@@ -637,6 +649,8 @@ static __always_inline bool pf_runtime_exec(const struct pf_cg_binding *b, const
 	return ns && ns->ns.inum == pf_node_mntns_inum;
 }
 
+#include "learn.bpf.h"
+
 /*
  * Decides on the exec of `file` by the current task. Returns true when the
  * exec must be stopped; v says how (errno, kill) and what was reported.
@@ -682,6 +696,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		if (!anc || !pf_load_ruleset(anc->wl_id, e.s)) {
 			/* Bound, but no rules anywhere: deny rather than guess. */
 			e.s->rs.n_rules = 0;
+			e.s->rs.learn_id = 0;
 			e.v.deny = true;
 			e.v.err = 1; /* EPERM */
 			e.v.ev_flags |= PF_EV_NO_RULES;
@@ -714,6 +729,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	e.s->subj[PF_SUBJ_EXEC_PATH].off = off;
 	e.s->subj[PF_SUBJ_EXEC_PATH].len = PF_PATH_BUF - off;
 	e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_OK;
+	e.s->subj[PF_SUBJ_EXEC_PATH].pseudo = pseudo;
 	if (status != PF_PATH_OK) {
 		e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FAILED;
 		e.v.ev_flags |= PF_EV_PATH_FAILED;
@@ -729,7 +745,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	}
 
 	pf_key_load(&e, PF_SUBJ_EXEC_PATH);
-	if (e.n_rules && (e.s->rs.flags & PF_RS_CALLER))
+	if ((e.n_rules && (e.s->rs.flags & PF_RS_CALLER)) || e.s->rs.learn_id)
 		pf_caller_resolve(&e);
 	bpf_loop(PF_MAX_RULES, pf_rule_step, &e, 0);
 	if (e.v.deny)
@@ -740,6 +756,16 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		pf_stat_inc(PF_STAT_BLOCKED);
 	else if (e.v.n_policies)
 		pf_stat_inc(PF_STAT_REPORTED);
+	/*
+	 * The verdict is copied out before learning, so that nothing of it is
+	 * live across pf_learn() and the verifier sees one state there, not
+	 * one per combination of verdicts.
+	 */
+	*v = e.v;
+	if (!v->deny && e.s->rs.learn_id)
+		pf_learn(&e, cgid, anchored);
+	pf_scratch_release(busy, slot);
+	return v->deny;
 out:
 	pf_scratch_release(busy, slot);
 	*v = e.v;

@@ -5,7 +5,9 @@ edit here, run `python3 deploy/crds/generate.py`, commit both
 (tests/integration/test_deploy.sh fails when they differ).
 
 The schemas follow src/lib/policy_yaml.c: every field it accepts, typed; enums
-where it accepts a fixed set. What a schema cannot say (value spelling, the
+where it accepts a fixed set. PolicyProposal, which the agents write and
+nothing reads back into enforcement, follows what the agents write
+(docs/kubernetes.md, "Learning"). What a schema cannot say (value spelling, the
 3 conditions of a selector across matchArgs + matchBinaries, parameters used)
 the agent checks and reports in `podfence status`.
 """
@@ -171,6 +173,58 @@ dump(os.path.join(OUT, "podfence.io_policybindings.yaml"), HDR % "PolicyBinding"
      crd("podfence.io", "PolicyBinding", "policybindings", "policybinding", "Namespaced",
          binding_spec, pf_cols_b, short=["pfb"], categories=["podfence"],
          desc="Binds a PolicyTemplate to pods of its namespace with values for its parameters."))
+
+# PolicyProposal: what each node's agent saw a workload execute. Agents on several nodes
+# write one object with JSON merge patches, each owning spec.nodes.<its node>: maps
+# (additionalProperties) merge key by key, so nodes and containers are maps; lists are
+# replaced whole by their node's writer.
+workload_kinds = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod"]
+date_time = lambda desc: s(desc, format="date-time")
+def finding(temporary=False):
+    p = {
+        "path": s("the executed file, resolved as the kernel reports it", minLength=1),
+        "firstSeen": date_time("first exec seen by this node"),
+        "lastSeen": date_time("last exec seen by this node"),
+        "pods": {"type": "integer", "minimum": 0, "description": "pods of the workload that executed it"},
+        "execs": {"type": "integer", "minimum": 0, "description": "execs seen"},
+        "callers": strs("resolved paths of the calling binaries"),
+        "entrypoint": {"type": "boolean", "description": "a container's first exec"},
+        "seeded": {"type": "boolean", "description": "found in /proc when learning started"},
+    }
+    if temporary:
+        p["suggestedPrefix"] = s("a prefix that covers this file and its kind (e.g. /tmp/tmp.)")
+    return obj(p, required=["path", "firstSeen", "lastSeen", "pods", "execs"])
+findings = lambda desc, temporary=False: arr(finding(temporary), desc)
+container_findings = obj({
+    "execs": findings("files executed"),
+    "sessions": findings("files executed in sessions entered later (kubectl exec)"),
+    "temporary": findings("files executed from temporary, writable places", temporary=True),
+    "outsideView": findings("execs outside the container's view of the filesystem"),
+}, "what one container executed")
+node_findings = obj({
+    "updated": date_time("when this node's agent wrote its entry"),
+    "containers": {"type": "object", "description": "container name -> its findings",
+                   "additionalProperties": container_findings},
+}, "one node's findings, written by that node's agent only", required=["updated", "containers"])
+proposal_spec = obj({
+    "targetRef": obj({"kind": s(enum=workload_kinds), "name": s(minLength=1)},
+                     "the workload of the proposal's namespace", required=["kind", "name"]),
+    "nodes": {"type": "object", "description": "node name -> that node's findings (each agent "
+              "merge-patches its own key)", "additionalProperties": node_findings},
+}, "a workload's execs as the agents learnt them: input for a PolicyBinding, never enforced",
+    required=["targetRef"])
+pf_cols_p = [{"name": "Kind", "type": "string", "jsonPath": ".spec.targetRef.kind",
+              "description": "the workload's kind (targetRef)"},
+             {"name": "Target", "type": "string", "jsonPath": ".spec.targetRef.name",
+              "description": "the workload (targetRef)"}]
+PP_HDR = """# podfence.io/v1alpha1 PolicyProposal (docs/kubernetes.md, "Learning"). Written by the agents,
+# one object per workload: each node's agent merge-patches its own spec.nodes.<node>; read
+# by people and tools proposing a policy, never by the agent's enforcement.
+"""
+dump(os.path.join(OUT, "podfence.io_policyproposals.yaml"), PP_HDR,
+     crd("podfence.io", "PolicyProposal", "policyproposals", "policyproposal", "Namespaced",
+         proposal_spec, pf_cols_p, short=["pp"], categories=["podfence"],
+         desc="What the agents saw a workload execute, one entry per node. Namespaced."))
 
 # Tetragon's kinds: the exec subset podfence reads, the rest preserved (the agent reports it).
 kp, lsm = copy.deepcopy(hooks(False))

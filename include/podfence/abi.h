@@ -19,6 +19,9 @@
  *   prefix_trie   {len, set, path} -> present           (LPM trie)
  *   suffix_trie   {len, set, rev}  -> present           (LPM trie of reversed paths)
  *   pol_counters  policy id        -> pf_policy_counters
+ *   learned       pf_learn_key     -> pf_learn_seen     (learning: each distinct (pod container,
+ *                                                        file, caller) once, then only counted)
+ *   session_procs tgid             -> start time        (exec sessions: kubectl exec and below)
  *
  * Value sets are immutable and content-addressed by user space: changing the
  * values of a rule means a new set id, a new ruleset pointing at it, and the
@@ -198,6 +201,11 @@ struct pf_ruleset_s {
 	__u32 generation; /* bumped on every change, for debugging */
 	__u16 n_rules;
 	__u16 flags; /* enum pf_ruleset_flags, derived from the rules */
+	/*
+	 * Learning (docs/learning.md): 0, or the id user space gave this pod's
+	 * container; execs it lets run are recorded under it in `learned`.
+	 */
+	__u32 learn_id;
 	struct pf_rule rules[PF_SMALL_RULES];
 };
 
@@ -205,6 +213,7 @@ struct pf_ruleset {
 	__u32 generation;
 	__u16 n_rules;
 	__u16 flags;
+	__u32 learn_id;
 	struct pf_rule rules[PF_MAX_RULES];
 };
 
@@ -257,6 +266,10 @@ enum pf_stat {
 	PF_STAT_CG_EXPECTED,   /* cgroups bound at creation from a name user space expected */
 	PF_STAT_RUNTIME_EXEC,  /* the runtime re-executing itself before a container's first exec */
 	PF_STAT_SANDBOX_START, /* sandboxes started (their anchoring exec, allowed) */
+	PF_STAT_LEARN_EXECS,   /* execs allowed in learning workloads */
+	PF_STAT_LEARN_RECORDS, /* of those, a new (pod container, file, caller): one record */
+	PF_STAT_LEARN_FULL,    /* a new one found `learned` full: not recorded, tried again */
+	PF_STAT_LEARN_LOST,    /* a new one found the ring buffer full: tried again next exec */
 	PF_STAT__MAX,
 };
 
@@ -268,6 +281,7 @@ enum pf_event_flags {
 	PF_EV_KILLED = 1 << 4,	     /* delivered as SIGKILL (fallback backend or Sigkill) */
 	PF_EV_FOREIGN_VIEW = 1 << 5, /* not the container's view of the file: failed closed */
 	PF_EV_NO_RULES = 1 << 6,     /* bound cgroup whose workload has no rules: failed closed */
+	PF_EV_LEARN = 1 << 7,	     /* not an exec decision: a struct pf_learn_event */
 };
 
 struct pf_event_policy {
@@ -289,6 +303,54 @@ struct pf_event {
 	struct pf_event_policy policies[PF_EVENT_POLICIES];
 	char comm[16];
 	char path[PF_PATH_BUF];
+};
+
+/*
+ * Learning. A record is keyed by the pod container's learn id, the
+ * kinds below that change what the record means, and 64-bit hashes of the
+ * two paths (FNV-1a over 8-byte words of the zero-padded path, then the
+ * length): two paths of one learn id with equal hashes make one record, so
+ * a collision can only leave a binary out of a proposal (it is then denied
+ * once enforced, never wrongly allowed).
+ */
+enum pf_learn_flags {
+	PF_LEARN_SESSION = 1 << 8,	  /* in an exec session (kubectl exec) or its descendants */
+	PF_LEARN_RUNTIME_CALLER = 1 << 9, /* exec'd by the runtime: the entrypoint, or a
+					   * session's command */
+	PF_LEARN_FOREIGN = 1 << 10,	  /* not the container's view of the file */
+	PF_LEARN_NO_CALLER = 1 << 11,	  /* the backend cannot see the calling binary */
+	PF_LEARN_PATH_LONG = 1 << 12, /* a path longer than PF_EXACT_MAX: cut, hash of a prefix */
+	PF_LEARN_CALLER_LONG = 1 << 13,
+};
+#define PF_LEARN_KEY_FLAGS (PF_LEARN_SESSION | PF_LEARN_RUNTIME_CALLER | PF_LEARN_FOREIGN)
+
+struct pf_learn_key {
+	__u32 learn_id;
+	__u32 flags; /* PF_LEARN_KEY_FLAGS bits of enum pf_learn_flags */
+	__u64 path_hash;
+	__u64 caller_hash;
+};
+
+struct pf_learn_seen {
+	__u64 first_ns; /* ktime (CLOCK_MONOTONIC) of the first exec */
+	__u64 last_ns;	/* ... of the latest */
+	__u64 execs;	/* execs counted (racy across CPUs: at least this many) */
+};
+
+/* Shares pf_event's first 32 bytes: flags (PF_EV_LEARN set) tells them apart. */
+struct pf_learn_event {
+	__u64 ktime_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tgid;
+	__u32 learn_id;
+	__u32 flags; /* PF_EV_LEARN | enum pf_learn_flags */
+	__u32 path_len;
+	__u32 caller_len;
+	struct pf_learn_key key;
+	char comm[16];
+	char path[PF_EXACT_MAX];
+	char caller[PF_EXACT_MAX];
 };
 
 /* Backend that enforces exec; chosen at start, recorded in the pinned config. */
@@ -317,8 +379,11 @@ PF_ASSERT_SIZE(struct pf_cg_binding, 24);
 PF_ASSERT_SIZE(struct pf_cg_expect, 8);
 PF_ASSERT_SIZE(struct pf_cg_name, PF_CG_NAME_MAX);
 PF_ASSERT_SIZE(struct pf_rule, 36);
-PF_ASSERT_SIZE(struct pf_ruleset_s, 8 + 36 * PF_SMALL_RULES);
-PF_ASSERT_SIZE(struct pf_ruleset, 8 + 36 * PF_MAX_RULES);
+PF_ASSERT_SIZE(struct pf_ruleset_s, 12 + 36 * PF_SMALL_RULES);
+PF_ASSERT_SIZE(struct pf_ruleset, 12 + 36 * PF_MAX_RULES);
+PF_ASSERT_SIZE(struct pf_learn_key, 24);
+PF_ASSERT_SIZE(struct pf_learn_seen, 24);
+PF_ASSERT_SIZE(struct pf_learn_event, 40 + 24 + 16 + 2 * PF_EXACT_MAX);
 PF_ASSERT_SIZE(struct pf_exact_key_s, 8 + PF_EXACT_S);
 PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
 PF_ASSERT_SIZE(struct pf_event_policy, 8);

@@ -88,6 +88,17 @@ int pf_engine_runtime_container(struct pf_engine *e, const struct pf_runtime_con
 /* Its bundle is gone (the container was removed). */
 void pf_engine_runtime_container_gone(struct pf_engine *e, const char *id);
 
+/*
+ * Learning (learn.h): fn says which pods' containers learn, and under which
+ * id (0: not learning); container NULL asks for the pod's own cgroups. A
+ * learning container is bound even when no policy selects it, its rules
+ * unchanged. After the answers change: pf_engine_learning_changed().
+ */
+typedef uint32_t (*pf_engine_learn_fn)(void *ctx, const struct pf_pod *pod, const char *container);
+void pf_engine_set_learning(struct pf_engine *e, pf_engine_learn_fn fn, void *ctx);
+/* Every pod is computed again at the next sync. */
+void pf_engine_learning_changed(struct pf_engine *e);
+
 /* Applies every pending change to the kernel; returns the number of pods updated. */
 int pf_engine_sync(struct pf_engine *e);
 /* Pods whose cgroups did not exist yet are looked for again. */

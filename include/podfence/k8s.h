@@ -167,4 +167,41 @@ void pf_k8s_source_free(struct pf_k8s_source *s);
 /* Applies items (in order) to the engine; returns how many objects were rejected. */
 size_t pf_k8s_source_apply(struct pf_k8s_source *s, const struct pf_k8s_item *items);
 
+/*
+ * Writes to the API server, in the background: the agents' PolicyProposals
+ * (one object per workload, each node's agent owning spec.nodes.<node>).
+ * One thread sends each queued write as a JSON merge patch (RFC 7386:
+ * maps merge key by key, so agents contributing to one object never
+ * overwrite each other's keys); an object that does not exist yet (404) is
+ * created with a POST, and one created meanwhile by another agent (409) is
+ * patched again. 5xx, 429 (Retry-After) and connection errors are retried
+ * with the watcher's backoff, 0.8 s doubling to 30 s; any other 4xx is an
+ * error shown in the state, and that write is dropped.
+ */
+struct pf_k8s_writer;
+
+int pf_k8s_writer_start(struct pf_k8s_writer **out, const struct pf_k8s_config *cfg);
+/*
+ * Queues a merge patch of object `name` in collection `path` (e.g.
+ * "/apis/podfence.io/v1alpha1/namespaces/shop/policyproposals"); `create`
+ * is the whole object to POST when the PATCH answers 404. Both JSON text,
+ * copied. A later put for the same path+name replaces a pending one (latest
+ * wins). Returns 0 or -errno (-ESHUTDOWN once stopping).
+ */
+int pf_k8s_writer_put(struct pf_k8s_writer *w, const char *path, const char *name,
+		      const char *patch_json, const char *create_json);
+
+struct pf_k8s_writer_state {
+	unsigned long written; /* objects patched or created */
+	unsigned long errors;  /* failed requests, retried ones included */
+	unsigned long pending; /* queued, or being written */
+	char last_error[256];  /* "PATCH <path>/<name>: HTTP <code> <reason>: <message>" */
+};
+
+void pf_k8s_writer_state(struct pf_k8s_writer *w, struct pf_k8s_writer_state *out);
+/* Waits up to timeout_ms for the queue to drain (tests, shutdown); returns 0 or -ETIMEDOUT. */
+int pf_k8s_writer_flush(struct pf_k8s_writer *w, int timeout_ms);
+/* Stops the thread (an open request is aborted; pending writes are dropped) and frees w. */
+void pf_k8s_writer_stop(struct pf_k8s_writer *w);
+
 #endif /* PODFENCE_K8S_H */

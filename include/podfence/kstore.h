@@ -166,6 +166,19 @@ int pf_kstore_gc_counters(struct pf_kstore *ks, bool (*drop)(uint32_t policy_id,
 			  void *ctx);
 
 /* Event ring buffer: fn is called for every event; returns the epoll-able fd. */
+/* Learning's records in the kernel (learn.bpf.h): one, or each (drop() true deletes it). */
+int pf_kstore_learned_read(struct pf_kstore *ks, const struct pf_learn_key *k,
+			   struct pf_learn_seen *out);
+typedef bool (*pf_learned_fn)(const struct pf_learn_key *k, const struct pf_learn_seen *seen,
+			      void *ctx);
+int pf_kstore_learned_walk(struct pf_kstore *ks, pf_learned_fn fn, void *ctx);
+/* Drops exec-session marks (session_procs) of thread groups gone() says have exited. */
+int pf_kstore_sessions_gc(struct pf_kstore *ks, bool (*gone)(uint32_t tgid, void *ctx), void *ctx);
+
+/*
+ * Kernel records: a struct pf_event, or a struct pf_learn_event when
+ * ev->flags has PF_EV_LEARN (both start alike).
+ */
 typedef int (*pf_event_fn)(void *ctx, const struct pf_event *ev, size_t size);
 int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx);
 int pf_kstore_events_poll(struct pf_kstore *ks, int timeout_ms);

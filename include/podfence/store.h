@@ -29,6 +29,7 @@ enum pf_kmap {
 	PF_KMAP_SUFFIX,
 	PF_KMAP_POLICIES,  /* pol_counters */
 	PF_KMAP_CG_EXPECT, /* cg_expect: pods' cgroup names bound when created */
+	PF_KMAP_LEARNED,   /* learned: learning's records (the agent's, not the engine's) */
 	PF_KMAP__MAX,
 };
 

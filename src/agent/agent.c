@@ -123,6 +123,10 @@ static int on_event(void *ctx, const struct pf_event *ev, size_t size)
 	struct agent *a = ctx;
 	struct json_object *o;
 
+	if (size >= offsetof(struct pf_event, n_policies) && (ev->flags & PF_EV_LEARN)) {
+		agent_learn_record(a, ev, size);
+		return 0;
+	}
 	if (size < sizeof(*ev) - sizeof(ev->path))
 		return 0;
 	o = pf_event_json(ev, a->engine);
@@ -138,7 +142,7 @@ static int on_event(void *ctx, const struct pf_event *ev, size_t size)
 static void handle_client(struct agent *a)
 {
 	struct json_object *reply;
-	char req[256];
+	char req[512];
 	const char *s;
 	int fd;
 
@@ -148,6 +152,8 @@ static void handle_client(struct agent *a)
 	if (pf_control_read_request(fd, req, sizeof(req)) == 0) {
 		if (strcmp(req, "status") == 0) {
 			reply = agent_status_json(a);
+		} else if (strncmp(req, "learn ", 6) == 0) {
+			reply = agent_learn_request(a, req + 6);
 		} else {
 			reply = json_object_new_object();
 			json_object_object_add(reply, "error",
@@ -242,6 +248,9 @@ static int api_start(struct agent *a)
 	a->api_source = pf_k8s_source_new(a->engine);
 	ret = a->api_source ? pf_k8s_watcher_start(&a->api, &cfg, a->api_res, PF_K8S_RES__MAX)
 			    : -ENOMEM;
+	/* This node's learning findings go to PolicyProposal objects. */
+	if (!ret)
+		ret = pf_k8s_writer_start(&a->proposal_writer, &cfg);
 	if (!ret)
 		pf_info("Kubernetes API %s: pods of node %s, policies of the cluster", cfg.server,
 			a->node_name);
@@ -355,6 +364,10 @@ static int setup(struct agent *a)
 	a->engine = pf_engine_new(pf_kstore_store(a->ks), a->cgroup_root);
 	if (!a->engine)
 		return -ENOMEM;
+	/* Before the first sync: learning containers are bound from the start. */
+	err = agent_learn_setup(a);
+	if (err)
+		return err;
 	if (a->policies_dir)
 		err = pf_dirwatch_open(&a->policies_watch, a->policies_dir, &pol_ops);
 	if (!err && a->pods_dir)
@@ -488,6 +501,7 @@ static int run(struct agent *a)
 		}
 		if (pf_engine_has_garbage(a->engine))
 			pf_engine_collect(a->engine);
+		agent_learn_tick(a, now);
 		pf_http_run(a->http); /* its connection timeouts */
 	}
 }
@@ -502,7 +516,10 @@ static void teardown(struct agent *a)
 	pf_runtime_watch_close(a->runtime_watch);
 	pf_k8s_watcher_stop(a->api); /* its threads first: they queue for the engine */
 	pf_k8s_source_free(a->api_source);
+	if (a->proposal_writer)
+		pf_k8s_writer_stop(a->proposal_writer);
 	pf_engine_free(a->engine);
+	agent_learn_teardown(a); /* after the engine, which asks it */
 	pf_kstore_close(a->ks);
 	if (a->events && a->events != stdout)
 		fclose(a->events);
@@ -530,6 +547,8 @@ static void usage(FILE *out)
 	    "  --metrics-addr ADDR  serve /healthz, /readyz and Prometheus /metrics on ADDR\n"
 	    "                       (HOST:PORT, :PORT, [IPV6]:PORT)\n"
 	    "  --events FILE        append events as JSON lines (default: stdout)\n"
+	    "  --state-dir DIR      what the agent keeps across restarts: learning's records\n"
+	    "                       (default %s)\n"
 	    "  --socket PATH        control socket (default %s)\n"
 	    "  --pin-dir DIR        pinned state (default %s)\n"
 	    "  --backend NAME       auto (default), lsm, fmod_ret, tracepoint or tracepoint-late\n"
@@ -540,11 +559,11 @@ static void usage(FILE *out)
 	    "                       status identifies containers); repeatable\n"
 	    "  --map-size MAP=N     size a map at start (cg_workload, wl_rules_s, wl_rules_l,\n"
 	    "                       exact_s, exact_m, exact_l, prefix_trie, suffix_trie,\n"
-	    "                       pol_counters, cg_expect); repeatable\n"
+	    "                       pol_counters, cg_expect, learned); repeatable\n"
 	    "  -v, --verbose        debug logging\n"
 	    "  -h, --help           this help\n",
-	    PF_SOCKET_DEFAULT, PF_PIN_DIR_DEFAULT, PF_RUNTIME_STATE_CONTAINERD,
-	    PF_RUNTIME_STATE_CRIO);
+	    PF_STATE_DIR_DEFAULT, PF_SOCKET_DEFAULT, PF_PIN_DIR_DEFAULT,
+	    PF_RUNTIME_STATE_CONTAINERD, PF_RUNTIME_STATE_CRIO);
 }
 
 static int parse_map_size(struct pf_kstore_opts *o, const char *arg)
@@ -582,6 +601,7 @@ int cmd_agent(int argc, char **argv)
 	    {"in-cluster", no_argument, NULL, 'i'},
 	    {"node-name", required_argument, NULL, 'n'},
 	    {"metrics-addr", required_argument, NULL, 'M'},
+	    {"state-dir", required_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
@@ -589,6 +609,7 @@ int cmd_agent(int argc, char **argv)
 	struct agent a = {
 	    .kopts = {.pin_dir = PF_PIN_DIR_DEFAULT, .attach = true},
 	    .socket_path = PF_SOCKET_DEFAULT,
+	    .state_dir = PF_STATE_DIR_DEFAULT,
 	    .ctlfd = -1,
 	};
 	int opt, err;
@@ -622,6 +643,9 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'n':
 			a.node_name = optarg;
+			break;
+		case 'S':
+			a.state_dir = optarg;
 			break;
 		case 'M':
 			a.metrics_addr = optarg;

@@ -14,6 +14,7 @@
 #include "podfence/engine.h"
 #include "podfence/k8s.h"
 #include "podfence/kstore.h"
+#include "podfence/learn.h"
 #include "podfence/metrics.h"
 #include "podfence/runtime.h"
 
@@ -49,6 +50,15 @@ struct agent {
 	/* --metrics-addr */
 	const char *metrics_addr;
 	struct pf_http *http;
+	/* learning (learning.c) */
+	const char *state_dir;	/* --state-dir: learned records survive restarts here */
+	struct pf_learn *learn; /* NULL: unavailable (learn_error says why) */
+	char learn_error[600];
+	bool learn_changed;	/* records arrived since proposals were last written */
+	long long learn_due_ms; /* next upkeep */
+	unsigned long learn_ticks;
+	unsigned long long learn_evicted;
+	struct pf_k8s_writer *proposal_writer; /* in a cluster: PolicyProposal contributions */
 	FILE *events;
 	int epfd, sigfd, ctlfd;
 	bool ready;
@@ -65,5 +75,15 @@ struct json_object *agent_status_json(struct agent *a);
 bool agent_ready(struct agent *a, char *why, size_t len);
 /* --metrics-addr: /healthz, /readyz, /metrics (a pf_http_handler; ctx is the agent). */
 void agent_http_request(void *ctx, const char *path, struct pf_http_reply *out);
+
+/* learning.c */
+int agent_learn_setup(struct agent *a);
+void agent_learn_teardown(struct agent *a);
+void agent_learn_record(struct agent *a, const void *ev, size_t size);
+void agent_learn_tick(struct agent *a, long long now_ms);
+/* "learn ..." requests of the control socket (args: what follows "learn "). */
+struct json_object *agent_learn_request(struct agent *a, const char *args);
+/* Adds status.learning to root, and learning's capacity errors to root.errors. */
+void agent_learn_status(struct agent *a, struct json_object *root, const uint64_t *stats);
 
 #endif /* PODFENCE_AGENT_H */

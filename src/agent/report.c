@@ -50,7 +50,10 @@ struct json_object *agent_status_json(struct agent *a)
 		for (int i = 0; i < PF_STAT__MAX; i++)
 			json_object_object_add(stats, pf_stat_name(i),
 					       json_object_new_int64(st[i]));
+	else
+		memset(st, 0, sizeof(st));
 	json_object_object_add(root, "kernel_stats", stats);
+	agent_learn_status(a, root, st);
 	if (a->api) {
 		struct json_object *api = json_object_new_array();
 

@@ -5,6 +5,7 @@
 
 int cmd_agent(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_unpin(int argc, char **argv);
 

@@ -10,6 +10,7 @@ static const struct command {
 } commands[] = {
     {"agent", cmd_agent, "enforce policies on the pods of this node"},
     {"check", cmd_check, "validate and compile policy files"},
+    {"learn", cmd_learn, "learn what workloads execute; proposals to bindings"},
     {"status", cmd_status, "ask a running agent what it enforces"},
     {"unpin", cmd_unpin, "detach and remove pinned programs and maps (stops enforcing)"},
 };

@@ -42,6 +42,21 @@ int pf_engine_sync(struct pf_engine *e)
 	return n;
 }
 
+void pf_engine_set_learning(struct pf_engine *e, pf_engine_learn_fn fn, void *ctx)
+{
+	e->learn_fn = fn;
+	e->learn_ctx = ctx;
+	pf_engine_learning_changed(e);
+}
+
+void pf_engine_learning_changed(struct pf_engine *e)
+{
+	struct pod_ent *pe, *tmp;
+
+	HASH_ITER (hh, e->pods, pe, tmp)
+		eng_mark_dirty(e, pe);
+}
+
 bool pf_engine_has_garbage(const struct pf_engine *e)
 {
 	return e->wl_garbage || pf_sets_pending_garbage(e->sets);

@@ -146,6 +146,7 @@ struct pod_ent {
 
 struct wl_ent {
 	uint32_t id;
+	uint32_t learn_id;   /* learning (learn.h): 0, or its records' id */
 	struct pod_ent *pod; /* NULL: the engine's empty workload */
 	char *container;     /* NULL: the pod's (pod_wl) */
 	struct pf_rule rules[PF_MAX_RULES];
@@ -220,7 +221,17 @@ struct pf_engine {
 	size_t bind_failures;
 	char bind_error[256];
 	long long repair_due_ms;
+	/* learning: which pods' containers learn, under which id (learn.h) */
+	pf_engine_learn_fn learn_fn;
+	void *learn_ctx;
 };
+
+/* The learn id of a pod's container (NULL: the pod's own cgroups), 0: not learning. */
+static inline uint32_t eng_learn_id(struct pf_engine *e, const struct pf_pod *pod,
+				    const char *container)
+{
+	return e->learn_fn ? e->learn_fn(e->learn_ctx, pod, container) : 0;
+}
 
 /* engine_sources.c */
 void eng_source_drop(struct pf_engine *e, struct source_ent *se);

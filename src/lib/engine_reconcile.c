@@ -92,11 +92,12 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 
 /* Writes a workload's ruleset, its flags derived from the rules. */
 static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_rule *rules, size_t n,
-			 char *msg, size_t msg_len)
+			 uint32_t learn_id, char *msg, size_t msg_len)
 {
 	struct pf_ruleset rs;
 	int err = pf_ruleset_init(&rs, rules, n, ++e->generation);
 
+	rs.learn_id = learn_id;
 	if (err) {
 		snprintf(msg, msg_len, "%zu rules apply to one workload (at most %d)", n,
 			 PF_MAX_RULES);
@@ -123,7 +124,8 @@ static void wl_failed(struct pod_ent *pe, const char *container, const char *why
  * one goes to *replaced (collected once no cgroup points at it).
  */
 static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *container,
-		    struct wl_ent **slot, struct pf_rule *rules, size_t n, struct wl_ent **replaced)
+		    struct wl_ent **slot, struct pf_rule *rules, size_t n, uint32_t learn_id,
+		    struct wl_ent **replaced)
 {
 	struct wl_ent *wl = *slot, *fresh = NULL;
 	bool large = n > PF_SMALL_RULES;
@@ -131,7 +133,7 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 	int err;
 
 	*replaced = NULL;
-	if (wl && same_rules(wl->rules, wl->n_rules, rules, n)) {
+	if (wl && wl->learn_id == learn_id && same_rules(wl->rules, wl->n_rules, rules, n)) {
 		rules_release(e, rules, n); /* already in force */
 		return 0;
 	}
@@ -150,7 +152,7 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 		fresh->pod = pe;
 		wl = fresh;
 	}
-	err = ruleset_write(e, wl->id, rules, n, msg, sizeof(msg));
+	err = ruleset_write(e, wl->id, rules, n, learn_id, msg, sizeof(msg));
 	if (err)
 		goto fail;
 	if (fresh) {
@@ -167,6 +169,7 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 	}
 	memcpy(wl->rules, rules, n * sizeof(*rules));
 	wl->n_rules = n;
+	wl->learn_id = learn_id;
 	*slot = wl;
 	return 0;
 
@@ -189,7 +192,7 @@ struct wl_ent *eng_wl_none(struct pf_engine *e)
 	if (!wl)
 		return NULL;
 	if (pf_store_alloc_id(e->st, PF_ID_WORKLOAD, &wl->id) ||
-	    ruleset_write(e, wl->id, NULL, 0, msg, sizeof(msg))) {
+	    ruleset_write(e, wl->id, NULL, 0, 0, msg, sizeof(msg))) {
 		pf_err("the empty workload: %s", msg[0] ? msg : "no id");
 		free(wl);
 		return NULL;
@@ -308,16 +311,17 @@ static bool input_error(int err)
  * every exec; any other error keeps what it had, else the pod's workload
  * (the strictest the pod has).
  */
-static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const char *name,
-				 const struct pf_compiled *cc, int cerr, struct ptrs *garbage,
-				 bool *kept_previous)
+static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const struct pf_pod *pod,
+				 const char *name, const struct pf_compiled *cc, int cerr,
+				 struct ptrs *garbage, bool *kept_previous)
 {
 	struct wl_ent *prev = cont_previous(pe, name), *slot = prev, *replaced = NULL;
 	struct pf_rule rules[PF_MAX_RULES];
 	char msg[PF_ENGINE_MSG] = "";
+	uint32_t learn_id = eng_learn_id(e, pod, name);
 	size_t n = 0;
 
-	if ((!cerr && !cc->n) || input_error(cerr)) {
+	if ((!cerr && !cc->n && !learn_id) || input_error(cerr)) {
 		if (prev)
 			eng_ptrs_add_unique(garbage, prev);
 		return cerr ? pe->pod_wl : NULL; /* NULL: no rule applies to it */
@@ -328,13 +332,14 @@ static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const 
 			wl_failed(pe, name, msg);
 	}
 	/* The rules of every container together are its own (one container, or alike): shared. */
-	if (!cerr && pe->pod_wl && same_rules(pe->pod_wl->rules, pe->pod_wl->n_rules, rules, n)) {
+	if (!cerr && pe->pod_wl && pe->pod_wl->learn_id == learn_id &&
+	    same_rules(pe->pod_wl->rules, pe->pod_wl->n_rules, rules, n)) {
 		rules_release(e, rules, n);
 		if (prev)
 			eng_ptrs_add_unique(garbage, prev);
 		return pe->pod_wl;
 	}
-	if (cerr || wl_apply(e, pe, name, &slot, rules, n, &replaced)) {
+	if (cerr || wl_apply(e, pe, name, &slot, rules, n, learn_id, &replaced)) {
 		if (!cerr)
 			rules_release(e, rules, n);
 		*kept_previous = true;
@@ -396,6 +401,7 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
 	struct pf_rule rules[PF_MAX_RULES];
 	char msg[PF_ENGINE_MSG] = "";
+	uint32_t learn_id = eng_learn_id(e, u->pod, NULL);
 	bool input;
 	size_t n = 0;
 	int err;
@@ -421,11 +427,11 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 		pf_compiled_deny_all(pod_cc);
 		rules_acquire(e, pe, pod_cc, rules, &n, msg, sizeof(msg)); /* no sets: no error */
 	}
-	if (!n) {
+	if (!n && !learn_id) {
 		if (pod_wl)
 			eng_ptrs_add_unique(&u->garbage, pod_wl);
 		pod_wl = NULL;
-	} else if (wl_apply(e, pe, NULL, &pod_wl, rules, n, &replaced)) {
+	} else if (wl_apply(e, pe, NULL, &pod_wl, rules, n, learn_id, &replaced)) {
 		rules_release(e, rules, n);
 		u->kept_previous = true;
 	} else if (replaced) {
@@ -443,8 +449,8 @@ static void update_containers(struct pf_engine *e, struct pod_ent *pe, struct po
 		if (!u->cerr[i] && u->cc[i].n)
 			pf_compiled_add_skip(&u->cc[i]);
 		u->cont[i].name = strdup(pod->containers[i].name);
-		u->cont[i].wl = cont_apply(e, pe, pod->containers[i].name, &u->cc[i], u->cerr[i],
-					   &u->garbage, &u->kept_previous);
+		u->cont[i].wl = cont_apply(e, pe, pod, pod->containers[i].name, &u->cc[i],
+					   u->cerr[i], &u->garbage, &u->kept_previous);
 	}
 	/* Containers the pod no longer has. */
 	for (size_t i = 0; i < pe->n_cont; i++) {

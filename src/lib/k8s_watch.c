@@ -18,13 +18,12 @@
 #include <curl/curl.h>
 #include "podfence/k8s.h"
 #include "podfence/log.h"
+#include "k8s_http.h"
 
 #define LIST_LIMIT	   500
 #define WATCH_TIMEOUT_S	   300 /* the server ends a watch after this; we watch again */
 #define WATCH_STALL_S	   90  /* no byte for this long (bookmarks come every minute): dead */
 #define LIST_TIMEOUT_S	   60
-#define BACKOFF_FIRST_MS   800
-#define BACKOFF_MAX_MS	   30000
 #define WATCH_TOO_SHORT_MS 1000 /* a watch that ends sooner, with no event, is an error */
 
 struct pf_k8s_watcher;
@@ -210,32 +209,11 @@ static int stream_value(void *ctx, struct json_object *v)
 	return rq->on_value(rq, v);
 }
 
-static char *token_now(const struct pf_k8s_config *cfg)
-{
-	char buf[8192];
-	FILE *f;
-	size_t n;
-
-	if (!cfg->token_file)
-		return cfg->token ? strdup(cfg->token) : NULL;
-	/* Re-read every time: projected service account tokens rotate. */
-	f = fopen(cfg->token_file, "r");
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = 0;
-	return strdup(buf);
-}
-
 /* GET url; the body goes to rq->on_value. Returns the HTTP status, or -1 (rq->err says why). */
 static long get(struct request *rq, const char *url, long timeout_s, long stall_s)
 {
 	const struct pf_k8s_config *cfg = &rq->t->w->cfg;
 	struct curl_slist *hdrs = NULL;
-	char auth[8300], *token;
 	long code = -1;
 	CURL *c;
 	CURLcode rc;
@@ -246,12 +224,7 @@ static long get(struct request *rq, const char *url, long timeout_s, long stall_
 		snprintf(rq->err, sizeof(rq->err), "out of memory");
 		goto out;
 	}
-	token = token_now(cfg);
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hdrs = curl_slist_append(hdrs, auth);
-		free(token);
-	}
+	pf_k8s_http_auth(c, cfg, &hdrs);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -268,27 +241,6 @@ static long get(struct request *rq, const char *url, long timeout_s, long stall_
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, rq);
-	if (cfg->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
-	if (cfg->ca_pem) {
-		struct curl_blob b = {cfg->ca_pem, strlen(cfg->ca_pem), CURL_BLOB_COPY};
-
-		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
-	}
-	if (cfg->cert_file)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->cert_file);
-	if (cfg->key_file)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->key_file);
-	if (cfg->cert_pem) {
-		struct curl_blob b = {cfg->cert_pem, strlen(cfg->cert_pem), CURL_BLOB_COPY};
-
-		curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &b);
-	}
-	if (cfg->key_pem) {
-		struct curl_blob b = {cfg->key_pem, strlen(cfg->key_pem), CURL_BLOB_COPY};
-
-		curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &b);
-	}
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rq->decode_err) {
@@ -422,19 +374,6 @@ static int watch_value(struct request *rq, struct json_object *v)
 	return 0;
 }
 
-static long backoff_next(long ms)
-{
-	long next = ms ? ms * 2 : BACKOFF_FIRST_MS;
-
-	return next > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : next;
-}
-
-/* ms with +-20% jitter, so that a fleet of agents does not retry in step. */
-static long jitter(long ms, unsigned *seed)
-{
-	return ms * 8 / 10 + (long)(rand_r(seed) % (unsigned)(ms * 4 / 10 + 1));
-}
-
 static long mono_ms(void)
 {
 	struct timespec ts;
@@ -467,9 +406,10 @@ static void *resource_thread(void *arg)
 			pthread_mutex_unlock(&w->lock);
 			if (code) {
 				rv[0] = 0;
-				backoff = backoff_next(backoff);
-				wait_ms = code == 429 && retry_after > 0 ? retry_after * 1000
-									 : jitter(backoff, &seed);
+				backoff = pf_k8s_backoff_next(backoff);
+				wait_ms = code == 429 && retry_after > 0
+					      ? retry_after * 1000
+					      : pf_k8s_jitter(backoff, &seed);
 				if (nap(w, wait_ms))
 					break;
 				continue;
@@ -497,8 +437,8 @@ static void *resource_thread(void *arg)
 			rv[0] = 0; /* too old: list again, now */
 			/* ... unless the list just made was already too old: a server in trouble */
 			if (just_listed) {
-				relist_backoff = backoff_next(relist_backoff);
-				if (nap(w, jitter(relist_backoff, &seed)))
+				relist_backoff = pf_k8s_backoff_next(relist_backoff);
+				if (nap(w, pf_k8s_jitter(relist_backoff, &seed)))
 					break;
 			}
 			just_listed = false;
@@ -515,9 +455,9 @@ static void *resource_thread(void *arg)
 			  rq.err[0] ? rq.err : (code > 0 ? "HTTP error" : "no answer"));
 		if (rq.decode_err == -EBADMSG)
 			rv[0] = 0; /* garbage: start from a fresh list */
-		backoff = backoff_next(backoff);
+		backoff = pf_k8s_backoff_next(backoff);
 		wait_ms = code == 429 && rq.retry_after_s > 0 ? rq.retry_after_s * 1000
-							      : jitter(backoff, &seed);
+							      : pf_k8s_jitter(backoff, &seed);
 		if (nap(w, wait_ms))
 			break;
 	}
@@ -525,11 +465,6 @@ static void *resource_thread(void *arg)
 }
 
 /* ---- life ---- */
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
 
 int pf_k8s_watcher_start(struct pf_k8s_watcher **out, const struct pf_k8s_config *cfg,
 			 const struct pf_k8s_resource *res, size_t n)
@@ -545,17 +480,9 @@ int pf_k8s_watcher_start(struct pf_k8s_watcher **out, const struct pf_k8s_config
 	pthread_cond_init(&w->wake, NULL);
 	w->tail = &w->head;
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	w->cfg.server = dup_or_null(cfg->server);
-	w->cfg.ca_file = dup_or_null(cfg->ca_file);
-	w->cfg.ca_pem = dup_or_null(cfg->ca_pem);
-	w->cfg.token = dup_or_null(cfg->token);
-	w->cfg.token_file = dup_or_null(cfg->token_file);
-	w->cfg.cert_file = dup_or_null(cfg->cert_file);
-	w->cfg.key_file = dup_or_null(cfg->key_file);
-	w->cfg.cert_pem = dup_or_null(cfg->cert_pem);
-	w->cfg.key_pem = dup_or_null(cfg->key_pem);
+	err = pf_k8s_config_copy(&w->cfg, cfg);
 	w->threads = calloc(n ? n : 1, sizeof(*w->threads));
-	if (w->efd < 0 || !w->threads || !w->cfg.server) {
+	if (w->efd < 0 || err || !w->threads || !w->cfg.server) {
 		err = w->efd < 0 ? -errno : -ENOMEM;
 		pf_k8s_watcher_stop(w);
 		return err;

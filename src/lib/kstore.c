@@ -53,12 +53,14 @@ static const char *const kmap_names[PF_KMAP__MAX] = {
     [PF_KMAP_SUFFIX] = "suffix_trie",
     [PF_KMAP_POLICIES] = "pol_counters",
     [PF_KMAP_CG_EXPECT] = "cg_expect",
+    [PF_KMAP_LEARNED] = "learned",
 };
 
 /* State that must outlive an agent. Scratch and barrier maps are private to each load. */
 static const char *const pinned_maps[] = {
-    "cg_workload", "wl_rules_s",   "wl_rules_l", "exact_s", "exact_m", "exact_l",   "prefix_trie",
-    "suffix_trie", "pol_counters", "stats",	 "events",  "meta",    "cg_expect", "cg_overflow",
+    "cg_workload", "wl_rules_s",  "wl_rules_l",	  "exact_s",	   "exact_m", "exact_l",
+    "prefix_trie", "suffix_trie", "pol_counters", "stats",	   "events",  "meta",
+    "cg_expect",   "cg_overflow", "learned",	  "session_procs",
 };
 
 static const char *const backend_names[] = {
@@ -86,6 +88,10 @@ static const char *const stat_names[PF_STAT__MAX] = {
     [PF_STAT_CG_EXPECTED] = "cgroups_bound_at_creation",
     [PF_STAT_RUNTIME_EXEC] = "runtime_execs_before_start",
     [PF_STAT_SANDBOX_START] = "sandbox_starts",
+    [PF_STAT_LEARN_EXECS] = "learn_execs",
+    [PF_STAT_LEARN_RECORDS] = "learn_records",
+    [PF_STAT_LEARN_FULL] = "learn_table_full",
+    [PF_STAT_LEARN_LOST] = "learn_records_lost",
 };
 
 const char *pf_backend_name(enum pf_backend b)
@@ -1182,6 +1188,54 @@ int pf_kstore_gc_counters(struct pf_kstore *ks, bool (*drop)(uint32_t policy_id,
 	struct gc_ctx g = {(void *)drop, ctx, false};
 
 	return gc_map(kmap_fd(ks, PF_KMAP_POLICIES), 4, 0, gc_u32, &g);
+}
+
+int pf_kstore_learned_read(struct pf_kstore *ks, const struct pf_learn_key *k,
+			   struct pf_learn_seen *out)
+{
+	if (bpf_map_lookup_elem(kmap_fd(ks, PF_KMAP_LEARNED), k, out))
+		return -errno;
+	return 0;
+}
+
+struct learned_walk {
+	pf_learned_fn fn;
+	void *ctx;
+};
+
+static bool learned_step(const void *key, const void *value, void *c)
+{
+	struct learned_walk *w = c;
+
+	return w->fn(key, value, w->ctx);
+}
+
+int pf_kstore_learned_walk(struct pf_kstore *ks, pf_learned_fn fn, void *ctx)
+{
+	struct learned_walk w = {fn, ctx};
+
+	return gc_map(kmap_fd(ks, PF_KMAP_LEARNED), sizeof(struct pf_learn_key),
+		      sizeof(struct pf_learn_seen), learned_step, &w);
+}
+
+struct session_walk {
+	bool (*gone)(uint32_t tgid, void *ctx);
+	void *ctx;
+};
+
+static bool session_step(const void *key, const void *value, void *c)
+{
+	struct session_walk *w = c;
+
+	return w->gone(*(const uint32_t *)key, w->ctx);
+}
+
+int pf_kstore_sessions_gc(struct pf_kstore *ks, bool (*gone)(uint32_t tgid, void *ctx), void *ctx)
+{
+	struct session_walk w = {gone, ctx};
+
+	return gc_map(bpf_map__fd(ks->skel->maps.session_procs), sizeof(uint32_t), sizeof(uint64_t),
+		      session_step, &w);
 }
 
 int pf_kstore_events_open(struct pf_kstore *ks, pf_event_fn fn, void *ctx)

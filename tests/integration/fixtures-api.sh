@@ -55,7 +55,8 @@ EOF
 api_agent_start() {
 	"$PODFENCE" agent --kubeconfig "$NODE_DIR/kubeconfig" --node-name n1 \
 		--socket "$NODE_SOCK" --pin-dir "$NODE_PIN" --cgroup-root "$NODE_CG" \
-		--events "$NODE_EVENTS" --runtime-state none "$@" >>"$NODE_LOG" 2>&1 &
+		--events "$NODE_EVENTS" --runtime-state none --state-dir "$NODE_DIR/state" "$@" \
+		>>"$NODE_LOG" 2>&1 &
 	AGENT_PID=$!
 	agent_wait_ready || fail "agent did not start"
 	await_status '[.api[] | .listed] | all' "every resource listed"
@@ -73,7 +74,7 @@ api_kubelet() {
 	python3 - "$2" "$NODE_DIR/owners" <<'EOF' | api_put pods
 import json, os, sys, yaml
 pod = yaml.safe_load(open(sys.argv[1]))
-pod["spec"]["nodeName"] = "n1"
+pod["spec"]["nodeName"] = os.environ.get("RNODE_NODE", "n1")
 m = pod["metadata"]
 owner = os.path.join(sys.argv[2], m["namespace"] + "-" + m["name"])
 if os.path.exists(owner):

@@ -101,24 +101,80 @@ apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata: {name: tp1}
 spec: {podSelector: {matchLabels: {app: [web]}}}
+---
+# reject: a proposal's exec count is an integer, not a string
+apiVersion: podfence.io/v1alpha1
+kind: PolicyProposal
+metadata: {name: deployment-web, namespace: shop}
+spec:
+  targetRef: {kind: Deployment, name: web}
+  nodes:
+    node-a:
+      updated: "2026-11-30T20:00:00Z"
+      containers:
+        main:
+          execs: [{path: /usr/bin/sleep, firstSeen: "2026-11-30T19:00:00Z",
+                   lastSeen: "2026-11-30T19:59:00Z", pods: 2, execs: "17"}]
+---
+# reject: a proposal's nodes are a map of node name -> findings, not a list
+apiVersion: podfence.io/v1alpha1
+kind: PolicyProposal
+metadata: {name: deployment-web, namespace: shop}
+spec:
+  targetRef: {kind: Deployment, name: web}
+  nodes:
+  - {updated: "2026-11-30T20:00:00Z", containers: {}}
+---
+# reject: a proposal's callers are a list of paths, and entrypoint a boolean
+apiVersion: podfence.io/v1alpha1
+kind: PolicyProposal
+metadata: {name: deployment-web, namespace: shop}
+spec:
+  targetRef: {kind: Deployment, name: web}
+  nodes:
+    node-a:
+      updated: "2026-11-30T20:00:00Z"
+      containers:
+        main:
+          execs: [{path: /usr/bin/sleep, firstSeen: "2026-11-30T19:00:00Z",
+                   lastSeen: "2026-11-30T19:59:00Z", pods: 2, execs: 17,
+                   callers: /bin/sh, entrypoint: "yes"}]
+---
+# reject: suggestedPrefix only in temporary items
+apiVersion: podfence.io/v1alpha1
+kind: PolicyProposal
+metadata: {name: deployment-web, namespace: shop}
+spec:
+  targetRef: {kind: Deployment, name: web}
+  nodes:
+    node-a:
+      updated: "2026-11-30T20:00:00Z"
+      containers:
+        main:
+          execs: [{path: /usr/bin/sleep, firstSeen: "2026-11-30T19:00:00Z",
+                   lastSeen: "2026-11-30T19:59:00Z", pods: 2, execs: 17,
+                   suggestedPrefix: /usr/bin/}]
 EOF2
 }
 
-# Every example validates; each wrong object is refused; the schemas are structural
-# and the committed CRDs are deploy/crds/generate.py's output.
+# Every example validates (policies and the agents' proposals); each wrong object
+# is refused; the schemas are structural and the committed CRDs are
+# deploy/crds/generate.py's output.
 test_deploy_examples_validate_against_crds() {
-	local out tp
+	local out tp examples=("$REPO"/examples/policies/*.yaml "$REPO"/examples/proposals/*.yaml)
 	python3 -c 'import jsonschema, yaml' 2>/dev/null ||
 		skip "python3-jsonschema / python3-yaml missing (make setup)"
-	out=$(crd_validate --docs "$REPO"/examples/policies/*.yaml) || fail "examples: $out"
+	out=$(crd_validate --docs "${examples[@]}") || fail "examples: $out"
 	echo "$out"
 	# every example document is of a kind some CRD defines
 	assert_match "$out" "0 errors$" "validation summary"
 	[ "$(grep -c '^skip' <<<"$out")" = 0 ] || fail "documents without a CRD: $(grep '^skip' <<<"$out")"
 	assert_eq "$(grep -c '^ok .*valid$' <<<"$out")" \
-		"$(cat "$REPO"/examples/policies/*.yaml | grep -c '^kind:')" "valid example documents"
+		"$(cat "${examples[@]}" | grep -c '^kind:')" "valid example documents"
 	tp=$(grep -c 'TracingPolicy.* valid$' <<<"$out")
 	[ "$tp" -gt 0 ] || fail "no TracingPolicy example validated against the optional CRDs"
+	grep -q 'PolicyProposal shop/deployment-web valid$' <<<"$out" ||
+		fail "the PolicyProposal example did not validate"
 
 	wrong_documents >"$NODE_DIR/wrong.yaml"
 	out=$(crd_validate --reject "$NODE_DIR/wrong.yaml") || fail "wrong objects: $out"
@@ -466,26 +522,47 @@ test_deploy_each_privilege_is_needed_or_harmless() {
 
 # deploy/rbac.yaml grants exactly what the agent asks the API server for
 # (verbs per group and resource, from the fake server's request log): no
-# more (least privilege), no less (a watch the agent needs, refused).
+# more (least privilege), no less (a watch the agent needs, refused). The
+# agent's writes of PolicyProposals are made by the library's writer
+# (pf_k8s_writer), driven here by tests/helpers/k8s-write as the agent drives
+# it: a create (the first write of an object) and a patch (every later one).
 test_deploy_rbac_grants_exactly_what_the_agent_requests() {
+	local coll=/apis/podfence.io/v1alpha1/namespaces/shop/policyproposals
 	# shellcheck source-path=SCRIPTDIR source=fixtures-api.sh
 	source "$(dirname "${BASH_SOURCE[0]}")/fixtures-api.sh"
 	python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml missing (make setup)"
 	FAKE_API_LOG=1 api_server
 	api_agent_start
+	echo '{"spec": {"nodes": {"n1": {"updated": "2026-11-30T20:00:00Z", "containers": {}}}}}' \
+		>"$NODE_DIR/patch.json"
+	echo '{"apiVersion": "podfence.io/v1alpha1", "kind": "PolicyProposal",
+	       "metadata": {"name": "deployment-web", "namespace": "shop"},
+	       "spec": {"targetRef": {"kind": "Deployment", "name": "web"}, "nodes": {}}}' \
+		>"$NODE_DIR/create.json"
+	for _ in create patch; do
+		"$REPO/build/tests/k8s-write" "$NODE_DIR/kubeconfig" "$coll" deployment-web \
+			"$NODE_DIR/patch.json" "$NODE_DIR/create.json" ||
+			fail "the writer did not write"
+	done
 	python3 - "$NODE_DIR/api.log" "$REPO/deploy/rbac.yaml" <<'PY' || fail "RBAC differs from the agent's requests"
 import re, sys, yaml
 from urllib.parse import urlparse, parse_qs
 used = set()
 for line in open(sys.argv[1]):
-    m = re.match(r"[0-9.]+ GET (\S+)", line)
-    if not m or m.group(1).startswith("/_test/"):
+    m = re.match(r"[0-9.]+ (GET|POST|PATCH|PUT|DELETE) (\S+)", line)
+    if not m or m.group(2).startswith("/_test/"):
         continue
-    u = urlparse(m.group(1))
+    u = urlparse(m.group(2))
     parts = u.path.strip("/").split("/")
     group = "" if parts[0] == "api" else parts[1]
-    resource = parts[-1]
-    verb = "watch" if parse_qs(u.query).get("watch") == ["1"] else "list"
+    rest = parts[2 if parts[0] == "api" else 3:]
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        rest = rest[2:]
+    resource, named = rest[0], len(rest) > 1
+    verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(m.group(1))
+    if verb is None:
+        watch = parse_qs(u.query).get("watch") in (["1"], ["true"])
+        verb = "watch" if watch else "get" if named else "list"
     used.add((group, resource, verb))
 granted = set()
 for doc in yaml.safe_load_all(open(sys.argv[2])):

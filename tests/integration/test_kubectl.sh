@@ -98,7 +98,7 @@ test_kubectl_gets_what_was_put() {
 		"PolicyBinding exec-allowlist api" "get policybinding api -n shop -o json"
 	out=$(kc api-resources --no-headers 2>&1) || fail "kubectl api-resources: $out"
 	assert_eq "$(awk '{ print $1 }' <<<"$out" | sort | paste -sd' ' -)" \
-		"pods policybindings policytemplates tracingpolicies tracingpoliciesnamespaced" "api-resources"
+		"pods policybindings policyproposals policytemplates tracingpolicies tracingpoliciesnamespaced" "api-resources"
 	# a deletion is seen by the next get
 	api_delete policybindings/ops/toolbox-extra
 	assert_eq "$(kc_rows policybindings -A)" "ops/toolbox shop/api" "get policybindings -A after a delete"

@@ -4,7 +4,18 @@
 Serves LIST (paged with limit/continue, field selector spec.nodeName) and
 WATCH (chunked, one JSON event per line, bookmarks, 410 for a too old
 resourceVersion) of the resources podfence reads, in the API server's wire
-format, plus test controls under /_test/:
+format; the writes the agents make to the one resource they write,
+policyproposals, on its namespaced paths:
+
+  POST  /apis/podfence.io/v1alpha1/namespaces/<ns>/policyproposals
+        create: 201 and the object, 409 AlreadyExists when it is there
+  PATCH /apis/podfence.io/v1alpha1/namespaces/<ns>/policyproposals/<name>
+        Content-Type: application/merge-patch+json (RFC 7386: maps merged
+        key by key, null deletes, anything else replaced): 200 and the
+        object; 404 NotFound when absent, 415 for any other patch type
+
+(writes bump resourceVersion and make ADDED / MODIFIED watch events, as a put
+does; a write to another resource gets 405), plus test controls under /_test/:
 
   POST /_test/put/<resource>           body: an object -> ADDED or MODIFIED
        (every POST answers {"ok": true, "rv": the resourceVersion now})
@@ -13,25 +24,31 @@ format, plus test controls under /_test/:
        K: http-500, http-429 (Retry-After: 1), http-410, expire (410 ERROR in
        the watch), garbage (malformed JSON in the watch), cut (a watch ends
        inside an object), stall (a watch sends nothing for S seconds), down
-       (every request refused for S seconds)
+       (every request refused for S seconds, or the next N requests: their
+       connections closed unanswered)
   POST /_test/compact                  watches from before now get 410
   GET  /_test/stats                    {"list_end": {resource: unix time the
        last page of its last complete list was written}, "lists": {resource:
        complete lists}, "objects": {resource: count}, "rv": current}
   GET  /_test/sent/<rv>                {"sent": unix time the watch event of
        that resourceVersion was written (null: not yet)}
+  GET  /_test/get/<resource>/<ns>/<name>   the object stored (404 if none)
 A put body may also be a JSON array of objects (one event each, in order).
+Faults http-500, http-429 and down apply to writes too (a counted fault is
+taken by the next request, read or write).
 
 What kubectl (1.20, Debian's kubernetes-client) asks for is served too:
 /version, discovery (/api, /apis, /api/v1, /apis/<group>/<version>: names,
 kinds, scope, verbs), namespaced paths (/.../namespaces/<ns>/<resource>),
 single objects (/.../<resource>/<name>), and Table answers (Accept:
 ...;as=Table;g=meta.k8s.io, includeObject=None|Metadata|Object) for lists and
-watches. FAKE_API_LOG=1 logs every request (method, path, Accept) on stderr.
+watches. FAKE_API_LOG=1 logs every request (method, path, Accept or, for a
+write, Content-Type) on stderr.
 
 Usage: fake-apiserver.py PORT_FILE   (binds 127.0.0.1:0, writes its port there)
 """
 import calendar
+import copy
 import json
 import os
 import sys
@@ -46,6 +63,7 @@ RESOURCES = {
     "/apis/cilium.io/v1alpha1/tracingpoliciesnamespaced": ("tracingpoliciesnamespaced", "cilium.io/v1alpha1", "TracingPolicyNamespaced", True),
     "/apis/podfence.io/v1alpha1/policytemplates": ("policytemplates", "podfence.io/v1alpha1", "PolicyTemplate", False),
     "/apis/podfence.io/v1alpha1/policybindings": ("policybindings", "podfence.io/v1alpha1", "PolicyBinding", True),
+    "/apis/podfence.io/v1alpha1/policyproposals": ("policyproposals", "podfence.io/v1alpha1", "PolicyProposal", True),
 }
 BY_NAME = {v[0]: k for k, v in RESOURCES.items()}
 # group/version -> [(plural, kind, namespaced)], for discovery
@@ -53,6 +71,7 @@ GROUP_VERSIONS = {}
 for _path, (_n, _gv, _k, _ns) in RESOURCES.items():
     GROUP_VERSIONS.setdefault(_gv, []).append((_n, _k, _ns))
 VERBS = ["get", "list", "watch"]  # what this server does
+WRITABLE = {"policyproposals": ["create", "patch"]}  # and the writes it takes, per resource
 
 lock = threading.Condition()
 rv = 100
@@ -93,6 +112,34 @@ def status(code, reason, message):
             "message": message, "reason": reason, "code": code}
 
 
+def merge_patch(target, patch):
+    """RFC 7386: a map merges key by key (null removes a key); any other value replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def record(res, obj):
+    """Stores obj (a new version) under lock: resourceVersion, watch event; returns it."""
+    global rv
+    k = key_of(obj)
+    typ = "MODIFIED" if k in objects[res] else "ADDED"
+    rv += 1
+    obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
+    objects[res][k] = obj
+    if typ == "ADDED":
+        created[res][k] = time.time()
+    log.append((rv, res, typ, obj))
+    lock.notify_all()
+    return obj
+
+
 VERSION = {"major": "1", "minor": "20", "gitVersion": "v1.20.2", "gitCommit": "fake",
            "gitTreeState": "clean", "buildDate": "2021-01-13T13:20:00Z", "goVersion": "go1.15.5",
            "compiler": "gc", "platform": "linux/amd64"}
@@ -123,7 +170,7 @@ def discovery(path, addr):
         return None
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
             "resources": [{"name": n, "singularName": k.lower(), "namespaced": nsd, "kind": k,
-                           "verbs": VERBS} for n, k, nsd in GROUP_VERSIONS[gv]]}
+                           "verbs": VERBS + WRITABLE.get(n, [])} for n, k, nsd in GROUP_VERSIONS[gv]]}
 
 
 def route(path):
@@ -236,23 +283,28 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
+    def log_api(self, header):
+        if os.environ.get("FAKE_API_LOG"):
+            sys.stderr.write("%.6f %s %s %s: %s\n" % (time.time(), self.command, self.path, header,
+                                                     self.headers.get(header, "")))
+            sys.stderr.flush()
+
+    def do_PATCH(self):
+        self.write()
+
     def do_POST(self):
         global rv, compacted
         length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
+        if not urlparse(self.path).path.startswith("/_test/"):
+            return self.write(raw)
+        body = json.loads(raw or b"{}")
         parts = urlparse(self.path).path.strip("/").split("/")
         with lock:
             if parts[:2] == ["_test", "put"]:
                 res = parts[2]
                 for obj in body if isinstance(body, list) else [body]:
-                    k = key_of(obj)
-                    typ = "MODIFIED" if k in objects[res] else "ADDED"
-                    rv += 1
-                    obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
-                    objects[res][k] = obj
-                    if typ == "ADDED":
-                        created[res][k] = time.time()
-                    log.append((rv, res, typ, obj))
+                    record(res, obj)
             elif parts[:2] == ["_test", "delete"]:
                 res, k = parts[2], "%s/%s" % (parts[3], parts[4])
                 obj = objects[res].pop(k, None)
@@ -269,12 +321,70 @@ class Handler(BaseHTTPRequestHandler):
             now_rv = rv
         self.send_json(200, {"ok": True, "rv": now_rv})
 
+    def write(self, raw=None):
+        """POST (create) or PATCH (merge patch) of a writable resource's object."""
+        self.log_api("Content-Type")
+        if raw is None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if take_fault(["down"]):
+            self.close_connection = True
+            return
+        path, ns, obj_name = route(urlparse(self.path).path)
+        if path is None:
+            return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
+        res, api_version, kind, _ = RESOURCES[path]
+        verb = "create" if self.command == "POST" else "patch"
+        if verb not in WRITABLE.get(res, []) or ns is None or (obj_name is None) != (verb == "create"):
+            return self.send_json(405, status(405, "MethodNotAllowed", "%s is not supported here" % self.command))
+        f = take_fault(["http-500", "http-429"])
+        if f == "http-500":
+            return self.send_json(500, status(500, "InternalError", "injected"))
+        if f == "http-429":
+            return self.send_json(429, status(429, "TooManyRequests", "injected"), [("Retry-After", "1")])
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+        if verb == "patch" and ctype != "application/merge-patch+json":
+            return self.send_json(415, status(415, "UnsupportedMediaType",
+                                              "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json"))
+        try:
+            body = json.loads(raw)
+        except ValueError as e:
+            return self.send_json(400, status(400, "BadRequest", "invalid JSON: %s" % e))
+        if not isinstance(body, dict):
+            return self.send_json(400, status(400, "BadRequest", "the body is not a JSON object"))
+        with lock:
+            if verb == "create":
+                obj = copy.deepcopy(body)
+                m = obj.setdefault("metadata", {})
+                name = m.get("name")
+                if not name or m.setdefault("namespace", ns) != ns:
+                    return self.send_json(400, status(400, "BadRequest",
+                                                      "metadata.name missing or metadata.namespace not %s" % ns))
+                if "%s/%s" % (ns, name) in objects[res]:
+                    st = status(409, "AlreadyExists", '%s.podfence.io "%s" already exists' % (res, name))
+                    st["details"] = {"name": name, "group": "podfence.io", "kind": res}
+                    return self.send_json(409, st)
+                m["uid"] = "uid-%s-%s-%d" % (ns, name, rv + 1)
+                m["creationTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                code = 201
+            else:
+                old = objects[res].get("%s/%s" % (ns, obj_name))
+                if old is None:
+                    st = status(404, "NotFound", '%s.podfence.io "%s" not found' % (res, obj_name))
+                    st["details"] = {"name": obj_name, "group": "podfence.io", "kind": res}
+                    return self.send_json(404, st)
+                obj = merge_patch(old, body)
+                # what a patch cannot change: the object's identity
+                obj["metadata"] = dict(obj.get("metadata") or {}, name=obj_name, namespace=ns,
+                                       uid=old["metadata"].get("uid"))
+                code = 200
+            obj["apiVersion"], obj["kind"] = api_version, kind
+            obj = copy.deepcopy(record(res, obj))
+        self.send_json(code, obj)
+
     def do_GET(self):
         u = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
-        if os.environ.get("FAKE_API_LOG"):
-            sys.stderr.write("%.6f GET %s Accept: %s\n" % (time.time(), self.path, self.headers.get("Accept", "")))
-            sys.stderr.flush()
+        self.log_api("Accept")
         if u.path.startswith("/_test/"):
             return self.test_get(u.path.strip("/").split("/"))
         if take_fault(["down"]):
@@ -353,6 +463,11 @@ class Handler(BaseHTTPRequestHandler):
                                             "rv": rv})
             if parts[:2] == ["_test", "sent"] and len(parts) == 3:
                 return self.send_json(200, {"sent": sent_at.get(parts[2])})
+            if parts[:2] == ["_test", "get"] and len(parts) == 5 and parts[2] in objects:
+                obj = objects[parts[2]].get("%s/%s" % (parts[3], parts[4]))
+                if obj is not None:
+                    _, api_version, kind, _ = RESOURCES[BY_NAME[parts[2]]]
+                    return self.send_json(200, dict(obj, kind=kind, apiVersion=api_version))
         self.send_json(404, status(404, "NotFound", "no such test control"))
 
     def watch(self, name, node, q, http410, ns=None, table=None):

@@ -83,7 +83,7 @@ run_in() {
 agent_start() {
 	"$PODFENCE" agent --policies "$NODE_DIR/policies" --pods "$NODE_DIR/pods" \
 		--socket "$NODE_SOCK" --pin-dir "$NODE_PIN" --cgroup-root "$NODE_CG" \
-		--events "$NODE_EVENTS" "$@" >>"$NODE_LOG" 2>&1 &
+		--events "$NODE_EVENTS" --state-dir "$NODE_DIR/state" "$@" >>"$NODE_LOG" 2>&1 &
 	AGENT_PID=$!
 	agent_wait_ready
 }
@@ -115,6 +115,8 @@ node_cleanup() {
 	agent_stop
 	# real containers (tests/lib/runc-node.sh), when the node had some
 	if command -v rnode_cleanup >/dev/null 2>&1; then rnode_cleanup; fi
+	# what a test started besides (a second agent, ...)
+	if command -v node_extra_cleanup >/dev/null 2>&1; then node_extra_cleanup; fi
 	"$PODFENCE" unpin "$NODE_PIN" 2>/dev/null
 	if [ -n "${NODE_CG:-}" ] && [ -d "$NODE_CG" ]; then
 		find "$NODE_CG" -depth -type d -exec rmdir {} \; 2>/dev/null

@@ -58,7 +58,7 @@ static const uint32_t default_capacity[PF_KMAP__MAX] = {
     [PF_KMAP_CGROUPS] = 131072, [PF_KMAP_WORKLOADS] = 65536, [PF_KMAP_WORKLOADS_LARGE] = 4096,
     [PF_KMAP_EXACT_S] = 131072, [PF_KMAP_EXACT_M] = 16384,   [PF_KMAP_EXACT_L] = 1024,
     [PF_KMAP_PREFIX] = 16384,	[PF_KMAP_SUFFIX] = 16384,    [PF_KMAP_POLICIES] = 65536,
-    [PF_KMAP_CG_EXPECT] = 512,
+    [PF_KMAP_CG_EXPECT] = 512,	[PF_KMAP_LEARNED] = 16384,
 };
 
 static struct pf_memstore *ms_of(struct pf_store *st)
@@ -551,6 +551,14 @@ int pf_memstore_expected(struct pf_memstore *ms, const char *name, uint32_t *wl_
 	*wl_id = n->wl_id;
 	*flags = n->flags;
 	return 0;
+}
+
+uint32_t pf_memstore_learn_id(const struct pf_memstore *ms, uint32_t wl_id)
+{
+	struct ms_ruleset *r;
+
+	HASH_FIND(hh, ms->rulesets, &wl_id, sizeof(wl_id), r);
+	return r ? r->rs.learn_id : 0;
 }
 
 bool pf_memstore_has_ruleset(const struct pf_memstore *ms, uint32_t wl_id)

@@ -37,6 +37,8 @@ int pf_memstore_expected(struct pf_memstore *ms, const char *name, uint32_t *wl_
 			 uint32_t *flags);
 /* Whether a workload's ruleset is stored. */
 bool pf_memstore_has_ruleset(const struct pf_memstore *ms, uint32_t wl_id);
+/* The learn id of a workload's ruleset (0: not learning, or no ruleset). */
+uint32_t pf_memstore_learn_id(const struct pf_memstore *ms, uint32_t wl_id);
 
 enum pf_mem_verdict {
 	PF_MEM_UNBOUND,	 /* the cgroup is not bound: nothing enforces there */

@@ -1109,3 +1109,64 @@ PF_TEST(engine_takeover_drops_names_nothing_expects)
 	}
 	node_close(&n);
 }
+
+/* Learning: pod "p" and container c1 learn (ids 7 and 8), nothing else. */
+static uint32_t learn_p(void *ctx, const struct pf_pod *pod, const char *container)
+{
+	int *asked = ctx;
+
+	(*asked)++;
+	if (strcmp(pod->name, "p"))
+		return 0;
+	return !container ? 7 : !strcmp(container, "c1") ? 8 : 0;
+}
+
+/*
+ * A learning container is bound even when no policy selects its pod, with
+ * its learn id in its ruleset, and its rules unchanged when one does; when
+ * learning stops, the pod goes back to what its policies alone make.
+ */
+PF_TEST(engine_learning_binds_with_the_learn_id_and_keeps_the_rules)
+{
+	struct node n;
+	uint32_t wl_pod = 0, wl1 = 0, wl2 = 0;
+	int asked = 0;
+
+	if (!node_open(&n))
+		return;
+	add_pod(&n, "pods.yaml", "p", "web", 2);
+	add_pod(&n, "pods-q.yaml", "q", "web", 1);
+	pf_engine_sync(n.e);
+	ASSERT_EQ(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &wl1), -ENOENT,
+		  "no policy: not bound");
+
+	pf_engine_set_learning(n.e, learn_p, &asked);
+	pf_engine_sync(n.e);
+	ASSERT_TRUE(asked > 0, "asked");
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 0), &wl_pod), "pod bound");
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &wl1), "c1 bound");
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 2), &wl2), "c2 bound");
+	ASSERT_EQ(pf_memstore_learn_id(n.ms, wl_pod), 7, "the pod's own learn id");
+	ASSERT_EQ(pf_memstore_learn_id(n.ms, wl1), 8, "c1's learn id");
+	ASSERT_EQ(pf_memstore_learn_id(n.ms, wl2), 0, "c2 does not learn");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/anything"), PF_MEM_ALLOWED, "learning blocks nothing");
+	ASSERT_EQ(pf_memstore_binding(n.ms, cgroup(&n, "q", 1), &wl1), -ENOENT,
+		  "a pod out of scope is not bound");
+
+	/* a policy too: its rules apply, learning goes on */
+	policy_file(&n, "allow.yaml", ALLOWLIST("allow", "web", "[/bin/a]"));
+	pf_engine_sync(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &wl1), "c1 bound");
+	ASSERT_EQ(pf_memstore_learn_id(n.ms, wl1), 8, "still learning");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_DENIED, "the policy enforces");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/a"), PF_MEM_ALLOWED, "the policy allows");
+
+	/* learning stopped: the policy alone */
+	pf_engine_set_learning(n.e, NULL, NULL);
+	pf_engine_sync(n.e);
+	pf_engine_collect(n.e);
+	ASSERT_OK(pf_memstore_binding(n.ms, cgroup(&n, "p", 1), &wl1), "c1 bound");
+	ASSERT_EQ(pf_memstore_learn_id(n.ms, wl1), 0, "no learn id");
+	ASSERT_EQ(exec_in(&n, "p", 1, "/bin/b"), PF_MEM_DENIED, "the policy still enforces");
+	node_close(&n);
+}
