@@ -134,9 +134,8 @@ static int seed_from_proc(struct agent *a)
 	struct dirent *de;
 	int seeded = 0;
 
-	if (a->cgroup_root)
-		snprintf(root, sizeof(root), "%s", a->cgroup_root);
-	else if (pf_cgroup2_mount(root, sizeof(root)))
+	/* /proc/<pid>/cgroup names the cgroup from the mount's root (not --cgroup-root's) */
+	if (pf_cgroup2_mount(root, sizeof(root)))
 		return -ENOENT;
 	d = opendir("/proc");
 	if (!d)

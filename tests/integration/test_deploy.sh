@@ -212,7 +212,7 @@ deploy_node() {
 	rnode_init || fail "rnode_init failed"
 	rnode_image app "$HELPERS/pf_pause=/app/web" "$HELPERS/pf_true=/app/ok" \
 		"$HELPERS/pf_true=/app/tool" || fail "cannot build the pod's image"
-	mkdir -p "$NODE_DIR/sa" "$NODE_DIR/run/podfence" "$NODE_DIR/run/containers/storage"
+	mkdir -p "$NODE_DIR/sa" "$NODE_DIR/state" "$NODE_DIR/run/podfence" "$NODE_DIR/run/containers/storage"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 		-subj /CN=kube-apiserver -addext subjectAltName=IP:127.0.0.1 \
 		-keyout "$NODE_DIR/api.key" -out "$NODE_DIR/sa/ca.crt" 2>/dev/null ||
@@ -386,7 +386,8 @@ agent_container() {
 			\"/sys/kernel/security\": \"/sys/kernel/security\",
 			\"/run/containerd/io.containerd.runtime.v2.task\": \"$NODE_DIR/run/containerd/io.containerd.runtime.v2.task\",
 			\"/run/containers/storage\": \"$NODE_DIR/run/containers/storage\",
-			\"/run/podfence\": \"$NODE_DIR/run/podfence\"}" \
+			\"/run/podfence\": \"$NODE_DIR/run/podfence\",
+			\"/var/lib/podfence\": \"$NODE_DIR/state\"}" \
 		runc_config "$@" >"$b/config.json" || fail "cannot write the agent's runc config"
 	NODE_LOG=$NODE_DIR/agent-$AGENT_N.log
 	"$RNODE_RUNC" --root "$RNODE_ROOT" run --bundle "$b" "$AGENT_CID" </dev/null >"$NODE_LOG" 2>&1 &

@@ -278,3 +278,54 @@ rawait_blocked() {
 		sleep 0.05
 	done
 }
+
+# Learning a workload that is already running: --seed-from-proc adds what
+# its processes run now (marked seeded), and what it execs from then on is
+# recorded as usual.
+test_learn_seed_from_proc_records_what_runs_now() {
+	local sleep_bin
+	sleep_bin=$(readlink -f /usr/bin/sleep)
+	pod web app=web
+	agent_start || fail "agent did not start"
+	(exit_in web "$sleep_bin" 30 >/dev/null) &
+	for _ in $(seq 1 50); do
+		grep -q . "$(cg_of web)/cgroup.procs" 2>/dev/null && break
+		sleep 0.1
+	done
+	learn start default/Pod/web --seed-from-proc | grep -q '"seeded_processes":1' ||
+		fail "the running process was not seeded"
+	assert_runs web "$TRUE"
+	assert_eq "$(learned_paths | paste -sd' ')" "$(printf '%s\n' "$sleep_bin" "$TRUE" | sort | paste -sd' ')" \
+		"seeded and executed"
+	assert_eq "$(learn show --json | jq -r ".[0].spec.nodes[\"*\"].containers.main.execs[] | select(.path == \"$sleep_bin\") | .seeded")" \
+		true "marked seeded"
+	pkill -f "$sleep_bin 30" || true
+}
+
+# A full kernel table is an error with numbers in status, never a silent
+# gap: the records it refused are taken at their next exec once the agent
+# made room (least recently seen entries evicted; their records are kept).
+#@timeout test_learn_full_table_is_reported_and_caught_up 60
+test_learn_full_table_is_reported_and_caught_up() {
+	local i want t0
+	pod web app=web
+	agent_start --map-size learned=8 || fail "agent did not start"
+	learn start default/Pod/web >/dev/null || fail "learn start"
+	mkdir -p "$NODE_DIR/bins"
+	for i in $(seq 10 19); do cp "$TRUE" "$NODE_DIR/bins/t$i"; done
+	for i in $(seq 10 19); do assert_runs web "$NODE_DIR/bins/t$i"; done
+	assert_eq "$(st '.kernel_stats.learn_table_full')" 2 "two records refused by the full table"
+	assert_status_error 'learning: 2 new records found map learned full \(8 entries\)'
+	# room is made at the agent's next upkeep (every 10 s); the refused ones record then
+	sleep 11
+	assert_runs web "$NODE_DIR/bins/t18"
+	assert_runs web "$NODE_DIR/bins/t19"
+	# (the node's directory is under /tmp: learned as temporary paths)
+	want=$(for i in $(seq 10 19); do echo "$NODE_DIR/bins/t$i"; done | paste -sd' ')
+	t0=$(now_ms)
+	until [ "$(learn show --json | jq -r '[.[].spec.nodes["*"].containers.main.temporary[]?.path] | join(" ")')" = "$want" ]; do
+		[ "$(elapsed_ms "$t0")" -le 2000 ] || fail "not every binary learned: $(learn show)"
+		sleep 0.1
+	done
+	[ "$(st '.learning.kernel_entries_evicted')" -gt 0 ] || fail "nothing evicted"
+}
