@@ -53,6 +53,9 @@ size_t pf_learn_scopes(const struct pf_learn *l, const char *const **out);
  */
 uint32_t pf_learn_id_for(struct pf_learn *l, const struct pf_pod *pod, const char *container);
 
+/* Whether an id was given (by this store, now or before a restart). */
+bool pf_learn_knows(const struct pf_learn *l, uint32_t learn_id);
+
 /* Converts the kernel's ktime (CLOCK_MONOTONIC ns) to wall-clock ns. */
 int64_t pf_learn_wall_ns(uint64_t ktime_ns);
 
@@ -78,7 +81,6 @@ int pf_learn_refresh(struct pf_learn *l, pf_learn_seen_fn fn, void *ctx);
  */
 int pf_learn_seed(struct pf_learn *l, uint32_t learn_id, const char *path);
 
-/* Kernel keys of records whose pod is gone or that are to be evicted. */
 struct pf_learn_counts {
 	size_t scopes;
 	size_t identities; /* pod containers that learned */

@@ -46,6 +46,11 @@ static uint32_t learn_id_of(void *ctx, const struct pf_pod *pod, const char *con
 	return pf_learn_id_for(a->learn, pod, container);
 }
 
+static bool unknown_id(const struct pf_learn_key *k, const struct pf_learn_seen *s, void *l)
+{
+	return !pf_learn_knows(l, k->learn_id);
+}
+
 int agent_learn_setup(struct agent *a)
 {
 	char dir[PATH_MAX], err[512] = "";
@@ -69,6 +74,12 @@ int agent_learn_setup(struct agent *a)
 		pf_warn("%s", a->learn_error);
 		return 0;
 	}
+	/*
+	 * Kernel entries of ids this store never gave (its directory was
+	 * emptied while the pinned maps stayed) would hide their binaries
+	 * from a new identity with the same id: dropped.
+	 */
+	pf_kstore_learned_walk(a->ks, unknown_id, a->learn);
 	pf_engine_set_learning(a->engine, learn_id_of, a);
 	return 0;
 }

@@ -654,6 +654,16 @@ void pf_learn_close(struct pf_learn *l)
 enum learn_list { LIST_EXECS, LIST_SESSIONS, LIST_TEMPORARY, LIST_OUTSIDE, LIST__MAX };
 static const char *const list_names[LIST__MAX] = {"execs", "sessions", "temporary", "outsideView"};
 
+/*
+ * A path longer than PF_EXACT_MAX reached user space cut: no exact value
+ * could match it, so it is no value; it goes with the temporary paths,
+ * whose suggestion is a Prefix.
+ */
+static bool rec_cut(const struct rec *r)
+{
+	return r->flags & PF_LEARN_PATH_LONG;
+}
+
 static enum learn_list rec_list(const struct rec *r)
 {
 	char prefix[8];
@@ -662,7 +672,7 @@ static enum learn_list rec_list(const struct rec *r)
 		return LIST_OUTSIDE;
 	if (r->key.flags & PF_LEARN_SESSION)
 		return LIST_SESSIONS;
-	if (pf_proposal_temporary(r->path, prefix, 0))
+	if (rec_cut(r) || pf_proposal_temporary(r->path, prefix, 0))
 		return LIST_TEMPORARY;
 	return LIST_EXECS;
 }
@@ -736,7 +746,7 @@ static struct json_object *list_json(const struct placed *v, size_t n)
 		size_t j, pods = 0;
 		bool entrypoint = false, seeded = false, kernel = false;
 		struct pf_strset cs = {};
-		char prefix[512];
+		char prefix[PF_EXACT_MAX + 1];
 
 		for (j = i; j < n && strcmp(v[j].r->path, r->path) == 0; j++) {
 			const struct rec *q = v[j].r;
@@ -827,7 +837,7 @@ static struct json_object *proposal_json(const struct placed *v, size_t n, const
 	return o;
 }
 
-static size_t place_records(struct pf_learn *l, const char *filter, struct placed **out)
+static size_t place_records(const struct pf_learn *l, const char *filter, struct placed **out)
 {
 	size_t n = 0, cap = HASH_COUNT(l->recs);
 	struct placed *v = calloc(cap ? cap : 1, sizeof(*v));
@@ -865,11 +875,18 @@ struct json_object *pf_learn_proposals(struct pf_learn *l, const char *node, con
 	return arr;
 }
 
+bool pf_learn_knows(const struct pf_learn *l, uint32_t learn_id)
+{
+	struct ident *d;
+
+	HASH_FIND(hh, l->ids, &learn_id, sizeof(learn_id), d);
+	return d != NULL;
+}
+
 void pf_learn_counts(const struct pf_learn *l, struct pf_learn_counts *out)
 {
-	struct pf_learn *m = (struct pf_learn *)l;
 	struct placed *v;
-	size_t n = place_records(m, NULL, &v);
+	size_t n = place_records(l, NULL, &v);
 
 	memset(out, 0, sizeof(*out));
 	out->scopes = l->n_scopes;

@@ -354,33 +354,56 @@ struct json_object *pf_proposal_merge(struct json_object *proposals, struct json
 /* A YAML double-quoted scalar (JSON string syntax is valid YAML). */
 static void yq(FILE *f, const char *s)
 {
-	struct json_object *j = json_object_new_string(s);
+	struct json_object *j = json_object_new_string(s ? s : "");
 
 	fputs(json_object_to_json_string_ext(j, JSON_C_TO_STRING_NOSLASHESCAPE), f);
 	json_object_put(j);
+}
+
+/*
+ * Text in a YAML comment: a line break (or any control character) in a name
+ * or a path a workload chose would end the comment and write YAML; each is
+ * a '?'.
+ */
+static void comment(FILE *f, const char *s)
+{
+	for (; s && *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
 }
 
 static void item_comment(FILE *f, struct json_object *it, const char *indent)
 {
 	struct json_object *callers = get(it, "callers");
 
-	fprintf(f, "%s# pods %lld, execs %lld, first %s, last %s", indent,
+	fprintf(f, "%s# pods %lld, execs %lld, first ", indent,
 		(long long)json_object_get_int64(get(it, "pods")),
-		(long long)json_object_get_int64(get(it, "execs")),
-		get_str(it, "firstSeen") ? get_str(it, "firstSeen") : "?",
-		get_str(it, "lastSeen") ? get_str(it, "lastSeen") : "?");
+		(long long)json_object_get_int64(get(it, "execs")));
+	comment(f, get_str(it, "firstSeen") ? get_str(it, "firstSeen") : "?");
+	fputs(", last ", f);
+	comment(f, get_str(it, "lastSeen") ? get_str(it, "lastSeen") : "?");
 	if (json_object_get_boolean(get(it, "entrypoint")))
 		fputs(", entrypoint", f);
 	if (json_object_get_boolean(get(it, "seeded")))
 		fputs(", seeded from /proc", f);
-	if (callers && json_object_array_length(callers)) {
+	if (callers && json_object_is_type(callers, json_type_array) &&
+	    json_object_array_length(callers)) {
 		fputs(", by", f);
-		for (size_t i = 0; i < json_object_array_length(callers) && i < 3; i++)
-			fprintf(f, " %s",
-				json_object_get_string(json_object_array_get_idx(callers, i)));
+		for (size_t i = 0; i < json_object_array_length(callers) && i < 3; i++) {
+			fputc(' ', f);
+			comment(f, json_object_get_string(json_object_array_get_idx(callers, i)));
+		}
 		if (json_object_array_length(callers) > 3)
 			fprintf(f, " (+%zu)", json_object_array_length(callers) - 3);
 	}
+	fputc('\n', f);
+}
+
+/* "    # <what>: <path>[ <after>]" */
+static void path_comment(FILE *f, const char *what, const char *path, const char *after)
+{
+	fprintf(f, "    # %s: ", what);
+	comment(f, path ? path : "?");
+	comment(f, after);
 	fputc('\n', f);
 }
 
@@ -407,6 +430,7 @@ char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_prop
 				   *se = get(cj, "sessions"), *tmp = get(cj, "temporary"),
 				   *out = get(cj, "outsideView");
 		struct pf_strset values = {};
+		char bname[768];
 
 		if (strcmp(ck[c], "(unidentified)") == 0)
 			continue; /* no container to bind it to: shown by `learn show` */
@@ -415,19 +439,34 @@ char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_prop
 		for (size_t i = 0; o->include_sessions && se && i < json_object_array_length(se);
 		     i++)
 			pf_strset_add(&values, get_str(json_object_array_get_idx(se, i), "path"));
-		fprintf(f,
-			"---\n# Proposed by podfence learn for %s %s/%s, container %s, from nodes",
-			get_str(target, "kind"), ns, get_str(target, "name"), ck[c]);
-		for (size_t i = 0; nodes && i < json_object_array_length(nodes); i++)
-			fprintf(f, " %s",
-				json_object_get_string(json_object_array_get_idx(nodes, i)));
+		fputs("---\n# Proposed by podfence learn for ", f);
+		comment(f, get_str(target, "kind"));
+		fputc(' ', f);
+		comment(f, ns);
+		fputc('/', f);
+		comment(f, get_str(target, "name"));
+		fputs(", container ", f);
+		comment(f, ck[c]);
+		fputs(", from nodes", f);
+		for (size_t i = 0; nodes && i < json_object_array_length(nodes); i++) {
+			fputc(' ', f);
+			comment(f, json_object_get_string(json_object_array_get_idx(nodes, i)));
+		}
 		fputs(".\n# Review before applying (docs/learning.md).\n", f);
+		/* every name quoted: a proposal's names are data, never YAML */
 		fputs("apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata:\n  name: ",
 		      f);
-		fprintf(f, "learned-%s-%s\n  namespace: %s\n", pname, ck[c], ns);
-		fprintf(f, "spec:\n  templateRef: %s%s\n", o->template_name,
-			o->monitor ? "-monitor" : "");
-		fprintf(f, "  targetRef:\n    kind: %s\n    name: ", get_str(target, "kind"));
+		snprintf(bname, sizeof(bname), "learned-%s-%s", pname, ck[c]);
+		yq(f, bname);
+		fputs("\n  namespace: ", f);
+		yq(f, ns);
+		fputs("\nspec:\n  templateRef: ", f);
+		snprintf(bname, sizeof(bname), "%s%s", o->template_name,
+			 o->monitor ? "-monitor" : "");
+		yq(f, bname);
+		fputs("\n  targetRef:\n    kind: ", f);
+		yq(f, get_str(target, "kind"));
+		fputs("\n    name: ", f);
 		yq(f, get_str(target, "name"));
 		fputs("\n  containers:\n  - ", f);
 		yq(f, ck[c]);
@@ -452,24 +491,21 @@ char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_prop
 		}
 		for (size_t i = 0; tmp && i < json_object_array_length(tmp); i++) {
 			struct json_object *it = json_object_array_get_idx(tmp, i);
+			char after[PF_EXACT_MAX + 80];
 
-			fprintf(f,
-				"    # temporary: %s (suggested Prefix %s: needs a template "
-				"with a Prefix parameter)\n",
-				get_str(it, "path"),
-				get_str(it, "suggestedPrefix") ? get_str(it, "suggestedPrefix")
-							       : "?");
+			snprintf(after, sizeof(after),
+				 " (suggested Prefix %s: needs a template with a Prefix parameter)",
+				 get_str(it, "suggestedPrefix") ? get_str(it, "suggestedPrefix")
+								: "?");
+			path_comment(f, "temporary", get_str(it, "path"), after);
 		}
 		for (size_t i = 0; !o->include_sessions && se && i < json_object_array_length(se);
 		     i++)
-			fprintf(f,
-				"    # exec session only (not allowed; --include-sessions): %s\n",
-				get_str(json_object_array_get_idx(se, i), "path"));
+			path_comment(f, "exec session only (not allowed; --include-sessions)",
+				     get_str(json_object_array_get_idx(se, i), "path"), NULL);
 		for (size_t i = 0; out && i < json_object_array_length(out); i++)
-			fprintf(f,
-				"    # outside the container's view (denied whatever the values): "
-				"%s\n",
-				get_str(json_object_array_get_idx(out, i), "path"));
+			path_comment(f, "outside the container's view (denied whatever the values)",
+				     get_str(json_object_array_get_idx(out, i), "path"), NULL);
 		pf_strset_free(&values);
 	}
 	free(ck);

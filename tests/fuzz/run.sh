@@ -26,6 +26,7 @@ target_opts() {
 	fuzz_event) echo "4200" ;; # 19 bytes of event fields, then a path up to the kernel's 4096
 	fuzz_k8s) echo "16384 $SHARED/fixtures/k8s" ;; # watch events: objects of a few KB
 	fuzz_bundle) echo "16384" ;; # a bundle's config.json: a few KB
+	fuzz_proposal) echo "16384 examples/proposals" ;; # PolicyProposal objects (JSON)
 	*) echo "4096" ;;
 	esac
 }

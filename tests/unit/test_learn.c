@@ -257,3 +257,45 @@ PF_TEST(learn_temporary_paths_suggest_a_prefix)
 	ASSERT_FALSE(pf_proposal_temporary("/usr/bin/tmp/x", prefix, sizeof(prefix)),
 		     "not temporary");
 }
+
+/*
+ * Names and paths are a workload's choice: a line break in one must not
+ * write YAML into the binding (values are quoted, comments cleaned).
+ */
+PF_TEST(learn_bindings_are_not_injected_by_paths_or_names)
+{
+	static const char *const json =
+	    "[{\"metadata\": {\"namespace\": \"shop\", \"name\": \"pod-x\"},"
+	    " \"spec\": {\"targetRef\": {\"kind\": \"Pod\", \"name\": \"x\\nspec: evil\"},"
+	    "  \"nodes\": {\"n1\\n    - /bin/evil1\": {\"containers\": {\"main\": {"
+	    "   \"execs\": [{\"path\": \"/bin/ok\", \"pods\": 1, \"execs\": 1,"
+	    "                \"firstSeen\": \"t\\n    - /bin/evil2\", \"lastSeen\": \"t\","
+	    "                \"callers\": [\"/bin/sh\\n    - /bin/evil3\"]}],"
+	    "   \"sessions\": [{\"path\": \"/bin/s\\n    - /bin/evil4\", \"pods\": 1, \"execs\": 1}],"
+	    "   \"temporary\": [{\"path\": \"/tmp/a\\n    - /bin/evil5\", \"suggestedPrefix\": "
+	    "\"/tmp/\\n    - /bin/evil6\", \"pods\": 1, \"execs\": 1}]}}}}}},"
+	    " {\"not\": \"a proposal\"}, 42]";
+	struct json_object *in = json_tokener_parse(json), *errors = json_object_new_array(), *m;
+	struct pf_proposal_opts o = {.template_name = "t", .parameter = "allowedExecs"};
+	struct pf_policy_list pols = {};
+	struct pf_diags d = {};
+	char *yaml;
+
+	m = pf_proposal_merge(in, errors);
+	ASSERT_EQ(json_object_array_length(errors), 2, "the two malformed inputs named");
+	yaml = pf_proposal_bindings_yaml(json_object_array_get_idx(m, 0), &o);
+	if (ASSERT_NOT_NULL(yaml, "binding") &&
+	    ASSERT_OK(pf_policy_parse_buf("b.yaml", yaml, strlen(yaml), &pols, &d), "parses")) {
+		ASSERT_EQ(pols.n, 1, "one document");
+		ASSERT_EQ(pols.v[0].values[0].values.n, 1, "one value");
+		ASSERT_STREQ(pols.v[0].values[0].values.v[0], "/bin/ok", "only the learned value");
+		ASSERT_STREQ(pols.v[0].target.name, "x\nspec: evil", "the name is data");
+	}
+	ASSERT_TRUE(yaml && !strstr(yaml, "\n    - /bin/evil"), "no line written by a name or path");
+	free(yaml);
+	pf_policy_list_free(&pols);
+	pf_diags_free(&d);
+	json_object_put(m);
+	json_object_put(errors);
+	json_object_put(in);
+}
