@@ -56,6 +56,13 @@ struct bench_opts {
 	int mem_n1, mem_n2; /* bytes per binding: (mem(N2) - mem(N1)) / (N2 - N1) */
 	int ceiling_max;    /* stop the ceiling search here */
 	int ceiling_scale;  /* divide default sizes (quick: exercise the failure path) */
+	/* learning (learn.c) */
+	int learn_rounds;      /* latency rounds (batch: `batch` execs) */
+	int learn_stats_batch; /* execs per BPF-cost batch */
+	int learn_storm;       /* execs of the fork storm */
+	double learn_idle_s;   /* the agent idle before it, timed */
+	int learn_bins;	       /* distinct binaries of one workload */
+	int learn_workloads;   /* workloads learning at once, 3 binaries each */
 };
 
 /* Aggregate CPU time of the machine (/proc/stat, in ticks): how busy it was during the run. */
@@ -246,6 +253,8 @@ int phase_ceiling(struct bench *b);
 /* The agent fed by the fake API server: 10,000 bindings, 250 pods (api_scale.c). */
 int phase_api(struct bench *b);
 void report_api_text(struct json_object *res, FILE *out);
+/* Learning next to enforcement, and its records at scale with the real agent (learn.c). */
+int phase_learn(struct bench *b);
 
 /* ---- report.c: everything below reads only the results JSON ---- */
 /* Evaluates the targets into res["targets"] (replaced). */

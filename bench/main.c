@@ -43,10 +43,12 @@ static void usage(FILE *out)
 	    "  --rounds N           latency rounds\n"
 	    "  --batch N            execs per batch\n"
 	    "  --phases LIST        comma-separated subset of "
-	    "memory,latency,control,agent,api,ceiling\n"
+	    "memory,latency,control,agent,api,ceiling,learn\n"
 	    "  --n LIST             podfence N values of the latency phase (e.g. 1,1000)\n"
 	    "  --baseline-n LIST    programs of the baseline sets (e.g. 1,100)\n"
+	    "  --learn-storm N      execs of the learning phase's fork storm\n"
 	    "  --report FILE        only regenerate the outputs from a results JSON\n"
+	    "                       (with --json OUT: those results, targets evaluated again)\n"
 	    "  --cleanup-stale      remove what killed runs left, then exit\n");
 }
 
@@ -80,6 +82,12 @@ static void defaults(struct bench_opts *o)
 		o->ceiling_max = 4096;
 		/* sizes / 64: the search reaches the limit and checks the error path */
 		o->ceiling_scale = 64;
+		o->learn_rounds = 4;
+		o->learn_stats_batch = 50;
+		o->learn_storm = o->learn_storm ?: 10000;
+		o->learn_idle_s = 5;
+		o->learn_bins = 1000;
+		o->learn_workloads = 100;
 	} else {
 		set_list(o->n, &o->n_n, n_full, 5);
 		set_list(o->bl, &o->n_bl, bl_full, 4);
@@ -95,6 +103,12 @@ static void defaults(struct bench_opts *o)
 		o->mem_n2 = 10000;
 		o->ceiling_max = 150000;
 		o->ceiling_scale = 1;
+		o->learn_rounds = 30;
+		o->learn_stats_batch = 100;
+		o->learn_storm = o->learn_storm ?: 100000;
+		o->learn_idle_s = 30;
+		o->learn_bins = 10000;
+		o->learn_workloads = 1000;
 	}
 }
 
@@ -293,6 +307,7 @@ int main(int argc, char **argv)
 	    {"n", required_argument, NULL, 'n'},
 	    {"baseline-n", required_argument, NULL, 'B'},
 	    {"report", required_argument, NULL, 'R'},
+	    {"learn-storm", required_argument, NULL, 'L'},
 	    {"cleanup-stale", no_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
@@ -343,6 +358,13 @@ int main(int argc, char **argv)
 		case 'R':
 			b.o.report_in = optarg;
 			break;
+		case 'L':
+			b.o.learn_storm = atoi(optarg);
+			if (b.o.learn_storm <= 0) {
+				fprintf(stderr, "Error: --learn-storm wants a positive number\n");
+				return 1;
+			}
+			break;
 		case 'c':
 			stale_only = true;
 			break;
@@ -368,7 +390,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Error: %s: %s\n", b.o.report_in, json_util_get_last_err());
 			return 1;
 		}
-		b.o.json_out = NULL;
 		err = write_outputs(&b, res);
 		json_object_put(res);
 		return err ? 1 : 0;
@@ -429,6 +450,8 @@ int main(int argc, char **argv)
 		err = phase_api(&b);
 	if (!err && phase_on(phases, "ceiling"))
 		err = phase_ceiling(&b);
+	if (!err && phase_on(phases, "learn"))
+		err = phase_learn(&b);
 	teardown(&b);
 	json_add_double(b.res, "duration_s", now_s() - b.t_start);
 	record_load(&b);

@@ -136,6 +136,7 @@ static void target_add(struct json_object *arr, const char *id, const char *text
 }
 
 static void report_api_targets(struct json_object *res, struct json_object *arr);
+static void report_learn_targets(struct json_object *res, struct json_object *arr);
 
 /* Worst paired ratio among podfence template cases at N (any placement, any measured pod). */
 static struct json_object *worst_ratio(struct json_object *res, long long n)
@@ -302,6 +303,7 @@ void report_targets(struct json_object *res)
 				   NOT_RUN);
 	}
 	report_api_targets(res, arr);
+	report_learn_targets(res, arr);
 	json_object_object_add(res, "targets", arr);
 }
 
@@ -339,6 +341,129 @@ static void report_api_targets(struct json_object *res, struct json_object *arr)
 		   judged < 0 ? "quick run, not the issue's shape: " : "",
 		   jlen(jget(a, "changes_ms")), ch, json_get_double(a, "change_median_ms"),
 		   json_get_double(a, "observe_step_max_ms"));
+}
+
+/* 7. learning (learn.c): its cost next to enforcement, its records at scale */
+#define TXT_LEARN_LAT                                                                              \
+	"Exec latency in a learning pod within 2% of no podfence (median of paired runs), "        \
+	"alone and under an allowlist"
+#define TXT_LEARN_STORM                                                                            \
+	"Fork storm of 100,000 execs of one binary in a learning pod: one record counting every "  \
+	"exec, the agent's CPU flat (under 50 ms added)"
+#define TXT_LEARN_MANY "10,000 distinct binaries of one workload: every one in its proposal"
+#define TXT_LEARN_WLS                                                                              \
+	"1,000 workloads learning at once, 3 binaries each: every proposal with exactly its 3"
+#define QUICK_SIZE "smaller than the target's size (not judged): "
+
+static struct json_object *learn_case(struct json_object *lat, const char *id)
+{
+	struct json_object *cases = jget(lat, "cases");
+
+	for (size_t i = 0; i < jlen(cases); i++)
+		if (jstr_is(jidx(cases, i), "case", id))
+			return jidx(cases, i);
+	return NULL;
+}
+
+static void learn_target_latency(struct json_object *l, struct json_object *arr)
+{
+	struct json_object *lat = jget(l, "latency"), *learn = learn_case(lat, "learning");
+	struct json_object *both = learn_case(lat, "learning+allowlist");
+	struct json_object *allow = learn_case(lat, "allowlist");
+	double rl = json_get_double(learn, "ratio_median"),
+	       rb = json_get_double(both, "ratio_median");
+	double worst = rl > rb ? rl : rb;
+
+	if (!learn || !both || !allow) {
+		target_add(arr, "learn_latency", TXT_LEARN_LAT, -1, 0, "%s", NOT_RUN);
+		return;
+	}
+	target_add(arr, "learn_latency", TXT_LEARN_LAT, worst <= 1.02, (worst - 1) / 0.02,
+		   "paired median ratios: learning %.4f, learning + allowlist %.4f, allowlist "
+		   "alone %.4f; BPF per exec: %.0f / %.0f / %.0f ns",
+		   rl, rb, json_get_double(allow, "ratio_median"),
+		   json_get_double(learn, "bpf_ns_per_exec"),
+		   json_get_double(both, "bpf_ns_per_exec"),
+		   json_get_double(allow, "bpf_ns_per_exec"));
+}
+
+static void learn_target_storm(struct json_object *l, struct json_object *arr)
+{
+	struct json_object *s = jget(l, "storm");
+	long long n = json_get_int(s, "execs");
+	double added = json_get_double(s, "agent_cpu_added_ms");
+	int judged = json_get_int(l, "quick") || n < 100000 ? -1 : 1;
+	bool one = json_get_int(s, "binary_records") == 1 && json_get_int(s, "binary_execs") == n;
+
+	if (!jget(s, "storm_s")) {
+		target_add(arr, "learn_storm", TXT_LEARN_STORM, -1, 0, "%s", NOT_RUN);
+		return;
+	}
+	target_add(arr, "learn_storm", TXT_LEARN_STORM,
+		   judged < 0		       ? -1
+		   : one && added<50, added> 0 ? added / 50
+					       : 0,
+		   "%s%lld record(s) of the binary counting %s execs of %s; agent CPU %.0f ms "
+		   "during the %.1f s storm, %.0f ms in %.0f s idle before: %+.0f ms added; "
+		   "%.0f execs/s",
+		   judged < 0 ? QUICK_SIZE : "", json_get_int(s, "binary_records"),
+		   num(json_get_int(s, "binary_execs")), num(n),
+		   json_get_double(s, "agent_cpu_storm_ms"), json_get_double(s, "storm_s"),
+		   json_get_double(s, "agent_cpu_idle_ms"), json_get_double(s, "idle_s"), added,
+		   json_get_double(s, "execs_per_s"));
+}
+
+static void learn_target_many(struct json_object *l, struct json_object *arr)
+{
+	struct json_object *m = jget(l, "many");
+	long long n = json_get_int(m, "binaries"), added = json_get_int(m, "learned_entries_added");
+	int judged = json_get_int(l, "quick") || n < 10000 ? -1 : 1;
+
+	if (!jget(m, "listed")) {
+		target_add(arr, "learn_many", TXT_LEARN_MANY, -1, 0, "%s", NOT_RUN);
+		return;
+	}
+	target_add(arr, "learn_many", TXT_LEARN_MANY,
+		   judged < 0 ? -1 : json_get_int(m, "listed") == n, 0,
+		   "%s%s of %s listed; map `learned` %s entries, %s bytes (%.0f bytes per record); "
+		   "the agent %s bytes for the workload (%.0f per record)",
+		   judged < 0 ? QUICK_SIZE : "", num(json_get_int(m, "listed")), num(n),
+		   num(json_get_int(m, "learned_entries")), num(json_get_int(m, "learned_memlock")),
+		   added ? (double)json_get_int(m, "learned_memlock_added") / added : 0,
+		   num(json_get_int(m, "workload_bytes")),
+		   json_get_int(m, "workload_records") ? (double)json_get_int(m, "workload_bytes") /
+							     json_get_int(m, "workload_records")
+						       : 0);
+}
+
+static void learn_target_workloads(struct json_object *l, struct json_object *arr)
+{
+	struct json_object *w = jget(l, "workloads");
+	long long n = json_get_int(w, "workloads");
+	int judged = json_get_int(l, "quick") || n < 1000 ? -1 : 1;
+
+	if (!jget(w, "exact")) {
+		target_add(arr, "learn_workloads", TXT_LEARN_WLS, -1, 0, "%s", NOT_RUN);
+		return;
+	}
+	target_add(arr, "learn_workloads", TXT_LEARN_WLS,
+		   judged < 0 ? -1 : json_get_int(w, "exact") == n, 0,
+		   "%s%s of %s exact; per workload %.0f bytes in the agent, %.0f bytes in the "
+		   "kernel; `podfence learn show` (all %s) in %.2f s",
+		   judged < 0 ? QUICK_SIZE : "", num(json_get_int(w, "exact")), num(n),
+		   json_get_double(w, "user_bytes_per_workload"),
+		   json_get_double(w, "kernel_bytes_per_workload"),
+		   num(json_get_int(w, "proposals")), json_get_double(w, "show_s"));
+}
+
+static void report_learn_targets(struct json_object *res, struct json_object *arr)
+{
+	struct json_object *l = jget(res, "learn");
+
+	learn_target_latency(l, arr);
+	learn_target_storm(l, arr);
+	learn_target_many(l, arr);
+	learn_target_workloads(l, arr);
 }
 
 /* ---- stdout ---- */
@@ -466,6 +591,58 @@ static void text_control(struct json_object *res, FILE *out)
 	}
 }
 
+static void text_learn(struct json_object *res, FILE *out)
+{
+	struct json_object *l = jget(res, "learn"), *cases = jget(jget(l, "latency"), "cases");
+	struct json_object *s = jget(l, "storm"), *m = jget(l, "many"), *w = jget(l, "workloads");
+
+	if (!l)
+		return;
+	fprintf(out,
+		"\nLearning: exec latency (us), paired ratio to no podfence\n\n%-20s %9s %9s "
+		"%8s %10s\n",
+		"case", "median", "p99", "ratio", "BPF ns");
+	for (size_t i = 0; i < jlen(cases); i++) {
+		struct json_object *c = jidx(cases, i);
+
+		fprintf(out, "%-20s %9.1f %9.1f", json_get_str(c, "case"),
+			json_get_double(c, "median_us"), json_get_double(c, "p99_us"));
+		if (jget(c, "ratio_median"))
+			fprintf(out, " %8.4f %10.0f\n", json_get_double(c, "ratio_median"),
+				json_get_double(c, "bpf_ns_per_exec"));
+		else
+			fprintf(out, "\n");
+	}
+	if (jget(s, "storm_s"))
+		fprintf(out,
+			"\nLearning: storm of %lld execs in %.1f s (%.0f/s, %lld loops): %lld "
+			"record(s) of the binary, %lld execs counted; agent CPU %.0f ms (storm) vs "
+			"%.0f ms in %.0f s idle, added %.0f ms (scheduler: %.1f ms)\n",
+			json_get_int(s, "execs"), json_get_double(s, "storm_s"),
+			json_get_double(s, "execs_per_s"), json_get_int(s, "loops"),
+			json_get_int(s, "binary_records"), json_get_int(s, "binary_execs"),
+			json_get_double(s, "agent_cpu_storm_ms"),
+			json_get_double(s, "agent_cpu_idle_ms"), json_get_double(s, "idle_s"),
+			json_get_double(s, "agent_cpu_added_ms"),
+			json_get_double(s, "agent_sched_added_ms"));
+	if (jget(m, "listed"))
+		fprintf(out,
+			"Learning: %lld distinct binaries, %lld in the proposal; learned map +%lld "
+			"entries +%lld bytes; agent %lld bytes for %lld records\n",
+			json_get_int(m, "binaries"), json_get_int(m, "listed"),
+			json_get_int(m, "learned_entries_added"),
+			json_get_int(m, "learned_memlock_added"), json_get_int(m, "workload_bytes"),
+			json_get_int(m, "workload_records"));
+	if (jget(w, "exact"))
+		fprintf(out,
+			"Learning: %lld workloads, %lld exact proposals; per workload %.0f bytes "
+			"(agent), %.0f bytes (kernel); learn show %.2f s\n",
+			json_get_int(w, "workloads"), json_get_int(w, "exact"),
+			json_get_double(w, "user_bytes_per_workload"),
+			json_get_double(w, "kernel_bytes_per_workload"),
+			json_get_double(w, "show_s"));
+}
+
 void report_text(struct json_object *res, FILE *out)
 {
 	struct json_object *t = jget(res, "targets");
@@ -474,6 +651,7 @@ void report_text(struct json_object *res, FILE *out)
 	text_memory(res, out);
 	text_control(res, out);
 	report_api_text(res, out);
+	text_learn(res, out);
 	fprintf(out, "\nTargets\n\n");
 	for (size_t i = 0; i < jlen(t); i++)
 		fprintf(out, "[%-12s] %s: %s\n", json_get_str(jidx(t, i), "status"),

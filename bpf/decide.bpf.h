@@ -110,7 +110,9 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct pf_policy_counters);
-	__uint(max_entries, 65536);
+	/* policies and template instances in use on the node (32,768: room for learning's
+	 * table within the fixed cost; larger nodes: --map-size pol_counters=N) */
+	__uint(max_entries, 32768);
 } pol_counters SEC(".maps");
 
 struct {

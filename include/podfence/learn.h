@@ -81,6 +81,13 @@ int pf_learn_refresh(struct pf_learn *l, pf_learn_seen_fn fn, void *ctx);
  */
 int pf_learn_seed(struct pf_learn *l, uint32_t learn_id, const char *path);
 
+/*
+ * The workloads ("<namespace>/<Kind>/<name>") whose findings changed since
+ * the last call (new records, last-seen or counts moved): what to write out.
+ */
+struct pf_strset;
+void pf_learn_take_dirty(struct pf_learn *l, struct pf_strset *out);
+
 struct pf_learn_counts {
 	size_t scopes;
 	size_t identities; /* pod containers that learned */

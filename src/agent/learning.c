@@ -20,6 +20,7 @@
 #include "podfence/cgroup.h"
 #include "podfence/learn.h"
 #include "podfence/log.h"
+#include "podfence/strset.h"
 #include "agent.h"
 
 /* How often last-seen is refreshed and proposals are written to the API. */
@@ -306,39 +307,47 @@ static bool session_gone(uint32_t tgid, void *ctx)
 
 /* ---- the API: this node's contribution to each PolicyProposal ---- */
 
+/* One workload's proposal, as this node sees it, to its PolicyProposal object. */
+static void push_proposal(struct agent *a, struct json_object *p)
+{
+	struct json_object *meta, *spec, *patch, *pspec;
+	const char *ns, *name;
+	char path[600];
+
+	json_object_object_get_ex(p, "metadata", &meta);
+	json_object_object_get_ex(p, "spec", &spec);
+	ns = json_object_get_string(json_object_object_get(meta, "namespace"));
+	name = json_object_get_string(json_object_object_get(meta, "name"));
+	/* The patch names only this node's key: other nodes' findings stay. */
+	patch = json_object_new_object();
+	pspec = json_object_new_object();
+	json_object_object_add(pspec, "targetRef",
+			       json_object_get(json_object_object_get(spec, "targetRef")));
+	json_object_object_add(pspec, "nodes",
+			       json_object_get(json_object_object_get(spec, "nodes")));
+	json_object_object_add(patch, "spec", pspec);
+	snprintf(path, sizeof(path), "/apis/podfence.io/v1alpha1/namespaces/%s/policyproposals",
+		 ns);
+	pf_k8s_writer_put(a->proposal_writer, path, name,
+			  json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
+			  json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+	json_object_put(patch);
+}
+
+/* The workloads whose findings moved since the last push: one write each. */
 static void push_proposals(struct agent *a)
 {
-	struct json_object *arr;
+	struct pf_strset dirty;
 
-	if (!a->proposal_writer)
-		return;
-	arr = pf_learn_proposals(a->learn, node_of(a), NULL);
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		struct json_object *p = json_object_array_get_idx(arr, i), *meta, *spec, *patch,
-				   *pspec;
-		const char *ns, *name;
-		char path[600];
+	pf_learn_take_dirty(a->learn, &dirty);
+	for (size_t i = 0; a->proposal_writer && i < dirty.n; i++) {
+		struct json_object *arr = pf_learn_proposals(a->learn, node_of(a), dirty.v[i]);
 
-		json_object_object_get_ex(p, "metadata", &meta);
-		json_object_object_get_ex(p, "spec", &spec);
-		ns = json_object_get_string(json_object_object_get(meta, "namespace"));
-		name = json_object_get_string(json_object_object_get(meta, "name"));
-		/* The patch names only this node's key: other nodes' findings stay. */
-		patch = json_object_new_object();
-		pspec = json_object_new_object();
-		json_object_object_add(pspec, "targetRef",
-				       json_object_get(json_object_object_get(spec, "targetRef")));
-		json_object_object_add(pspec, "nodes",
-				       json_object_get(json_object_object_get(spec, "nodes")));
-		json_object_object_add(patch, "spec", pspec);
-		snprintf(path, sizeof(path),
-			 "/apis/podfence.io/v1alpha1/namespaces/%s/policyproposals", ns);
-		pf_k8s_writer_put(a->proposal_writer, path, name,
-				  json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
-				  json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
-		json_object_put(patch);
+		for (size_t k = 0; k < json_object_array_length(arr); k++)
+			push_proposal(a, json_object_array_get_idx(arr, k));
+		json_object_put(arr);
 	}
-	json_object_put(arr);
+	pf_strset_free(&dirty);
 }
 
 void agent_learn_tick(struct agent *a, long long now_ms)
@@ -350,11 +359,9 @@ void agent_learn_tick(struct agent *a, long long now_ms)
 	if (++a->learn_ticks % 6 == 0) /* every minute */
 		learned_drop_gone(a);
 	learned_keep_room(a);
-	if (!a->learn_changed && !a->proposal_writer)
-		return;
+	/* last-seen and counts move in the kernel alone: read, then written where they moved */
 	pf_learn_refresh(a->learn, seen_in_kernel, a->ks);
-	if (a->learn_changed)
-		push_proposals(a);
+	push_proposals(a);
 	a->learn_changed = false;
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "podfence/learn.h"
 #include "podfence/log.h"
+#include "podfence/strset.h"
 
 #define HASH_NONFATAL_OOM	 1
 #define uthash_nonfatal_oom(obj) (learn_oom = true)
@@ -57,6 +58,7 @@ struct pf_learn {
 	uint32_t next_id;
 	char **scopes;
 	size_t n_scopes;
+	struct pf_strset dirty; /* "<ns>/<Kind>/<name>" of workloads whose findings moved */
 	size_t unknown, journal_errors;
 	char last_error[256];
 };
@@ -336,6 +338,22 @@ uint32_t pf_learn_id_for(struct pf_learn *l, const struct pf_pod *pod, const cha
 
 /* ---- records ---- */
 
+static void mark_dirty(struct pf_learn *l, const struct ident *d)
+{
+	char wl[512];
+
+	if (!d)
+		return;
+	snprintf(wl, sizeof(wl), "%s/%s/%s", d->ns, d->kind, d->name);
+	pf_strset_add(&l->dirty, wl); /* out of memory: written at the next change */
+}
+
+void pf_learn_take_dirty(struct pf_learn *l, struct pf_strset *out)
+{
+	*out = l->dirty;
+	memset(&l->dirty, 0, sizeof(l->dirty));
+}
+
 static void rec_free(struct rec *r)
 {
 	free(r->path);
@@ -404,8 +422,10 @@ int pf_learn_record(struct pf_learn *l, const void *data, size_t size)
 		set_error(l, "record %s: %s", path, ENOMEM);
 		return -ENOMEM;
 	}
-	if (added)
+	if (added) {
 		journal_line(l, rec_json(r));
+		mark_dirty(l, r->who);
+	}
 	return r->who ? 0 : -ENOENT;
 }
 
@@ -426,8 +446,10 @@ int pf_learn_seed(struct pf_learn *l, uint32_t learn_id, const char *path)
 	r = rec_merge(l, &k, LEARN_SEEDED, path, "", when, when, 0, &added);
 	if (!r)
 		return -ENOMEM;
-	if (added)
+	if (added) {
 		journal_line(l, rec_json(r));
+		mark_dirty(l, r->who);
+	}
 	return 0;
 }
 
@@ -449,6 +471,7 @@ int pf_learn_refresh(struct pf_learn *l, pf_learn_seen_fn fn, void *ctx)
 		if (seen.execs > r->execs)
 			r->execs = seen.execs;
 		journal_line(l, rec_json(r));
+		mark_dirty(l, r->who);
 	}
 	return 0;
 }
@@ -645,6 +668,7 @@ void pf_learn_close(struct pf_learn *l)
 	for (size_t i = 0; i < l->n_scopes; i++)
 		free(l->scopes[i]);
 	free(l->scopes);
+	pf_strset_free(&l->dirty);
 	free(l->dir);
 	free(l);
 }

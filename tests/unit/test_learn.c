@@ -271,7 +271,8 @@ PF_TEST(learn_bindings_are_not_injected_by_paths_or_names)
 	    "   \"execs\": [{\"path\": \"/bin/ok\", \"pods\": 1, \"execs\": 1,"
 	    "                \"firstSeen\": \"t\\n    - /bin/evil2\", \"lastSeen\": \"t\","
 	    "                \"callers\": [\"/bin/sh\\n    - /bin/evil3\"]}],"
-	    "   \"sessions\": [{\"path\": \"/bin/s\\n    - /bin/evil4\", \"pods\": 1, \"execs\": 1}],"
+	    "   \"sessions\": [{\"path\": \"/bin/s\\n    - /bin/evil4\", \"pods\": 1, \"execs\": "
+	    "1}],"
 	    "   \"temporary\": [{\"path\": \"/tmp/a\\n    - /bin/evil5\", \"suggestedPrefix\": "
 	    "\"/tmp/\\n    - /bin/evil6\", \"pods\": 1, \"execs\": 1}]}}}}}},"
 	    " {\"not\": \"a proposal\"}, 42]";
@@ -291,7 +292,8 @@ PF_TEST(learn_bindings_are_not_injected_by_paths_or_names)
 		ASSERT_STREQ(pols.v[0].values[0].values.v[0], "/bin/ok", "only the learned value");
 		ASSERT_STREQ(pols.v[0].target.name, "x\nspec: evil", "the name is data");
 	}
-	ASSERT_TRUE(yaml && !strstr(yaml, "\n    - /bin/evil"), "no line written by a name or path");
+	ASSERT_TRUE(yaml && !strstr(yaml, "\n    - /bin/evil"),
+		    "no line written by a name or path");
 	free(yaml);
 	pf_policy_list_free(&pols);
 	pf_diags_free(&d);
