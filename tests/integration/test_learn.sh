@@ -56,7 +56,7 @@ test_learn_records_once_survives_kill_and_promotes() {
 	learn write "$NODE_DIR/out" default/Pod/web --monitor >/dev/null || fail "learn write"
 	out=$(ls "$NODE_DIR/out")
 	assert_eq "$out" "learned-default-pod-web.yaml" "one file per workload"
-	grep -q 'templateRef: exec-allowlist-monitor' "$NODE_DIR/out/$out" || fail "monitor binding"
+	grep -q 'templateRef: "exec-allowlist-monitor"' "$NODE_DIR/out/$out" || fail "monitor binding"
 	cp "$NODE_DIR/out/$out" "$NODE_DIR/policies/"
 	await_status '.counts.bindings == 1' "binding loaded"
 	assert_runs web "$TRUE"
