@@ -60,7 +60,6 @@ struct bench_opts {
 	int learn_rounds;      /* latency rounds (batch: `batch` execs) */
 	int learn_stats_batch; /* execs per BPF-cost batch */
 	int learn_storm;       /* execs of the fork storm */
-	double learn_idle_s;   /* the agent idle before it, timed */
 	int learn_bins;	       /* distinct binaries of one workload */
 	int learn_workloads;   /* workloads learning at once, 3 binaries each */
 };

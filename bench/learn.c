@@ -773,7 +773,9 @@ static int learn_storm(struct bench *b, struct lagent *a, struct json_object *o)
 {
 	int n = b->o.learn_storm, loops = loops_for();
 	char specs[8][PATH_MAX + 32], *spec_p[8], cg[PATH_MAX];
-	double idle_s = b->o.learn_idle_s, storm_s = 0, show_s = 0;
+	double ctl_s = 0, storm_s = 0, show_s = 0, expected, expected_ns;
+	char cg_ctl[PATH_MAX], ctl_specs[8][PATH_MAX + 32], *ctl_p[8];
+	int n_ctl = n / 4 > 1000 ? n / 4 : 1000;
 	double cpu0, cpu1, cpu2, ns0, ns1, ns2;
 	struct json_object *st = NULL, *show = NULL, *ex = NULL;
 	long long items = 0, execs = 0;
@@ -781,19 +783,30 @@ static int learn_storm(struct bench *b, struct lagent *a, struct json_object *o)
 	int err;
 
 	pod_cgroup(b, 1, cg, sizeof(cg));
+	pod_cgroup(b, 2, cg_ctl, sizeof(cg_ctl)); /* not learning yet: bound to nothing */
 	err = lagent_learn_start(a, BENCH_NS "/Pod/w1");
 	for (int i = 0; i < loops; i++) {
 		snprintf(specs[i], sizeof(specs[i]), "%d:%s", n / loops + (i < n % loops),
 			 b->true_bin);
 		spec_p[i] = specs[i];
 	}
+	for (int i = 0; i < loops; i++) {
+		snprintf(ctl_specs[i], sizeof(ctl_specs[i]), "%d:%s",
+			 n_ctl / loops + (i < n_ctl % loops), b->true_bin);
+		ctl_p[i] = ctl_specs[i];
+	}
 	if (err)
 		return err;
-	/* the same agent, idle, right before: what it costs doing nothing */
+	/*
+	 * Side by side: the same agent during the same storm in a pod that does
+	 * not learn (what a storm costs it anyway: a loaded machine), then in the
+	 * learning pod.
+	 */
 	cpu0 = proc_cpu_ms(b->agent_pid);
 	ns0 = proc_sched_ms(b->agent_pid);
-	for (double t0 = now_s(); now_s() - t0 < idle_s && !bench_stop;)
-		usleep(100000);
+	err = loops_run(b, cg_ctl, ctl_p, loops, &ctl_s);
+	if (err)
+		return err;
 	cpu1 = proc_cpu_ms(b->agent_pid);
 	ns1 = proc_sched_ms(b->agent_pid);
 	err = loops_run(b, cg, spec_p, loops, &storm_s);
@@ -822,14 +835,19 @@ static int learn_storm(struct bench *b, struct lagent *a, struct json_object *o)
 	json_add_int(o, "loops", loops);
 	json_add_double(o, "storm_s", storm_s);
 	json_add_double(o, "execs_per_s", n / storm_s);
-	json_add_double(o, "idle_s", idle_s);
-	json_add_double(o, "agent_cpu_idle_ms", cpu1 - cpu0);
+	json_add_int(o, "control_execs", n_ctl);
+	json_add_double(o, "control_s", ctl_s);
+	json_add_double(o, "agent_cpu_control_ms", cpu1 - cpu0);
 	json_add_double(o, "agent_cpu_storm_ms", cpu2 - cpu1);
-	json_add_double(o, "agent_sched_idle_ms", ns1 - ns0);
+	json_add_double(o, "agent_sched_control_ms", ns1 - ns0);
 	json_add_double(o, "agent_sched_storm_ms", ns2 - ns1);
-	/* the idle rate over the storm's length: what the agent would have used anyway */
-	json_add_double(o, "agent_cpu_added_ms", (cpu2 - cpu1) - (cpu1 - cpu0) * storm_s / idle_s);
-	json_add_double(o, "agent_sched_added_ms", (ns2 - ns1) - (ns1 - ns0) * storm_s / idle_s);
+	/* the control storm's cost per exec over the learning storm's execs */
+	expected = (cpu1 - cpu0) * n / n_ctl;
+	expected_ns = (ns1 - ns0) * n / n_ctl;
+	json_add_double(o, "agent_cpu_expected_ms", expected);
+	json_add_double(o, "agent_cpu_added_ms", (cpu2 - cpu1) - expected);
+	json_add_double(o, "agent_sched_expected_ms", expected_ns);
+	json_add_double(o, "agent_sched_added_ms", (ns2 - ns1) - expected_ns);
 	json_add_int(o, "clock_tick_hz", sysconf(_SC_CLK_TCK));
 	json_add_int(o, "binary_records", items);
 	json_add_int(o, "binary_execs", execs);
@@ -840,10 +858,11 @@ static int learn_storm(struct bench *b, struct lagent *a, struct json_object *o)
 	json_add_int(o, "kernel_learn_records", status_int(st, "kernel_stats", "learn_records"));
 	json_add_int(o, "kernel_learn_lost", status_int(st, "kernel_stats", "learn_records_lost"));
 	json_add_double(o, "show_s", show_s);
-	fprintf(stderr,
-		"bench: learn storm: %d execs in %.1f s (%.0f/s), %lld record(s) of the binary "
-		"counting %lld; agent CPU %.0f ms storm, %.0f ms in %.0f s idle\n",
-		n, storm_s, n / storm_s, items, execs, cpu2 - cpu1, cpu1 - cpu0, idle_s);
+	fprintf(
+	    stderr,
+	    "bench: learn storm: %d execs in %.1f s (%.0f/s), %lld record(s) of the binary "
+	    "counting %lld; agent CPU %.0f ms storm, %.0f ms for %d execs in a pod not learning\n",
+	    n, storm_s, n / storm_s, items, execs, cpu2 - cpu1, cpu1 - cpu0, n_ctl);
 out:
 	json_object_put(ex);
 	json_object_put(st);

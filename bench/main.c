@@ -85,7 +85,6 @@ static void defaults(struct bench_opts *o)
 		o->learn_rounds = 4;
 		o->learn_stats_batch = 50;
 		o->learn_storm = o->learn_storm ?: 10000;
-		o->learn_idle_s = 5;
 		o->learn_bins = 1000;
 		o->learn_workloads = 100;
 	} else {
@@ -106,7 +105,6 @@ static void defaults(struct bench_opts *o)
 		o->learn_rounds = 30;
 		o->learn_stats_batch = 100;
 		o->learn_storm = o->learn_storm ?: 100000;
-		o->learn_idle_s = 30;
 		o->learn_bins = 10000;
 		o->learn_workloads = 1000;
 	}
