@@ -91,7 +91,6 @@ void pf_learn_take_dirty(struct pf_learn *l, struct pf_strset *out);
 struct pf_learn_counts {
 	size_t scopes;
 	size_t identities; /* pod containers that learned */
-	size_t workloads;  /* workload identities */
 	size_t records;	   /* (pod container, file, caller, kind) */
 	size_t unknown;	   /* records of an unknown learn id */
 	size_t journal_errors;

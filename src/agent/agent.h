@@ -54,7 +54,6 @@ struct agent {
 	const char *state_dir;	/* --state-dir: learned records survive restarts here */
 	struct pf_learn *learn; /* NULL: unavailable (learn_error says why) */
 	char learn_error[600];
-	bool learn_changed;	/* records arrived since proposals were last written */
 	long long learn_due_ms; /* next upkeep */
 	unsigned long learn_ticks;
 	unsigned long long learn_evicted;

@@ -100,7 +100,6 @@ void agent_learn_record(struct agent *a, const void *ev, size_t size)
 	rc = pf_learn_record(a->learn, ev, size);
 	if (rc && rc != -ENOENT)
 		pf_warn("learning: a record was not kept: %s", strerror(-rc));
-	a->learn_changed = true;
 }
 
 static int seen_in_kernel(void *ctx, const struct pf_learn_key *k, struct pf_learn_seen *out)
@@ -362,7 +361,6 @@ void agent_learn_tick(struct agent *a, long long now_ms)
 	/* last-seen and counts move in the kernel alone: read, then written where they moved */
 	pf_learn_refresh(a->learn, seen_in_kernel, a->ks);
 	push_proposals(a);
-	a->learn_changed = false;
 }
 
 /* ---- control requests: "learn start SCOPE [seed]", "learn stop SCOPE", "learn show [F]" ---- */
@@ -395,7 +393,6 @@ struct json_object *agent_learn_request(struct agent *a, const char *args)
 		if (strcmp(opt, "seed") == 0) {
 			rc = seed_from_proc(a);
 			json_object_object_add(o, "seeded_processes", json_object_new_int(rc));
-			a->learn_changed = true;
 		}
 		pf_info("learning started: %s", arg);
 		return o;

@@ -909,9 +909,6 @@ bool pf_learn_knows(const struct pf_learn *l, uint32_t learn_id)
 
 void pf_learn_counts(const struct pf_learn *l, struct pf_learn_counts *out)
 {
-	struct placed *v;
-	size_t n = place_records(l, NULL, &v);
-
 	memset(out, 0, sizeof(*out));
 	out->scopes = l->n_scopes;
 	out->identities = HASH_CNT(hh, l->ids);
@@ -919,9 +916,6 @@ void pf_learn_counts(const struct pf_learn *l, struct pf_learn_counts *out)
 	out->unknown = l->unknown;
 	out->journal_errors = l->journal_errors;
 	snprintf(out->last_error, sizeof(out->last_error), "%s", l->last_error);
-	for (size_t i = 0; i < n; i++)
-		out->workloads += i == 0 || !same_workload(v[i].r->who, v[i - 1].r->who);
-	free(v);
 }
 
 struct json_object *pf_learn_status_json(struct pf_learn *l)
