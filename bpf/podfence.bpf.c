@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * podfence's BPF programs: exactly one exec program is attached (whichever
- * backend the kernel allows), plus the cgroup tracker. Every policy, binding
- * and cgroup is map data; nothing here depends on how many there are.
+ * backend the kernel allows), plus the cgroup tracker and one program per
+ * egress hook (net.bpf.h). Every policy, binding and cgroup is map data;
+ * nothing here depends on how many there are.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include "podfence/abi.h"
 #include "decide.bpf.h"
+#include "net.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -51,14 +51,18 @@ label_selector = lambda desc: obj({
 
 def match_args(template):
     p = {
-        "index": {"type": "integer", "minimum": 0, "maximum": 0,
-                  "description": "0: the executed file (declared in args)"},
-        "operator": s(enum=["Equal", "NotEqual", "Prefix", "NotPrefix", "Postfix", "NotPostfix"]),
-        "values": strs("resolved paths as the kernel reports them (docs/policy.md 2.4)"),
+        "index": {"type": "integer", "minimum": 0, "maximum": 1,
+                  "description": "exec: 0, the executed file; connect hooks: the sock, socket "
+                                 "or sockaddr argument (declared in args)"},
+        "operator": s(enum=["Equal", "NotEqual", "Prefix", "NotPrefix", "Postfix", "NotPostfix",
+                            "DAddr", "NotDAddr", "DPort", "NotDPort", "SAddr", "NotSAddr",
+                            "SPort", "NotSPort", "Family", "Protocol"]),
+        "values": strs("exec: resolved paths as the kernel reports them (docs/policy.md 2.4); "
+                       "connect hooks: CIDRs, ports or ranges, families, protocols (section 9)"),
     }
     if template:
         p["valuesFrom"] = s("a parameter of the template: its values are added to values", minLength=1)
-    return arr(obj(p, required=["operator"]), "conditions on the executed file", maxItems=3)
+    return arr(obj(p, required=["operator"]), "conditions on the hook's argument", maxItems=6)
 
 def match_binaries(template):
     p = {
@@ -89,19 +93,22 @@ def selectors(template):
         maxItems=5)
 
 args = arr(obj({
-    "index": {"type": "integer", "minimum": 0, "maximum": 0},
-    "type": s(enum=["linux_binprm", "file"]),
+    "index": {"type": "integer", "minimum": 0, "maximum": 1},
+    "type": s(enum=["linux_binprm", "file", "sock", "socket", "sockaddr"]),
     "label": s(),
-}, required=["type"]), "argument 0: the executed file", maxItems=1)
+}, required=["type"]), "exec: argument 0, the executed file; connect hooks: the socket and "
+    "the destination (sockaddr)", maxItems=2)
 
 def hooks(template):
     common = {"args": copy.deepcopy(args), "selectors": selectors(template), "message": s(), "tags": strs()}
-    kp = dict(call=s(enum=["security_bprm_creds_for_exec", "security_bprm_check"]),
+    kp = dict(call=s(enum=["security_bprm_creds_for_exec", "security_bprm_check", "tcp_connect",
+                           "security_socket_connect"]),
               syscall={"type": "boolean", "description": "false (or omitted): a kernel function"},
               **common)
-    lsm = dict(hook=s(enum=["bprm_check_security", "bprm_creds_for_exec"]), **copy.deepcopy(common))
-    return (arr(obj(kp, required=["call"]), "exec hooks, TracingPolicy syntax"),
-            arr(obj(lsm, required=["hook"]), "exec hooks, TracingPolicy syntax"))
+    lsm = dict(hook=s(enum=["bprm_check_security", "bprm_creds_for_exec", "socket_connect"]),
+               **copy.deepcopy(common))
+    return (arr(obj(kp, required=["call"]), "exec and connect hooks, TracingPolicy syntax"),
+            arr(obj(lsm, required=["hook"]), "exec and connect hooks, TracingPolicy syntax"))
 
 def crd(group, kind, plural, singular, scope, schema, columns, short=None, categories=None, desc=""):
     names = {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": singular}
@@ -233,7 +240,8 @@ for h in (kp, lsm):
     for k in ("call", "hook"):
         if k in h["items"]["properties"]:
             h["items"]["properties"][k] = s("podfence enforces " + " and ".join(h["items"]["properties"][k]["enum"]))
-    h["items"]["properties"]["args"]["items"]["properties"]["type"] = s("podfence: linux_binprm or file")
+    h["items"]["properties"]["args"]["items"]["properties"]["type"] = s(
+        "podfence: linux_binprm or file (exec), sock, socket or sockaddr (connect hooks)")
     h["items"]["properties"]["args"]["items"]["properties"]["index"] = {"type": "integer", "minimum": 0}
     h["items"]["properties"]["args"]["items"]["x-kubernetes-preserve-unknown-fields"] = True
     h["items"]["properties"]["args"].pop("maxItems")

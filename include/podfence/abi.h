@@ -23,6 +23,13 @@
  *                                                        file, caller) once, then only counted)
  *   session_procs tgid             -> start time        (exec sessions: kubectl exec and below)
  *
+ * Egress (docs/policy.md, "Egress"), judged by the cgroup/connect4/6 and
+ * cgroup/sendmsg4/6 programs attached once at the cgroup2 root:
+ *
+ *   wl_net        workload id      -> pf_net_ruleset    (egress rules of one workload, inline)
+ *   net4 / net6   {len, set, addr} -> present           (destination CIDRs: LPM trie per family)
+ *   net_ports     {len, set, port} -> present           (port ranges, as prefixes of the port)
+ *
  * Value sets are immutable and content-addressed by user space: changing the
  * values of a rule means a new set id, a new ruleset pointing at it, and the
  * old set freed only after every program that might still read it has ended.
@@ -90,6 +97,11 @@ static inline __attribute__((always_inline)) __u8 pf_exact_tier(__u32 len)
 enum pf_subject {
 	PF_SUBJ_EXEC_PATH = 0, /* the file being executed (resolved by the kernel) */
 	PF_SUBJ_CALLER = 1,    /* the binary of the process calling exec */
+	/* Egress (user space's model; the kernel reads them as struct pf_net_rule) */
+	PF_SUBJ_DADDR = 2,    /* destination address: values are CIDRs */
+	PF_SUBJ_DPORT = 3,    /* destination port: values are ports and ranges */
+	PF_SUBJ_PROTOCOL = 4, /* "6" (TCP), "17" (UDP) */
+	PF_SUBJ_FAMILY = 5,   /* "2" (AF_INET), "10" (AF_INET6) */
 };
 
 enum pf_match {
@@ -97,6 +109,8 @@ enum pf_match {
 	PF_MATCH_EXACT = 1,
 	PF_MATCH_PREFIX = 2,
 	PF_MATCH_SUFFIX = 3,
+	PF_MATCH_CIDR = 4, /* a set of CIDRs: "10.0.0.0/8", "fd00::/8" (net4, net6) */
+	PF_MATCH_PORT = 5, /* a set of ports: "53", "8000-8080" (net_ports) */
 };
 
 /* One condition: "subject is (not) in value set set_id". */
@@ -151,6 +165,11 @@ struct pf_rule {
 enum pf_ruleset_flags {
 	/* a rule has a PF_SUBJ_CALLER condition: resolve the calling binary first */
 	PF_RS_CALLER = 1 << 0,
+	/*
+	 * The workload has egress rules (wl_net): without them there, its
+	 * connects are refused rather than let through (fail closed).
+	 */
+	PF_RS_NET = 1 << 1,
 };
 
 /*
@@ -270,6 +289,11 @@ enum pf_stat {
 	PF_STAT_LEARN_RECORDS, /* of those, a new (pod container, file, caller): one record */
 	PF_STAT_LEARN_FULL,    /* a new one found `learned` full: not recorded, tried again */
 	PF_STAT_LEARN_LOST,    /* a new one found the ring buffer full: tried again next exec */
+	PF_STAT_NET_CALLS,     /* connects and unconnected sends seen by the egress hooks */
+	PF_STAT_NET_BOUND,     /* of those, in a bound cgroup with egress rules */
+	PF_STAT_NET_BLOCKED,   /* refused (EPERM), raw sockets included */
+	PF_STAT_NET_REPORTED,  /* reported only (monitor mode or Post) */
+	PF_STAT_NET_NO_RULES,  /* egress rules expected but missing: refused (fail closed) */
 	PF_STAT__MAX,
 };
 
@@ -282,6 +306,7 @@ enum pf_event_flags {
 	PF_EV_FOREIGN_VIEW = 1 << 5, /* not the container's view of the file: failed closed */
 	PF_EV_NO_RULES = 1 << 6,     /* bound cgroup whose workload has no rules: failed closed */
 	PF_EV_LEARN = 1 << 7,	     /* not an exec decision: a struct pf_learn_event */
+	PF_EV_NET = 1 << 16,	     /* not an exec decision: a struct pf_net_event */
 };
 
 struct pf_event_policy {
@@ -353,6 +378,102 @@ struct pf_learn_event {
 	char caller[PF_EXACT_MAX];
 };
 
+/*
+ * Egress. A Tetragon selector on a connect hook is a conjunction (address,
+ * port, protocol, family), so one rule needs at most two set lookups: the
+ * destination's address in an LPM trie of CIDRs, its port in an LPM trie of
+ * port ranges (a range is a few prefixes of the 16-bit port). Sets are
+ * content-addressed and shared like exec's value sets.
+ */
+#define PF_NET_MAX_RULES 8
+
+enum pf_net_family {
+	PF_NET_INET = 1 << 0,  /* IPv4, and IPv4-mapped IPv6 (::ffff:a.b.c.d) */
+	PF_NET_INET6 = 1 << 1, /* every other IPv6 address */
+};
+
+enum pf_net_proto {
+	PF_NET_TCP = 1 << 0,
+	PF_NET_UDP = 1 << 1,
+};
+
+enum pf_net_negate {
+	PF_NET_NOT_ADDR = 1 << 0, /* NotDAddr: the rule holds when the address is NOT in addr_set */
+	PF_NET_NOT_PORT = 1 << 1, /* NotDPort */
+};
+
+struct pf_net_rule {
+	__u32 policy_id;
+	__u32 addr_set; /* 0: any address */
+	__u32 port_set; /* 0: any port */
+	__u8 actions;	/* enum pf_action bits (Sigkill: denied; the agent kills the caller) */
+	__u8 flags;	/* enum pf_rule_flags bits (PF_RULE_MONITOR) */
+	__u8 group;	/* first match wins per group, groups independent (as exec) */
+	__u8 err;	/* errno returned by Override (positive) */
+	__u8 families;	/* enum pf_net_family bits the rule holds for */
+	__u8 protocols; /* enum pf_net_proto bits the rule holds for */
+	__u8 negate;	/* enum pf_net_negate bits */
+	__u8 pad;
+};
+
+enum pf_net_ruleset_flags {
+	/* raw IP sockets are refused (they would send to any destination unseen) */
+	PF_NRS_NO_RAW = 1 << 0,
+};
+
+struct pf_net_ruleset {
+	__u32 generation;
+	__u16 n_rules;
+	__u16 flags;	/* enum pf_net_ruleset_flags */
+	__u32 learn_id; /* learning: destinations recorded under it (0: none) */
+	__u32 pad;
+	struct pf_net_rule rules[PF_NET_MAX_RULES];
+};
+
+/* LPM trie keys: prefixlen in bits covers the big-endian set id, then the data. */
+struct pf_net4_key {
+	__u32 prefixlen;
+	__u32 set_id_be;
+	__u8 addr[4];
+};
+struct pf_net6_key {
+	__u32 prefixlen;
+	__u32 set_id_be;
+	__u8 addr[16];
+};
+struct pf_port_key {
+	__u32 prefixlen;
+	__u32 set_id_be;
+	__u16 port_be;
+	__u16 pad; /* LPM data must be whole: never part of prefixlen */
+};
+
+/* Shares pf_event's first 32 bytes: flags has PF_EV_NET. */
+struct pf_net_event {
+	__u64 ktime_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tgid;
+	__u32 workload_id;
+	__u32 flags; /* PF_EV_NET | PF_EV_BLOCKED, PF_EV_MONITOR, PF_EV_NO_RULES, PF_EV_NET_* */
+	__u32 n_policies;
+	__u16 family;  /* AF_INET or AF_INET6 as the address is judged (mapped: AF_INET) */
+	__u16 port;    /* host byte order */
+	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, 0 for a raw socket refused */
+	__u8 hook;     /* enum pf_net_hook */
+	__u16 pad;
+	__u32 pad2;
+	__u8 addr[16]; /* IPv4: the first 4 bytes */
+	struct pf_event_policy policies[PF_EVENT_POLICIES];
+	char comm[16];
+};
+
+enum pf_net_hook {
+	PF_NET_HOOK_CONNECT = 0,
+	PF_NET_HOOK_SENDMSG = 1, /* unconnected UDP (DNS included) */
+	PF_NET_HOOK_SOCKET = 2,	 /* socket(2) of a raw IP socket */
+};
+
 /* Backend that enforces exec; chosen at start, recorded in the pinned config. */
 enum pf_backend {
 	PF_BACKEND_NONE = 0,
@@ -388,6 +509,12 @@ PF_ASSERT_SIZE(struct pf_exact_key_s, 8 + PF_EXACT_S);
 PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
 PF_ASSERT_SIZE(struct pf_event_policy, 8);
 PF_ASSERT_SIZE(struct pf_meta, 24);
+PF_ASSERT_SIZE(struct pf_net_rule, 20);
+PF_ASSERT_SIZE(struct pf_net_ruleset, 16 + 20 * PF_NET_MAX_RULES);
+PF_ASSERT_SIZE(struct pf_net4_key, 12);
+PF_ASSERT_SIZE(struct pf_net6_key, 24);
+PF_ASSERT_SIZE(struct pf_port_key, 12);
+PF_ASSERT_SIZE(struct pf_net_event, 40 + 8 + 16 + 8 * PF_EVENT_POLICIES + 16);
 PF_ASSERT_SIZE(struct pf_event, 40 + 8 * PF_EVENT_POLICIES + 16 + PF_PATH_BUF);
 
 #endif /* PODFENCE_ABI_H */

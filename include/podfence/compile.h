@@ -22,7 +22,17 @@ struct pf_compiled {
 	struct pf_rule rules[PF_MAX_RULES];
 	struct pf_strset values[PF_MAX_RULES][PF_MAX_CONDS];
 	size_t n;
+	/*
+	 * Egress rules (connect hooks): net[i].addr_set and port_set are 0
+	 * until written; their values are net_values[i][PF_NET_VALUES_ADDR] and
+	 * [PF_NET_VALUES_PORT] (empty: the rule has no such condition).
+	 */
+	struct pf_net_rule net[PF_NET_MAX_RULES];
+	struct pf_strset net_values[PF_NET_MAX_RULES][2];
+	size_t n_net;
 };
+
+enum { PF_NET_VALUES_ADDR = 0, PF_NET_VALUES_PORT = 1 };
 
 void pf_compiled_free(struct pf_compiled *c);
 /* The exact tiers (enum pf_tier bits) a set of these values occupies (pf_exact_tier()). */
@@ -82,5 +92,20 @@ size_t pf_kernel_entry_bytes(enum pf_kentry kind, size_t len);
  */
 int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n,
 		    uint32_t generation);
+
+/*
+ * Appends the egress rules of policy p (its connect-hook selectors), each
+ * hook entry a group of its own numbered from *group on. On error nothing is
+ * appended; more than PF_NET_MAX_RULES on one workload is -E2BIG, said.
+ */
+int pf_compile_net_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
+			  struct pf_compiled *out, char *err, size_t err_len);
+/*
+ * The egress ruleset the kernel reads for rules[0..n): raw sockets are
+ * refused (PF_NRS_NO_RAW) when an enforcing rule can deny. -E2BIG beyond
+ * PF_NET_MAX_RULES.
+ */
+int pf_net_ruleset_init(struct pf_net_ruleset *rs, const struct pf_net_rule *rules, size_t n,
+			uint32_t generation);
 
 #endif /* PODFENCE_COMPILE_H */

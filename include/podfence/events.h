@@ -13,6 +13,12 @@
  * string has U+FFFD in their place and "path_base64"/"comm_base64" holds them.
  */
 struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_engine *e);
+/*
+ * The same for an egress decision (a connect, an unconnected send, a raw
+ * socket): no "path"; "profile": "egress" and "destination" {address, port,
+ * family, protocol, hook} instead. NULL without memory.
+ */
+struct json_object *pf_net_event_json(const struct pf_net_event *ev, const struct pf_engine *e);
 
 /*
  * Copies s[0..len) to out as well-formed UTF-8: each maximal ill-formed

@@ -29,6 +29,9 @@ struct pf_kstore_opts {
 	 * first exec is let through (decide.bpf.h). 0: nothing is.
 	 */
 	uint32_t node_mntns_inum;
+	/* Where the cgroup2 hierarchy is mounted: the egress hooks attach at its root
+	 * (NULL: found in /proc/self/mountinfo). */
+	const char *cgroup_root;
 };
 
 struct pf_kstore;
@@ -91,6 +94,11 @@ void pf_kstore_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match m
 int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_ruleset *rs,
 			    char *err_msg, size_t err_len);
 void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id);
+/* Egress: replaces the workload's egress rules in one map update (atomic for connects). */
+int pf_kstore_net_ruleset_write(struct pf_kstore *ks, uint32_t wl_id,
+				const struct pf_net_ruleset *rs, char *err_msg, size_t err_len);
+void pf_kstore_net_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id);
+int pf_kstore_net_ruleset_read(struct pf_kstore *ks, uint32_t wl_id, struct pf_net_ruleset *out);
 
 /*
  * Binds a cgroup to a workload. A cgroup already bound (by an earlier call,

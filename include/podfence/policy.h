@@ -8,16 +8,21 @@
  *   PolicyBinding              pod selection + values for a template's parameters
  *
  * Composition (docs/policy.md): every policy and every template instance that
- * applies to a container is evaluated on its own, and an exec is blocked if
- * any enforcing one blocks it. The bindings of one template that apply to
- * one container make ONE instance, whose parameters hold the union of their
- * values: arrival order never matters.
+ * applies to a container is evaluated on its own, and an exec (a connect) is
+ * blocked if any enforcing one blocks it. The bindings of one template that
+ * apply to one container make ONE instance, whose parameters hold the union
+ * of their values: arrival order never matters.
+ *
+ * A rule belongs to one profile, the kind of event its hook sees: an exec
+ * (exec hooks) or a connection's destination (connect hooks, "egress"). One
+ * policy may hold rules of both; each compiler takes the rules of its own.
  */
 #ifndef PODFENCE_POLICY_H
 #define PODFENCE_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "podfence/abi.h"
 #include "podfence/diag.h"
 #include "podfence/labels.h"
@@ -37,18 +42,49 @@ enum pf_mode {
 
 /* One condition of a rule: "subject (not) matches one of values". */
 struct pf_policy_cond {
-	enum pf_subject subject; /* exec path (matchArgs) or caller binary (matchBinaries) */
-	enum pf_match match;	 /* exact / prefix / suffix */
-	bool negate;		 /* NotEqual, NotPrefix, NotPostfix, NotIn */
-	struct pf_strset values;
-	char *param;   /* template: values also come from this parameter */
-	int line, col; /* where the operator was written */
+	enum pf_subject subject; /* exec path (matchArgs) or caller binary (matchBinaries);
+				  * egress: destination address or port */
+	enum pf_match match;	 /* exact / prefix / suffix; egress: CIDR / port */
+	bool negate;		 /* NotEqual, NotPrefix, NotPostfix, NotIn; NotDAddr, NotDPort */
+	/*
+	 * Egress: written SAddr/SPort, on a sockaddr argument, whose address is
+	 * the destination (Tetragon's names); else DAddr/DPort. Only the name
+	 * shown to the user depends on it.
+	 */
+	bool sockaddr_op;
+	struct pf_strset values; /* egress: canonical spellings (pf_net_value_canon()) */
+	char *param;		 /* template: values also come from this parameter */
+	int line, col;		 /* where the operator was written */
+};
+
+enum pf_profile {
+	PF_PROFILE_EXEC = 0, /* exec hooks: conds[] */
+	PF_PROFILE_NET = 1,  /* connect hooks: net */
+};
+
+/*
+ * What one selector of a connect hook matches, ANDed: the destination's
+ * address and port, the connection's protocol and address family. An absent
+ * part matches everything. "Both" has one spelling, 0, so that equal
+ * selectors are equal models.
+ */
+struct pf_net_match {
+	struct pf_policy_cond addr; /* PF_SUBJ_DADDR, PF_MATCH_CIDR: "10.0.0.0/8", "::1/128" */
+	bool has_addr;
+	struct pf_policy_cond port; /* PF_SUBJ_DPORT, PF_MATCH_PORT: "53", "8000-8080" */
+	bool has_port;
+	uint8_t families;	     /* enum pf_net_family bits; 0: both (never both bits) */
+	uint8_t protocols;	     /* enum pf_net_proto bits; 0: both (tcp_connect: PF_NET_TCP) */
+	int family_line, family_col; /* the first Family operator (0: none written) */
+	int protocol_line, protocol_col; /* the first Protocol operator (0: none written) */
 };
 
 /* One selector: conditions ANDed, then actions (enum pf_action bits). */
 struct pf_policy_rule {
-	struct pf_policy_cond conds[PF_MAX_CONDS];
+	enum pf_profile profile;
+	struct pf_policy_cond conds[PF_MAX_CONDS]; /* exec; n_conds is 0 in an egress rule */
 	size_t n_conds;
+	struct pf_net_match net; /* egress */
 	unsigned actions;
 	int err;	/* Override argError as a positive errno (EPERM when -1) */
 	unsigned group; /* hook entry of the policy: first match wins per group */
@@ -128,9 +164,11 @@ char *pf_template_key(const char *name);
 /*
  * The policy enforced by the bindings[0..n) of template tpl on one container:
  * tpl's rules, each parameterised condition holding its fixed values plus the
- * union of the bindings' values for its parameter. The bindings must have
- * be accepted by pf_binding_accept(); fails only without memory. out->name is
- * "<template>", out->kind is "PolicyTemplate".
+ * union of the bindings' values for its parameter (egress values in their
+ * canonical spelling). The bindings must have been accepted by
+ * pf_binding_accept(); fails only without memory (-ENOMEM), or with -EINVAL
+ * for an egress value pf_binding_check() would refuse (never widened by
+ * skipping it). out->name is "<template>", out->kind is "PolicyTemplate".
  */
 int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy *const *bindings,
 			    size_t n, struct pf_policy *out, char *err, size_t err_len);
@@ -166,10 +204,39 @@ int pf_binding_check(const struct pf_policy *tpl, const struct pf_policy *bindin
  * Whether a value can equal what the kernel reports for its kind of match
  * (docs/policy.md 2.4): exact values are resolved absolute paths, Prefix
  * values start with "/", and no value has an empty ("//"), "." or ".."
- * component, except in a memfd name ("/memfd:..."). Returns 0, or -EINVAL
- * with the problem and, where a lexical fix is safe, the canonical spelling.
+ * component, except in a memfd name ("/memfd:..."). CIDR and port values:
+ * see pf_net_value_canon() below. Returns 0, or -EINVAL with the problem and,
+ * where a lexical fix is safe, the canonical spelling.
  */
 int pf_value_check(enum pf_match match, const char *value, char *err, size_t err_len);
+
+/*
+ * Egress values (PF_MATCH_CIDR, PF_MATCH_PORT), checked by pf_value_check()
+ * too. A CIDR is "10.0.0.0/8", "fd00::/8", or an address alone ("127.0.0.1"
+ * is /32, "::1" /128); an IPv4-mapped IPv6 one ("::ffff:10.0.0.0/104") is the
+ * IPv4 one, as the kernel judges such a destination. Host bits set beyond the
+ * prefix ("10.1.2.3/8") are an error naming the network ("10.0.0.0/8"): the
+ * value says two things. A port is "443" or a range, "8000-8080" or (as
+ * Tetragon writes it) "8000:8080", within 0..65535.
+ *
+ * The canonical spelling of a valid value: inet_ntop()'s output and "/len"
+ * always; "80" or "8000-8080". Values are stored canonical, so the same
+ * destinations written differently make the same set. Returns 0, -EINVAL with
+ * the problem in err, -ENOSPC when out_len is too short (PF_NET_VALUE_MAX is
+ * enough).
+ */
+#define PF_NET_VALUE_MAX 64
+int pf_net_value_canon(enum pf_match match, const char *in, char *out, size_t out_len, char *err,
+		       size_t err_len);
+/*
+ * The parsers of the compiler and the evaluator: a CIDR as family
+ * (PF_NET_INET or PF_NET_INET6), address in network byte order (IPv4 in
+ * addr[0..4), the rest zero) and prefix length; a port range (lo == hi for one
+ * port). They take any spelling pf_value_check() accepts; 0 or -EINVAL.
+ * Weak in policy.c: src/lib/netaddr.c's definitions, if linked, win.
+ */
+int pf_cidr_parse(const char *canon, uint8_t *family, uint8_t addr[16], unsigned *prefix_len);
+int pf_port_range_parse(const char *canon, uint16_t *lo, uint16_t *hi);
 
 /* A binding's values for one parameter (NULL: it gives none). */
 const struct pf_strset *pf_binding_values(const struct pf_policy *binding, const char *param);
@@ -177,7 +244,7 @@ const struct pf_strset *pf_binding_values(const struct pf_policy *binding, const
 const struct pf_policy *pf_policies_find_template(const struct pf_policy *const *v, size_t n,
 						  const char *name);
 
-/* The operator as written in the policy ("NotEqual", "In", "Postfix", ...). */
+/* The operator as written in the policy ("NotEqual", "In", "Postfix", "NotDAddr", ...). */
 const char *pf_policy_cond_op(const struct pf_policy_cond *c);
 
 /* Whether the policy applies to a pod (namespace, labels, workload) and a container name. */

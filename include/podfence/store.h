@@ -30,6 +30,10 @@ enum pf_kmap {
 	PF_KMAP_POLICIES,  /* pol_counters */
 	PF_KMAP_CG_EXPECT, /* cg_expect: pods' cgroup names bound when created */
 	PF_KMAP_LEARNED,   /* learned: learning's records (the agent's, not the engine's) */
+	PF_KMAP_NET_RULES, /* wl_net: egress rules of workloads that have any */
+	PF_KMAP_NET4,	   /* net4: IPv4 destination CIDRs */
+	PF_KMAP_NET6,	   /* net6: IPv6 destination CIDRs */
+	PF_KMAP_NET_PORTS, /* net_ports: destination port ranges */
 	PF_KMAP__MAX,
 };
 
@@ -58,6 +62,10 @@ struct pf_store_ops {
 	int (*ruleset_write)(struct pf_store *st, uint32_t wl_id, const struct pf_ruleset *rs,
 			     char *err, size_t err_len);
 	void (*ruleset_delete)(struct pf_store *st, uint32_t wl_id);
+	/* Replaces a workload's egress rules in one update (atomic for connects). */
+	int (*net_ruleset_write)(struct pf_store *st, uint32_t wl_id,
+				 const struct pf_net_ruleset *rs, char *err, size_t err_len);
+	void (*net_ruleset_delete)(struct pf_store *st, uint32_t wl_id);
 	/* Binds a cgroup (or moves a bound one in place, its view anchor kept). */
 	int (*cgroup_bind)(struct pf_store *st, uint64_t cgid, uint32_t wl_id, uint32_t flags,
 			   uint32_t mntns_hint, char *err, size_t err_len);
@@ -117,6 +125,16 @@ static inline int pf_store_ruleset_write(struct pf_store *st, uint32_t wl_id,
 static inline void pf_store_ruleset_delete(struct pf_store *st, uint32_t wl_id)
 {
 	st->ops->ruleset_delete(st, wl_id);
+}
+static inline int pf_store_net_ruleset_write(struct pf_store *st, uint32_t wl_id,
+					     const struct pf_net_ruleset *rs, char *err,
+					     size_t err_len)
+{
+	return st->ops->net_ruleset_write(st, wl_id, rs, err, err_len);
+}
+static inline void pf_store_net_ruleset_delete(struct pf_store *st, uint32_t wl_id)
+{
+	st->ops->net_ruleset_delete(st, wl_id);
 }
 static inline int pf_store_cgroup_bind(struct pf_store *st, uint64_t cgid, uint32_t wl_id,
 				       uint32_t flags, uint32_t mntns_hint, char *err,

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/capability.h>
 #include "podfence/compile.h"
 #include "podfence/control.h"
@@ -118,6 +119,28 @@ static void pod_file_removed(void *ctx, const char *path)
 	pf_engine_pod_file_removed(a->engine, path);
 }
 
+/* The first capability the BPF object needs that the agent lacks (NULL: none). */
+static const char *missing_capability(void)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} needed[] = {{39 /* CAP_BPF */, "CAP_BPF"},
+		      {38 /* CAP_PERFMON */, "CAP_PERFMON"},
+		      {12 /* CAP_NET_ADMIN */, "CAP_NET_ADMIN"}};
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return NULL;
+	if (data[0].effective & (1u << 21 /* CAP_SYS_ADMIN */))
+		return NULL;
+	for (size_t i = 0; i < sizeof(needed) / sizeof(*needed); i++)
+		if (!(data[needed[i].cap / 32].effective & (1u << (needed[i].cap % 32))))
+			return needed[i].name;
+	return NULL;
+}
+
 static int on_event(void *ctx, const struct pf_event *ev, size_t size)
 {
 	struct agent *a = ctx;
@@ -127,9 +150,22 @@ static int on_event(void *ctx, const struct pf_event *ev, size_t size)
 		agent_learn_record(a, ev, size);
 		return 0;
 	}
-	if (size < sizeof(*ev) - sizeof(ev->path))
+	if (size >= offsetof(struct pf_event, n_policies) && (ev->flags & PF_EV_NET)) {
+		const struct pf_net_event *nev = (const void *)ev;
+
+		if (size < sizeof(*nev))
+			return 0;
+		/* Sigkill on a connect hook: refused in the kernel, the caller killed here. */
+		if ((nev->flags & PF_EV_KILLED) && nev->tgid > 1)
+			kill((pid_t)nev->tgid, SIGKILL);
+		o = pf_net_event_json(nev, a->engine);
+	} else if (size < sizeof(*ev) - sizeof(ev->path)) {
 		return 0;
-	o = pf_event_json(ev, a->engine);
+	} else {
+		o = pf_event_json(ev, a->engine);
+	}
+	if (!o)
+		return 0;
 	fprintf(a->events, "%s\n",
 		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 						      JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -357,8 +393,17 @@ static int setup(struct agent *a)
 		return err;
 	err = pf_kstore_open(&a->ks, &a->kopts, &a->took_over);
 	if (err) {
-		pf_err("cannot load the BPF programs: %s%s", strerror(-err),
-		       err == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)" : "");
+		/*
+		 * Without some capability the kernel answers EPERM or, for a
+		 * program it then verifies as unprivileged, EINVAL: name it.
+		 */
+		const char *missing = missing_capability();
+
+		pf_err("cannot load the BPF programs: %s%s%s%s", strerror(-err),
+		       missing ? ": missing " : "", missing ? missing : "",
+		       err == -EPERM || missing
+			   ? " (needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, or CAP_SYS_ADMIN)"
+			   : "");
 		return err;
 	}
 	a->engine = pf_engine_new(pf_kstore_store(a->ks), a->cgroup_root);

@@ -159,6 +159,36 @@ static void print_actions(unsigned actions, int err)
 		printf("NoPost (matches, does nothing)");
 }
 
+/* An egress selector: its address and port conditions, protocol and family. */
+static void explain_net(const struct pf_net_match *m, size_t *values, size_t *bytes)
+{
+	const struct pf_policy_cond *c[2] = {m->has_addr ? &m->addr : NULL,
+					     m->has_port ? &m->port : NULL};
+	bool any = false;
+
+	for (int i = 0; i < 2; i++) {
+		if (!c[i])
+			continue;
+		printf("%s%s %s %zu value%s%s%s", any ? " AND " : "", i ? "port" : "destination",
+		       pf_policy_cond_op(c[i]), c[i]->values.n, c[i]->values.n == 1 ? "" : "s",
+		       c[i]->param ? " + parameter " : "", c[i]->param ? c[i]->param : "");
+		*values += c[i]->values.n;
+		/* an LPM trie node per CIDR, a few per port range (kmalloc-64 each) */
+		*bytes += c[i]->values.n * 64;
+		any = true;
+	}
+	if (m->protocols)
+		printf("%s%s", any ? " AND " : "",
+		       m->protocols == PF_NET_TCP   ? "TCP"
+		       : m->protocols == PF_NET_UDP ? "UDP"
+						    : "");
+	else
+		printf("%sTCP or UDP", any ? " AND " : "");
+	if (m->families)
+		printf(" AND %s", m->families == PF_NET_INET ? "IPv4" : "IPv6");
+	printf(" (connects and unconnected sends)");
+}
+
 static void explain_policy(const struct pf_policy *p)
 {
 	size_t bytes = 0, values = 0, groups = 0;
@@ -174,7 +204,7 @@ static void explain_policy(const struct pf_policy *p)
 		}
 		goto selection;
 	}
-	printf("  hook:      %s (podfence: one exec program for every policy)\n", p->hook);
+	printf("  hook:      %s (podfence: one program per hook for every policy)\n", p->hook);
 	printf("  mode:      %s\n", p->mode == PF_MODE_MONITOR ? "monitor" : "enforce");
 	printf("  path view: %s\n",
 	       p->any_view ? "task (podfence.io/path-view): also matched outside the container's "
@@ -186,6 +216,13 @@ static void explain_policy(const struct pf_policy *p)
 		if (r == 0 || pr->group != p->rules[r - 1].group)
 			printf("  hook entry %zu (first matching selector acts):\n", groups++);
 		printf("    selector %zu (line %d): ", r, pr->line);
+		if (pr->profile == PF_PROFILE_NET) {
+			explain_net(&pr->net, &values, &bytes);
+			printf(" -> ");
+			print_actions(pr->actions, pr->err);
+			printf("\n");
+			continue;
+		}
 		if (!pr->n_conds)
 			printf("every exec");
 		for (size_t i = 0; i < pr->n_conds; i++) {
@@ -305,7 +342,8 @@ static void check_pods(struct check *c)
 			for (size_t j = 0; j < r.n; j++) {
 				const struct pf_eval_policy *ep = &r.v[j];
 
-				rules += ep->policy->n_rules;
+				for (size_t k = 0; k < ep->policy->n_rules; k++)
+					rules += ep->policy->rules[k].profile == PF_PROFILE_EXEC;
 				if (ep->n_bindings < 2)
 					continue;
 				char names[512] = "";

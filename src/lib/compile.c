@@ -22,6 +22,10 @@ void pf_compiled_free(struct pf_compiled *c)
 		for (unsigned k = 0; k < PF_MAX_CONDS; k++)
 			pf_strset_free(&c->values[i][k]);
 	c->n = 0;
+	for (size_t i = 0; i < c->n_net && i < PF_NET_MAX_RULES; i++)
+		for (unsigned k = 0; k < 2; k++)
+			pf_strset_free(&c->net_values[i][k]);
+	c->n_net = 0;
 }
 
 int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n,
@@ -91,17 +95,21 @@ static void compiled_truncate(struct pf_compiled *c, size_t from)
 int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
 		      bool sees_caller, struct pf_compiled *out, char *err, size_t err_len)
 {
-	size_t start = out->n;
+	size_t start = out->n, n_exec = 0;
 	unsigned last_hook = 0;
 	uint8_t g = *group;
 	int ret;
 
-	if (out->n + p->n_rules > PF_MAX_RULES) {
+	for (size_t i = 0; i < p->n_rules; i++)
+		n_exec += p->rules[i].profile == PF_PROFILE_EXEC;
+	if (out->n + n_exec > PF_MAX_RULES) {
 		snprintf(err, err_len, "%zu rules apply to one workload (at most %d)",
-			 out->n + p->n_rules, PF_MAX_RULES);
+			 out->n + n_exec, PF_MAX_RULES);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < p->n_rules; i++) {
+		if (p->rules[i].profile == PF_PROFILE_NET)
+			continue; /* egress: never an exec rule (its own compiler's) */
 		/* Each hook entry of a policy is a first-match group of its own. */
 		if (i > 0 && p->rules[i].group != last_hook)
 			g++;
@@ -117,6 +125,49 @@ int pf_compile_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *gr
 	if (p->n_rules)
 		g++;
 	*group = g;
+	return 0;
+}
+
+/* pf_compiled_merge() for the egress rules: the same, on their own groups. */
+static int compiled_merge_net(struct pf_compiled *out, const struct pf_compiled *src, char *err,
+			      size_t err_len)
+{
+	uint8_t next = 0, src_group = 0, mapped = 0;
+	bool have_map = false;
+	size_t n0 = out->n_net;
+
+	for (size_t i = 0; i < n0; i++)
+		next = out->net[i].group + 1 > next ? out->net[i].group + 1 : next;
+	for (size_t i = 0; i < src->n_net; i++) {
+		bool held = false;
+
+		for (size_t k = 0; k < n0 && !held; k++)
+			held = out->net[k].policy_id == src->net[i].policy_id;
+		if (held)
+			continue;
+		if (out->n_net >= PF_NET_MAX_RULES) {
+			snprintf(err, err_len,
+				 "more than %d egress rules apply to a container not identified "
+				 "yet (the rules of all the pod's containers)",
+				 PF_NET_MAX_RULES);
+			return -E2BIG;
+		}
+		if (!have_map || src->net[i].group != src_group) {
+			src_group = src->net[i].group;
+			mapped = next++;
+			have_map = true;
+		}
+		out->net[out->n_net] = src->net[i];
+		out->net[out->n_net].group = mapped;
+		out->n_net++;
+		for (unsigned k = 0; k < 2; k++) {
+			if (pf_strset_copy(&out->net_values[out->n_net - 1][k],
+					   &src->net_values[i][k])) {
+				snprintf(err, err_len, "out of memory");
+				return -ENOMEM;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -158,7 +209,7 @@ int pf_compiled_merge(struct pf_compiled *out, const struct pf_compiled *src, ch
 			}
 		}
 	}
-	return 0;
+	return compiled_merge_net(out, src, err, err_len);
 }
 
 void pf_compiled_deny_all(struct pf_compiled *c)
@@ -169,6 +220,14 @@ void pf_compiled_deny_all(struct pf_compiled *c)
 	c->rules[0].actions = PF_ACT_DENY | PF_ACT_POST;
 	c->rules[0].err = EPERM;
 	c->n = 1;
+	/* and every connect, send and raw socket */
+	for (size_t i = 0; i < c->n_net; i++)
+		for (unsigned k = 0; k < 2; k++)
+			pf_strset_free(&c->net_values[i][k]);
+	memset(&c->net[0], 0, sizeof(c->net[0]));
+	c->net[0].actions = PF_ACT_DENY | PF_ACT_POST;
+	c->net[0].err = EPERM;
+	c->n_net = 1;
 }
 
 /* The values of an allowlist condition of rule i (NotEqual on the executed file), or NULL. */
@@ -249,6 +308,12 @@ bool pf_compiled_equal(const struct pf_compiled *a, const struct pf_compiled *b)
 		for (unsigned k = 0; k < PF_MAX_CONDS; k++)
 			if (!pf_strset_equal(&a->values[i][k], &b->values[i][k]))
 				return false;
+	if (a->n_net != b->n_net || memcmp(a->net, b->net, a->n_net * sizeof(a->net[0])))
+		return false;
+	for (size_t i = 0; i < a->n_net; i++)
+		for (unsigned k = 0; k < 2; k++)
+			if (!pf_strset_equal(&a->net_values[i][k], &b->net_values[i][k]))
+				return false;
 	return true;
 }
 
@@ -263,9 +328,14 @@ int pf_policy_validate(const struct pf_policy *p, size_t *n_values, char *err, s
 		return -ENOMEM;
 	/* The node's backend is checked when the policy is applied; here, everything else. */
 	ret = pf_compile_policy(p, 1, &group, true, c, err, err_len);
+	group = 0;
+	if (!ret)
+		ret = pf_compile_net_policy(p, 1, &group, c, err, err_len);
 	for (size_t i = 0; i < c->n; i++)
 		for (unsigned k = 0; k < c->rules[i].n_conds && k < PF_MAX_CONDS; k++)
 			*n_values += c->values[i][k].n;
+	for (size_t i = 0; i < c->n_net; i++)
+		*n_values += c->net_values[i][0].n + c->net_values[i][1].n;
 	pf_compiled_free(c);
 	free(c);
 	return ret;

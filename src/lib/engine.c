@@ -78,6 +78,7 @@ int pf_engine_collect(struct pf_engine *e)
 
 		e->wl_garbage = g->next;
 		pf_store_ruleset_delete(e->st, g->id);
+		pf_store_net_ruleset_delete(e->st, g->id);
 		free(g);
 	}
 	pf_sets_collect(e->sets);

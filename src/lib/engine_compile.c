@@ -110,8 +110,8 @@ fail:
 
 /* Compiles one template's bindings[0..n) (same template, sorted) for a container. */
 static int compile_instance(struct pf_engine *e, struct policy_ent *const *bes, size_t n,
-			    uint8_t *group, struct pf_compiled *out, struct ptrs *used, char *err,
-			    size_t err_len)
+			    uint8_t *group, uint8_t *net_group, struct pf_compiled *out,
+			    struct ptrs *used, char *err, size_t err_len)
 {
 	const struct pf_policy *b0 = ent_policy(bes[0]);
 	struct pf_policy *tpl = eng_active_template(e, b0->template_ref), inst;
@@ -164,6 +164,8 @@ static int compile_instance(struct pf_engine *e, struct policy_ent *const *bes, 
 	if (ret)
 		goto out;
 	ret = pf_compile_policy(&inst, ie->id, group, e->st->sees_caller, out, err, err_len);
+	if (!ret)
+		ret = pf_compile_net_policy(&inst, ie->id, net_group, out, err, err_len);
 	pf_policy_free(&inst);
 	if (!ret)
 		ret = eng_ptrs_add_unique(used, ie);
@@ -182,7 +184,7 @@ int eng_compile_rules(struct pf_engine *e, const struct ptrs *cands, const char 
 		      struct pf_compiled *out, struct ptrs *used, char *err, size_t err_len)
 {
 	struct ptrs bindings = {};
-	uint8_t group = 0;
+	uint8_t group = 0, net_group = 0;
 	int ret = 0;
 
 	pf_compiled_free(out);
@@ -198,6 +200,8 @@ int eng_compile_rules(struct pf_engine *e, const struct ptrs *cands, const char 
 		}
 		ret = pf_compile_policy(p, pe->id, &group, e->st->sees_caller, out, err, err_len);
 		if (!ret)
+			ret = pf_compile_net_policy(p, pe->id, &net_group, out, err, err_len);
+		if (!ret)
 			ret = eng_ptrs_add_unique(used, pe);
 	}
 	/* One instance per template, from its bindings: united, whatever their order. */
@@ -210,7 +214,7 @@ int eng_compile_rules(struct pf_engine *e, const struct ptrs *cands, const char 
 			if (strcmp(ent_policy(bindings.v[j])->template_ref, tpl))
 				break;
 		ret = compile_instance(e, (struct policy_ent *const *)&bindings.v[i], j - i, &group,
-				       out, used, err, err_len);
+				       &net_group, out, used, err, err_len);
 	}
 	free(bindings.v);
 	if (ret)

@@ -144,13 +144,20 @@ struct pod_ent {
 	UT_hash_handle hh;
 };
 
+/* A workload's rules as written: exec rules and egress rules, their set ids filled. */
+struct wl_rules {
+	struct pf_rule exec[PF_MAX_RULES];
+	size_t n;
+	struct pf_net_rule net[PF_NET_MAX_RULES];
+	size_t n_net;
+};
+
 struct wl_ent {
 	uint32_t id;
 	uint32_t learn_id;   /* learning (learn.h): 0, or its records' id */
 	struct pod_ent *pod; /* NULL: the engine's empty workload */
 	char *container;     /* NULL: the pod's (pod_wl) */
-	struct pf_rule rules[PF_MAX_RULES];
-	size_t n_rules;
+	struct wl_rules r;
 	UT_hash_handle hh;
 };
 

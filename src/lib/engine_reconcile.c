@@ -7,17 +7,52 @@
  */
 #include "engine_internal.h"
 
-static bool same_rules(const struct pf_rule *a, size_t na, const struct pf_rule *b, size_t nb)
+static bool same_rules(const struct wl_rules *a, const struct wl_rules *b)
 {
-	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+	return a->n == b->n && memcmp(a->exec, b->exec, a->n * sizeof(a->exec[0])) == 0 &&
+	       a->n_net == b->n_net && memcmp(a->net, b->net, a->n_net * sizeof(a->net[0])) == 0;
 }
 
-/* Drops the set references rules[0..n) hold. */
-static void rules_release(struct pf_engine *e, const struct pf_rule *rules, size_t n)
+/* Drops the set references the rules hold. */
+static void rules_release(struct pf_engine *e, const struct wl_rules *r)
 {
-	for (size_t i = 0; i < n; i++)
-		for (unsigned c = 0; c < rules[i].n_conds && c < PF_MAX_CONDS; c++)
-			pf_sets_release(e->sets, rules[i].conds[c].set_id);
+	for (size_t i = 0; i < r->n; i++)
+		for (unsigned c = 0; c < r->exec[i].n_conds && c < PF_MAX_CONDS; c++)
+			pf_sets_release(e->sets, r->exec[i].conds[c].set_id);
+	for (size_t i = 0; i < r->n_net; i++) {
+		if (r->net[i].addr_set)
+			pf_sets_release(e->sets, r->net[i].addr_set);
+		if (r->net[i].port_set)
+			pf_sets_release(e->sets, r->net[i].port_set);
+	}
+}
+
+/* The egress rules' sets: a reference per address and port condition. */
+static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, struct wl_rules *out,
+			     char *msg, size_t msg_len)
+{
+	uint8_t tiers;
+	int err = 0;
+
+	out->n_net = 0;
+	for (size_t i = 0; i < c->n_net && !err; i++) {
+		struct pf_net_rule r = c->net[i];
+
+		if (c->net_values[i][PF_NET_VALUES_ADDR].n)
+			err = pf_sets_acquire(e->sets, PF_MATCH_CIDR,
+					      &c->net_values[i][PF_NET_VALUES_ADDR], &r.addr_set,
+					      &tiers, msg, msg_len);
+		if (!err && c->net_values[i][PF_NET_VALUES_PORT].n) {
+			err = pf_sets_acquire(e->sets, PF_MATCH_PORT,
+					      &c->net_values[i][PF_NET_VALUES_PORT], &r.port_set,
+					      &tiers, msg, msg_len);
+			if (err && r.addr_set)
+				pf_sets_release(e->sets, r.addr_set);
+		}
+		if (!err)
+			out->net[out->n_net++] = r;
+	}
+	return err;
 }
 
 /*
@@ -28,11 +63,14 @@ static void rules_release(struct pf_engine *e, const struct pf_rule *rules, size
  * rules stay complete) and said in the pod's status.
  */
 static int rules_acquire(struct pf_engine *e, struct pod_ent *pe, const struct pf_compiled *c,
-			 struct pf_rule *rules, size_t *n, char *msg, size_t msg_len)
+			 struct wl_rules *out, char *msg, size_t msg_len)
 {
+	struct pf_rule *rules = out->exec;
+	size_t *n = &out->n;
 	int err = 0;
 
 	*n = 0;
+	out->n_net = 0;
 	msg[0] = 0;
 	for (size_t i = 0; i < c->n && !err; i++) {
 		struct pf_rule r = c->rules[i];
@@ -60,9 +98,12 @@ static int rules_acquire(struct pf_engine *e, struct pod_ent *pe, const struct p
 		if (!err)
 			rules[(*n)++] = r;
 	}
+	if (!err)
+		err = net_rules_acquire(e, c, out, msg, msg_len);
 	if (err) {
-		rules_release(e, rules, *n);
+		rules_release(e, out);
 		*n = 0;
+		out->n_net = 0;
 		if (!msg[0])
 			snprintf(msg, msg_len, "%s", strerror(-err));
 	}
@@ -80,7 +121,7 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 	struct wl_garbage *g = malloc(sizeof(*g));
 
 	HASH_DEL(e->wls, wl);
-	rules_release(e, wl->rules, wl->n_rules);
+	rules_release(e, &wl->r);
 	if (g) {
 		/* The ruleset stays until no program can still hold the old cgroup mapping. */
 		g->id = wl->id;
@@ -90,22 +131,47 @@ static void wl_garbage(struct pf_engine *e, struct wl_ent *wl)
 	eng_wl_ent_free(wl);
 }
 
-/* Writes a workload's ruleset, its flags derived from the rules. */
-static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct pf_rule *rules, size_t n,
-			 uint32_t learn_id, char *msg, size_t msg_len)
+/*
+ * Writes a workload's rulesets, their flags derived from the rules: the
+ * egress rules first, then the exec ruleset that says they exist (a connect
+ * finding the flag without the rules is refused, never let through); egress
+ * rules no longer wanted go after the flag is cleared. had_net: the
+ * workload had egress rules before.
+ */
+static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct wl_rules *r,
+			 bool had_net, uint32_t learn_id, char *msg, size_t msg_len)
 {
+	struct pf_net_ruleset nrs;
 	struct pf_ruleset rs;
-	int err = pf_ruleset_init(&rs, rules, n, ++e->generation);
+	int err = pf_ruleset_init(&rs, r->exec, r->n, ++e->generation);
 
 	rs.learn_id = learn_id;
 	if (err) {
-		snprintf(msg, msg_len, "%zu rules apply to one workload (at most %d)", n,
+		snprintf(msg, msg_len, "%zu rules apply to one workload (at most %d)", r->n,
 			 PF_MAX_RULES);
 		return err;
+	}
+	if (r->n_net) {
+		err = pf_net_ruleset_init(&nrs, r->net, r->n_net, e->generation);
+		if (err) {
+			snprintf(msg, msg_len,
+				 "%zu egress rules apply to one workload (at most %d)", r->n_net,
+				 PF_NET_MAX_RULES);
+			return err;
+		}
+		err = pf_store_net_ruleset_write(e->st, wl_id, &nrs, msg, msg_len);
+		if (err) {
+			if (!msg[0])
+				snprintf(msg, msg_len, "%s", strerror(-err));
+			return err;
+		}
+		rs.flags |= PF_RS_NET;
 	}
 	err = pf_store_ruleset_write(e->st, wl_id, &rs, msg, msg_len);
 	if (err && !msg[0])
 		snprintf(msg, msg_len, "%s", strerror(-err));
+	if (!err && !r->n_net && had_net)
+		pf_store_net_ruleset_delete(e->st, wl_id);
 	return err;
 }
 
@@ -124,17 +190,17 @@ static void wl_failed(struct pod_ent *pe, const char *container, const char *why
  * one goes to *replaced (collected once no cgroup points at it).
  */
 static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *container,
-		    struct wl_ent **slot, struct pf_rule *rules, size_t n, uint32_t learn_id,
+		    struct wl_ent **slot, const struct wl_rules *rules, uint32_t learn_id,
 		    struct wl_ent **replaced)
 {
 	struct wl_ent *wl = *slot, *fresh = NULL;
-	bool large = n > PF_SMALL_RULES;
+	bool large = rules->n > PF_SMALL_RULES;
 	char msg[192] = "";
 	int err;
 
 	*replaced = NULL;
-	if (wl && wl->learn_id == learn_id && same_rules(wl->rules, wl->n_rules, rules, n)) {
-		rules_release(e, rules, n); /* already in force */
+	if (wl && wl->learn_id == learn_id && same_rules(&wl->r, rules)) {
+		rules_release(e, rules); /* already in force */
 		return 0;
 	}
 	if (!wl || !!(wl->id & PF_WL_LARGE) != large) {
@@ -152,7 +218,7 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 		fresh->pod = pe;
 		wl = fresh;
 	}
-	err = ruleset_write(e, wl->id, rules, n, learn_id, msg, sizeof(msg));
+	err = ruleset_write(e, wl->id, rules, !fresh && wl->r.n_net, learn_id, msg, sizeof(msg));
 	if (err)
 		goto fail;
 	if (fresh) {
@@ -160,22 +226,25 @@ static int wl_apply(struct pf_engine *e, struct pod_ent *pe, const char *contain
 		if (!eng_hash_added()) {
 			/* Untracked, it could never be collected: not used at all. */
 			pf_store_ruleset_delete(e->st, fresh->id);
+			pf_store_net_ruleset_delete(e->st, fresh->id);
 			err = -ENOMEM;
 			goto fail;
 		}
 		*replaced = *slot;
 	} else {
-		rules_release(e, wl->rules, wl->n_rules);
+		rules_release(e, &wl->r);
 	}
-	memcpy(wl->rules, rules, n * sizeof(*rules));
-	wl->n_rules = n;
+	wl->r = *rules;
 	wl->learn_id = learn_id;
 	*slot = wl;
 	return 0;
 
 fail:
-	if (fresh)
+	if (fresh) {
+		/* an egress ruleset written before the exec ruleset failed */
+		pf_store_net_ruleset_delete(e->st, fresh->id);
 		eng_wl_ent_free(fresh);
+	}
 	wl_failed(pe, container, msg[0] ? msg : err == -ENOMEM ? "out of memory" : strerror(-err));
 	return err;
 }
@@ -183,6 +252,7 @@ fail:
 /* The workload with no rules, shared by every container no policy selects. */
 struct wl_ent *eng_wl_none(struct pf_engine *e)
 {
+	static const struct wl_rules none;
 	struct wl_ent *wl;
 	char msg[192] = "";
 
@@ -192,7 +262,7 @@ struct wl_ent *eng_wl_none(struct pf_engine *e)
 	if (!wl)
 		return NULL;
 	if (pf_store_alloc_id(e->st, PF_ID_WORKLOAD, &wl->id) ||
-	    ruleset_write(e, wl->id, NULL, 0, 0, msg, sizeof(msg))) {
+	    ruleset_write(e, wl->id, &none, false, 0, msg, sizeof(msg))) {
 		pf_err("the empty workload: %s", msg[0] ? msg : "no id");
 		free(wl);
 		return NULL;
@@ -316,32 +386,31 @@ static struct wl_ent *cont_apply(struct pf_engine *e, struct pod_ent *pe, const 
 				 struct ptrs *garbage, bool *kept_previous)
 {
 	struct wl_ent *prev = cont_previous(pe, name), *slot = prev, *replaced = NULL;
-	struct pf_rule rules[PF_MAX_RULES];
+	struct wl_rules rules = {};
 	char msg[PF_ENGINE_MSG] = "";
 	uint32_t learn_id = eng_learn_id(e, pod, name);
-	size_t n = 0;
 
-	if ((!cerr && !cc->n && !learn_id) || input_error(cerr)) {
+	if ((!cerr && !cc->n && !cc->n_net && !learn_id) || input_error(cerr)) {
 		if (prev)
 			eng_ptrs_add_unique(garbage, prev);
 		return cerr ? pe->pod_wl : NULL; /* NULL: no rule applies to it */
 	}
 	if (!cerr) {
-		cerr = rules_acquire(e, pe, cc, rules, &n, msg, sizeof(msg));
+		cerr = rules_acquire(e, pe, cc, &rules, msg, sizeof(msg));
 		if (cerr)
 			wl_failed(pe, name, msg);
 	}
 	/* The rules of every container together are its own (one container, or alike): shared. */
 	if (!cerr && pe->pod_wl && pe->pod_wl->learn_id == learn_id &&
-	    same_rules(pe->pod_wl->rules, pe->pod_wl->n_rules, rules, n)) {
-		rules_release(e, rules, n);
+	    same_rules(&pe->pod_wl->r, &rules)) {
+		rules_release(e, &rules);
 		if (prev)
 			eng_ptrs_add_unique(garbage, prev);
 		return pe->pod_wl;
 	}
-	if (cerr || wl_apply(e, pe, name, &slot, rules, n, learn_id, &replaced)) {
+	if (cerr || wl_apply(e, pe, name, &slot, &rules, learn_id, &replaced)) {
 		if (!cerr)
-			rules_release(e, rules, n);
+			rules_release(e, &rules);
 		*kept_previous = true;
 		return prev ? prev : pe->pod_wl;
 	}
@@ -399,11 +468,10 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 {
 	struct pf_compiled *pod_cc = &u->cc[u->pod->n_containers];
 	struct wl_ent *pod_wl = pe->pod_wl, *replaced = NULL;
-	struct pf_rule rules[PF_MAX_RULES];
+	struct wl_rules rules = {};
 	char msg[PF_ENGINE_MSG] = "";
 	uint32_t learn_id = eng_learn_id(e, u->pod, NULL);
 	bool input;
-	size_t n = 0;
 	int err;
 
 	err = eng_compile_unidentified(e, &u->cands, u->pod, u->cc, u->cerr, u->cmsg, pod_cc,
@@ -412,7 +480,7 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 	if (!err && pod_cc->n)
 		pf_compiled_add_skip(pod_cc); /* without it (no memory): complete all the same */
 	if (!err)
-		err = rules_acquire(e, pe, pod_cc, rules, &n, msg, sizeof(msg));
+		err = rules_acquire(e, pe, pod_cc, &rules, msg, sizeof(msg));
 	else if (!msg[0])
 		snprintf(msg, sizeof(msg), "%s", strerror(-err));
 	if (err && pod_wl && !input) {
@@ -425,14 +493,14 @@ static void update_pod_workload(struct pf_engine *e, struct pod_ent *pe, struct 
 			 "%s: %s (containers not identified yet deny every exec)", pe->key, msg);
 		pf_err("%s", pe->error);
 		pf_compiled_deny_all(pod_cc);
-		rules_acquire(e, pe, pod_cc, rules, &n, msg, sizeof(msg)); /* no sets: no error */
+		rules_acquire(e, pe, pod_cc, &rules, msg, sizeof(msg)); /* no sets: no error */
 	}
-	if (!n && !learn_id) {
+	if (!rules.n && !rules.n_net && !learn_id) {
 		if (pod_wl)
 			eng_ptrs_add_unique(&u->garbage, pod_wl);
 		pod_wl = NULL;
-	} else if (wl_apply(e, pe, NULL, &pod_wl, rules, n, learn_id, &replaced)) {
-		rules_release(e, rules, n);
+	} else if (wl_apply(e, pe, NULL, &pod_wl, &rules, learn_id, &replaced)) {
+		rules_release(e, &rules);
 		u->kept_previous = true;
 	} else if (replaced) {
 		eng_ptrs_add_unique(&u->garbage, replaced);

@@ -90,6 +90,8 @@ static int eval_policy(struct pf_eval_policy *ep, const struct pf_eval_query *q)
 
 		if (i > 0 && r->group != p->rules[i - 1].group)
 			g++;
+		if (r->profile == PF_PROFILE_NET)
+			continue; /* egress: no condition on an exec, it would match them all */
 		if (ep->matched[g] >= 0)
 			continue; /* the first matching selector of the hook entry acts */
 		if (unusable)

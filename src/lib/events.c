@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "podfence/events.h"
 #include "podfence/log.h"
 
@@ -265,5 +267,77 @@ struct json_object *pf_event_json(const struct pf_event *ev, const struct pf_eng
 		json_object_object_add(o, "foreign_view", json_object_new_boolean(1));
 	if (ev->flags & PF_EV_NO_RULES)
 		json_object_object_add(o, "no_rules", json_object_new_boolean(1));
+	return o;
+}
+
+static const char *net_hook_name(uint8_t hook)
+{
+	switch (hook) {
+	case PF_NET_HOOK_CONNECT:
+		return "connect";
+	case PF_NET_HOOK_SENDMSG:
+		return "sendmsg";
+	case PF_NET_HOOK_SOCKET:
+		return "socket";
+	}
+	return "unknown";
+}
+
+static const char *net_protocol_name(uint8_t protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	case IPPROTO_ICMPV6:
+		return "ICMPv6";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_RAW:
+		return "RAW";
+	}
+	return NULL;
+}
+
+struct json_object *pf_net_event_json(const struct pf_net_event *nev, const struct pf_engine *e)
+{
+	/* the fields both kinds share, through the exec event's own writer */
+	struct pf_event *ev = calloc(1, sizeof(*ev));
+	struct json_object *o, *d;
+	const char *proto = net_protocol_name(nev->protocol);
+	char addr[INET6_ADDRSTRLEN] = "";
+
+	if (!ev)
+		return NULL;
+	ev->ktime_ns = nev->ktime_ns;
+	ev->cgroup_id = nev->cgroup_id;
+	ev->pid = nev->pid;
+	ev->tgid = nev->tgid;
+	ev->workload_id = nev->workload_id;
+	ev->flags = nev->flags & ~PF_EV_NET;
+	ev->n_policies = nev->n_policies;
+	memcpy(ev->policies, nev->policies, sizeof(ev->policies));
+	memcpy(ev->comm, nev->comm, sizeof(ev->comm));
+	o = pf_event_json(ev, e);
+	free(ev);
+	json_object_object_del(o, "path");
+	json_object_object_add(o, "profile", json_object_new_string("egress"));
+	d = json_object_new_object();
+	if (nev->hook != PF_NET_HOOK_SOCKET) {
+		inet_ntop(nev->family == AF_INET ? AF_INET : AF_INET6, nev->addr, addr,
+			  sizeof(addr));
+		json_object_object_add(d, "address", json_object_new_string(addr));
+		json_object_object_add(d, "port", json_object_new_int(nev->port));
+	}
+	json_object_object_add(
+	    d, "family", json_object_new_string(nev->family == AF_INET ? "AF_INET" : "AF_INET6"));
+	json_object_object_add(d, "protocol",
+			       proto ? json_object_new_string(proto)
+				     : json_object_new_int(nev->protocol));
+	json_object_object_add(d, "hook", json_object_new_string(net_hook_name(nev->hook)));
+	json_object_object_add(o, "destination", d);
 	return o;
 }

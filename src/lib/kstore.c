@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,11 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "podfence/cgroup.h"
 #include "podfence/kstore.h"
 #include "podfence/log.h"
+#include "podfence/netaddr.h"
+#include "podfence/policy.h"
 #include "podfence.skel.h"
 
 /* Ids are reserved from the pinned meta map this many at a time. */
@@ -32,7 +36,7 @@ struct pf_kstore {
 	enum pf_backend backend;
 	char pin_dir[256];
 	bool pinned;
-	struct bpf_link *links[3];
+	struct bpf_link *links[8];
 	int n_links;
 	struct ring_buffer *rb;
 	struct id_range set_ids, wl_ids, wl_large_ids, policy_ids;
@@ -54,13 +58,17 @@ static const char *const kmap_names[PF_KMAP__MAX] = {
     [PF_KMAP_POLICIES] = "pol_counters",
     [PF_KMAP_CG_EXPECT] = "cg_expect",
     [PF_KMAP_LEARNED] = "learned",
+    [PF_KMAP_NET_RULES] = "wl_net",
+    [PF_KMAP_NET4] = "net4",
+    [PF_KMAP_NET6] = "net6",
+    [PF_KMAP_NET_PORTS] = "net_ports",
 };
 
 /* State that must outlive an agent. Scratch and barrier maps are private to each load. */
 static const char *const pinned_maps[] = {
-    "cg_workload", "wl_rules_s",  "wl_rules_l",	  "exact_s",	   "exact_m", "exact_l",
-    "prefix_trie", "suffix_trie", "pol_counters", "stats",	   "events",  "meta",
-    "cg_expect",   "cg_overflow", "learned",	  "session_procs",
+    "cg_workload", "wl_rules_s",    "wl_rules_l", "exact_s", "exact_m", "exact_l",   "prefix_trie",
+    "suffix_trie", "pol_counters",  "stats",	  "events",  "meta",	"cg_expect", "cg_overflow",
+    "learned",	   "session_procs", "wl_net",	  "net4",    "net6",	"net_ports",
 };
 
 static const char *const backend_names[] = {
@@ -92,6 +100,11 @@ static const char *const stat_names[PF_STAT__MAX] = {
     [PF_STAT_LEARN_RECORDS] = "learn_records",
     [PF_STAT_LEARN_FULL] = "learn_table_full",
     [PF_STAT_LEARN_LOST] = "learn_records_lost",
+    [PF_STAT_NET_CALLS] = "net_calls",
+    [PF_STAT_NET_BOUND] = "net_calls_bound",
+    [PF_STAT_NET_BLOCKED] = "net_blocked",
+    [PF_STAT_NET_REPORTED] = "net_reported",
+    [PF_STAT_NET_NO_RULES] = "net_no_rules",
 };
 
 const char *pf_backend_name(enum pf_backend b)
@@ -280,6 +293,21 @@ out:
 	return err;
 }
 
+/*
+ * The egress programs, attached at the cgroup2 root whatever the exec
+ * backend (net.bpf.h), with the names of their pinned links.
+ */
+static const char *const net_progs[][2] = {
+    {"net_connect4", "link_net_connect4"},	 {"net_connect6", "link_net_connect6"},
+    {"net_sendmsg4", "link_net_sendmsg4"},	 {"net_sendmsg6", "link_net_sendmsg6"},
+    {"net_sock_create", "link_net_sock_create"},
+};
+
+static struct bpf_program *net_prog(struct podfence_bpf *skel, size_t i)
+{
+	return bpf_object__find_program_by_name(skel->obj, net_progs[i][0]);
+}
+
 static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, enum pf_backend b,
 		     bool *took_over)
 {
@@ -293,6 +321,8 @@ static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, en
 	bpf_program__set_autoload(skel->progs.tp_cgroup_rmdir, true);
 	bpf_program__set_autoload(skel->progs.cg_rebind,
 				  true); /* run by user space, not attached */
+	for (size_t i = 0; i < sizeof(net_progs) / sizeof(*net_progs); i++)
+		bpf_program__set_autoload(net_prog(skel, i), true);
 	skel->rodata->pf_caller_from_mm = b != PF_BACKEND_TP_LATE;
 	skel->rodata->pf_node_mntns_inum = opts->node_mntns_inum;
 
@@ -399,6 +429,54 @@ static int pin_link_replacing(struct pf_kstore *ks, struct bpf_link *link, const
 	return err;
 }
 
+/*
+ * One link per egress hook at the cgroup2 root: every socket of the node runs
+ * it, and no descendant cgroup can detach it (links attach with
+ * BPF_F_ALLOW_MULTI: a descendant's own programs run before it, never instead).
+ */
+static int attach_net(struct pf_kstore *ks, const struct pf_kstore_opts *opts)
+{
+	const char *root = opts->cgroup_root;
+	char mount[PATH_MAX];
+	int fd, err = 0;
+
+	if (!root) {
+		err = pf_cgroup2_mount(mount, sizeof(mount));
+		if (err) {
+			pf_err(
+			    "egress hooks: no cgroup2 hierarchy mounted (in a container: mount the "
+			    "host's /sys/fs/cgroup): %s",
+			    strerror(-err));
+			return err;
+		}
+		root = mount;
+	}
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pf_err("egress hooks: open the cgroup2 root %s: %s", root, strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(net_progs) / sizeof(*net_progs) && !err; i++) {
+		struct bpf_link *link = bpf_program__attach_cgroup(net_prog(ks->skel, i), fd);
+
+		if (!link) {
+			err = -errno;
+			pf_err("attach %s to %s: %s", net_progs[i][0], root, strerror(-err));
+			break;
+		}
+		ks->links[ks->n_links++] = link;
+		if (opts->pin_dir) {
+			err = pin_link_replacing(ks, link, net_progs[i][1]);
+			if (err)
+				pf_err("pin %s/%s: %s", ks->pin_dir, net_progs[i][1],
+				       strerror(-err));
+		}
+	}
+	close(fd);
+	return err;
+}
+
 static int attach_all(struct pf_kstore *ks, const struct pf_kstore_opts *opts)
 {
 	struct bpf_program *progs[] = {
@@ -425,7 +503,7 @@ static int attach_all(struct pf_kstore *ks, const struct pf_kstore_opts *opts)
 			}
 		}
 	}
-	return 0;
+	return attach_net(ks, opts);
 }
 
 static int pin_maps(struct pf_kstore *ks)
@@ -556,6 +634,11 @@ int pf_kstore_unpin(const char *pin_dir)
 		if (unlink(path) && errno != ENOENT)
 			err = -errno;
 	}
+	for (size_t i = 0; i < sizeof(net_progs) / sizeof(*net_progs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, net_progs[i][1]);
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
 	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i]);
 		if (unlink(path) && errno != ENOENT)
@@ -655,9 +738,121 @@ static int value_key(const struct pf_kstore *ks, enum pf_match match, uint32_t s
 	}
 }
 
+/*
+ * The keys of one egress value: a CIDR is one key of net4 or net6, a port
+ * range the few prefixes of the port that cover it. Returns how many keys
+ * (each in keys[i], map *m), or -EINVAL.
+ */
+union net_key {
+	struct pf_net4_key v4;
+	struct pf_net6_key v6;
+	struct pf_port_key port;
+};
+
+static int net_value_keys(enum pf_match match, uint32_t set_id, const char *v,
+			  union net_key keys[32], enum pf_kmap *m)
+{
+	struct pf_port_prefix pp[32];
+	uint16_t lo, hi;
+	uint8_t family, addr[16];
+	unsigned len;
+	size_t n;
+
+	memset(keys, 0, 32 * sizeof(*keys));
+	if (match == PF_MATCH_CIDR) {
+		if (pf_cidr_parse(v, &family, addr, &len))
+			return -EINVAL;
+		if (family == PF_NET_INET) {
+			keys[0].v4.prefixlen = 32 + len;
+			keys[0].v4.set_id_be = htonl(set_id);
+			memcpy(keys[0].v4.addr, addr, 4);
+			*m = PF_KMAP_NET4;
+		} else {
+			keys[0].v6.prefixlen = 32 + len;
+			keys[0].v6.set_id_be = htonl(set_id);
+			memcpy(keys[0].v6.addr, addr, 16);
+			*m = PF_KMAP_NET6;
+		}
+		return 1;
+	}
+	if (pf_port_range_parse(v, &lo, &hi))
+		return -EINVAL;
+	n = pf_port_range_prefixes(lo, hi, pp);
+	for (size_t i = 0; i < n; i++) {
+		keys[i].port.prefixlen = 32 + pp[i].bits;
+		keys[i].port.set_id_be = htonl(set_id);
+		keys[i].port.port_be = htons(pp[i].port);
+	}
+	*m = PF_KMAP_NET_PORTS;
+	return (int)n;
+}
+
+static void net_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			   const struct pf_strset *values)
+{
+	union net_key keys[32];
+	enum pf_kmap m;
+
+	for (size_t i = 0; i < values->n; i++) {
+		int n = net_value_keys(match, set_id, values->v[i], keys, &m);
+
+		for (int k = 0; k < n; k++)
+			bpf_map_delete_elem(kmap_fd(ks, m), &keys[k]);
+	}
+}
+
+static int net_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
+			 const struct pf_strset *values, char *err_msg, size_t err_len)
+{
+	const uint8_t present = 1;
+	union net_key keys[32];
+	enum pf_kmap m;
+	size_t i;
+	int err;
+
+	for (i = 0; i < values->n; i++) {
+		int n = net_value_keys(match, set_id, values->v[i], keys, &m);
+
+		if (n < 0) {
+			if (err_msg)
+				snprintf(err_msg, err_len, "value \"%.64s\" is not a %s",
+					 values->v[i],
+					 match == PF_MATCH_CIDR ? "CIDR" : "port range");
+			err = -EINVAL;
+			goto rollback;
+		}
+		for (int k = 0; k < n; k++) {
+			if (!bpf_map_update_elem(kmap_fd(ks, m), &keys[k], &present, BPF_ANY))
+				continue;
+			err = -errno;
+			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+				full_msg(ks, m, err_msg, err_len);
+				err = -E2BIG;
+			} else if (err_msg) {
+				snprintf(err_msg, err_len, "map %s: %s", kmap_names[m],
+					 strerror(-err));
+			}
+			goto rollback;
+		}
+	}
+	return 0;
+
+rollback : {
+	/* the failed value's keys too: some may be written */
+	struct pf_strset written = {.v = values->v, .n = i + 1};
+
+	net_set_delete(ks, set_id, match, &written);
+	return err;
+}
+}
+
 void pf_kstore_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
 			  const struct pf_strset *values)
 {
+	if (match == PF_MATCH_CIDR || match == PF_MATCH_PORT) {
+		net_set_delete(ks, set_id, match, values);
+		return;
+	}
 	struct pf_exact_key_l key;
 	enum pf_kmap m;
 	uint8_t tier;
@@ -679,6 +874,8 @@ int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match mat
 	int err;
 
 	*tiers = 0;
+	if (match == PF_MATCH_CIDR || match == PF_MATCH_PORT)
+		return net_set_write(ks, set_id, match, values, err_msg, err_len);
 	for (i = 0; i < values->n; i++) {
 		err = value_key(ks, match, set_id, values->v[i], &key, &m, &tier);
 		if (err) {
@@ -735,6 +932,44 @@ int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct p
 			snprintf(err_msg, err_len, "map %s: %s", kmap_names[m], strerror(-err));
 		return err;
 	}
+	return 0;
+}
+
+int pf_kstore_net_ruleset_write(struct pf_kstore *ks, uint32_t wl_id,
+				const struct pf_net_ruleset *rs, char *err_msg, size_t err_len)
+{
+	int err;
+
+	if (rs->n_rules > PF_NET_MAX_RULES) {
+		if (err_msg)
+			snprintf(err_msg, err_len,
+				 "%u egress rules apply to one workload (at most %d)", rs->n_rules,
+				 PF_NET_MAX_RULES);
+		return -E2BIG;
+	}
+	/* One element update: a connect sees the old rules or the new ones. */
+	if (bpf_map_update_elem(kmap_fd(ks, PF_KMAP_NET_RULES), &wl_id, rs, BPF_ANY)) {
+		err = -errno;
+		if (err == -E2BIG || err == -ENOMEM) {
+			full_msg(ks, PF_KMAP_NET_RULES, err_msg, err_len);
+			return -E2BIG;
+		}
+		if (err_msg)
+			snprintf(err_msg, err_len, "map wl_net: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void pf_kstore_net_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id)
+{
+	bpf_map_delete_elem(kmap_fd(ks, PF_KMAP_NET_RULES), &wl_id);
+}
+
+int pf_kstore_net_ruleset_read(struct pf_kstore *ks, uint32_t wl_id, struct pf_net_ruleset *out)
+{
+	if (bpf_map_lookup_elem(kmap_fd(ks, PF_KMAP_NET_RULES), &wl_id, out))
+		return -errno;
 	return 0;
 }
 
@@ -1164,18 +1399,23 @@ int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void 
 	err = gc_map(kmap_fd(ks, PF_KMAP_WORKLOADS), 4, 0, gc_u32, &g);
 	if (!err)
 		err = gc_map(kmap_fd(ks, PF_KMAP_WORKLOADS_LARGE), 4, 0, gc_u32, &g);
+	if (!err)
+		err = gc_map(kmap_fd(ks, PF_KMAP_NET_RULES), 4, 0, gc_u32, &g);
 	return err;
 }
 
 int pf_kstore_gc_sets(struct pf_kstore *ks, bool (*drop)(uint32_t set_id, void *ctx), void *ctx)
 {
-	static const enum pf_kmap maps[] = {PF_KMAP_EXACT_S, PF_KMAP_EXACT_M, PF_KMAP_EXACT_L,
-					    PF_KMAP_PREFIX, PF_KMAP_SUFFIX};
+	static const enum pf_kmap maps[] = {PF_KMAP_EXACT_S, PF_KMAP_EXACT_M,  PF_KMAP_EXACT_L,
+					    PF_KMAP_PREFIX,  PF_KMAP_SUFFIX,   PF_KMAP_NET4,
+					    PF_KMAP_NET6,    PF_KMAP_NET_PORTS};
 	int err = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps) && !err; i++) {
 		struct bpf_map *map = kmap(ks, maps[i]);
-		struct gc_ctx g = {(void *)drop, ctx, maps[i] >= PF_KMAP_PREFIX};
+		/* LPM keys: the set id is the second, big-endian word */
+		bool lpm = bpf_map__type(map) == BPF_MAP_TYPE_LPM_TRIE;
+		struct gc_ctx g = {(void *)drop, ctx, lpm};
 
 		err = gc_map(bpf_map__fd(map), bpf_map__key_size(map), 0, gc_set, &g);
 	}
@@ -1385,12 +1625,25 @@ static uint32_t ks_capacity(struct pf_store *st, enum pf_kmap m)
 	return pf_kstore_capacity(ks_of(st), m);
 }
 
+static int ks_net_ruleset_write(struct pf_store *st, uint32_t wl_id,
+				const struct pf_net_ruleset *rs, char *err, size_t err_len)
+{
+	return pf_kstore_net_ruleset_write(ks_of(st), wl_id, rs, err, err_len);
+}
+
+static void ks_net_ruleset_delete(struct pf_store *st, uint32_t wl_id)
+{
+	pf_kstore_net_ruleset_delete(ks_of(st), wl_id);
+}
+
 static const struct pf_store_ops kstore_ops = {
     .alloc_id = ks_alloc_id,
     .set_write = ks_set_write,
     .set_delete = ks_set_delete,
     .ruleset_write = ks_ruleset_write,
     .ruleset_delete = ks_ruleset_delete,
+    .net_ruleset_write = ks_net_ruleset_write,
+    .net_ruleset_delete = ks_net_ruleset_delete,
     .cgroup_bind = ks_cgroup_bind,
     .cgroup_unbind = ks_cgroup_unbind,
     .cgroup_lookup = ks_cgroup_lookup,

@@ -3,6 +3,7 @@
  * The policy model (policy.h): keys, selection, template instances, and
  * ownership. The YAML reader is policy_yaml.c.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,6 +107,9 @@ const struct pf_policy *pf_policies_find_template(const struct pf_policy *const 
 
 const char *pf_policy_cond_op(const struct pf_policy_cond *c)
 {
+	/* [negate][sockaddr_op] */
+	static const char *const addr_ops[2][2] = {{"DAddr", "SAddr"}, {"NotDAddr", "NotSAddr"}};
+	static const char *const port_ops[2][2] = {{"DPort", "SPort"}, {"NotDPort", "NotSPort"}};
 	static const char *const arg_ops[2][4] = {
 	    {"", "Equal", "Prefix", "Postfix"},
 	    {"", "NotEqual", "NotPrefix", "NotPostfix"},
@@ -115,7 +119,216 @@ const char *pf_policy_cond_op(const struct pf_policy_cond *c)
 	    {"", "NotIn", "NotPrefix", "NotPostfix"},
 	};
 
+	if (c->subject == PF_SUBJ_DADDR)
+		return addr_ops[c->negate][c->sockaddr_op];
+	if (c->subject == PF_SUBJ_DPORT)
+		return port_ops[c->negate][c->sockaddr_op];
 	return (c->subject == PF_SUBJ_CALLER ? bin_ops : arg_ops)[c->negate][c->match & 3];
+}
+
+/* ---- egress values ------------------------------------------------------ */
+
+struct cidr {
+	uint8_t family; /* PF_NET_INET, PF_NET_INET6 */
+	uint8_t addr[16];
+	unsigned len, max;
+};
+
+/* n decimal digits and nothing else (strtoul would take a sign and spaces). */
+static bool scan_uint(const char *s, size_t n, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	/* at most nine digits: no overflow, and a longer number is out of range anyway */
+	if (n == 0 || n > 9)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static int cidr_format(const struct cidr *c, char *out, size_t out_len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(c->family == PF_NET_INET ? AF_INET : AF_INET6, c->addr, a, sizeof(a)))
+		return -EINVAL;
+	return snprintf(out, out_len, "%s/%u", a, c->len) < (int)out_len ? 0 : -ENOSPC;
+}
+
+/* Clears the host bits beyond the prefix; returns whether some were set. */
+static bool cidr_mask(struct cidr *c)
+{
+	bool set = false;
+
+	for (unsigned bit = c->len; bit < c->max; bit++) {
+		uint8_t m = 0x80u >> (bit % 8);
+
+		set |= !!(c->addr[bit / 8] & m);
+		c->addr[bit / 8] &= (uint8_t)~m;
+	}
+	return set;
+}
+
+/* Address and prefix as written, an IPv4-mapped one made IPv4; host bits kept. */
+static int cidr_scan(const char *s, struct cidr *c, char *err, size_t err_len)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	char addr[INET6_ADDRSTRLEN];
+	unsigned long len;
+
+	memset(c, 0, sizeof(*c));
+	if (alen >= sizeof(addr))
+		goto syntax;
+	memcpy(addr, s, alen);
+	addr[alen] = 0;
+	/* inet_pton: no zone ("%eth0"), no leading zeros in IPv4, no spaces */
+	if (inet_pton(AF_INET, addr, c->addr) == 1) {
+		c->family = PF_NET_INET;
+		c->max = 32;
+	} else if (inet_pton(AF_INET6, addr, c->addr) == 1) {
+		c->family = PF_NET_INET6;
+		c->max = 128;
+	} else {
+		goto syntax;
+	}
+	len = c->max;
+	if (slash && !scan_uint(slash + 1, strlen(slash + 1), &len))
+		goto syntax;
+	if (len > c->max) {
+		snprintf(err, err_len,
+			 "\"%s\": prefix length /%s is longer than the %u bits of an %s address", s,
+			 slash + 1, c->max, c->max == 32 ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	c->len = (unsigned)len;
+	/*
+	 * The kernel judges a connect to ::ffff:a.b.c.d as one to a.b.c.d (an
+	 * IPv4 destination): the value is that IPv4 CIDR. A shorter prefix covers
+	 * more than the mapped range: its host bits are set (the ffff).
+	 */
+	if (c->family == PF_NET_INET6 && c->len >= 96 && !memcmp(c->addr, mapped, sizeof(mapped))) {
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = PF_NET_INET;
+		c->max = 32;
+		c->len -= 96;
+	}
+	return 0;
+syntax:
+	snprintf(err, err_len,
+		 "\"%s\" is not an IP address or CIDR (expected e.g. \"10.0.0.0/8\", "
+		 "\"192.0.2.1\", \"fd00::/8\" or \"::1\")",
+		 s);
+	return -EINVAL;
+}
+
+/* A valid CIDR, normalised; its canonical spelling in canon when canon_len. */
+static int cidr_value(const char *s, struct cidr *c, char *canon, size_t canon_len, char *err,
+		      size_t err_len)
+{
+	char net[PF_NET_VALUE_MAX], one[PF_NET_VALUE_MAX];
+	struct cidr host;
+	int ret;
+
+	ret = cidr_scan(s, c, err, err_len);
+	if (ret)
+		return ret;
+	host = *c;
+	host.len = host.max;
+	/* "10.1.2.3/8" says two things: which one was meant is the author's call */
+	if (cidr_mask(c)) {
+		if (cidr_format(c, net, sizeof(net)) || cidr_format(&host, one, sizeof(one)))
+			return -EINVAL;
+		snprintf(err, err_len,
+			 "\"%s\" has host bits set beyond its /%u prefix: did you mean \"%s\" (the "
+			 "network) or \"%s\" (the one address)?",
+			 s, c->len, net, one);
+		return -EINVAL;
+	}
+	return canon_len ? cidr_format(c, canon, canon_len) : 0;
+}
+
+/* A valid port or range ("80", "8000-8080", "8000:8080"). */
+static int port_value(const char *s, uint16_t *lo, uint16_t *hi, char *err, size_t err_len)
+{
+	const char *sep = strpbrk(s, "-:");
+	size_t n = sep ? (size_t)(sep - s) : strlen(s);
+	unsigned long a, b;
+
+	if (!scan_uint(s, n, &a) || (sep && !scan_uint(sep + 1, strlen(sep + 1), &b))) {
+		snprintf(err, err_len,
+			 "\"%s\" is not a port or port range (expected e.g. \"443\", "
+			 "\"8000-8080\" or \"8000:8080\")",
+			 s);
+		return -EINVAL;
+	}
+	if (!sep)
+		b = a;
+	if (a > UINT16_MAX || b > UINT16_MAX) {
+		snprintf(err, err_len, "\"%s\": port %lu is out of range (0 to 65535)", s,
+			 a > UINT16_MAX ? a : b);
+		return -EINVAL;
+	}
+	/* Tetragon swaps the ends: the intent is plain, the spelling is not */
+	if (a > b) {
+		snprintf(err, err_len, "\"%s\" is a reversed range: write \"%lu-%lu\"", s, b, a);
+		return -EINVAL;
+	}
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+static int net_value(enum pf_match m, const char *v, char *out, size_t out_len, char *err,
+		     size_t err_len)
+{
+	uint16_t lo, hi;
+	struct cidr c;
+	int ret;
+
+	if (m == PF_MATCH_CIDR)
+		return cidr_value(v, &c, out, out_len, err, err_len);
+	ret = port_value(v, &lo, &hi, err, err_len);
+	if (ret || !out_len)
+		return ret;
+	ret = lo == hi ? snprintf(out, out_len, "%u", lo) : snprintf(out, out_len, "%u-%u", lo, hi);
+	return ret < (int)out_len ? 0 : -ENOSPC;
+}
+
+int pf_net_value_canon(enum pf_match m, const char *in, char *out, size_t out_len, char *err,
+		       size_t err_len)
+{
+	if (m != PF_MATCH_CIDR && m != PF_MATCH_PORT) {
+		snprintf(err, err_len, "not an egress match (%d)", m);
+		return -EINVAL;
+	}
+	if (!out_len)
+		return -ENOSPC;
+	return net_value(m, in, out, out_len, err, err_len);
+}
+
+int pf_cidr_parse(const char *canon, uint8_t *family, uint8_t addr[16], unsigned *prefix_len)
+{
+	struct cidr c;
+
+	if (!canon || cidr_value(canon, &c, NULL, 0, NULL, 0))
+		return -EINVAL;
+	*family = c.family;
+	memcpy(addr, c.addr, sizeof(c.addr));
+	*prefix_len = c.len;
+	return 0;
+}
+
+int pf_port_range_parse(const char *canon, uint16_t *lo, uint16_t *hi)
+{
+	return canon ? port_value(canon, lo, hi, NULL, 0) : -EINVAL;
 }
 
 /* A piece of a value between slashes. */
@@ -206,6 +419,8 @@ int pf_value_check(enum pf_match m, const char *v, char *err, size_t err_len)
 	enum value_problem vp;
 	bool fixable;
 
+	if (m == PF_MATCH_CIDR || m == PF_MATCH_PORT)
+		return net_value(m, v, NULL, 0, err, err_len);
 	/* A memfd's name is the user's string, "/" and ".." included. */
 	if (m != PF_MATCH_SUFFIX && strncmp(v, "/memfd:", 7) == 0)
 		return 0;
@@ -241,6 +456,25 @@ int pf_value_check(enum pf_match m, const char *v, char *err, size_t err_len)
 	return vp ? -EINVAL : 0;
 }
 
+/*
+ * The conditions of a rule that hold values, by slot: an exec rule's conds[],
+ * then an egress rule's address and port. NULL for an empty slot.
+ */
+#define RULE_SLOTS (PF_MAX_CONDS + 2)
+static struct pf_policy_cond *rule_cond(struct pf_policy_rule *r, size_t slot)
+{
+	if (slot < PF_MAX_CONDS)
+		return slot < r->n_conds ? &r->conds[slot] : NULL;
+	if (slot == PF_MAX_CONDS)
+		return r->net.has_addr ? &r->net.addr : NULL;
+	return r->net.has_port ? &r->net.port : NULL;
+}
+
+static const struct pf_policy_cond *rule_cond_c(const struct pf_policy_rule *r, size_t slot)
+{
+	return rule_cond((struct pf_policy_rule *)r, slot);
+}
+
 /* Why one value of a binding is refused by a condition using its parameter (0: it is not). */
 static int binding_value_refused(const struct pf_policy *tpl, const struct pf_binding_values *bv,
 				 size_t v, char *err, size_t err_len)
@@ -250,13 +484,14 @@ static int binding_value_refused(const struct pf_policy *tpl, const struct pf_bi
 	char why[2 * PF_EXACT_MAX + 256];
 
 	for (size_t r = 0; r < tpl->n_rules; r++) {
-		for (size_t c = 0; c < tpl->rules[r].n_conds; c++) {
-			const struct pf_policy_cond *pc = &tpl->rules[r].conds[c];
+		for (size_t c = 0; c < RULE_SLOTS; c++) {
+			const struct pf_policy_cond *pc = rule_cond_c(&tpl->rules[r], c);
 
-			if (!pc->param || strcmp(pc->param, bv->param))
+			if (!pc || !pc->param || strcmp(pc->param, bv->param))
 				continue;
 			/* Prefix and Postfix values are LPM trie keys: shorter than exact ones. */
-			if (pc->match != PF_MATCH_EXACT && len > PF_AFFIX_MAX) {
+			if ((pc->match == PF_MATCH_PREFIX || pc->match == PF_MATCH_SUFFIX) &&
+			    len > PF_AFFIX_MAX) {
 				snprintf(err, err_len,
 					 "spec.values.%s[%zu]: value is %zu bytes, longer than the "
 					 "%d-byte limit of %s values (template \"%s\" line %d)",
@@ -344,9 +579,74 @@ static int copy_str(char **dst, const char *src)
 	return src && !*dst ? -ENOMEM : 0;
 }
 
+/*
+ * Adds a binding's values to an instance's condition: egress values in their
+ * canonical spelling (a binding holds them as written), so that equal
+ * destinations make equal sets whoever wrote them.
+ */
+static int cond_add_values(struct pf_policy_cond *oc, const struct pf_strset *bv, char *err,
+			   size_t err_len)
+{
+	char canon[PF_NET_VALUE_MAX], why[256];
+	int ret;
+
+	if (oc->match != PF_MATCH_CIDR && oc->match != PF_MATCH_PORT)
+		return pf_strset_union(&oc->values, bv) < 0 ? -ENOMEM : 0;
+	for (size_t i = 0; i < bv->n; i++) {
+		/* refused bindings take no part: this one was not checked, fail */
+		ret =
+		    pf_net_value_canon(oc->match, bv->v[i], canon, sizeof(canon), why, sizeof(why));
+		if (ret) {
+			snprintf(err, err_len, "%s value %s", pf_policy_cond_op(oc), why);
+			return -EINVAL;
+		}
+		if (pf_strset_add(&oc->values, canon) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* One rule of an instance: the template's, with values of its own (fixed + bindings'). */
+static int instance_rule(const struct pf_policy_rule *tr, struct pf_policy_rule *dr,
+			 const struct pf_policy *const *bindings, size_t n, char *err,
+			 size_t err_len)
+{
+	int ret;
+
+	*dr = *tr;
+	/* nothing shared with the template: pf_policy_free() of either frees its own */
+	for (size_t c = 0; c < PF_MAX_CONDS; c++) {
+		memset(&dr->conds[c].values, 0, sizeof(dr->conds[c].values));
+		dr->conds[c].param = NULL;
+	}
+	memset(&dr->net.addr.values, 0, sizeof(dr->net.addr.values));
+	memset(&dr->net.port.values, 0, sizeof(dr->net.port.values));
+	dr->net.addr.param = dr->net.port.param = NULL;
+	for (size_t c = 0; c < RULE_SLOTS; c++) {
+		const struct pf_policy_cond *tc = rule_cond_c(tr, c);
+		struct pf_policy_cond *dc = rule_cond(dr, c);
+
+		if (!tc)
+			continue;
+		if (pf_strset_copy(&dc->values, &tc->values) < 0)
+			return -ENOMEM;
+		/* The union of every binding's values: order-independent by construction. */
+		for (size_t b = 0; tc->param && b < n; b++) {
+			const struct pf_strset *bv = pf_binding_values(bindings[b], tc->param);
+
+			ret = bv ? cond_add_values(dc, bv, err, err_len) : 0;
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy *const *bindings,
 			    size_t n, struct pf_policy *out, char *err, size_t err_len)
 {
+	int ret = -ENOMEM;
+
 	memset(out, 0, sizeof(*out));
 	out->type = PF_POLICY_TRACING; /* concrete: every value known */
 	out->mode = tpl->mode;
@@ -355,42 +655,23 @@ int pf_template_instantiate(const struct pf_policy *tpl, const struct pf_policy 
 	out->col = tpl->col;
 	if (copy_str(&out->name, tpl->name) || copy_str(&out->kind, tpl->kind) ||
 	    copy_str(&out->hook, tpl->hook) || copy_str(&out->file, tpl->file))
-		goto nomem;
+		goto fail;
 	out->rules = calloc(tpl->n_rules ? tpl->n_rules : 1, sizeof(*out->rules));
 	if (!out->rules)
-		goto nomem;
+		goto fail;
+	/* rules not reached yet stay zeroed: pf_policy_free() below may see them */
 	out->n_rules = tpl->n_rules;
 	for (size_t r = 0; r < tpl->n_rules; r++) {
-		const struct pf_policy_rule *tr = &tpl->rules[r];
-		struct pf_policy_rule * or = &out->rules[r];
-
-		* or = *tr;
-		for (size_t c = 0; c < PF_MAX_CONDS; c++) {
-			const struct pf_policy_cond *tc = &tr->conds[c];
-			struct pf_policy_cond *oc = & or->conds[c];
-
-			memset(&oc->values, 0, sizeof(oc->values));
-			oc->param = NULL;
-			if (c >= tr->n_conds)
-				continue;
-			if (pf_strset_copy(&oc->values, &tc->values) < 0)
-				goto nomem;
-			/* The union of every binding's values: order-independent by construction.
-			 */
-			for (size_t b = 0; tc->param && b < n; b++) {
-				const struct pf_strset *bv =
-				    pf_binding_values(bindings[b], tc->param);
-
-				if (bv && pf_strset_union(&oc->values, bv) < 0)
-					goto nomem;
-			}
-		}
+		ret = instance_rule(&tpl->rules[r], &out->rules[r], bindings, n, err, err_len);
+		if (ret)
+			goto fail;
 	}
 	return 0;
-nomem:
+fail:
 	pf_policy_free(out);
-	snprintf(err, err_len, "out of memory");
-	return -ENOMEM;
+	if (ret == -ENOMEM)
+		snprintf(err, err_len, "out of memory");
+	return ret;
 }
 
 void pf_policy_free(struct pf_policy *p)
@@ -407,10 +688,17 @@ void pf_policy_free(struct pf_policy *p)
 	free(p->target.name);
 	pf_strset_free(&p->containers);
 	for (size_t i = 0; i < p->n_rules; i++) {
+		struct pf_policy_rule *r = &p->rules[i];
+
+		/* every slot, used or not: a rule is zeroed when added */
 		for (size_t j = 0; j < PF_MAX_CONDS; j++) {
-			pf_strset_free(&p->rules[i].conds[j].values);
-			free(p->rules[i].conds[j].param);
+			pf_strset_free(&r->conds[j].values);
+			free(r->conds[j].param);
 		}
+		pf_strset_free(&r->net.addr.values);
+		free(r->net.addr.param);
+		pf_strset_free(&r->net.port.values);
+		free(r->net.port.param);
 	}
 	free(p->rules);
 	pf_strset_free(&p->params);

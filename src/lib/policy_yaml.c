@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Policy files -> struct pf_policy: Tetragon TracingPolicy /
- * TracingPolicyNamespaced for exec control, and podfence's PolicyTemplate
- * (the same hook syntax, values left open) and PolicyBinding. The reader is strict: anything
+ * TracingPolicyNamespaced for exec control and egress (connect hooks), and
+ * podfence's PolicyTemplate (the same hook syntax, values left open) and
+ * PolicyBinding. The reader is strict: anything
  * podfence cannot enforce exactly as Tetragon would is an error naming its field, because a policy
  * silently enforced differently than written is worse than one refused.
  * Validation errors go to diags and parsing goes on (every error of a file is
@@ -30,7 +31,28 @@
 	"(matchBinaries)"
 #define WHY_ARG	   "podfence reads the executed file's path only"
 #define WHY_RETURN "podfence acts before the exec, there is no return value"
-#define WHY_SPEC   "podfence enforces exec hooks: kprobes and lsmhooks only"
+#define WHY_SPEC   "podfence enforces exec hooks and connect hooks: kprobes and lsmhooks only"
+/* The same on connect hooks. */
+#define WHY_NET_SELECTOR                                                                           \
+	"podfence selectors on connect hooks match the destination, protocol and family "          \
+	"(matchArgs)"
+#define WHY_NET_ARG    "podfence reads the destination, protocol and family only"
+#define WHY_NET_RETURN "podfence acts before the connection, there is no return value"
+
+/* The kind of values a template parameter holds: its first use decides. */
+enum param_kind {
+	PARAM_UNUSED = 0,
+	PARAM_PATHS, /* Equal, Prefix, Postfix, In (and Not) */
+	PARAM_CIDRS, /* DAddr, SAddr (and Not) */
+	PARAM_PORTS, /* DPort, SPort (and Not) */
+};
+
+struct param_use {
+	unsigned n;	      /* conditions using the parameter */
+	enum param_kind kind; /* of the first one */
+	const char *op;	      /* its operator, and where (for the message on a mix) */
+	int line;
+};
 
 struct tp {
 	struct pf_diags *diags;
@@ -38,13 +60,26 @@ struct tp {
 	struct pf_policy *p;
 	const struct pf_policy_list *prev; /* policies of earlier documents of the file */
 	unsigned n_hooks;		   /* hook entries (exec or not) */
-	unsigned *param_uses;		   /* template: conditions using each parameter */
+	struct param_use *param_uses;	   /* template: per parameter (sorted index) */
 };
+
+enum hook_kind {
+	HOOK_UNSUPPORTED = 0,
+	HOOK_EXEC,
+	HOOK_TCP_CONNECT,    /* kprobe tcp_connect(sock): TCP only */
+	HOOK_SOCKET_CONNECT, /* security_socket_connect, LSM socket_connect(socket, sockaddr, len)
+			      */
+};
+
+/* Arguments a connect hook may declare (index: its position). */
+#define NET_ARGS 3
 
 /* One kprobes[]/lsmhooks[] entry while its selectors are read. */
 struct hook {
 	const char *call;
+	enum hook_kind kind;
 	bool arg_declared;
+	const char *arg_type[NET_ARGS]; /* connect hooks: the type declared per index */
 	unsigned group;
 };
 
@@ -69,6 +104,8 @@ struct op_table {
 static const char *const exec_kprobes[] = {"security_bprm_creds_for_exec", "security_bprm_check",
 					   NULL};
 static const char *const exec_lsmhooks[] = {"bprm_check_security", "bprm_creds_for_exec", NULL};
+static const char *const net_kprobes[] = {"tcp_connect", "security_socket_connect", NULL};
+static const char *const net_lsmhooks[] = {"socket_connect", NULL};
 
 static const struct op arg_ops[] = {
     {"Equal", PF_MATCH_EXACT, false},	 {"NotEqual", PF_MATCH_EXACT, true},
@@ -293,11 +330,21 @@ static bool value_ok(struct tp *t, yaml_node_t *n, const char *path, enum pf_mat
 	return true;
 }
 
+static enum param_kind match_kind(enum pf_match m)
+{
+	if (m == PF_MATCH_CIDR)
+		return PARAM_CIDRS;
+	return m == PF_MATCH_PORT ? PARAM_PORTS : PARAM_PATHS;
+}
+
 /* A template condition's open values: the parameter a binding fills in. */
 static int parse_values_from(struct tp *t, yaml_node_t *entry, const char *path,
 			     struct pf_policy_cond *c)
 {
+	static const char *const kinds[] = {
+	    [PARAM_PATHS] = "paths", [PARAM_CIDRS] = "CIDRs", [PARAM_PORTS] = "ports"};
 	yaml_node_t *vf = field(t, entry, "valuesFrom");
+	struct param_use *u;
 	const char *name;
 	size_t i;
 
@@ -319,9 +366,41 @@ static int parse_values_from(struct tp *t, yaml_node_t *entry, const char *path,
 			   path, name ? name : "");
 		return 0;
 	}
-	t->param_uses[i]++;
+	u = &t->param_uses[i];
+	/* a binding's value is checked against every use: of two kinds, none would pass */
+	if (u->n && u->kind != match_kind(c->match)) {
+		pf_y_error(t->diags, t->d, vf,
+			   "%s.valuesFrom: parameter \"%s\" holds %s (%s, line %d): a %s value "
+			   "cannot be one (use another parameter)",
+			   path, name, kinds[u->kind], u->op, u->line, pf_policy_cond_op(c));
+		return 0;
+	}
+	if (!u->n++) {
+		u->kind = match_kind(c->match);
+		u->op = pf_policy_cond_op(c);
+		u->line = pf_y_line(vf);
+	}
 	c->param = strdup(name);
 	return c->param ? 0 : -ENOMEM;
+}
+
+/*
+ * Adds a value as stored: egress values in their canonical spelling (the
+ * value was checked), so that "127.0.0.1" and "127.0.0.1/32" are one value.
+ */
+static int add_value(struct pf_policy_cond *c, enum pf_match m, const char *v)
+{
+	char canon[PF_NET_VALUE_MAX];
+	int err;
+
+	if (m == PF_MATCH_CIDR || m == PF_MATCH_PORT) {
+		err = pf_net_value_canon(m, v, canon, sizeof(canon), NULL, 0);
+		if (err)
+			return err == -ENOSPC ? -EINVAL : err;
+		v = canon;
+	}
+	err = pf_strset_add(&c->values, v);
+	return err < 0 ? err : 0;
 }
 
 static int parse_values(struct tp *t, yaml_node_t *entry, const char *path, enum pf_match m,
@@ -351,8 +430,8 @@ static int parse_values(struct tp *t, yaml_node_t *entry, const char *path, enum
 		idx_path(ipath, vpath, i);
 		if (!value_ok(t, v, ipath, m))
 			continue;
-		err = pf_strset_add(&c->values, pf_y_str(v));
-		if (err < 0)
+		err = add_value(c, m, pf_y_str(v));
+		if (err)
 			return err;
 	}
 	return 0;
@@ -579,7 +658,7 @@ static void parse_actions(struct tp *t, yaml_node_t *sel, const char *path,
 		r->err = EPERM;
 }
 
-static struct pf_policy_rule *add_rule(struct tp *t, yaml_node_t *at, unsigned group)
+static struct pf_policy_rule *add_rule(struct tp *t, yaml_node_t *at, const struct hook *h)
 {
 	struct pf_policy *p = t->p;
 	struct pf_policy_rule *v = realloc(p->rules, (p->n_rules + 1) * sizeof(*v));
@@ -589,11 +668,374 @@ static struct pf_policy_rule *add_rule(struct tp *t, yaml_node_t *at, unsigned g
 	p->rules = v;
 	v = &p->rules[p->n_rules++];
 	memset(v, 0, sizeof(*v));
-	v->group = group;
+	v->group = h->group;
+	v->profile = h->kind == HOOK_EXEC ? PF_PROFILE_EXEC : PF_PROFILE_NET;
+	/* tcp_connect sees TCP connections only: its rules say so to the compiler */
+	if (h->kind == HOOK_TCP_CONNECT)
+		v->net.protocols = PF_NET_TCP;
 	v->actions = PF_ACT_POST;
 	v->line = pf_y_line(at);
 	v->col = pf_y_col(at);
 	return v;
+}
+
+/* ---- connect hooks: selectors ----------------------------------------- */
+
+enum net_op_kind {
+	NET_ADDR,
+	NET_PORT,
+	NET_FAMILY,
+	NET_PROTO,
+};
+
+struct net_op {
+	const char *name;
+	enum net_op_kind kind;
+	bool negate;
+	bool source; /* SAddr, SPort: of a sock, the connection's source; of a sockaddr, its own */
+};
+
+static const struct net_op net_ops[] = {
+    {"DAddr", NET_ADDR, false, false},	  {"NotDAddr", NET_ADDR, true, false},
+    {"SAddr", NET_ADDR, false, true},	  {"NotSAddr", NET_ADDR, true, true},
+    {"DPort", NET_PORT, false, false},	  {"NotDPort", NET_PORT, true, false},
+    {"SPort", NET_PORT, false, true},	  {"NotSPort", NET_PORT, true, true},
+    {"Family", NET_FAMILY, false, false}, {"Protocol", NET_PROTO, false, false},
+    {NULL, NET_ADDR, false, false},
+};
+
+/* What a matchArgs entry of a connect hook reads. */
+enum net_arg {
+	ARG_SOCK,     /* tcp_connect's struct sock *: DAddr/DPort are the destination */
+	ARG_SOCKET,   /* the struct socket * of socket_connect: not connected yet */
+	ARG_SOCKADDR, /* the address connected to: SAddr/SPort (Tetragon's names) */
+};
+
+#define ALL_FAMILIES  (PF_NET_INET | PF_NET_INET6)
+#define ALL_PROTOCOLS (PF_NET_TCP | PF_NET_UDP)
+
+/* Family and Protocol operators of one selector, ANDed (as Tetragon). */
+struct net_acc {
+	uint8_t families, protocols;
+};
+
+static const char *net_op_named(enum net_op_kind kind, bool negate, bool source)
+{
+	for (const struct net_op *o = net_ops; o->name; o++)
+		if (o->kind == kind && o->negate == negate && o->source == source)
+			return o->name;
+	return "";
+}
+
+static const char *net_args_hint(const struct hook *h)
+{
+	return h->kind == HOOK_TCP_CONNECT
+		   ? "[{index: 0, type: sock}]"
+		   : "[{index: 0, type: socket}, {index: 1, type: sockaddr}]";
+}
+
+static const char *net_ops_expected(enum net_arg arg)
+{
+	switch (arg) {
+	case ARG_SOCK:
+		return "DAddr, NotDAddr, DPort, NotDPort, Protocol or Family";
+	case ARG_SOCKET:
+		return "Protocol or Family";
+	default:
+		return "SAddr, NotSAddr, SPort, NotSPort or Family";
+	}
+}
+
+/* The argument a matchArgs entry names (-1: an error was reported). */
+static int net_arg_index(struct tp *t, yaml_node_t *e, const char *path, const struct hook *h)
+{
+	yaml_node_t *in = field(t, e, "index");
+	long idx = 0;
+
+	/* Tetragon decodes a missing index as 0 */
+	if (in && !parse_long(pf_y_str(in), &idx)) {
+		pf_y_error(t->diags, t->d, in, "%s.index: must be an integer", path);
+		return -1;
+	}
+	if (idx < 0 || idx >= NET_ARGS || !h->arg_type[idx]) {
+		pf_y_error(t->diags, t->d, in ? in : e,
+			   "%s.index: %ld does not name a declared argument (declare args: %s)",
+			   path, idx, net_args_hint(h));
+		return -1;
+	}
+	if (idx == 2) {
+		pf_y_error(t->diags, t->d, in,
+			   "%s.index: argument 2 (the address length) cannot be matched (%s)", path,
+			   WHY_NET_ARG);
+		return -1;
+	}
+	return (int)idx;
+}
+
+/* An operator podfence does not know, with the closest it does. */
+static void net_op_unknown(struct tp *t, yaml_node_t *at, const char *path, const char *name,
+			   enum net_arg arg)
+{
+	static const char *const privs[] = {"DPortPriv", "NotDPortPriv", "SPortPriv",
+					    "NotSPortPriv", NULL};
+	const char *names[16], *alike;
+	size_t n = 0;
+
+	for (const struct net_op *o = net_ops; o->name; o++)
+		names[n++] = o->name;
+	names[n] = NULL;
+	/* the privileged ports are one range: the destination port's operator of this argument */
+	if (in_list(name, privs)) {
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: \"%s\" is not supported (expected %s): write %s with "
+			   "values [\"0-1023\"]%s",
+			   path, name, net_ops_expected(arg),
+			   net_op_named(NET_PORT, strncmp(name, "Not", 3) == 0, arg != ARG_SOCK),
+			   arg == ARG_SOCKET ? " on the sockaddr argument (index 1)" : "");
+		return;
+	}
+	alike = case_alike(name, names);
+	pf_y_error(t->diags, t->d, at, "%s.operator: \"%s\" is not supported (expected %s)%s%s%s",
+		   path, name, net_ops_expected(arg), alike ? "; did you mean \"" : "",
+		   alike ? alike : "", alike ? "\"?" : "");
+}
+
+/* Whether the operator reads the destination, protocol or family where it is written. */
+static bool net_op_allowed(struct tp *t, yaml_node_t *at, const char *path, const struct net_op *op,
+			   enum net_arg arg)
+{
+	bool addr_port = op->kind == NET_ADDR || op->kind == NET_PORT;
+	const char *what = op->kind == NET_ADDR ? "address" : "port";
+
+	if (arg == ARG_SOCK && op->source) {
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: %s of a sock is the connection's source (its local %s): "
+			   "podfence matches the destination (use %s)",
+			   path, op->name, what, net_op_named(op->kind, op->negate, false));
+		return false;
+	}
+	if (arg == ARG_SOCKET && addr_port) {
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: %s of the socket (index 0) means nothing before it is "
+			   "connected: match the destination with %s of the sockaddr argument "
+			   "(index 1)",
+			   path, op->name, net_op_named(op->kind, op->negate, true));
+		return false;
+	}
+	if (arg == ARG_SOCKADDR && addr_port && !op->source) {
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: %s is not an operator of a sockaddr (the %s it holds is "
+			   "%s, as in Tetragon); did you mean \"%s\"?",
+			   path, op->name, what, op->kind == NET_ADDR ? "SAddr" : "SPort",
+			   net_op_named(op->kind, op->negate, true));
+		return false;
+	}
+	if (arg == ARG_SOCKADDR && op->kind == NET_PROTO) {
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: a sockaddr has no protocol: use Protocol on the socket "
+			   "argument (index 0)",
+			   path);
+		return false;
+	}
+	return true;
+}
+
+struct net_name {
+	const char *name;
+	uint8_t bit;
+};
+
+/* The values of a Family or Protocol operator as enum pf_net_family/proto bits (0: error). */
+static uint8_t net_bits(struct tp *t, yaml_node_t *e, const char *path, const struct net_op *op)
+{
+	static const struct net_name families[] = {
+	    {"AF_INET", PF_NET_INET},
+	    {"AF_INET6", PF_NET_INET6},
+	    {"2", PF_NET_INET},
+	    {"10", PF_NET_INET6},
+	    {NULL, 0},
+	};
+	static const struct net_name protocols[] = {
+	    {"IPPROTO_TCP", PF_NET_TCP}, {"IPPROTO_UDP", PF_NET_UDP}, {"TCP", PF_NET_TCP},
+	    {"UDP", PF_NET_UDP},	 {"tcp", PF_NET_TCP},	      {"udp", PF_NET_UDP},
+	    {"6", PF_NET_TCP},		 {"17", PF_NET_UDP},	      {NULL, 0},
+	};
+	const struct net_name *names = op->kind == NET_FAMILY ? families : protocols;
+	yaml_node_t *vals = field(t, e, "values");
+	char vpath[PATH_LEN];
+	uint8_t bits = 0;
+	bool good = true;
+
+	key_path(vpath, path, "values");
+	if (field(t, e, "valuesFrom"))
+		pf_y_error(t->diags, t->d, field(t, e, "valuesFrom"),
+			   "%s.valuesFrom: %s takes its values in the policy (valuesFrom is for "
+			   "the address and port operators)",
+			   path, op->name);
+	if (!vals || !pf_y_is_seq(vals) || pf_y_seq_len(vals) == 0) {
+		pf_y_error(t->diags, t->d, vals ? vals : e,
+			   "%s: must be a non-empty list of strings", vpath);
+		return 0;
+	}
+	for (size_t i = 0; i < pf_y_seq_len(vals); i++) {
+		yaml_node_t *v = pf_y_seq_at(t->d, vals, i);
+		const char *s = pf_y_str(v);
+		size_t k;
+
+		for (k = 0; s && names[k].name; k++)
+			if (strcmp(s, names[k].name) == 0)
+				break;
+		if (s && names[k].name) {
+			bits |= names[k].bit;
+			continue;
+		}
+		pf_y_error(
+		    t->diags, t->d, v,
+		    op->kind == NET_FAMILY
+			? "%s[%zu]: \"%s\" is not a supported family (expected AF_INET or "
+			  "AF_INET6, or 2 or 10)"
+			: "%s[%zu]: \"%s\" is not a supported protocol (expected TCP or UDP: "
+			  "IPPROTO_TCP, IPPROTO_UDP, TCP, UDP, tcp, udp, 6 or 17)",
+		    vpath, i, s ? s : "");
+		good = false;
+	}
+	return good ? bits : 0;
+}
+
+/* Family, Protocol: ANDed with those before them in the selector. */
+static void net_filter(struct tp *t, yaml_node_t *e, yaml_node_t *at, const char *path,
+		       const struct net_op *op, const struct hook *h, struct pf_policy_rule *r,
+		       struct net_acc *acc)
+{
+	bool family = op->kind == NET_FAMILY;
+	uint8_t bits = net_bits(t, e, path, op), *into = family ? &acc->families : &acc->protocols;
+	int *line = family ? &r->net.family_line : &r->net.protocol_line;
+	int *col = family ? &r->net.family_col : &r->net.protocol_col;
+
+	if (!bits)
+		return;
+	if (!*line) {
+		*line = pf_y_line(at);
+		*col = pf_y_col(at);
+	}
+	if (!(*into & bits)) {
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: this %s excludes every value the one of line %d allows: "
+			   "the selector can never match",
+			   path, op->name, *line);
+		return;
+	}
+	*into &= bits;
+	if (!family && h->kind == HOOK_TCP_CONNECT && !(*into & PF_NET_TCP))
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: Protocol without TCP can never match on tcp_connect (it "
+			   "sees TCP connections only; for UDP use security_socket_connect or the "
+			   "socket_connect LSM hook)",
+			   path);
+}
+
+/* DAddr, SAddr, DPort, SPort (and Not): one of each kind per selector. */
+static int net_values(struct tp *t, yaml_node_t *e, yaml_node_t *at, const char *path,
+		      const struct net_op *op, struct pf_policy_rule *r)
+{
+	bool addr = op->kind == NET_ADDR;
+	struct pf_policy_cond scratch = {0}, *c = addr ? &r->net.addr : &r->net.port;
+	bool *has = addr ? &r->net.has_addr : &r->net.has_port;
+	int err;
+
+	/* Tetragon would AND them: one list (or two selectors) says the same plainly */
+	if (*has) {
+		pf_y_error(t->diags, t->d, at,
+			   "%s.operator: a second %s operator in one selector (%s, line %d): "
+			   "podfence takes one per selector (one list of values, or two selectors)",
+			   path, addr ? "address" : "port", pf_policy_cond_op(c), c->line);
+		c = &scratch; /* its values are still checked */
+	}
+	*has = true;
+	c->subject = addr ? PF_SUBJ_DADDR : PF_SUBJ_DPORT;
+	c->match = addr ? PF_MATCH_CIDR : PF_MATCH_PORT;
+	c->negate = op->negate;
+	c->sockaddr_op = op->source;
+	c->line = pf_y_line(at);
+	c->col = pf_y_col(at);
+	err = parse_values(t, e, path, c->match, c);
+	pf_strset_free(&scratch.values);
+	free(scratch.param);
+	return err;
+}
+
+/* One matchArgs entry of a connect hook. */
+static int parse_net_arg(struct tp *t, yaml_node_t *e, const char *path, const struct hook *h,
+			 struct pf_policy_rule *r, struct net_acc *acc)
+{
+	const struct net_op *op = NULL;
+	enum net_arg arg;
+	const char *name;
+	yaml_node_t *at;
+	int idx;
+
+	idx = net_arg_index(t, e, path, h);
+	if (idx < 0)
+		return 0;
+	arg = h->kind == HOOK_TCP_CONNECT ? ARG_SOCK : idx == 0 ? ARG_SOCKET : ARG_SOCKADDR;
+	name = str_field(t, e, path, "operator", true);
+	at = field(t, e, "operator");
+	if (!name)
+		return 0;
+	for (const struct net_op *o = net_ops; o->name && !op; o++)
+		if (strcmp(o->name, name) == 0)
+			op = o;
+	if (!op) {
+		net_op_unknown(t, at, path, name, arg);
+		return 0;
+	}
+	if (!net_op_allowed(t, at, path, op, arg))
+		return 0;
+	if (op->kind == NET_FAMILY || op->kind == NET_PROTO) {
+		net_filter(t, e, at, path, op, h, r, acc);
+		return 0;
+	}
+	return net_values(t, e, at, path, op, r);
+}
+
+static int parse_net_selector(struct tp *t, yaml_node_t *sel, const char *path,
+			      const struct hook *h, struct pf_policy_rule *r)
+{
+	static const char *const arg_ok[] = {"index", "operator", "values", "valuesFrom", NULL};
+	static const struct field_rule arg_rules[] = {
+	    {"args", "one argument per matchArgs entry", false},
+	    {NULL, NULL, false},
+	};
+	struct net_acc acc = {ALL_FAMILIES, ALL_PROTOCOLS};
+	yaml_node_t *list = field(t, sel, "matchArgs");
+	char lpath[PATH_LEN], epath[PATH_LEN];
+	int err;
+
+	if (field(t, sel, "matchBinaries"))
+		pf_y_error(t->diags, t->d, key_node(t, sel, "matchBinaries"),
+			   "%s.matchBinaries: not supported on connect hooks yet (podfence matches "
+			   "the destination, protocol and family: select the workload with "
+			   "podSelector and containerSelector)",
+			   path);
+	key_path(lpath, path, "matchArgs");
+	if (list && !expect_seq(t, list, lpath))
+		list = NULL;
+	for (size_t i = 0; i < pf_y_seq_len(list); i++) {
+		yaml_node_t *e = pf_y_seq_at(t->d, list, i);
+
+		idx_path(epath, lpath, i);
+		if (!expect_map(t, e, epath))
+			continue;
+		check_fields(t, e, epath, arg_ok, arg_rules);
+		err = parse_net_arg(t, e, epath, h, r, &acc);
+		if (err)
+			return err;
+	}
+	/* "both" has one spelling in the model: 0 */
+	r->net.families = acc.families == ALL_FAMILIES ? 0 : acc.families;
+	if (h->kind != HOOK_TCP_CONNECT)
+		r->net.protocols = acc.protocols == ALL_PROTOCOLS ? 0 : acc.protocols;
+	return 0;
 }
 
 static int parse_selector(struct tp *t, yaml_node_t *sel, const char *path, const struct hook *h)
@@ -612,7 +1054,20 @@ static int parse_selector(struct tp *t, yaml_node_t *sel, const char *path, cons
 	    {"matchWorkloads", WHY_SELECTOR, false},
 	    {NULL, NULL, false},
 	};
-	struct pf_policy_rule *r = add_rule(t, sel, h->group);
+	static const struct field_rule net_rules[] = {
+	    {"matchPIDs", WHY_NET_SELECTOR, false},
+	    {"matchNamespaces", WHY_NET_SELECTOR, false},
+	    {"matchNamespaceChanges", WHY_NET_SELECTOR, false},
+	    {"matchCapabilities", WHY_NET_SELECTOR, false},
+	    {"matchCapabilityChanges", WHY_NET_SELECTOR, false},
+	    {"matchReturnArgs", WHY_NET_SELECTOR, false},
+	    {"matchReturnActions", WHY_NET_SELECTOR, false},
+	    {"matchData", WHY_NET_SELECTOR, false},
+	    {"matchParentBinaries", WHY_NET_SELECTOR, false},
+	    {"matchWorkloads", WHY_NET_SELECTOR, false},
+	    {NULL, NULL, false},
+	};
+	struct pf_policy_rule *r = add_rule(t, sel, h);
 	size_t n = 0;
 	int err;
 
@@ -620,6 +1075,14 @@ static int parse_selector(struct tp *t, yaml_node_t *sel, const char *path, cons
 		return -ENOMEM;
 	if (!expect_map(t, sel, path))
 		return 0;
+	if (h->kind != HOOK_EXEC) {
+		check_fields(t, sel, path, ok, net_rules);
+		err = parse_net_selector(t, sel, path, h, r);
+		if (err)
+			return err;
+		parse_actions(t, sel, path, r);
+		return 0;
+	}
 	check_fields(t, sel, path, ok, rules);
 	err = parse_match_list(t, sel, path, "matchArgs", h, r, &n);
 	if (!err)
@@ -685,7 +1148,84 @@ static void parse_args(struct tp *t, yaml_node_t *entry, const char *path, struc
 	}
 }
 
-static void parse_syscall(struct tp *t, yaml_node_t *entry, const char *path)
+struct net_arg_decl {
+	const char *const *types;
+	const char *expected;
+};
+
+/*
+ * Connect hooks' arguments: tcp_connect(struct sock *); socket_connect and
+ * security_socket_connect(struct socket *, struct sockaddr *, int addrlen).
+ */
+static void parse_net_args(struct tp *t, yaml_node_t *entry, const char *path, struct hook *h)
+{
+	static const char *const ok[] = {"index", "type", "label", NULL};
+	static const struct field_rule rules[] = {
+	    {"sizeArgIndex", WHY_NET_ARG, false}, {"returnCopy", WHY_NET_ARG, false},
+	    {"maxData", WHY_NET_ARG, false},	  {"resolve", WHY_NET_ARG, false},
+	    {"btfType", WHY_NET_ARG, false},	  {NULL, NULL, false},
+	};
+	/* per index: accepted types (the first is the one declared), and what it is */
+	static const char *const sock_types[] = {"sock", NULL};
+	static const char *const socket_types[] = {"socket", "sock", NULL};
+	static const char *const sockaddr_types[] = {"sockaddr", NULL};
+	static const char *const int_types[] = {"int", NULL};
+	static const struct net_arg_decl tcp[] = {{sock_types, "sock: the connecting socket"}};
+	static const struct net_arg_decl sc[] = {
+	    {socket_types, "socket (or sock): the connecting socket"},
+	    {sockaddr_types, "sockaddr: the destination"},
+	    {int_types, "int: the address length"},
+	};
+	const struct net_arg_decl *decl = h->kind == HOOK_TCP_CONNECT ? tcp : sc;
+	long n_args = h->kind == HOOK_TCP_CONNECT ? 1 : NET_ARGS;
+	yaml_node_t *args = field(t, entry, "args");
+	char apath[PATH_LEN], epath[PATH_LEN];
+
+	key_path(apath, path, "args");
+	if (!args || !expect_seq(t, args, apath))
+		return;
+	for (size_t i = 0; i < pf_y_seq_len(args); i++) {
+		yaml_node_t *a = pf_y_seq_at(t->d, args, i), *in;
+		const char *type;
+		long idx = 0;
+
+		idx_path(epath, apath, i);
+		if (!expect_map(t, a, epath))
+			continue;
+		check_fields(t, a, epath, ok, rules);
+		in = field(t, a, "index");
+		if (in && !parse_long(pf_y_str(in), &idx)) {
+			pf_y_error(t->diags, t->d, in, "%s.index: must be an integer", epath);
+			continue;
+		}
+		if (idx < 0 || idx >= n_args) {
+			pf_y_error(
+			    t->diags, t->d, in ? in : a,
+			    "%s.index: %ld is out of range (%s takes %s)", epath, idx, h->call,
+			    h->kind == HOOK_TCP_CONNECT
+				? "one argument: index 0, type sock"
+				: "three arguments: index 0 (socket), 1 (sockaddr), 2 (int)");
+			continue;
+		}
+		if (h->arg_type[idx])
+			pf_y_error(t->diags, t->d, in ? in : a,
+				   "%s.index: argument %ld declared twice", epath, idx);
+		type = str_field(t, a, epath, "type", true);
+		if (!type)
+			continue;
+		if (!in_list(type, decl[idx].types)) {
+			pf_y_error(t->diags, t->d, field(t, a, "type"),
+				   "%s.type: \"%s\" is not supported for argument %ld of %s "
+				   "(expected %s)",
+				   epath, type, idx, h->call, decl[idx].expected);
+			continue;
+		}
+		if (!h->arg_type[idx])
+			h->arg_type[idx] = decl[idx].types[0];
+	}
+}
+
+static void parse_syscall(struct tp *t, yaml_node_t *entry, const char *path, const struct hook *h)
 {
 	yaml_node_t *n = field(t, entry, "syscall");
 	bool v;
@@ -696,9 +1236,9 @@ static void parse_syscall(struct tp *t, yaml_node_t *entry, const char *path)
 		pf_y_error(t->diags, t->d, n, "%s.syscall: must be true or false", path);
 	else if (v)
 		pf_y_error(t->diags, t->d, n,
-			   "%s.syscall: true is not supported (exec hooks are kernel functions, "
+			   "%s.syscall: true is not supported (%s hooks are kernel functions, "
 			   "not syscalls)",
-			   path);
+			   path, h->kind == HOOK_EXEC ? "exec" : "connect");
 }
 
 static int parse_selectors(struct tp *t, yaml_node_t *entry, const char *path, const struct hook *h)
@@ -713,11 +1253,11 @@ static int parse_selectors(struct tp *t, yaml_node_t *entry, const char *path, c
 		return 0;
 	if (n == 0) {
 		/* Tetragon: no selector means every call matches and is posted */
-		pf_y_warn(
-		    t->diags, t->d, entry,
-		    "%s: no selectors: every exec matches and is only reported, nothing is blocked",
-		    path);
-		return add_rule(t, entry, h->group) ? 0 : -ENOMEM;
+		pf_y_warn(t->diags, t->d, entry,
+			  "%s: no selectors: every %s matches and is only reported, nothing is "
+			  "blocked",
+			  path, h->kind == HOOK_EXEC ? "exec" : "connect");
+		return add_rule(t, entry, h) ? 0 : -ENOMEM;
 	}
 	if (n > MAX_SELECTORS)
 		pf_y_error(t->diags, t->d, sels, "%s: %zu selectors, at most %d are supported",
@@ -729,6 +1269,25 @@ static int parse_selectors(struct tp *t, yaml_node_t *entry, const char *path, c
 			return err;
 	}
 	return 0;
+}
+
+static enum hook_kind hook_kind(const char *call, bool lsm)
+{
+	if (in_list(call, lsm ? exec_lsmhooks : exec_kprobes))
+		return HOOK_EXEC;
+	if (lsm)
+		return in_list(call, net_lsmhooks) ? HOOK_SOCKET_CONNECT : HOOK_UNSUPPORTED;
+	if (call && strcmp(call, "tcp_connect") == 0)
+		return HOOK_TCP_CONNECT;
+	return in_list(call, net_kprobes) ? HOOK_SOCKET_CONNECT : HOOK_UNSUPPORTED;
+}
+
+/* "a, b, c" */
+static void join(char *buf, size_t len, const char *const *names)
+{
+	buf[0] = 0;
+	for (size_t i = 0; names[i]; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", names[i]);
 }
 
 static int parse_hook(struct tp *t, yaml_node_t *entry, const char *path, bool lsm)
@@ -744,23 +1303,39 @@ static int parse_hook(struct tp *t, yaml_node_t *entry, const char *path, bool l
 	    {"data", "podfence reads the executed file's path only", false},
 	    {NULL, NULL, false},
 	};
+	static const struct field_rule net_kprobe_rules[] = {
+	    {"return", WHY_NET_RETURN, false},
+	    {"returnArg", WHY_NET_RETURN, false},
+	    {"returnArgAction", WHY_NET_RETURN, false},
+	    {"ignore", "connect hooks always exist", false},
+	    {"data", WHY_NET_ARG, false},
+	    {NULL, NULL, false},
+	};
 	const char *key = lsm ? "hook" : "call";
 	struct hook h = {.group = t->n_hooks++};
+	char exec_hooks[128], net_hooks[128];
 
 	if (!expect_map(t, entry, path))
 		return 0;
 	h.call = str_field(t, entry, path, key, true);
+	h.kind = hook_kind(h.call, lsm);
 	/*
 	 * Fields, arguments and selectors of another hook mean other things:
 	 * the hook is the one error worth reporting then.
 	 */
-	if (h.call && !in_list(h.call, lsm ? exec_lsmhooks : exec_kprobes)) {
+	if (h.call && h.kind == HOOK_UNSUPPORTED) {
+		join(exec_hooks, sizeof(exec_hooks), lsm ? exec_lsmhooks : exec_kprobes);
+		join(net_hooks, sizeof(net_hooks), lsm ? net_lsmhooks : net_kprobes);
 		pf_y_error(t->diags, t->d, field(t, entry, key),
-			   "%s.%s: \"%s\" is not supported (podfence enforces exec hooks)", path,
-			   key, h.call);
+			   "%s.%s: \"%s\" is not supported (podfence enforces exec hooks: %s; "
+			   "and connect hooks: %s)",
+			   path, key, h.call, exec_hooks, net_hooks);
 		return 0;
 	}
-	check_fields(t, entry, path, lsm ? lsm_ok : kprobe_ok, lsm ? NULL : kprobe_rules);
+	check_fields(t, entry, path, lsm ? lsm_ok : kprobe_ok,
+		     lsm		   ? NULL
+		     : h.kind == HOOK_EXEC ? kprobe_rules
+					   : net_kprobe_rules);
 	if (!h.call)
 		return 0;
 	if (!t->p->hook) {
@@ -769,8 +1344,11 @@ static int parse_hook(struct tp *t, yaml_node_t *entry, const char *path, bool l
 			return -ENOMEM;
 	}
 	if (!lsm)
-		parse_syscall(t, entry, path);
-	parse_args(t, entry, path, &h);
+		parse_syscall(t, entry, path, &h);
+	if (h.kind == HOOK_EXEC)
+		parse_args(t, entry, path, &h);
+	else
+		parse_net_args(t, entry, path, &h);
 	return parse_selectors(t, entry, path, &h);
 }
 
@@ -1043,9 +1621,10 @@ static void no_exec_hook(struct tp *t, yaml_node_t *spec)
 {
 	if (t->n_hooks == 0)
 		pf_y_error(t->diags, t->d, spec,
-			   "spec: no exec hook (expected kprobes or lsmhooks on "
-			   "security_bprm_creds_for_exec, security_bprm_check, bprm_check_security "
-			   "or bprm_creds_for_exec)");
+			   "spec: no exec hook and no connect hook (expected kprobes or lsmhooks "
+			   "on security_bprm_creds_for_exec, security_bprm_check, "
+			   "bprm_check_security or bprm_creds_for_exec; or on tcp_connect, "
+			   "security_socket_connect or socket_connect)");
 }
 
 static int parse_tracing_spec(struct tp *t, yaml_node_t *root)
@@ -1163,7 +1742,7 @@ static int parse_template_spec(struct tp *t, yaml_node_t *root)
 		return err;
 	no_exec_hook(t, spec);
 	for (size_t i = 0; t->param_uses && i < t->p->params.n; i++)
-		if (!t->param_uses[i])
+		if (!t->param_uses[i].n)
 			pf_y_warn(t->diags, t->d, field(t, spec, "parameters"),
 				  "spec.parameters: \"%s\" is used by no valuesFrom: its values "
 				  "change nothing",

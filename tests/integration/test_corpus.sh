@@ -30,7 +30,7 @@ examples__tracingpolicy__override-security.yaml|8:11: error: spec.kprobes[0].cal
 examples__tracingpolicy__process-exec__process-exec-elf-begin.yaml|22:11: error: spec.kprobes[0].call: "security_bprm_creds_from_file" is not supported
 examples__tracingpolicy__security_bprm_check.yaml|13:5: error: spec.kprobes[0].returnArg: field "returnArg" is not supported
 examples__tracingpolicy__symlink-override.yaml|13:11: error: spec.kprobes[0].call: "sys_symlinkat" is not supported
-examples__tracingpolicy__tcp-connect-only-local-addrs.yaml|22:11: error: spec.kprobes[0].call: "tcp_connect" is not supported
+examples__tracingpolicy__tcp-connect-only-local-addrs.yaml|33:7: error: spec.kprobes[0].selectors[0].matchBinaries: not supported on connect hooks yet
 tests__e2e__tests__policyfilter__matchWorkloadsPolicy.yaml|8:11: error: spec.kprobes[0].call: "security_file_permission" is not supported
 EOF
 }

@@ -20,6 +20,12 @@ struct ms_ruleset {
 	UT_hash_handle hh;
 };
 
+struct ms_net_ruleset {
+	uint32_t wl_id;
+	struct pf_net_ruleset rs;
+	UT_hash_handle hh;
+};
+
 struct ms_cgroup {
 	uint64_t cgid;
 	struct pf_cg_binding b;
@@ -46,6 +52,7 @@ struct pf_memstore {
 	uint32_t next_id[PF_ID_POLICY + 1];
 	struct ms_set *sets;
 	struct ms_ruleset *rulesets;
+	struct ms_net_ruleset *net_rulesets;
 	struct ms_cgroup *cgroups;
 	struct ms_name *expected;
 	struct ms_counters *counters;
@@ -58,7 +65,8 @@ static const uint32_t default_capacity[PF_KMAP__MAX] = {
     [PF_KMAP_CGROUPS] = 131072, [PF_KMAP_WORKLOADS] = 65536, [PF_KMAP_WORKLOADS_LARGE] = 4096,
     [PF_KMAP_EXACT_S] = 131072, [PF_KMAP_EXACT_M] = 16384,   [PF_KMAP_EXACT_L] = 1024,
     [PF_KMAP_PREFIX] = 16384,	[PF_KMAP_SUFFIX] = 16384,    [PF_KMAP_POLICIES] = 32768,
-    [PF_KMAP_CG_EXPECT] = 512,	[PF_KMAP_LEARNED] = 16384,
+    [PF_KMAP_CG_EXPECT] = 512,	[PF_KMAP_LEARNED] = 16384,   [PF_KMAP_NET_RULES] = 131072,
+    [PF_KMAP_NET4] = 262144,	[PF_KMAP_NET6] = 65536,	     [PF_KMAP_NET_PORTS] = 65536,
 };
 
 static struct pf_memstore *ms_of(struct pf_store *st)
@@ -103,6 +111,11 @@ static int ms_alloc_id(struct pf_store *st, enum pf_id_kind kind, uint32_t *id)
 
 static enum pf_kmap value_map(enum pf_match match, const char *v)
 {
+	/* one entry per value (a port range may take more in the kernel) */
+	if (match == PF_MATCH_CIDR)
+		return strchr(v, ':') ? PF_KMAP_NET6 : PF_KMAP_NET4;
+	if (match == PF_MATCH_PORT)
+		return PF_KMAP_NET_PORTS;
 	if (match == PF_MATCH_PREFIX)
 		return PF_KMAP_PREFIX;
 	if (match == PF_MATCH_SUFFIX)
@@ -206,6 +219,48 @@ static void ms_ruleset_delete(struct pf_store *st, uint32_t wl_id)
 		return;
 	HASH_DEL(ms->rulesets, r);
 	ms->used[ruleset_map(wl_id)]--;
+	free(r);
+}
+
+static int ms_net_ruleset_write(struct pf_store *st, uint32_t wl_id,
+				const struct pf_net_ruleset *rs, char *msg, size_t len)
+{
+	struct pf_memstore *ms = ms_of(st);
+	struct ms_net_ruleset *r;
+	int err;
+
+	if (injected(ms, "net_ruleset_write", &err, msg, len))
+		return err;
+	if (rs->n_rules > PF_NET_MAX_RULES) {
+		snprintf(msg, len, "%u egress rules apply to one workload (at most %d)",
+			 rs->n_rules, PF_NET_MAX_RULES);
+		return -E2BIG;
+	}
+	HASH_FIND(hh, ms->net_rulesets, &wl_id, sizeof(wl_id), r);
+	if (!r) {
+		if (ms->used[PF_KMAP_NET_RULES] >= ms->capacity[PF_KMAP_NET_RULES])
+			return full(ms, PF_KMAP_NET_RULES, msg, len);
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->wl_id = wl_id;
+		HASH_ADD(hh, ms->net_rulesets, wl_id, sizeof(r->wl_id), r);
+		ms->used[PF_KMAP_NET_RULES]++;
+	}
+	r->rs = *rs;
+	return 0;
+}
+
+static void ms_net_ruleset_delete(struct pf_store *st, uint32_t wl_id)
+{
+	struct pf_memstore *ms = ms_of(st);
+	struct ms_net_ruleset *r;
+
+	HASH_FIND(hh, ms->net_rulesets, &wl_id, sizeof(wl_id), r);
+	if (!r)
+		return;
+	HASH_DEL(ms->net_rulesets, r);
+	ms->used[PF_KMAP_NET_RULES]--;
 	free(r);
 }
 
@@ -383,10 +438,14 @@ static int ms_gc_workloads(struct pf_store *st, pf_store_drop_id_fn drop, void *
 {
 	struct pf_memstore *ms = ms_of(st);
 	struct ms_ruleset *r, *tmp;
+	struct ms_net_ruleset *nr, *ntmp;
 
 	HASH_ITER (hh, ms->rulesets, r, tmp)
 		if (drop(r->wl_id, ctx))
 			ms_ruleset_delete(st, r->wl_id);
+	HASH_ITER (hh, ms->net_rulesets, nr, ntmp)
+		if (drop(nr->wl_id, ctx))
+			ms_net_ruleset_delete(st, nr->wl_id);
 	return 0;
 }
 
@@ -434,6 +493,8 @@ static const struct pf_store_ops memstore_ops = {
     .set_delete = ms_set_delete,
     .ruleset_write = ms_ruleset_write,
     .ruleset_delete = ms_ruleset_delete,
+    .net_ruleset_write = ms_net_ruleset_write,
+    .net_ruleset_delete = ms_net_ruleset_delete,
     .cgroup_bind = ms_cgroup_bind,
     .cgroup_unbind = ms_cgroup_unbind,
     .cgroup_lookup = ms_cgroup_lookup,
@@ -484,6 +545,8 @@ void pf_memstore_free(struct pf_memstore *ms)
 		HASH_DEL(ms->rulesets, r);
 		free(r);
 	}
+	while (ms->net_rulesets)
+		ms_net_ruleset_delete(&ms->store, ms->net_rulesets->wl_id);
 	HASH_ITER (hh, ms->cgroups, c, ctmp) {
 		HASH_DEL(ms->cgroups, c);
 		free(c);

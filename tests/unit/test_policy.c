@@ -382,23 +382,28 @@ PF_TEST(policy_unsupported_hook_message)
 	e = parse_err(HDR "  kprobes:\n  - call: \"security_file_open\"\n    syscall: false\n"
 			  "    return: true\n",
 		      "spec.kprobes[0].call: \"security_file_open\" is not supported (podfence "
-		      "enforces exec hooks)",
+		      "enforces exec hooks",
 		      &d);
 	if (e) {
+		/* the hooks it could have been: exec and connect */
 		ASSERT_STREQ(e->msg,
 			     "spec.kprobes[0].call: \"security_file_open\" is not supported "
-			     "(podfence enforces exec hooks)",
+			     "(podfence enforces exec hooks: security_bprm_creds_for_exec, "
+			     "security_bprm_check; and connect hooks: tcp_connect, "
+			     "security_socket_connect)",
 			     "exact text");
 		ASSERT_EQ(e->line, 7, "line");
 		ASSERT_EQ(e->col, 11, "col");
 	}
 	ASSERT_EQ(d.n_errors, 1, "the hook is the only error worth reporting");
 	pf_diags_clear(&d);
-	ASSERT_NOT_NULL(parse_err(HDR "  lsmhooks:\n  - hook: file_open\n",
-				  "spec.lsmhooks[0].hook: \"file_open\" is not supported (podfence "
-				  "enforces exec hooks)",
-				  &d),
-			"lsm hook");
+	ASSERT_NOT_NULL(
+	    parse_err(HDR "  lsmhooks:\n  - hook: file_open\n",
+		      "spec.lsmhooks[0].hook: \"file_open\" is not supported (podfence "
+		      "enforces exec hooks: bprm_check_security, bprm_creds_for_exec; and "
+		      "connect hooks: socket_connect)",
+		      &d),
+	    "lsm hook");
 	pf_diags_free(&d);
 }
 
@@ -851,13 +856,13 @@ PF_TEST(policy_multi_document_all_or_nothing)
 	pf_diags_clear(&d);
 	/* first document good, two bad ones: nothing out, both errors reported */
 	ASSERT_EQ(parse(HDR HOOK "---\napiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\n"
-				 "metadata: {name: q}\nspec:\n  kprobes:\n  - call: tcp_connect\n"
+				 "metadata: {name: q}\nspec:\n  kprobes:\n  - call: sys_connect\n"
 				 "---\napiVersion: v1\nkind: Pod\n",
 			&l, &d),
 		  -EINVAL, "rejected as a whole");
 	ASSERT_EQ(l.n, 0, "no policy");
 	ASSERT_EQ(d.n_errors, 2, "every error of the file");
-	ASSERT_NOT_NULL(diag(&d, PF_SEV_ERROR, "\"tcp_connect\" is not supported"), "doc 2");
+	ASSERT_NOT_NULL(diag(&d, PF_SEV_ERROR, "\"sys_connect\" is not supported"), "doc 2");
 	ASSERT_NOT_NULL(diag(&d, PF_SEV_ERROR, "\"Pod\" is not a policy kind"), "doc 3");
 	pf_diags_clear(&d);
 	ASSERT_NOT_NULL(parse_err(HDR HOOK "---\n" HDR HOOK,

@@ -101,6 +101,9 @@ for run in $runs; do
 		[ -n "$result" ] || result="runc: 0 passed, 1 failed, 0 skipped (no result line)"
 		echo "vmtest-result: lane $lane backend $run (runc): ${result#runc: }"
 	fi
+	# What the guest has left after each run: a lane that dies says whether
+	# memory ran out (the root filesystem and every tmpfs live in RAM).
+	echo "vmtest: lane $lane: after $run: $(grep -E '^MemAvailable' /proc/meminfo | tr -s ' '), tmpfs $(df -k / /tmp /run 2>/dev/null | awk 'NR > 1 { s += $3 } END { print s }') kB used"
 done
 echo "vmtest: lane $lane: done"
 poweroff -f

@@ -117,7 +117,8 @@ boot_lane() { # spec: boots the lane's guest, its console into $work/<lane>.log
 	{
 		echo "vmtest: lane $name: booting $(basename "$(dirname "$kernel")")${lsm:+ with lsm=$lsm}"
 		# No -enable-kvm: KVM does not boot these guests reliably here; TCG does.
-		timeout "$lane_timeout" qemu-system-x86_64 -cpu max -m 1024 -smp 2 -nographic \
+		# 2 GiB: the guest's root filesystem, its tmpfs and the containers live in RAM.
+		timeout "$lane_timeout" qemu-system-x86_64 -cpu max -m 2048 -smp 2 -nographic \
 			-no-reboot -kernel "$kernel" -initrd "$initramfs" -append "$append" </dev/null 2>&1 |
 			tr -d '\r'
 		echo "vmtest: lane $name: guest ended after $((SECONDS - lane_start)) s"
@@ -146,6 +147,8 @@ collect_lane() { # spec: prints the lane's console and counts its results
 			END { print n }')
 	if ! grep -q "^vmtest: lane $name: done" "$log" || [ "$n" -ne "$expected" ]; then
 		summary+=("$name: FAILED: the guest did not finish every run (no boot, crash or ${lane_timeout} s timeout): $log")
+		# The console's end, where CI shows only the end of the output.
+		while IFS= read -r line; do summary+=("  | $line"); done < <(tail -n 40 "$log")
 		total_fail=$((total_fail + 1))
 	fi
 	summary+=("$name: $(grep -m1 -o "kernel [0-9].*" "$log"), $(grep -o "guest ended after .*" "$log")")

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The egress decision (docs/policy.md, "Egress"): which workload the calling
+ * task's cgroup belongs to (the same bindings as exec), then that workload's
+ * egress rules, each at most two LPM lookups (destination address, port).
+ * Work per connect depends only on the current workload's rules; an
+ * unbound cgroup leaves after one hash lookup.
+ *
+ * The programs are attached once, at the cgroup2 root: cgroup/connect4 and
+ * connect6 (TCP, connected UDP, TCP Fast Open's sendto), cgroup/sendmsg4 and
+ * sendmsg6 (unconnected UDP, DNS included; an IPv4-mapped destination on an
+ * IPv6 socket reaches sendmsg4), and cgroup/sock_create, which refuses the
+ * inet sockets those hooks cannot judge (raw, ping, SCTP) in workloads with
+ * enforcing egress rules. Returning 0 makes the system call fail with EPERM
+ * on every kernel from 5.x: no BPF LSM needed.
+ */
+#ifndef PF_NET_BPF_H
+#define PF_NET_BPF_H
+
+#include "decide.bpf.h"
+
+#define PF_AF_INET	   2
+#define PF_AF_INET6	   10
+#define PF_SOCK_STREAM	   1
+#define PF_SOCK_DGRAM	   2
+#define PF_IPPROTO_TCP	   6
+#define PF_IPPROTO_UDP	   17
+#define PF_IPPROTO_UDPLITE 136
+#define PF_IPPROTO_MPTCP   262
+
+/* Egress rules of each workload that has any (others have no entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pf_net_ruleset);
+	__uint(max_entries, 131072);
+} wl_net SEC(".maps");
+
+/* Destination CIDRs, by set: a node per CIDR (plus the trie's own inner nodes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_net4_key);
+	__type(value, __u8);
+	__uint(max_entries, 262144);
+} net4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_net6_key);
+	__type(value, __u8);
+	__uint(max_entries, 65536);
+} net6 SEC(".maps");
+
+/* Port ranges, by set, as prefixes of the 16-bit port (a range is at most 30). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_port_key);
+	__type(value, __u8);
+	__uint(max_entries, 65536);
+} net_ports SEC(".maps");
+
+/* One connect, send or socket(2) being judged. */
+struct pf_net_call {
+	__u8 family;   /* enum pf_net_family of the address as judged */
+	__u8 protocol; /* enum pf_net_proto bit, 0: another protocol */
+	__u8 hook;     /* enum pf_net_hook */
+	__u8 raw;      /* socket(2) of an inet socket the hooks cannot judge */
+	__u16 port_be;
+	__u16 ip_proto; /* as the socket says (event) */
+	__u32 addr[4];	/* network byte order; IPv4 in addr[0] */
+};
+
+static __always_inline bool pf_net_addr_in(const struct pf_net_call *c, __u32 set_id)
+{
+	if (c->family == PF_NET_INET) {
+		struct pf_net4_key k = {.prefixlen = 64, .set_id_be = bpf_htonl(set_id)};
+
+		__builtin_memcpy(k.addr, &c->addr[0], 4);
+		return bpf_map_lookup_elem(&net4, &k) != NULL;
+	}
+	struct pf_net6_key k6 = {.prefixlen = 160, .set_id_be = bpf_htonl(set_id)};
+
+	__builtin_memcpy(k6.addr, c->addr, 16);
+	return bpf_map_lookup_elem(&net6, &k6) != NULL;
+}
+
+static __always_inline bool pf_net_port_in(const struct pf_net_call *c, __u32 set_id)
+{
+	struct pf_port_key k = {
+	    .prefixlen = 48, .set_id_be = bpf_htonl(set_id), .port_be = c->port_be};
+
+	return bpf_map_lookup_elem(&net_ports, &k) != NULL;
+}
+
+static __always_inline bool pf_net_rule_holds(const struct pf_net_rule *r,
+					      const struct pf_net_call *c)
+{
+	if (r->families && !(r->families & c->family))
+		return false;
+	if (r->protocols && !(r->protocols & c->protocol))
+		return false;
+	/* a condition holds when the value is in its set, or is not for Not* operators */
+	if (r->addr_set && pf_net_addr_in(c, r->addr_set) == !!(r->negate & PF_NET_NOT_ADDR))
+		return false;
+	if (r->port_set && pf_net_port_in(c, r->port_set) == !!(r->negate & PF_NET_NOT_PORT))
+		return false;
+	return true;
+}
+
+static __always_inline void pf_net_emit(const struct pf_net_call *c, const struct pf_verdict *v,
+					__u64 cgid, __u32 wl_id)
+{
+	struct pf_net_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!ev) {
+		pf_stat_inc(PF_STAT_EVENTS_LOST);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ktime_ns = bpf_ktime_get_ns();
+	ev->cgroup_id = cgid;
+	ev->pid = (__u32)id;
+	ev->tgid = id >> 32;
+	ev->workload_id = wl_id;
+	ev->flags = PF_EV_NET | v->ev_flags;
+	ev->n_policies = v->n_policies;
+	ev->family = c->family == PF_NET_INET ? PF_AF_INET : PF_AF_INET6;
+	ev->port = bpf_ntohs(c->port_be);
+	ev->protocol = (__u8)c->ip_proto;
+	ev->hook = c->hook;
+	__builtin_memcpy(ev->addr, c->addr, 16);
+	__builtin_memcpy(ev->policies, v->policies, sizeof(ev->policies));
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * The rules of the workload bound to the current cgroup, or NULL when it
+ * has none (allowed). A bound workload whose egress rules should be there
+ * (its exec ruleset says so) but are not, or which lost every rule, takes
+ * its nearest bound ancestor's, else *deny: fail closed.
+ */
+static __always_inline struct pf_net_ruleset *pf_net_rules(__u64 cgid, __u32 *wl_out, bool *deny)
+{
+	struct pf_cg_binding *b = bpf_map_lookup_elem(&cg_workload, &cgid);
+	struct pf_net_ruleset *nrs;
+	struct pf_ruleset_s *rs;
+	__u32 wl_id;
+
+	*deny = false;
+	if (!b) {
+		if (!pf_cg_overflowed())
+			return NULL;
+		b = pf_cg_nearest_bound(cgid);
+		if (!b)
+			return NULL;
+	}
+	wl_id = b->wl_id;
+	*wl_out = wl_id;
+	nrs = bpf_map_lookup_elem(&wl_net, &wl_id);
+	if (nrs)
+		return nrs;
+	/* Both classes share the header: flags is all this reads. */
+	rs = pf_ruleset_lookup(wl_id);
+	if (rs) {
+		*deny = rs->flags & PF_RS_NET;
+		return NULL;
+	}
+	b = pf_cg_nearest_bound(cgid);
+	if (b) {
+		wl_id = b->wl_id;
+		*wl_out = wl_id;
+		nrs = bpf_map_lookup_elem(&wl_net, &wl_id);
+		if (nrs)
+			return nrs;
+		rs = pf_ruleset_lookup(wl_id);
+		if (rs && !(rs->flags & PF_RS_NET))
+			return NULL;
+	}
+	*deny = true;
+	return NULL;
+}
+
+/* One egress decision, handed to the per-rule callback (verified once). */
+struct pf_net_eval {
+	struct pf_net_call c;
+	struct pf_net_ruleset *nrs;
+	int matched_group;
+	struct pf_verdict v;
+};
+
+/* Evaluates rule i (a bpf_loop callback): first match per group, groups independent. */
+static long pf_net_rule_step(__u32 i, void *ctx)
+{
+	struct pf_net_eval *e = ctx;
+	struct pf_verdict *v = &e->v;
+	const struct pf_net_rule *r;
+	bool monitor, blocks, reports;
+
+	if (i >= e->nrs->n_rules || i >= PF_NET_MAX_RULES)
+		return 1;
+	r = &e->nrs->rules[i];
+	if (r->group == e->matched_group || !pf_net_rule_holds(r, &e->c))
+		return 0;
+	e->matched_group = r->group;
+	monitor = r->flags & PF_RULE_MONITOR;
+	blocks = (r->actions & PF_ACT_DENY) && !monitor;
+	reports = (r->actions & PF_ACT_POST) || ((r->actions & PF_ACT_DENY) && monitor);
+	if (blocks) {
+		if (!v->deny)
+			v->err = r->err;
+		v->deny = true;
+		v->kill |= !!(r->actions & PF_ACT_KILL);
+	}
+	if ((r->actions & PF_ACT_DENY) && monitor)
+		v->ev_flags |= PF_EV_MONITOR;
+	pf_count_policy(r->policy_id, blocks, !blocks && reports);
+	if (reports && v->n_policies < PF_EVENT_POLICIES) {
+		struct pf_event_policy *p = &v->policies[v->n_policies & (PF_EVENT_POLICIES - 1)];
+
+		p->policy_id = r->policy_id;
+		p->actions = r->actions;
+		p->flags = r->flags;
+		v->n_policies++;
+	}
+	return 0;
+}
+
+/* Returns 1 (go on) or 0 (refused: the call fails with EPERM or the rule's errno). */
+static __always_inline int pf_decide_net(struct pf_net_eval *e)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 wl_id = 0;
+	bool deny;
+
+	e->matched_group = -1;
+	if (!e->c.raw)
+		pf_stat_inc(PF_STAT_NET_CALLS);
+	e->nrs = pf_net_rules(cgid, &wl_id, &deny);
+	if (!e->nrs) {
+		if (!deny)
+			return 1;
+		pf_stat_inc(PF_STAT_NET_NO_RULES);
+		e->v.deny = true;
+		e->v.ev_flags |= PF_EV_NO_RULES;
+	} else if (e->c.raw) {
+		if (!(e->nrs->flags & PF_NRS_NO_RAW))
+			return 1;
+		e->v.deny = true;
+	} else {
+		pf_stat_inc(PF_STAT_NET_BOUND);
+		bpf_loop(PF_NET_MAX_RULES, pf_net_rule_step, e, 0);
+	}
+	if (e->v.deny) {
+		/* Sigkill: the agent kills the caller when it reads the event */
+		e->v.ev_flags |= PF_EV_BLOCKED | (e->v.kill ? PF_EV_KILLED : 0);
+		pf_stat_inc(PF_STAT_NET_BLOCKED);
+	} else if (e->v.n_policies) {
+		pf_stat_inc(PF_STAT_NET_REPORTED);
+	}
+	if (e->v.deny || e->v.n_policies)
+		pf_net_emit(&e->c, &e->v, cgid, wl_id);
+	if (!e->v.deny)
+		return 1;
+	/* Override's argError (cgroup programs may choose the errno since 5.18). */
+	if (e->v.err && e->v.err != 1)
+		bpf_set_retval(-(int)e->v.err);
+	return 0;
+}
+
+static __always_inline __u8 pf_net_proto_bit(__u32 protocol)
+{
+	if (protocol == PF_IPPROTO_TCP || protocol == PF_IPPROTO_MPTCP)
+		return PF_NET_TCP;
+	if (protocol == PF_IPPROTO_UDP || protocol == PF_IPPROTO_UDPLITE)
+		return PF_NET_UDP;
+	return 0;
+}
+
+static __always_inline int pf_net_inet4(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	struct pf_net_eval e = {.c = {.family = PF_NET_INET, .hook = hook}};
+
+	e.c.ip_proto = ctx->protocol;
+	e.c.protocol = pf_net_proto_bit(ctx->protocol);
+	e.c.port_be = (__u16)ctx->user_port;
+	e.c.addr[0] = ctx->user_ip4;
+	return pf_decide_net(&e);
+}
+
+static __always_inline int pf_net_inet6(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	struct pf_net_eval e = {.c = {.family = PF_NET_INET6, .hook = hook}};
+	struct pf_net_call *c = &e.c;
+
+	c->ip_proto = ctx->protocol;
+	c->protocol = pf_net_proto_bit(ctx->protocol);
+	c->port_be = (__u16)ctx->user_port;
+	c->addr[0] = ctx->user_ip6[0];
+	c->addr[1] = ctx->user_ip6[1];
+	c->addr[2] = ctx->user_ip6[2];
+	c->addr[3] = ctx->user_ip6[3];
+	/* ::ffff:a.b.c.d reaches IPv4 a.b.c.d: judged as that address. */
+	if (c->addr[0] == 0 && c->addr[1] == 0 && c->addr[2] == bpf_htonl(0xffff)) {
+		c->family = PF_NET_INET;
+		c->addr[0] = c->addr[3];
+		c->addr[2] = 0;
+		c->addr[3] = 0;
+	}
+	return pf_decide_net(&e);
+}
+
+SEC("cgroup/connect4")
+int net_connect4(struct bpf_sock_addr *ctx)
+{
+	return pf_net_inet4(ctx, PF_NET_HOOK_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int net_connect6(struct bpf_sock_addr *ctx)
+{
+	return pf_net_inet6(ctx, PF_NET_HOOK_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int net_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return pf_net_inet4(ctx, PF_NET_HOOK_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int net_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return pf_net_inet6(ctx, PF_NET_HOOK_SENDMSG);
+}
+
+/*
+ * TCP and UDP sockets are judged at connect and send; any other inet socket
+ * (raw, ICMP ping, SCTP) can reach destinations no hook above sees, so a
+ * workload with enforcing egress rules may not create one.
+ */
+SEC("cgroup/sock_create")
+int net_sock_create(struct bpf_sock *sk)
+{
+	struct pf_net_eval e = {.c = {.hook = PF_NET_HOOK_SOCKET, .raw = 1}};
+	__u32 type = sk->type, protocol = sk->protocol;
+
+	if (sk->family != PF_AF_INET && sk->family != PF_AF_INET6)
+		return 1;
+	if ((type == PF_SOCK_STREAM && pf_net_proto_bit(protocol) == PF_NET_TCP) ||
+	    (type == PF_SOCK_DGRAM && pf_net_proto_bit(protocol) == PF_NET_UDP))
+		return 1;
+	e.c.family = sk->family == PF_AF_INET ? PF_NET_INET : PF_NET_INET6;
+	e.c.ip_proto = protocol;
+	return pf_decide_net(&e);
+}
+
+#endif /* PF_NET_BPF_H */
