@@ -28,13 +28,18 @@
 #define PF_IPPROTO_UDPLITE 136
 #define PF_IPPROTO_MPTCP   262
 
-/* Egress rules of each workload that has any (others have no entry). */
+/*
+ * Egress rules of each workload that has any (others have no entry). A hash
+ * map pays 16 bytes per bucket even when empty: 8,192 keeps the fixed cost
+ * within its budget (docs/benchmarks.md); nodes with more workloads under
+ * egress policies size it at start (--map-size wl_net=N).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct pf_net_ruleset);
-	__uint(max_entries, 131072);
+	__uint(max_entries, 8192);
 } wl_net SEC(".maps");
 
 /* Destination CIDRs, by set: a node per CIDR (plus the trie's own inner nodes). */
@@ -145,7 +150,8 @@ static __always_inline void pf_net_emit(const struct pf_net_call *c, const struc
  * (its exec ruleset says so) but are not, or which lost every rule, takes
  * its nearest bound ancestor's, else *deny: fail closed.
  */
-static __always_inline struct pf_net_ruleset *pf_net_rules(__u64 cgid, __u32 *wl_out, bool *deny)
+static __always_inline struct pf_net_ruleset *pf_net_rules(__u64 cgid, __u32 *wl_out, bool *deny,
+							   __u32 *learn_id)
 {
 	struct pf_cg_binding *b = bpf_map_lookup_elem(&cg_workload, &cgid);
 	struct pf_net_ruleset *nrs;
@@ -163,12 +169,15 @@ static __always_inline struct pf_net_ruleset *pf_net_rules(__u64 cgid, __u32 *wl
 	wl_id = b->wl_id;
 	*wl_out = wl_id;
 	nrs = bpf_map_lookup_elem(&wl_net, &wl_id);
-	if (nrs)
+	if (nrs) {
+		*learn_id = nrs->learn_id;
 		return nrs;
-	/* Both classes share the header: flags is all this reads. */
+	}
+	/* Both classes share the header: flags and learn_id are all this reads. */
 	rs = pf_ruleset_lookup(wl_id);
 	if (rs) {
 		*deny = rs->flags & PF_RS_NET;
+		*learn_id = rs->learn_id;
 		return NULL;
 	}
 	b = pf_cg_nearest_bound(cgid);
@@ -176,11 +185,15 @@ static __always_inline struct pf_net_ruleset *pf_net_rules(__u64 cgid, __u32 *wl
 		wl_id = b->wl_id;
 		*wl_out = wl_id;
 		nrs = bpf_map_lookup_elem(&wl_net, &wl_id);
-		if (nrs)
+		if (nrs) {
+			*learn_id = nrs->learn_id;
 			return nrs;
+		}
 		rs = pf_ruleset_lookup(wl_id);
-		if (rs && !(rs->flags & PF_RS_NET))
+		if (rs && !(rs->flags & PF_RS_NET)) {
+			*learn_id = rs->learn_id;
 			return NULL;
+		}
 	}
 	*deny = true;
 	return NULL;
@@ -231,20 +244,80 @@ static long pf_net_rule_step(__u32 i, void *ctx)
 	return 0;
 }
 
+/*
+ * Learning (learn.bpf.h): each distinct destination (address, port,
+ * protocol) of a learning pod's container recorded once, in the table the
+ * exec records share; a repeated one is only counted.
+ */
+static __always_inline void pf_net_learn(const struct pf_net_call *c, __u32 learn_id, __u64 cgid)
+{
+	struct pf_learn_key k = {.learn_id = learn_id};
+	struct pf_learn_seen *seen, fresh;
+	struct pf_net_event *ev;
+	__u64 now = bpf_ktime_get_ns();
+	long err;
+
+	k.flags = pf_learn_net_flags(c->family, c->protocol, bpf_ntohs(c->port_be));
+	__builtin_memcpy(&k.path_hash, &c->addr[0], 8);
+	__builtin_memcpy(&k.caller_hash, &c->addr[2], 8);
+	pf_stat_inc(PF_STAT_LEARN_EXECS);
+	seen = bpf_map_lookup_elem(&learned, &k);
+	if (seen) {
+		seen->last_ns = now;
+		__sync_fetch_and_add(&seen->execs, 1);
+		return;
+	}
+	fresh.first_ns = now;
+	fresh.last_ns = now;
+	fresh.execs = 1;
+	err = bpf_map_update_elem(&learned, &k, &fresh, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU recorded it first */)
+		return;
+	if (err) {
+		pf_stat_inc(PF_STAT_LEARN_FULL);
+		return;
+	}
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		/* Forget it, so that its next use records it again. */
+		bpf_map_delete_elem(&learned, &k);
+		pf_stat_inc(PF_STAT_LEARN_LOST);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ktime_ns = now;
+	ev->cgroup_id = cgid;
+	ev->pid = (__u32)bpf_get_current_pid_tgid();
+	ev->tgid = bpf_get_current_pid_tgid() >> 32;
+	ev->flags = PF_EV_NET | PF_EV_LEARN;
+	ev->learn_id = learn_id;
+	ev->family = c->family == PF_NET_INET ? PF_AF_INET : PF_AF_INET6;
+	ev->port = bpf_ntohs(c->port_be);
+	ev->protocol = (__u8)c->ip_proto;
+	ev->hook = c->hook;
+	__builtin_memcpy(ev->addr, c->addr, 16);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+	pf_stat_inc(PF_STAT_LEARN_RECORDS);
+}
+
 /* Returns 1 (go on) or 0 (refused: the call fails with EPERM or the rule's errno). */
 static __always_inline int pf_decide_net(struct pf_net_eval *e)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
-	__u32 wl_id = 0;
+	__u32 wl_id = 0, learn_id = 0;
 	bool deny;
 
 	e->matched_group = -1;
 	if (!e->c.raw)
 		pf_stat_inc(PF_STAT_NET_CALLS);
-	e->nrs = pf_net_rules(cgid, &wl_id, &deny);
+	e->nrs = pf_net_rules(cgid, &wl_id, &deny, &learn_id);
 	if (!e->nrs) {
-		if (!deny)
+		if (!deny) {
+			if (learn_id && !e->c.raw)
+				pf_net_learn(&e->c, learn_id, cgid);
 			return 1;
+		}
 		pf_stat_inc(PF_STAT_NET_NO_RULES);
 		e->v.deny = true;
 		e->v.ev_flags |= PF_EV_NO_RULES;
@@ -265,8 +338,11 @@ static __always_inline int pf_decide_net(struct pf_net_eval *e)
 	}
 	if (e->v.deny || e->v.n_policies)
 		pf_net_emit(&e->c, &e->v, cgid, wl_id);
-	if (!e->v.deny)
+	if (!e->v.deny) {
+		if (learn_id && !e->c.raw)
+			pf_net_learn(&e->c, learn_id, cgid);
 		return 1;
+	}
 	/* Override's argError (cgroup programs may choose the errno since 5.18). */
 	if (e->v.err && e->v.err != 1)
 		bpf_set_retval(-(int)e->v.err);

@@ -207,7 +207,9 @@ container_findings = obj({
     "sessions": findings("files executed in sessions entered later (kubectl exec)"),
     "temporary": findings("files executed from temporary, writable places", temporary=True),
     "outsideView": findings("execs outside the container's view of the filesystem"),
-}, "what one container executed")
+    "egress": findings("destinations connected or sent to: path is tcp://ADDR:PORT, "
+                       "udp://[IPV6]:PORT; execs counts the calls"),
+}, "what one container executed, and where it connected")
 node_findings = obj({
     "updated": date_time("when this node's agent wrote its entry"),
     "containers": {"type": "object", "description": "container name -> its findings",

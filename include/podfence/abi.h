@@ -346,7 +346,20 @@ enum pf_learn_flags {
 	PF_LEARN_NO_CALLER = 1 << 11,	  /* the backend cannot see the calling binary */
 	PF_LEARN_PATH_LONG = 1 << 12, /* a path longer than PF_EXACT_MAX: cut, hash of a prefix */
 	PF_LEARN_CALLER_LONG = 1 << 13,
+	/*
+	 * A destination (egress), not an exec: path_hash and caller_hash hold
+	 * the address's 16 bytes (IPv4: the first 4), the low bits of flags
+	 * the rest (pf_learn_net_flags()).
+	 */
+	PF_LEARN_NET = 1u << 30, /* (bit 31: user space's own, seeded records) */
 };
+
+/* The key flags of a learned destination: family and protocol bits, the port. */
+static inline __attribute__((always_inline)) __u32 pf_learn_net_flags(__u8 family, __u8 protocol,
+								      __u16 port)
+{
+	return PF_LEARN_NET | ((__u32)(family & 3) << 26) | ((__u32)(protocol & 3) << 24) | port;
+}
 #define PF_LEARN_KEY_FLAGS (PF_LEARN_SESSION | PF_LEARN_RUNTIME_CALLER | PF_LEARN_FOREIGN)
 
 struct pf_learn_key {
@@ -462,8 +475,8 @@ struct pf_net_event {
 	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, 0 for a raw socket refused */
 	__u8 hook;     /* enum pf_net_hook */
 	__u16 pad;
-	__u32 pad2;
-	__u8 addr[16]; /* IPv4: the first 4 bytes */
+	__u32 learn_id; /* with PF_EV_LEARN: a destination learned under this id */
+	__u8 addr[16];	/* IPv4: the first 4 bytes */
 	struct pf_event_policy policies[PF_EVENT_POLICIES];
 	char comm[16];
 };

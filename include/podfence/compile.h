@@ -24,8 +24,9 @@ struct pf_compiled {
 	size_t n;
 	/*
 	 * Egress rules (connect hooks): net[i].addr_set and port_set are 0
-	 * until written; their values are net_values[i][PF_NET_VALUES_ADDR] and
-	 * [PF_NET_VALUES_PORT] (empty: the rule has no such condition).
+	 * when the rule has no such condition, PF_NET_SET_WANTED until the
+	 * set is written; their values are net_values[i][PF_NET_VALUES_ADDR]
+	 * and [PF_NET_VALUES_PORT] (possibly none: a set nothing is in).
 	 */
 	struct pf_net_rule net[PF_NET_MAX_RULES];
 	struct pf_strset net_values[PF_NET_MAX_RULES][2];
@@ -33,6 +34,7 @@ struct pf_compiled {
 };
 
 enum { PF_NET_VALUES_ADDR = 0, PF_NET_VALUES_PORT = 1 };
+#define PF_NET_SET_WANTED UINT32_MAX
 
 void pf_compiled_free(struct pf_compiled *c);
 /* The exact tiers (enum pf_tier bits) a set of these values occupies (pf_exact_tier()). */

@@ -26,15 +26,32 @@
  *     detached mount) for a policy without podfence.io/path-view: task, is
  *     denied by every enforcing policy that applies, by its first selector
  *     with Override or Sigkill in each hook entry, whatever the selectors
- *     before it would have done.
+ *     before it would have done;
+ *   - a connect (or an unconnected send, or a raw socket) is judged by the
+ *     selectors of connect hooks only, an exec by those of exec hooks only;
+ *     an address is in a CIDR when its first prefix-length bits are the
+ *     CIDR's (IPv4-mapped IPv6 addresses are IPv4), a port in a range when
+ *     between its bounds; tcp_connect selectors hold for TCP only; a raw
+ *     socket is refused by every enforcing policy with a denying selector
+ *     (docs/policy.md 9.7).
  */
 #ifndef PODFENCE_EVALUATE_H
 #define PODFENCE_EVALUATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "podfence/labels.h"
 #include "podfence/policy.h"
+
+/* A connect or unconnected send (docs/policy.md 9.7): the destination as the kernel judges it. */
+struct pf_eval_connect {
+	uint8_t family;	  /* PF_NET_INET (IPv4-mapped included) or PF_NET_INET6 */
+	uint8_t protocol; /* PF_NET_TCP, PF_NET_UDP; 0: another protocol */
+	bool raw;	  /* socket(2) of a raw, ping or SCTP socket (no destination) */
+	uint8_t addr[16]; /* network order; IPv4 in addr[0..4) */
+	uint16_t port;
+};
 
 struct pf_eval_query {
 	const char *pod_namespace;
@@ -48,7 +65,16 @@ struct pf_eval_query {
 	size_t n_pod_containers;
 	bool path_unresolved; /* the kernel could not resolve the executed file's path */
 	bool foreign_view;    /* ... or resolved it outside the container's view */
+	const struct pf_eval_connect
+	    *connect; /* non-NULL: a connection, not an exec (path unused) */
 };
+
+/*
+ * "tcp://10.0.0.1:443", "udp://[fd00::1]:53", "tcp://[::ffff:10.0.0.1]:80" or
+ * "raw://" into a query's connection (an IPv4-mapped address becomes IPv4).
+ * Returns 0 or -EINVAL.
+ */
+int pf_eval_connect_parse(const char *s, struct pf_eval_connect *out);
 
 /* One policy (or template instance) that applies to the queried container. */
 struct pf_eval_policy {

@@ -389,7 +389,19 @@ static int load_pods(struct check *c, const struct paths *files)
 	return 0;
 }
 
-/* --simulate NS/POD[/CONTAINER] PATH: the reference evaluator's verdict, and why. */
+/* The kind of hook entry g (counted as the evaluator counts them) of p. */
+static enum pf_profile group_profile(const struct pf_policy *p, size_t g)
+{
+	for (size_t i = 0, k = 0; i < p->n_rules; i++) {
+		if (i > 0 && p->rules[i].group != p->rules[i - 1].group)
+			k++;
+		if (k == g)
+			return p->rules[i].profile;
+	}
+	return PF_PROFILE_EXEC;
+}
+
+/* --simulate NS/POD[/CONTAINER] PATH|tcp://ADDR:PORT|udp://...|raw://: the verdict, and why. */
 static int simulate(struct check *c, const char *who, const char *path, const char *parent)
 {
 	char ns[256], name[256], cont[256] = "";
@@ -397,6 +409,8 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	struct pf_eval_result r;
 	struct pf_eval_query q;
 	const char **names;
+	struct pf_eval_connect conn;
+	bool is_connect = strstr(path, "://") != NULL;
 	int err, n = sscanf(who, "%255[^/]/%255[^/]/%255s", ns, name, cont);
 
 	if (n < 2) {
@@ -409,6 +423,13 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 			pod = &c->pods.v[i];
 	if (!pod) {
 		fprintf(stderr, "Error: pod %s/%s is in none of the --pods files\n", ns, name);
+		return 1;
+	}
+	if (is_connect && pf_eval_connect_parse(path, &conn)) {
+		fprintf(stderr,
+			"Error: --simulate: \"%s\" is no connection (tcp://ADDR:PORT, "
+			"udp://[IPV6]:PORT, raw://)\n",
+			path);
 		return 1;
 	}
 	if (!*cont && pod->n_containers == 1)
@@ -428,14 +449,21 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 	    .caller = parent,
 	    .pod_containers = names,
 	    .n_pod_containers = pod->n_containers,
+	    .connect = is_connect ? &conn : NULL,
 	};
 	err = pf_evaluate(c->active, c->n_active, &q, &r);
 	free(names);
 	if (err)
 		return 1;
-	printf("exec %s by %s in pod %s/%s (%s %s) container %s\n", path,
-	       parent ? parent : "(any binary)", ns, name, pod->workload.kind, pod->workload.name,
-	       *cont ? cont : "(not identified: every container's policies)");
+	if (is_connect)
+		printf("%s %s in pod %s/%s (%s %s) container %s\n", conn.raw ? "socket" : "connect",
+		       path, ns, name, pod->workload.kind, pod->workload.name,
+		       *cont ? cont : "(not identified: every container's policies)");
+	else
+		printf("exec %s by %s in pod %s/%s (%s %s) container %s\n", path,
+		       parent ? parent : "(any binary)", ns, name, pod->workload.kind,
+		       pod->workload.name,
+		       *cont ? cont : "(not identified: every container's policies)");
 	if (!r.n)
 		printf("  no policy applies\n");
 	for (size_t i = 0; i < r.n; i++) {
@@ -458,7 +486,10 @@ static int simulate(struct check *c, const char *who, const char *path, const ch
 			long m = ep->matched[g];
 
 			if (m < 0) {
-				printf("    hook entry %zu: no selector matches\n", g);
+				/* entries of the other kind (exec, connect) say nothing here */
+				if (group_profile(p, g) ==
+				    (is_connect ? PF_PROFILE_NET : PF_PROFILE_EXEC))
+					printf("    hook entry %zu: no selector matches\n", g);
 				continue;
 			}
 			printf("    hook entry %zu: selector %ld (line %d) matches -> ", g, m,
@@ -486,8 +517,9 @@ static void usage(void)
 	       "Exit status 1 if any file has an error.\n\n"
 	       "  -p, --pods FILE|DIR     pods to check against (overlapping bindings, capacity)\n"
 	       "  -e, --explain           print what each policy compiles to\n"
-	       "  -s, --simulate NS/POD[/CONTAINER] PATH\n"
-	       "                          verdict of the reference evaluator on one exec\n"
+	       "  -s, --simulate NS/POD[/CONTAINER] PATH|tcp://ADDR:PORT|udp://ADDR:PORT|raw://\n"
+	       "                          verdict of the reference evaluator on one exec, connect\n"
+	       "                          (IPv6: udp://[fd00::1]:53) or raw socket\n"
 	       "      --parent BINARY     the calling process's binary (matchBinaries)\n"
 	       "  -q, --quiet             print problems only\n");
 }

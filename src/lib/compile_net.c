@@ -23,12 +23,19 @@ static int net_rule(const struct pf_policy *p, const struct pf_policy_rule *pr, 
 	r->err = pr->err > 0 && pr->err < 256 ? pr->err : EPERM;
 	r->families = m->families;
 	r->protocols = m->protocols;
+	/*
+	 * A condition is there even with no value (a binding that gave none):
+	 * its set is then empty, in which no address is. PF_NET_SET_WANTED
+	 * stands for the set id until the engine writes the set.
+	 */
 	if (m->has_addr) {
+		r->addr_set = PF_NET_SET_WANTED;
 		r->negate |= m->addr.negate ? PF_NET_NOT_ADDR : 0;
 		if (pf_strset_copy(&values[PF_NET_VALUES_ADDR], &m->addr.values))
 			return -ENOMEM;
 	}
 	if (m->has_port) {
+		r->port_set = PF_NET_SET_WANTED;
 		r->negate |= m->port.negate ? PF_NET_NOT_PORT : 0;
 		if (pf_strset_copy(&values[PF_NET_VALUES_PORT], &m->port.values))
 			return -ENOMEM;

@@ -38,11 +38,12 @@ static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, s
 	for (size_t i = 0; i < c->n_net && !err; i++) {
 		struct pf_net_rule r = c->net[i];
 
-		if (c->net_values[i][PF_NET_VALUES_ADDR].n)
+		/* a condition with no value still has its (empty) set: nothing is in it */
+		if (r.addr_set)
 			err = pf_sets_acquire(e->sets, PF_MATCH_CIDR,
 					      &c->net_values[i][PF_NET_VALUES_ADDR], &r.addr_set,
 					      &tiers, msg, msg_len);
-		if (!err && c->net_values[i][PF_NET_VALUES_PORT].n) {
+		if (!err && r.port_set) {
 			err = pf_sets_acquire(e->sets, PF_MATCH_PORT,
 					      &c->net_values[i][PF_NET_VALUES_PORT], &r.port_set,
 					      &tiers, msg, msg_len);
@@ -153,6 +154,7 @@ static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct wl_ru
 	}
 	if (r->n_net) {
 		err = pf_net_ruleset_init(&nrs, r->net, r->n_net, e->generation);
+		nrs.learn_id = learn_id;
 		if (err) {
 			snprintf(msg, msg_len,
 				 "%zu egress rules apply to one workload (at most %d)", r->n_net,

@@ -66,6 +66,66 @@ static bool cond_holds(const struct pf_policy_cond *c, const struct pf_eval_poli
 	return in != c->negate;
 }
 
+/* Whether the address is in one of the CIDRs (canonical, as the model stores them). */
+static bool addr_in(const struct pf_strset *values, const struct pf_eval_connect *c)
+{
+	for (size_t i = 0; values && i < values->n; i++) {
+		uint8_t family, net[16];
+		unsigned len, bits_ok = 0;
+
+		if (pf_cidr_parse(values->v[i], &family, net, &len) || family != c->family)
+			continue;
+		while (bits_ok < len &&
+		       !((c->addr[bits_ok / 8] ^ net[bits_ok / 8]) & (0x80u >> (bits_ok % 8))))
+			bits_ok++;
+		if (bits_ok == len)
+			return true;
+	}
+	return false;
+}
+
+static bool port_in(const struct pf_strset *values, uint16_t port)
+{
+	for (size_t i = 0; values && i < values->n; i++) {
+		uint16_t lo, hi;
+
+		if (!pf_port_range_parse(values->v[i], &lo, &hi) && port >= lo && port <= hi)
+			return true;
+	}
+	return false;
+}
+
+static bool net_cond_holds(const struct pf_policy_cond *c, const struct pf_eval_policy *ep,
+			   const struct pf_eval_connect *conn)
+{
+	bool addr = c->match == PF_MATCH_CIDR;
+	bool in = addr ? addr_in(&c->values, conn) : port_in(&c->values, conn->port);
+
+	for (size_t i = 0; c->param && !in && i < ep->n_bindings; i++) {
+		const struct pf_strset *v = pf_binding_values(ep->bindings[i], c->param);
+
+		in = addr ? addr_in(v, conn) : port_in(v, conn->port);
+	}
+	return in != c->negate;
+}
+
+/* Whether an egress selector holds for the connection (a raw socket: a denying one does). */
+static bool net_rule_holds(const struct pf_policy_rule *r, const struct pf_eval_policy *ep,
+			   const struct pf_eval_connect *conn)
+{
+	const struct pf_net_match *m = &r->net;
+
+	if (conn->raw)
+		return r->actions & PF_ACT_DENY;
+	if (m->families && !(m->families & conn->family))
+		return false;
+	if (m->protocols && !(m->protocols & conn->protocol))
+		return false;
+	if (m->has_addr && !net_cond_holds(&m->addr, ep, conn))
+		return false;
+	return !m->has_port || net_cond_holds(&m->port, ep, conn);
+}
+
 /* Evaluates one applying policy (or template instance): fills its verdict. */
 static int eval_policy(struct pf_eval_policy *ep, const struct pf_eval_query *q)
 {
@@ -90,13 +150,20 @@ static int eval_policy(struct pf_eval_policy *ep, const struct pf_eval_query *q)
 
 		if (i > 0 && r->group != p->rules[i - 1].group)
 			g++;
-		if (r->profile == PF_PROFILE_NET)
-			continue; /* egress: no condition on an exec, it would match them all */
+		/* a connection is judged by connect hooks only, an exec by exec hooks only */
+		if ((r->profile == PF_PROFILE_NET) != !!q->connect)
+			continue;
 		if (ep->matched[g] >= 0)
 			continue; /* the first matching selector of the hook entry acts */
-		if (unusable)
+		if (q->connect) {
+			all = net_rule_holds(r, ep, q->connect);
+			/* a raw socket is refused, never reported alone: a monitor keeps it */
+			if (q->connect->raw && monitor)
+				all = false;
+		} else if (unusable) {
 			all = r->actions & PF_ACT_DENY;
-		for (size_t c = 0; c < r->n_conds && all && !unusable; c++)
+		}
+		for (size_t c = 0; c < r->n_conds && all && !unusable && !q->connect; c++)
 			all = cond_holds(&r->conds[c], ep, q);
 		if (!all)
 			continue;
@@ -347,4 +414,55 @@ void pf_eval_result_free(struct pf_eval_result *r)
 	free(r->v);
 	free(r->ignored);
 	memset(r, 0, sizeof(*r));
+}
+
+int pf_eval_connect_parse(const char *s, struct pf_eval_connect *out)
+{
+	char host[64], cidr[80];
+	const char *rest, *colon;
+	unsigned len;
+	size_t n;
+	char *end;
+	unsigned long port;
+
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(s, "raw://")) {
+		out->raw = true;
+		out->family = PF_NET_INET;
+		return 0;
+	}
+	if (!strncmp(s, "tcp://", 6))
+		out->protocol = PF_NET_TCP;
+	else if (!strncmp(s, "udp://", 6))
+		out->protocol = PF_NET_UDP;
+	else
+		return -EINVAL;
+	rest = s + 6;
+	if (*rest == '[') {
+		colon = strstr(rest, "]:");
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - rest - 1);
+		rest++;
+		colon++;
+	} else {
+		colon = strrchr(rest, ':');
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - rest);
+	}
+	if (!n || n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, rest, n);
+	host[n] = 0;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port > 65535)
+		return -EINVAL;
+	out->port = (uint16_t)port;
+	/* the model's own parser: a host is a full-length CIDR, a mapped one IPv4 */
+	snprintf(cidr, sizeof(cidr), "%s", host);
+	if (pf_cidr_parse(cidr, &out->family, out->addr, &len))
+		return -EINVAL;
+	return (out->family == PF_NET_INET && len == 32) || len == 128 ? 0 : -EINVAL;
 }

@@ -12,6 +12,8 @@
  * count forward. A line cut by a crash is skipped and counted.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +405,52 @@ static struct rec *rec_merge(struct pf_learn *l, const struct pf_learn_key *k, u
 	return r;
 }
 
+/*
+ * A destination as it is listed: "tcp://10.0.0.1:443", "udp://[fd00::1]:53"
+ * (what `podfence check --simulate` takes).
+ */
+static void net_destination(const struct pf_net_event *ev, char *out, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	bool v4 = ev->family == AF_INET;
+	const char *proto = ev->protocol == IPPROTO_TCP	  ? "tcp"
+			    : ev->protocol == IPPROTO_UDP ? "udp"
+							  : "ip";
+
+	inet_ntop(v4 ? AF_INET : AF_INET6, ev->addr, addr, sizeof(addr));
+	snprintf(out, len, v4 ? "%s://%s:%u" : "%s://[%s]:%u", proto, addr, ev->port);
+}
+
+/* A learned destination (a struct pf_net_event with PF_EV_LEARN). */
+static int record_net(struct pf_learn *l, const struct pf_net_event *ev)
+{
+	struct pf_learn_key k = {.learn_id = ev->learn_id};
+	char dest[128];
+	int64_t when = pf_learn_wall_ns(ev->ktime_ns);
+	uint8_t proto = ev->protocol == IPPROTO_TCP   ? PF_NET_TCP
+			: ev->protocol == IPPROTO_UDP ? PF_NET_UDP
+						      : 0;
+	bool added;
+	struct rec *r;
+
+	/* the kernel's key, rebuilt: refreshes read the kernel's count under it */
+	k.flags =
+	    pf_learn_net_flags(ev->family == AF_INET ? PF_NET_INET : PF_NET_INET6, proto, ev->port);
+	memcpy(&k.path_hash, ev->addr, 8);
+	memcpy(&k.caller_hash, ev->addr + 8, 8);
+	net_destination(ev, dest, sizeof(dest));
+	r = rec_merge(l, &k, k.flags, dest, "", when, when, 1, &added);
+	if (!r) {
+		set_error(l, "record %s: %s", dest, ENOMEM);
+		return -ENOMEM;
+	}
+	if (added) {
+		journal_line(l, rec_json(r));
+		mark_dirty(l, r->who);
+	}
+	return r->who ? 0 : -ENOENT;
+}
+
 int pf_learn_record(struct pf_learn *l, const void *data, size_t size)
 {
 	const struct pf_learn_event *ev = data;
@@ -411,6 +459,9 @@ int pf_learn_record(struct pf_learn *l, const void *data, size_t size)
 	bool added;
 	struct rec *r;
 
+	if (size >= sizeof(struct pf_net_event) && (ev->flags & PF_EV_LEARN) &&
+	    (ev->flags & PF_EV_NET))
+		return record_net(l, data);
 	if (size < sizeof(*ev) || !(ev->flags & PF_EV_LEARN))
 		return -EBADMSG;
 	snprintf(path, sizeof(path), "%.*s", (int)strnlen(ev->path, sizeof(ev->path)), ev->path);
@@ -513,7 +564,9 @@ static int replay_line(struct pf_learn *l, struct json_object *o)
 
 		if (!ph || !ch || !path || !caller)
 			return -EBADMSG;
-		k.flags = flags & (PF_LEARN_KEY_FLAGS | LEARN_SEEDED);
+		/* a destination's flags are its key's (port, protocol, family) */
+		k.flags =
+		    flags & PF_LEARN_NET ? flags : flags & (PF_LEARN_KEY_FLAGS | LEARN_SEEDED);
 		k.path_hash = strtoull(ph, NULL, 16);
 		k.caller_hash = strtoull(ch, NULL, 16);
 		return rec_merge(l, &k, flags, path, caller, jint(rec, "first"), jint(rec, "last"),
@@ -675,8 +728,9 @@ void pf_learn_close(struct pf_learn *l)
 
 /* ---- proposals ---- */
 
-enum learn_list { LIST_EXECS, LIST_SESSIONS, LIST_TEMPORARY, LIST_OUTSIDE, LIST__MAX };
-static const char *const list_names[LIST__MAX] = {"execs", "sessions", "temporary", "outsideView"};
+enum learn_list { LIST_EXECS, LIST_SESSIONS, LIST_TEMPORARY, LIST_OUTSIDE, LIST_EGRESS, LIST__MAX };
+static const char *const list_names[LIST__MAX] = {"execs", "sessions", "temporary", "outsideView",
+						  "egress"};
 
 /*
  * A path longer than PF_EXACT_MAX reached user space cut: no exact value
@@ -692,6 +746,8 @@ static enum learn_list rec_list(const struct rec *r)
 {
 	char prefix[8];
 
+	if (r->key.flags & PF_LEARN_NET)
+		return LIST_EGRESS; /* the other bits of a destination's flags mean other things */
 	if (r->key.flags & PF_LEARN_FOREIGN)
 		return LIST_OUTSIDE;
 	if (r->key.flags & PF_LEARN_SESSION)
@@ -785,7 +841,9 @@ static struct json_object *list_json(const struct placed *v, size_t n)
 				pods++;
 			if (q->caller[0])
 				pf_strset_add(&cs, q->caller);
-			entrypoint |= (q->key.flags & PF_LEARN_RUNTIME_CALLER) &&
+			/* (a destination's key flags hold its port: none of these) */
+			entrypoint |= !(q->key.flags & PF_LEARN_NET) &&
+				      (q->key.flags & PF_LEARN_RUNTIME_CALLER) &&
 				      !(q->key.flags & PF_LEARN_SESSION);
 			seeded |= !!(q->key.flags & LEARN_SEEDED);
 			kernel |= !(q->key.flags & LEARN_SEEDED);

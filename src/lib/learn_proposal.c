@@ -100,7 +100,8 @@ static const char *get_str(struct json_object *o, const char *k)
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-static const char *const lists[] = {"execs", "sessions", "temporary", "outsideView", NULL};
+static const char *const lists[] = {"execs",	   "sessions", "temporary",
+				    "outsideView", "egress",   NULL};
 
 /* Merges item `in` into the list `out` (an object path -> item, sorted later). */
 static void merge_item(struct json_object *out, struct json_object *in)

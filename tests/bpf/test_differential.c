@@ -32,6 +32,13 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include "pf_test.h"
 #include "pf_kfixture.h"
 #include "podfence/engine.h"
@@ -116,6 +123,7 @@ struct world {
 	uint64_t rng;
 	/* tallies */
 	unsigned execs, blocked, mismatches, errors, reports, gen_templates, changes;
+	unsigned net_calls, net_blocked; /* egress cases */
 	unsigned failed_closed; /* pods failed closed (a refused binding was the only one) */
 };
 
@@ -1812,14 +1820,344 @@ out:
 	scenario_unload(w, &sc);
 }
 
+/* ---- egress: generated connect-hook policies, real sockets ---------------- */
+
+/*
+ * Values and destinations chosen to sit on both sides of each other's
+ * boundaries: nested CIDRs, a /32 and its neighbour, IPv4-mapped, the port
+ * ranges' ends.
+ */
+static const char *const net_cidrs[] = {
+    "10.0.0.0/8", "10.1.0.0/16", "10.1.2.3", "192.0.2.0/24", "127.0.0.0/8",   "0.0.0.0/0",
+    "fd00::/8",	  "fd00:1::/32", "::1",	     "::/0",	     "2001:db8::/32", "::ffff:10.1.0.0/112",
+};
+static const char *const net_ports[] = {"53", "80", "443", "1000-2000", "8000:8080", "0-1023"};
+static const char *const net_dests[] = {
+    "tcp://10.1.2.3:80",
+    "tcp://10.1.2.4:443",
+    "udp://10.1.9.9:53",
+    "tcp://10.200.0.1:1500",
+    "udp://192.0.2.5:2000",
+    "tcp://127.0.0.1:8080",
+    "udp://198.51.100.1:53",
+    "tcp://[fd00:1::5]:443",
+    "udp://[fd00:2::5]:1023",
+    "tcp://[::1]:80",
+    "tcp://[2001:db8::1]:1024",
+    "tcp://[::ffff:10.1.2.3]:443",
+    "udp://[::ffff:192.0.2.5]:9",
+    "tcp://[fe80::1]:999",
+    "raw://",
+};
+#define N_NET_DESTS	  (sizeof(net_dests) / sizeof(net_dests[0]))
+#define NET_PER_SCENARIO  10
+#define NET_GEN_SCENARIOS 80 /* PF_DIFF_NET_SCENARIOS overrides */
+
+static void gen_net_values(FILE *f, struct world *w, bool addr, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\"", i ? ", " : "",
+			addr ? net_cidrs[below(w, sizeof(net_cidrs) / sizeof(*net_cidrs))]
+			     : net_ports[below(w, sizeof(net_ports) / sizeof(*net_ports))]);
+}
+
+/*
+ * One selector of a connect hook: an address and/or a port condition (fixed
+ * values, or a template's parameter: 0 addresses, 1 ports), sometimes a
+ * family or a protocol. sock: tcp_connect's operators on index 0; else the
+ * sockaddr's on index 1.
+ */
+static void gen_net_selector(FILE *f, struct world *w, bool sock, bool tpl)
+{
+	unsigned a = below(w, 100);
+	bool addr = chance(w, 70), port = chance(w, 50);
+
+	fprintf(f, "    - matchArgs:\n");
+	if (!addr && !port && chance(w, 80))
+		addr = true;
+	for (int k = 0; k < 2; k++) {
+		bool is_addr = k == 0, neg = chance(w, 50);
+
+		if (is_addr ? !addr : !port)
+			continue;
+		fprintf(f, "      - {index: %d, operator: %s%s", sock ? 0 : 1, neg ? "Not" : "",
+			sock ? (is_addr ? "DAddr" : "DPort") : (is_addr ? "SAddr" : "SPort"));
+		if (tpl && chance(w, 60)) {
+			fprintf(f, ", valuesFrom: %s", is_addr ? "cidrs" : "ports");
+			if (chance(w, 50)) {
+				fprintf(f, ", values: [");
+				gen_net_values(f, w, is_addr, 1);
+				fprintf(f, "]");
+			}
+		} else {
+			fprintf(f, ", values: [");
+			gen_net_values(f, w, is_addr, 1 + below(w, 3));
+			fprintf(f, "]");
+		}
+		fprintf(f, "}\n");
+	}
+	if (chance(w, 15))
+		fprintf(f, "      - {index: %d, operator: Family, values: [%s]}\n", sock ? 0 : 1,
+			chance(w, 50) ? "AF_INET" : "AF_INET6");
+	if (!sock && chance(w, 15))
+		fprintf(f, "      - {index: 0, operator: Protocol, values: [%s]}\n",
+			chance(w, 50) ? "IPPROTO_TCP" : "IPPROTO_UDP");
+	fprintf(f, "      matchActions: %s\n",
+		a < 50	 ? "[{action: Override, argError: -1}]"
+		: a < 60 ? "[{action: Override, argError: -13}]"
+		: a < 70 ? "[{action: Sigkill}]"
+			 : "[{action: Post}]");
+}
+
+/* 1-2 connect hook entries of 1-3 selectors, within *budget selectors. */
+static void gen_net_hooks(FILE *f, struct world *w, unsigned *budget, bool tpl)
+{
+	unsigned n_hooks = *budget >= 2 && chance(w, 30) ? 2 : 1, sels[2];
+	bool lsm_header = false, kp_header = false;
+	int kinds[2];
+
+	/* selectors of each entry first: one left for each later entry */
+	for (unsigned h = 0; h < n_hooks; h++) {
+		unsigned left = *budget - (n_hooks - 1 - h);
+
+		kinds[h] = below(w, 3); /* 0 tcp_connect, 1 security_socket_connect, 2 lsm */
+		sels[h] = 1 + below(w, 3);
+		if (sels[h] > left)
+			sels[h] = left;
+		*budget -= sels[h];
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned h = 0; h < n_hooks; h++) {
+			if ((kinds[h] == 2) != pass)
+				continue;
+			if (pass && !lsm_header)
+				fprintf(f, "  lsmhooks:\n");
+			if (!pass && !kp_header)
+				fprintf(f, "  kprobes:\n");
+			lsm_header |= pass;
+			kp_header |= !pass;
+			if (kinds[h] == 0)
+				fprintf(f, "  - call: tcp_connect\n    syscall: false\n"
+					   "    args: [{index: 0, type: sock}]\n");
+			else
+				fprintf(f,
+					"  - %s\n    args: [{index: 0, type: socket}, "
+					"{index: 1, type: sockaddr}]\n",
+					kinds[h] == 1
+					    ? "call: security_socket_connect\n    syscall: false"
+					    : "hook: socket_connect");
+			fprintf(f, "    selectors:\n");
+			for (unsigned s = 0; s < sels[h]; s++)
+				gen_net_selector(f, w, kinds[h] == 0, tpl);
+		}
+	}
+}
+
+/* 1-3 egress policies or templates (1-3 bindings each), PF_NET_MAX_RULES selectors in all. */
+static bool gen_net_objects(struct world *w, struct scenario *sc, const char *tag)
+{
+	static const char *const namespaces[] = {"shop", "ops", "default"};
+	unsigned n = 1 + below(w, 3), budget = PF_NET_MAX_RULES, before;
+	char name[64], *doc;
+	size_t len;
+	FILE *f;
+
+	for (unsigned i = 0; i < n && budget; i++) {
+		bool tpl = chance(w, 40);
+
+		f = open_memstream(&doc, &len);
+		if (!ASSERT_NOT_NULL(f, "memstream"))
+			return false;
+		before = budget;
+		snprintf(name, sizeof(name), "%s-%s%u", tag, tpl ? "t" : "p", i);
+		if (tpl) {
+			fprintf(f,
+				"apiVersion: podfence.io/v1alpha1\nkind: PolicyTemplate\n"
+				"metadata:\n  name: %s\nspec:\n%s  parameters: [{name: cidrs}, "
+				"{name: ports}]\n",
+				name, chance(w, 15) ? "  mode: monitor\n" : "");
+		} else {
+			fprintf(f,
+				"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\n"
+				"metadata:\n  name: %s\nspec:\n",
+				name);
+			gen_pod_selector(f, w);
+			if (chance(w, 25))
+				gen_container_selector(f, w);
+			if (chance(w, 15))
+				fprintf(f, "  options:\n  - {name: policy-mode, value: monitor}\n");
+		}
+		gen_net_hooks(f, w, &budget, tpl);
+		fclose(f);
+		if (!add_doc(w, sc, doc, before - budget, -1))
+			return false;
+		if (!tpl)
+			continue;
+		w->gen_templates++;
+		for (unsigned b = 0, nb = 1 + below(w, 3); b < nb; b++) {
+			f = open_memstream(&doc, &len);
+			if (!ASSERT_NOT_NULL(f, "memstream"))
+				return false;
+			fprintf(f,
+				"apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata:\n"
+				"  name: %s-b%u\n  namespace: %s\nspec:\n  templateRef: %s\n",
+				name, b, namespaces[below(w, 3)], name);
+			gen_pod_selector(f, w);
+			fprintf(f, "  values:\n    cidrs: [");
+			gen_net_values(f, w, true, below(w, 3));
+			fprintf(f, "]\n    ports: [");
+			gen_net_values(f, w, false, below(w, 3));
+			fprintf(f, "]\n");
+			fclose(f);
+			if (!add_doc(w, sc, doc, 0, -1))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Loopback up in a network namespace of the caller's own: no peer but itself. */
+static int lo_netns(void)
+{
+	struct ifreq ifr = {.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING};
+	int ctl, err = 0;
+
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ctl < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(ctl, SIOCSIFFLAGS, &ifr))
+		err = -errno;
+	close(ctl);
+	return err;
+}
+
+/*
+ * The kernel's verdict on one connection from the place's cgroup: a child
+ * joins it, takes a network namespace of its own and makes the call.
+ * Exit 0: went through (whatever the network answered), 1: refused by
+ * podfence (EPERM, EACCES), 2: test error.
+ */
+static int kernel_connect(const char *procs, const struct pf_eval_connect *c, bool *blocked,
+			  char *how, size_t how_len)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct sockaddr_storage ss = {};
+		struct timeval tv = {.tv_sec = 2};
+		socklen_t len;
+		int fd, cg, rc;
+
+		cg = open(procs, O_WRONLY | O_CLOEXEC);
+		if (cg < 0 || write(cg, "0", 1) != 1 || lo_netns())
+			_exit(2);
+		close(cg);
+		if (c->raw) {
+			fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+			_exit(fd < 0 ? (errno == EPERM || errno == EACCES ? 1 : 2) : 0);
+		}
+		if (c->family == PF_NET_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(c->port);
+			memcpy(&s4->sin_addr, c->addr, 4);
+			len = sizeof(*s4);
+		} else {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(c->port);
+			memcpy(&s6->sin6_addr, c->addr, 16);
+			len = sizeof(*s6);
+		}
+		fd = socket(ss.ss_family, c->protocol == PF_NET_TCP ? SOCK_STREAM : SOCK_DGRAM, 0);
+		if (fd < 0)
+			_exit(2);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		rc = c->protocol == PF_NET_TCP
+			 ? connect(fd, (struct sockaddr *)&ss, len)
+			 : (int)sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len);
+		_exit(rc < 0 && (errno == EPERM || errno == EACCES) ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	snprintf(how, how_len, "exit %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	*blocked = WIFEXITED(status) && WEXITSTATUS(status) == 1;
+	return WIFEXITED(status) && WEXITSTATUS(status) < 2 ? 0 : -EPROTO;
+}
+
+static void check_net_case(struct world *w, struct scenario *sc, int pod, int slot, size_t dest)
+{
+	struct pf_eval_query eq = slot_query(w, pod, slot, NULL, NULL);
+	struct pf_eval_connect conn;
+	struct pf_eval_result res;
+	bool kblocked = false;
+	char how[32];
+
+	if (!ASSERT_OK(pf_eval_connect_parse(net_dests[dest], &conn), net_dests[dest]))
+		return;
+	eq.connect = &conn;
+	if (!ASSERT_OK(pf_evaluate(sc->refs, sc->pols.n, &eq, &res), "evaluate"))
+		return;
+	w->net_calls++;
+	if (kernel_connect(w->procs[pod][slot_index(slot)], &conn, &kblocked, how, sizeof(how))) {
+		w->errors++;
+		pf_test_fail(__FILE__, __LINE__, "%s: %s neither went through nor was refused: %s",
+			     sc->name, net_dests[dest], how);
+	} else if (kblocked != res.blocked) {
+		const struct pf_pod *p = &w->pods.v[pod];
+
+		w->mismatches++;
+		if (w->reports++ < MAX_REPORTS) {
+			fprintf(stderr,
+				"    MISMATCH in scenario %s: %s from %s/%s slot %d: kernel %s, "
+				"reference %s\n",
+				sc->name, net_dests[dest], p->namespace, p->name, slot,
+				kblocked ? "refused" : "went through",
+				res.blocked ? "refuses" : "lets it through");
+			scenario_show(sc);
+		}
+	}
+	w->net_blocked += kblocked;
+	pf_eval_result_free(&res);
+}
+
+static void run_generated_net(struct world *w, unsigned k)
+{
+	struct scenario sc = {};
+
+	snprintf(sc.name, sizeof(sc.name), "n%03u", k);
+	sc.changed = -1;
+	sc.sync_each = chance(w, 30);
+	if (!gen_net_objects(w, &sc, sc.name) || !scenario_load(w, &sc) ||
+	    !scenario_engine_ok(w, &sc))
+		goto out;
+	for (size_t i = 0; i < NET_PER_SCENARIO; i++) {
+		int pod = below(w, N_PODS);
+		int slot = (int)below(w, n_containers(pod) + 2) - 2; /* SLOT_PAUSE.. */
+
+		check_net_case(w, &sc, pod, slot, below(w, N_NET_DESTS));
+	}
+out:
+	scenario_unload(w, &sc);
+}
+
 /* ---- the test ------------------------------------------------------------- */
 
 PF_TEST(differential_kernel_agrees_with_reference_evaluator)
 {
 	const char *env = getenv("PF_DIFF_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0) : DEFAULT_SEED;
-	const char *n_env = getenv("PF_DIFF_SCENARIOS");
+	const char *n_env = getenv("PF_DIFF_SCENARIOS"), *net_env = getenv("PF_DIFF_NET_SCENARIOS");
 	unsigned n_gen = n_env ? (unsigned)strtoul(n_env, NULL, 0) : GEN_SCENARIOS;
+	unsigned n_net = net_env ? (unsigned)strtoul(net_env, NULL, 0) : NET_GEN_SCENARIOS;
 	const size_t n_hand = sizeof(hand_cases) / sizeof(hand_cases[0]);
 	struct timespec t0, t1;
 	unsigned hand_execs, hand_run = 0;
@@ -1851,13 +2189,17 @@ PF_TEST(differential_kernel_agrees_with_reference_evaluator)
 	hand_execs = w->execs;
 	for (unsigned k = 0; k < n_gen; k++)
 		run_generated(w, k, bins);
+	for (unsigned k = 0; k < n_net; k++)
+		run_generated_net(w, k);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("     (seed %" PRIu64 ": %u hand-written scenarios, %u execs; %u generated "
-	       "(%u templates, %u changed in force), %u execs; %u blocked, %u allowed, "
+	       "(%u templates, %u changed in force), %u execs; %u blocked, %u allowed; "
+	       "%u egress scenarios, %u connections (%u refused); "
 	       "%u mismatches; %u pod states failed closed; %.1f s)\n",
 	       seed, hand_run, hand_execs, n_gen, w->gen_templates, w->changes,
-	       w->execs - hand_execs, w->blocked, w->execs - w->blocked - w->errors, w->mismatches,
-	       w->failed_closed, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	       w->execs - hand_execs, w->blocked, w->execs - w->blocked - w->errors, n_net,
+	       w->net_calls, w->net_blocked, w->mismatches, w->failed_closed,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	ASSERT_EQ(w->mismatches, 0, "kernel verdicts differing from the reference evaluator");
 out:
 	world_teardown(w);

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2119 # agent_start takes optional extra agent flags
 # Egress (connect hooks) end to end: policy files as written for Tetragon and
 # egress templates with bindings, read by the agent, enforced on real
 # sockets of processes in the pods' cgroups. "Went through" is any result but
@@ -231,4 +232,33 @@ YAML
 	assert_net 1 web tcp 192.0.2.1 80
 	assert_net 0 web tcp 127.0.0.1 1500
 	grep -q 'bad.yaml:17:11: error: .*did you mean "10.0.0.0/8"' "$NODE_LOG" || fail "no file:line:col error naming the canonical CIDR: $(grep bad.yaml "$NODE_LOG")"
+}
+
+# Learning records each distinct destination (protocol, address, port) once,
+# next to the execs, whatever the number of calls; the agent's restart loses none.
+test_egress_learning_records_destinations() {
+	local c='.[0].spec.nodes["*"].containers.main' t0
+	pod web app=web
+	agent_start || fail "agent did not start"
+	"$PODFENCE" learn --socket "$NODE_SOCK" start default/Pod/web >/dev/null || fail "learn start"
+	for _ in $(seq 1 20); do assert_net 0 web tcp 127.0.0.1 1500; done
+	assert_net 0 web udp 127.0.0.2 53
+	assert_net 0 web tcp ::1 8080
+	assert_net 0 web tcp ::ffff:127.0.0.3 443
+	t0=$(now_ms)
+	until [ "$("$PODFENCE" learn --socket "$NODE_SOCK" show --json | jq -r "[$c.egress[]?.path] | length")" = 4 ]; do
+		[ "$(elapsed_ms "$t0")" -le 3000 ] || fail "destinations not learned: $("$PODFENCE" learn --socket "$NODE_SOCK" show --json | jq -c "$c")"
+		sleep 0.1
+	done
+	assert_eq "$("$PODFENCE" learn --socket "$NODE_SOCK" show --json | jq -r "$c.egress[].path" | sort | paste -sd' ')" \
+		"tcp://127.0.0.1:1500 tcp://127.0.0.3:443 tcp://[::1]:8080 udp://127.0.0.2:53" "learned destinations"
+	# 20 connects, one record, counted in the kernel
+	assert_eq "$("$PODFENCE" learn --socket "$NODE_SOCK" show --json | jq -r "$c.egress[] | select(.path == \"tcp://127.0.0.1:1500\") | .execs")" \
+		20 "connects of one destination counted"
+	# the pf_connect binary itself is learned as an exec, apart from the destinations
+	assert_match "$("$PODFENCE" learn --socket "$NODE_SOCK" show --json | jq -r "$c.execs[].path")" 'pf_connect' "the exec"
+	agent_stop
+	agent_start || fail "agent did not restart"
+	assert_eq "$("$PODFENCE" learn --socket "$NODE_SOCK" show --json | jq -r "[$c.egress[].path] | length")" 4 \
+		"destinations kept across a restart (journal)"
 }

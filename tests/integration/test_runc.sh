@@ -20,13 +20,15 @@ HELPERS=$REPO/build/tests/helpers
 #   /app/web, /app/side   long-running entrypoints (the pause helper)
 #   /app/setup            an init container's entrypoint (exits 0)
 #   /app/ok-web, /app/ok-side, /app/tool   short-lived binaries (exit 0)
+#   /app/connect          pf_connect: a TCP connect or UDP send (exit 1: refused)
 runc_node() {
 	local why
 	why=$(rnode_check) || skip "runc containers cannot run here: $why"
 	rnode_init || fail "rnode_init failed"
 	rnode_image app "$HELPERS/pf_pause=/app/web" "$HELPERS/pf_pause=/app/side" \
 		"$HELPERS/pf_true=/app/setup" "$HELPERS/pf_true=/app/ok-web" \
-		"$HELPERS/pf_true=/app/ok-side" "$HELPERS/pf_true=/app/tool" ||
+		"$HELPERS/pf_true=/app/ok-side" "$HELPERS/pf_true=/app/tool" \
+		"$HELPERS/pf_connect=/app/connect" ||
 		fail "cannot build the image"
 }
 
@@ -416,4 +418,51 @@ test_runc_api_target_ref_follows_a_rollout() {
 	api_delete policybindings/default/web
 	rawait_exit 0 web-bbb-x web /app/setup
 	await_status '.counts.bindings == 0 and .counts.bound_cgroups == 0' "nothing bound"
+}
+
+# Egress in real containers (their own network namespace, the sandbox's): the
+# web container's connections judged by its policy, the side container's by
+# none, an unbound process's never.
+test_runc_egress_per_container() {
+	runc_node
+	put_policy egress-web.yaml <<'YAML'
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: egress-web
+spec:
+  podSelector:
+    matchLabels:
+      app: shop
+  containerSelector:
+    matchExpressions:
+    - {key: name, operator: In, values: [web]}
+  kprobes:
+  - call: security_socket_connect
+    syscall: false
+    args:
+    - index: 1
+      type: sockaddr
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: NotSAddr
+        values: ["127.0.0.0/8"]
+      matchActions:
+      - action: Override
+        argError: -1
+YAML
+	agent_start --runtime-state "$RNODE_STATE" || fail "agent did not start"
+	shop_pod shop1 || fail "the pod did not start"
+	# inside the pod's network namespace: loopback answers (or is down), podfence says nothing
+	rassert_runs shop1 web /app/connect tcp 127.0.0.1 80
+	rassert_runs shop1 web /app/connect udp 127.0.0.1 53
+	assert_eq "$(rpod_exec default shop1 web /app/connect tcp 192.0.2.1 80)" 1 "web: TCP outside"
+	assert_eq "$(rpod_exec default shop1 web /app/connect udp 192.0.2.1 53)" 1 "web: UDP outside"
+	assert_eq "$(rpod_exec default shop1 web /app/connect tcp 2001:db8::1 80)" 1 "web: IPv6 outside"
+	# the side container has no egress policy
+	rassert_runs shop1 side /app/connect udp 192.0.2.1 53
+	await_lines "$NODE_EVENTS" 1
+	assert_match "$(grep '"profile":"egress"' "$NODE_EVENTS" | head -1)" \
+		'"pod":"shop1","container":"web"' "the egress event names pod and container"
 }

@@ -68,10 +68,11 @@ for run in $runs; do
 		# exec tests show that the backend auto picked is the expected one.
 		env CI=true PF_TEST_EXPECT_BACKEND="$expect" /pf/tests/bpf_tests exec 2>&1 | tee $log
 	else
-		# 100 generated differential scenarios instead of 250, and a tenth of
-		# the learning tests' execs: emulation is ~10x slower, and the host
-		# lane runs the full set.
-		env CI=true PF_TEST_BACKEND="$backend" PF_DIFF_SCENARIOS=100 PF_LEARN_DIVISOR=10 \
+		# 100 generated differential scenarios instead of 250 (30 egress ones
+		# instead of 80), and a tenth of the learning tests' execs: emulation
+		# is ~10x slower, and the host lane runs the full set.
+		env CI=true PF_TEST_BACKEND="$backend" PF_DIFF_SCENARIOS=100 PF_DIFF_NET_SCENARIOS=30 \
+			PF_LEARN_DIVISOR=10 \
 			/pf/tests/bpf_tests 2>&1 |
 			tee $log
 	fi
