@@ -408,6 +408,85 @@ static void path_comment(FILE *f, const char *what, const char *path, const char
 	fputc('\n', f);
 }
 
+/*
+ * "tcp://10.0.0.1:443" / "udp://[fd00::1]:53" -> "10.0.0.1/32" / "fd00::1/128" and "443".
+ * Returns false for anything else.
+ */
+static bool destination_split(const char *dest, char *cidr, size_t cidr_len, char *port,
+			      size_t port_len)
+{
+	const char *host = strstr(dest, "://"), *colon;
+	size_t n;
+
+	if (!host)
+		return false;
+	host += 3;
+	colon = strrchr(host, ':');
+	if (!colon || !colon[1])
+		return false;
+	n = (size_t)(colon - host);
+	if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+		return snprintf(cidr, cidr_len, "%.*s/128", (int)n, host) < (int)cidr_len &&
+		       snprintf(port, port_len, "%s", colon + 1) < (int)port_len;
+	}
+	return n && snprintf(cidr, cidr_len, "%.*s/32", (int)n, host) < (int)cidr_len &&
+	       snprintf(port, port_len, "%s", colon + 1) < (int)port_len;
+}
+
+/*
+ * The container's learned destinations as a binding of the egress template
+ * (pf_proposal_template_yaml): each address as a /32 or /128, each port.
+ * The template allows any listed address on any listed port.
+ */
+static void egress_binding(FILE *f, struct json_object *eg, const char *pname, const char *ns,
+			   struct json_object *target, const char *container,
+			   const struct pf_proposal_opts *o)
+{
+	struct pf_strset cidrs = {}, ports = {};
+	char bname[768], cidr[128], port[16];
+
+	for (size_t i = 0; i < json_object_array_length(eg); i++)
+		if (destination_split(get_str(json_object_array_get_idx(eg, i), "path"), cidr,
+				      sizeof(cidr), port, sizeof(port))) {
+			pf_strset_add(&cidrs, cidr);
+			pf_strset_add(&ports, port);
+		}
+	fputs("---\n# Destinations learned for container ", f);
+	comment(f, container);
+	fputs(": any of these addresses on any of these ports.\n"
+	      "# Review before applying (docs/learning.md); widen addresses to networks.\n"
+	      "apiVersion: podfence.io/v1alpha1\nkind: PolicyBinding\nmetadata:\n  name: ",
+	      f);
+	snprintf(bname, sizeof(bname), "learned-%s-%s-egress", pname, container);
+	yq(f, bname);
+	fputs("\n  namespace: ", f);
+	yq(f, ns);
+	fputs("\nspec:\n  templateRef: ", f);
+	yq(f, o->monitor ? "egress-allowlist-monitor" : "egress-allowlist");
+	fputs("\n  targetRef:\n    kind: ", f);
+	yq(f, get_str(target, "kind"));
+	fputs("\n    name: ", f);
+	yq(f, get_str(target, "name"));
+	fputs("\n  containers:\n  - ", f);
+	yq(f, container);
+	fputs("\n  values:\n    allowedCIDRs:\n", f);
+	for (size_t i = 0; i < cidrs.n; i++) {
+		fputs("    - ", f);
+		yq(f, cidrs.v[i]);
+		fputc('\n', f);
+	}
+	fputs("    allowedPorts:\n", f);
+	for (size_t i = 0; i < ports.n; i++) {
+		fputs("    - ", f);
+		yq(f, ports.v[i]);
+		fputc('\n', f);
+	}
+	pf_strset_free(&cidrs);
+	pf_strset_free(&ports);
+}
+
 char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_proposal_opts *o)
 {
 	struct json_object *spec = get(merged, "spec"), *target = get(spec, "targetRef"),
@@ -508,6 +587,8 @@ char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_prop
 			path_comment(f, "outside the container's view (denied whatever the values)",
 				     get_str(json_object_array_get_idx(out, i), "path"), NULL);
 		pf_strset_free(&values);
+		if (get(cj, "egress") && json_object_array_length(get(cj, "egress")))
+			egress_binding(f, get(cj, "egress"), pname, ns, target, ck[c], o);
 	}
 	free(ck);
 	fclose(f);
@@ -551,6 +632,49 @@ char *pf_proposal_template_yaml(const struct pf_proposal_opts *o)
 			monitor ? "monitor" : "enforce", o->template_name,
 			monitor ? "-monitor" : "", monitor ? "monitor" : "enforce", o->parameter,
 			o->parameter);
+	/* and the egress allowlist the destinations' bindings refer to */
+	for (int monitor = 0; monitor < 2; monitor++)
+		fprintf(
+		    f,
+		    "---\n"
+		    "# The egress allowlist learned destinations bind (%s mode): any\n"
+		    "# allowed address on any allowed port.\n"
+		    "apiVersion: podfence.io/v1alpha1\n"
+		    "kind: PolicyTemplate\n"
+		    "metadata:\n"
+		    "  name: egress-allowlist%s\n"
+		    "spec:\n"
+		    "  mode: %s\n"
+		    "  parameters:\n"
+		    "  - name: allowedCIDRs\n"
+		    "    description: destination networks (learned ones are single addresses)\n"
+		    "  - name: allowedPorts\n"
+		    "    description: destination ports (learned)\n"
+		    "  kprobes:\n"
+		    "  - call: security_socket_connect\n"
+		    "    syscall: false\n"
+		    "    args:\n"
+		    "    - index: 0\n"
+		    "      type: socket\n"
+		    "    - index: 1\n"
+		    "      type: sockaddr\n"
+		    "    selectors:\n"
+		    "    - matchArgs:\n"
+		    "      - index: 1\n"
+		    "        operator: NotSAddr\n"
+		    "        valuesFrom: allowedCIDRs\n"
+		    "      matchActions:\n"
+		    "      - action: Override\n"
+		    "        argError: -1\n"
+		    "    - matchArgs:\n"
+		    "      - index: 1\n"
+		    "        operator: NotSPort\n"
+		    "        valuesFrom: allowedPorts\n"
+		    "      matchActions:\n"
+		    "      - action: Override\n"
+		    "        argError: -1\n",
+		    monitor ? "monitor" : "enforce", monitor ? "-monitor" : "",
+		    monitor ? "monitor" : "enforce");
 	fclose(f);
 	return buf;
 }

@@ -261,4 +261,16 @@ test_egress_learning_records_destinations() {
 	agent_start || fail "agent did not restart"
 	assert_eq "$("$PODFENCE" learn --socket "$NODE_SOCK" show --json | jq -r "[$c.egress[].path] | length")" 4 \
 		"destinations kept across a restart (journal)"
+	# written as a binding of the egress template, then enforced: learned destinations
+	# go through, others are refused
+	"$PODFENCE" learn --socket "$NODE_SOCK" template >"$NODE_DIR/policies/learned-templates.yaml"
+	"$PODFENCE" learn --socket "$NODE_SOCK" write "$NODE_DIR/out" default/Pod/web >/dev/null ||
+		fail "learn write"
+	grep -q 'templateRef: "egress-allowlist"' "$NODE_DIR/out/"*.yaml || fail "no egress binding: $(cat "$NODE_DIR/out/"*.yaml)"
+	"$PODFENCE" learn --socket "$NODE_SOCK" stop default/Pod/web >/dev/null || fail "learn stop"
+	cp "$NODE_DIR/out/"*.yaml "$NODE_DIR/policies/"
+	await_net 1 web tcp 192.0.2.1 1500
+	assert_net 0 web tcp 127.0.0.1 1500
+	assert_net 0 web udp 127.0.0.2 53
+	assert_net 1 web tcp 127.0.0.9 1500
 }
