@@ -62,6 +62,14 @@ struct bench_opts {
 	int learn_storm;       /* execs of the fork storm */
 	int learn_bins;	       /* distinct binaries of one workload */
 	int learn_workloads;   /* workloads learning at once, 3 binaries each */
+	/* egress (net.c) */
+	int net_n[BENCH_MAX_NS]; /* bindings loaded */
+	int n_net_n;
+	int net_bl[BENCH_MAX_BL]; /* programs of the one-program-per-policy baseline */
+	int n_net_bl;
+	int net_rounds;	     /* paired rounds per configuration */
+	int net_batch;	     /* connects (and sends) per batch */
+	int net_stats_batch; /* calls per BPF-cost batch */
 };
 
 /* Aggregate CPU time of the machine (/proc/stat, in ticks): how busy it was during the run. */
@@ -254,6 +262,8 @@ int phase_api(struct bench *b);
 void report_api_text(struct json_object *res, FILE *out);
 /* Learning next to enforcement, and its records at scale with the real agent (learn.c). */
 int phase_learn(struct bench *b);
+/* Egress: connect and UDP send latency at N bindings, next to one program per policy (net.c). */
+int phase_net(struct bench *b);
 
 /* ---- report.c: everything below reads only the results JSON ---- */
 /* Evaluates the targets into res["targets"] (replaced). */

@@ -43,10 +43,12 @@ static void usage(FILE *out)
 	    "  --rounds N           latency rounds\n"
 	    "  --batch N            execs per batch\n"
 	    "  --phases LIST        comma-separated subset of "
-	    "memory,latency,control,agent,api,ceiling,learn\n"
+	    "memory,latency,control,agent,api,ceiling,learn,net\n"
 	    "  --n LIST             podfence N values of the latency phase (e.g. 1,1000)\n"
 	    "  --baseline-n LIST    programs of the baseline sets (e.g. 1,100)\n"
 	    "  --learn-storm N      execs of the learning phase's fork storm\n"
+	    "  --net-n LIST         bindings loaded in the egress phase (e.g. 1,100000)\n"
+	    "  --net-baseline-n LIST  programs of the egress baseline sets (e.g. 1,100)\n"
 	    "  --report FILE        only regenerate the outputs from a results JSON\n"
 	    "                       (with --json OUT: those results, targets evaluated again)\n"
 	    "  --cleanup-stale      remove what killed runs left, then exit\n");
@@ -64,6 +66,8 @@ static void defaults(struct bench_opts *o)
 	static const int bl_full[] = {1, 10, 100, 500}, bl_quick[] = {1, 10};
 	static const int files_full[] = {1000, 10000}, files_quick[] = {100, 1000};
 	static const int agent_full[] = {1, 100, 1000, 10000, 100000}, agent_quick[] = {1, 1000};
+	static const int net_full[] = {1, 100, 1000, 10000, 100000}, net_quick[] = {1, 100, 1000};
+	static const int net_bl_full[] = {1, 10, 50}, net_bl_quick[] = {1, 10};
 
 	o->paths = 10;
 	if (o->quick) {
@@ -87,6 +91,13 @@ static void defaults(struct bench_opts *o)
 		o->learn_storm = o->learn_storm ?: 10000;
 		o->learn_bins = 1000;
 		o->learn_workloads = 100;
+		if (!o->n_net_n)
+			set_list(o->net_n, &o->n_net_n, net_quick, 3);
+		if (!o->n_net_bl)
+			set_list(o->net_bl, &o->n_net_bl, net_bl_quick, 2);
+		o->net_rounds = 6;
+		o->net_batch = 200;
+		o->net_stats_batch = 500;
 	} else {
 		set_list(o->n, &o->n_n, n_full, 5);
 		set_list(o->bl, &o->n_bl, bl_full, 4);
@@ -107,6 +118,13 @@ static void defaults(struct bench_opts *o)
 		o->learn_storm = o->learn_storm ?: 100000;
 		o->learn_bins = 10000;
 		o->learn_workloads = 1000;
+		if (!o->n_net_n)
+			set_list(o->net_n, &o->n_net_n, net_full, 5);
+		if (!o->n_net_bl)
+			set_list(o->net_bl, &o->n_net_bl, net_bl_full, 3);
+		o->net_rounds = 40;
+		o->net_batch = 1000;
+		o->net_stats_batch = 5000;
 	}
 }
 
@@ -306,6 +324,8 @@ int main(int argc, char **argv)
 	    {"baseline-n", required_argument, NULL, 'B'},
 	    {"report", required_argument, NULL, 'R'},
 	    {"learn-storm", required_argument, NULL, 'L'},
+	    {"net-n", required_argument, NULL, 'N'},
+	    {"net-baseline-n", required_argument, NULL, 'K'},
 	    {"cleanup-stale", no_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
@@ -313,7 +333,8 @@ int main(int argc, char **argv)
 	struct bench b = {.o = {.podfence = "build/podfence",
 				.helper = "build/tests/helpers/pf_true",
 				.gnuplot_script = "bench/exec-latency.gp"}};
-	const char *phases = NULL, *n_list = NULL, *bl_list = NULL;
+	const char *phases = NULL, *n_list = NULL, *bl_list = NULL, *net_list = NULL,
+		   *net_bl_list = NULL;
 	struct sigaction sa = {.sa_handler = on_signal};
 	bool stale_only = false;
 	int opt, err;
@@ -363,6 +384,12 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
+		case 'N':
+			net_list = optarg;
+			break;
+		case 'K':
+			net_bl_list = optarg;
+			break;
 		case 'c':
 			stale_only = true;
 			break;
@@ -373,6 +400,12 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 1;
 		}
+	}
+	if ((net_list && parse_list(net_list, b.o.net_n, &b.o.n_net_n, BENCH_MAX_NS)) ||
+	    (net_bl_list && parse_list(net_bl_list, b.o.net_bl, &b.o.n_net_bl, BENCH_MAX_BL))) {
+		fprintf(stderr, "Error: --net-n and --net-baseline-n want positive numbers "
+				"separated by commas\n");
+		return 1;
 	}
 	defaults(&b.o);
 	if ((n_list && parse_list(n_list, b.o.n, &b.o.n_n, BENCH_MAX_NS)) ||
@@ -450,6 +483,8 @@ int main(int argc, char **argv)
 		err = phase_ceiling(&b);
 	if (!err && phase_on(phases, "learn"))
 		err = phase_learn(&b);
+	if (!err && phase_on(phases, "net"))
+		err = phase_net(&b);
 	teardown(&b);
 	json_add_double(b.res, "duration_s", now_s() - b.t_start);
 	record_load(&b);

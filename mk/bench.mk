@@ -14,7 +14,8 @@ BENCH_ARGS := --podfence $(BUILD)/podfence --helper $(BUILD)/tests/helpers/pf_tr
 	      --gnuplot-script bench/exec-latency.gp
 
 # Small BPF objects of their own: the per-policy-program baseline (loaded N
-# times) and the probes that split podfence's BPF time into parts.
+# times), the probes that split podfence's BPF time into parts, and the
+# per-policy-program baseline of the egress hooks (baseline_net, net.c).
 $(BENCH_DIR)/%.bpf.o: bench/%.bpf.c bench/baseline.h $(BPF_HDRS) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf -Ibench \
@@ -26,6 +27,7 @@ $(BENCH_DIR)/%.skel.h: $(BENCH_DIR)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(BENCH_BIN): $(BENCH_SRCS) $(wildcard bench/*.h) $(BENCH_DIR)/baseline.skel.h $(BENCH_DIR)/probe.skel.h \
+	      $(BENCH_DIR)/baseline_net.skel.h \
 	      $(BUILD)/libpodfence.a
 	$(CC) $(CFLAGS) -Ibench -I$(BENCH_DIR) $(BENCH_SRCS) $(BUILD)/libpodfence.a $(LDLIBS) -lm -o $@
 
@@ -42,4 +44,4 @@ bench-quick: setup
 	$(PYTHON) bench/render_report.py $(BENCH_DIR)/quick.json $(BENCH_DIR)/quick.md \
 		$(BENCH_DIR)/quick.png
 
-.SECONDARY: $(BENCH_DIR)/baseline.bpf.o $(BENCH_DIR)/probe.bpf.o
+.SECONDARY: $(BENCH_DIR)/baseline.bpf.o $(BENCH_DIR)/probe.bpf.o $(BENCH_DIR)/baseline_net.bpf.o

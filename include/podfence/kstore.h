@@ -73,6 +73,8 @@ int pf_kmap_parse(const char *name, enum pf_kmap *out);
 uint32_t pf_kstore_capacity(const struct pf_kstore *ks, enum pf_kmap m);
 /* Number of programs of this store attached to hooks (1 exec + cgroup tracker). */
 int pf_kstore_attached_programs(const struct pf_kstore *ks);
+/* The fd of a loaded program by name (e.g. "net_connect4"; benchmarks), or -ENOENT. */
+int pf_kstore_prog_fd(struct pf_kstore *ks, const char *name);
 
 /* Ids that are never reused, reserved in the pinned meta map in blocks. */
 int pf_kstore_alloc_set_id(struct pf_kstore *ks, uint32_t *id);

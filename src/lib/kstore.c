@@ -178,6 +178,14 @@ int pf_kstore_attached_programs(const struct pf_kstore *ks)
 	return ks->n_links;
 }
 
+int pf_kstore_prog_fd(struct pf_kstore *ks, const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(ks->skel->obj, name);
+	int fd = prog ? bpf_program__fd(prog) : -ENOENT;
+
+	return fd < 0 ? -ENOENT : fd;
+}
+
 int pf_kstore_mount_prerequisites(const char *pin_dir, bool may_mount_bpffs)
 {
 	struct statfs sfs;
