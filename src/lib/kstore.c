@@ -709,6 +709,23 @@ static void full_msg(const struct pf_kstore *ks, enum pf_kmap m, char *buf, size
 			 pf_kstore_capacity(ks, m));
 }
 
+/*
+ * A failed update of map m, as the caller reports it: a full map (a hash map
+ * says E2BIG, an LPM trie ENOSPC, an allocation ENOMEM) is -E2BIG with the
+ * map's name and size; anything else keeps its errno, named.
+ */
+static int map_write_err(const struct pf_kstore *ks, enum pf_kmap m, int err, char *err_msg,
+			 size_t err_len)
+{
+	if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+		full_msg(ks, m, err_msg, err_len);
+		return -E2BIG;
+	}
+	if (err_msg)
+		snprintf(err_msg, err_len, "map %s: %s", kmap_names[m], strerror(-err));
+	return err;
+}
+
 /* Key of one value in its map; returns the map or -1. */
 static int value_key(const struct pf_kstore *ks, enum pf_match match, uint32_t set_id,
 		     const char *v, void *key, enum pf_kmap *m, uint8_t *tier)
@@ -832,14 +849,7 @@ static int net_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match ma
 		for (int k = 0; k < n; k++) {
 			if (!bpf_map_update_elem(kmap_fd(ks, m), &keys[k], &present, BPF_ANY))
 				continue;
-			err = -errno;
-			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
-				full_msg(ks, m, err_msg, err_len);
-				err = -E2BIG;
-			} else if (err_msg) {
-				snprintf(err_msg, err_len, "map %s: %s", kmap_names[m],
-					 strerror(-err));
-			}
+			err = map_write_err(ks, m, -errno, err_msg, err_len);
 			goto rollback;
 		}
 	}
@@ -893,14 +903,7 @@ int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match mat
 			goto rollback;
 		}
 		if (bpf_map_update_elem(kmap_fd(ks, m), &key, &present, BPF_ANY)) {
-			err = -errno;
-			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
-				full_msg(ks, m, err_msg, err_len);
-				err = -E2BIG;
-			} else if (err_msg) {
-				snprintf(err_msg, err_len, "map %s: %s", kmap_names[m],
-					 strerror(-err));
-			}
+			err = map_write_err(ks, m, -errno, err_msg, err_len);
 			goto rollback;
 		}
 		*tiers |= tier;
@@ -921,7 +924,6 @@ int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct p
 	bool large = wl_id & PF_WL_LARGE;
 	size_t cap = large ? PF_MAX_RULES : PF_SMALL_RULES;
 	enum pf_kmap m = large ? PF_KMAP_WORKLOADS_LARGE : PF_KMAP_WORKLOADS;
-	int err;
 
 	if (rs->n_rules > cap) {
 		if (err_msg)
@@ -930,24 +932,14 @@ int pf_kstore_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct p
 		return -E2BIG;
 	}
 	/* One element update: an exec sees the old ruleset or the new one. */
-	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, rs, BPF_ANY)) {
-		err = -errno;
-		if (err == -E2BIG || err == -ENOMEM) {
-			full_msg(ks, m, err_msg, err_len);
-			return -E2BIG;
-		}
-		if (err_msg)
-			snprintf(err_msg, err_len, "map %s: %s", kmap_names[m], strerror(-err));
-		return err;
-	}
+	if (bpf_map_update_elem(kmap_fd(ks, m), &wl_id, rs, BPF_ANY))
+		return map_write_err(ks, m, -errno, err_msg, err_len);
 	return 0;
 }
 
 int pf_kstore_net_ruleset_write(struct pf_kstore *ks, uint32_t wl_id,
 				const struct pf_net_ruleset *rs, char *err_msg, size_t err_len)
 {
-	int err;
-
 	if (rs->n_rules > PF_NET_MAX_RULES) {
 		if (err_msg)
 			snprintf(err_msg, err_len,
@@ -956,16 +948,8 @@ int pf_kstore_net_ruleset_write(struct pf_kstore *ks, uint32_t wl_id,
 		return -E2BIG;
 	}
 	/* One element update: a connect sees the old rules or the new ones. */
-	if (bpf_map_update_elem(kmap_fd(ks, PF_KMAP_NET_RULES), &wl_id, rs, BPF_ANY)) {
-		err = -errno;
-		if (err == -E2BIG || err == -ENOMEM) {
-			full_msg(ks, PF_KMAP_NET_RULES, err_msg, err_len);
-			return -E2BIG;
-		}
-		if (err_msg)
-			snprintf(err_msg, err_len, "map wl_net: %s", strerror(-err));
-		return err;
-	}
+	if (bpf_map_update_elem(kmap_fd(ks, PF_KMAP_NET_RULES), &wl_id, rs, BPF_ANY))
+		return map_write_err(ks, PF_KMAP_NET_RULES, -errno, err_msg, err_len);
 	return 0;
 }
 
@@ -986,17 +970,6 @@ void pf_kstore_ruleset_delete(struct pf_kstore *ks, uint32_t wl_id)
 	enum pf_kmap m = wl_id & PF_WL_LARGE ? PF_KMAP_WORKLOADS_LARGE : PF_KMAP_WORKLOADS;
 
 	bpf_map_delete_elem(kmap_fd(ks, m), &wl_id);
-}
-
-static int cgroup_map_err(struct pf_kstore *ks, int err, char *err_msg, size_t err_len)
-{
-	if (err == -E2BIG || err == -ENOMEM) {
-		full_msg(ks, PF_KMAP_CGROUPS, err_msg, err_len);
-		return -E2BIG;
-	}
-	if (err_msg)
-		snprintf(err_msg, err_len, "map cg_workload: %s", strerror(-err));
-	return err;
 }
 
 /* Moves a bound cgroup to another workload in place (program cg_rebind); -ENOENT if unbound. */
@@ -1098,7 +1071,7 @@ int pf_kstore_cgroup_bind(struct pf_kstore *ks, uint64_t cgroup_id, uint32_t wl_
 	/* Already bound (by us, or by the kernel at its creation): keep its anchor. */
 	if (err == -EEXIST)
 		err = cgroup_rebind(ks, cgroup_id, wl_id, flags);
-	return err ? cgroup_map_err(ks, err, err_msg, err_len) : 0;
+	return err ? map_write_err(ks, PF_KMAP_CGROUPS, err, err_msg, err_len) : 0;
 }
 
 void pf_kstore_cgroup_unbind(struct pf_kstore *ks, uint64_t cgroup_id)
