@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include "podfence/learn.h"
 #include "podfence/strset.h"
@@ -93,6 +94,14 @@ static struct json_object *get(struct json_object *o, const char *k)
 	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
 }
 
+/* A member that must be a list: anything else (an edited proposal) is no list. */
+static struct json_object *get_arr(struct json_object *o, const char *k)
+{
+	struct json_object *v = get(o, k);
+
+	return v && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
 static const char *get_str(struct json_object *o, const char *k)
 {
 	struct json_object *v = get(o, k);
@@ -102,6 +111,16 @@ static const char *get_str(struct json_object *o, const char *k)
 
 static const char *const lists[] = {"execs",	   "sessions", "temporary",
 				    "outsideView", "egress",   NULL};
+
+/* Two items' counts added: an edited count (negative, huge) saturates, never wraps. */
+static int64_t count_sum(struct json_object *a, struct json_object *b, const char *k)
+{
+	int64_t x = json_object_get_int64(get(a, k)), y = json_object_get_int64(get(b, k));
+
+	x = x < 0 ? 0 : x;
+	y = y < 0 ? 0 : y;
+	return x > INT64_MAX - y ? INT64_MAX : x + y;
+}
 
 /* Merges item `in` into the list `out` (an object path -> item, sorted later). */
 static void merge_item(struct json_object *out, struct json_object *in)
@@ -126,16 +145,12 @@ static void merge_item(struct json_object *out, struct json_object *in)
 	l = get_str(in, "lastSeen");
 	if (l && (!get_str(cur, "lastSeen") || strcmp(l, get_str(cur, "lastSeen")) > 0))
 		json_object_object_add(cur, "lastSeen", json_object_new_string(l));
-	json_object_object_add(cur, "pods",
-			       json_object_new_int64(json_object_get_int64(get(cur, "pods")) +
-						     json_object_get_int64(get(in, "pods"))));
-	json_object_object_add(cur, "execs",
-			       json_object_new_int64(json_object_get_int64(get(cur, "execs")) +
-						     json_object_get_int64(get(in, "execs"))));
+	json_object_object_add(cur, "pods", json_object_new_int64(count_sum(cur, in, "pods")));
+	json_object_object_add(cur, "execs", json_object_new_int64(count_sum(cur, in, "execs")));
 	callers = get(in, "callers");
 	if (callers && json_object_is_type(callers, json_type_array)) {
 		struct pf_strset cs = {};
-		struct json_object *arr = get(cur, "callers"), *nc = json_object_new_array();
+		struct json_object *arr = get_arr(cur, "callers"), *nc = json_object_new_array();
 
 		for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
 			pf_strset_add(&cs,
@@ -452,7 +467,13 @@ static void egress_binding(FILE *f, struct json_object *eg, const char *pname, c
 				      sizeof(cidr), port, sizeof(port))) {
 			pf_strset_add(&cidrs, cidr);
 			pf_strset_add(&ports, port);
+		} else {
+			/* an edited or foreign proposal: shown, never allowed */
+			path_comment(f, "egress destination not understood (not allowed)",
+				     get_str(json_object_array_get_idx(eg, i), "path"), NULL);
 		}
+	if (!cidrs.n)
+		goto out; /* nothing to allow: the template alone would read as "any" */
 	fputs("---\n# Destinations learned for container ", f);
 	comment(f, container);
 	fputs(": any of these addresses on any of these ports.\n"
@@ -483,6 +504,7 @@ static void egress_binding(FILE *f, struct json_object *eg, const char *pname, c
 		yq(f, ports.v[i]);
 		fputc('\n', f);
 	}
+out:
 	pf_strset_free(&cidrs);
 	pf_strset_free(&ports);
 }
@@ -491,7 +513,7 @@ char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_prop
 {
 	struct json_object *spec = get(merged, "spec"), *target = get(spec, "targetRef"),
 			   *conts = get(get(get(spec, "nodes"), "*"), "containers"),
-			   *nodes = get(spec, "merged");
+			   *nodes = get_arr(spec, "merged");
 	const char *ns = get_str(get(merged, "metadata"), "namespace"),
 		   *pname = get_str(get(merged, "metadata"), "name");
 	char *buf = NULL;
@@ -506,9 +528,9 @@ char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_prop
 		return NULL;
 	ck = sorted_keys(conts, &nc);
 	for (size_t c = 0; ck && c < nc; c++) {
-		struct json_object *cj = get(conts, ck[c]), *ex = get(cj, "execs"),
-				   *se = get(cj, "sessions"), *tmp = get(cj, "temporary"),
-				   *out = get(cj, "outsideView");
+		struct json_object *cj = get(conts, ck[c]), *ex = get_arr(cj, "execs"),
+				   *se = get_arr(cj, "sessions"), *tmp = get_arr(cj, "temporary"),
+				   *out = get_arr(cj, "outsideView"), *eg = get_arr(cj, "egress");
 		struct pf_strset values = {};
 		char bname[768];
 
@@ -587,8 +609,8 @@ char *pf_proposal_bindings_yaml(struct json_object *merged, const struct pf_prop
 			path_comment(f, "outside the container's view (denied whatever the values)",
 				     get_str(json_object_array_get_idx(out, i), "path"), NULL);
 		pf_strset_free(&values);
-		if (get(cj, "egress") && json_object_array_length(get(cj, "egress")))
-			egress_binding(f, get(cj, "egress"), pname, ns, target, ck[c], o);
+		if (eg && json_object_array_length(eg))
+			egress_binding(f, eg, pname, ns, target, ck[c], o);
 	}
 	free(ck);
 	fclose(f);

@@ -3,8 +3,9 @@
  * PolicyProposal objects as `podfence learn` reads them (files, the API):
  * written by every node's agent, editable by anyone who may patch one.
  * Whatever they hold, merging never fails, and each binding written from
- * a merged proposal parses back as a policy file with exactly one document
- * per container (nothing a name or a path holds writes YAML).
+ * a merged proposal parses back as a policy file with exactly one exec
+ * document per container, and at most one egress document (nothing a name,
+ * a path or a destination holds writes YAML).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,11 @@
 #include "podfence/learn.h"
 #include "podfence/policy.h"
 
-static size_t documents(const char *yaml)
+static size_t count(const char *yaml, const char *what)
 {
 	size_t n = 0;
 
-	for (const char *p = yaml; (p = strstr(p, "\nkind: PolicyBinding\n")); p++)
+	for (const char *p = yaml; (p = strstr(p, what)); p++)
 		n++;
 	return n;
 }
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (yaml) {
 				struct pf_policy_list pols = {};
 				struct pf_diags d = {};
-				size_t n_conts = 0;
+				size_t n_conts = 0, docs, egress;
 
 				json_object_object_get_ex(
 				    json_object_object_get(
@@ -65,12 +66,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					(void)v;
 					n_conts += strcmp(k, "(unidentified)") != 0;
 				}
-				FUZZ_CHECK(documents(yaml) == n_conts);
+				docs = count(yaml, "\nkind: PolicyBinding\n");
+				egress = count(yaml, "\n  templateRef: \"egress-allowlist");
+				/* one exec binding per container, at most one egress binding */
+				FUZZ_CHECK(docs - egress == n_conts && egress <= n_conts);
 				/* it parses as YAML into as many documents (a kind the
 				 * parser refuses is an error, never a crash) */
 				if (pf_policy_parse_buf("learned.yaml", yaml, strlen(yaml), &pols,
 							&d) == 0)
-					FUZZ_CHECK(pols.n == n_conts);
+					FUZZ_CHECK(pols.n == docs);
 				pf_policy_list_free(&pols);
 				pf_diags_free(&d);
 				free(yaml);

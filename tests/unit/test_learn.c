@@ -301,3 +301,46 @@ PF_TEST(learn_bindings_are_not_injected_by_paths_or_names)
 	json_object_put(errors);
 	json_object_put(in);
 }
+
+/*
+ * Learned destinations become one egress binding per container; a destination
+ * that is not one (an edited or foreign proposal) is a comment, never a value,
+ * and a container with none gets no egress binding at all (the template's
+ * lists empty would be read as no condition).
+ */
+PF_TEST(learn_egress_binding_holds_only_understood_destinations)
+{
+	static const char *const json =
+	    "[{\"metadata\": {\"namespace\": \"shop\", \"name\": \"pod-x\"},"
+	    " \"spec\": {\"targetRef\": {\"kind\": \"Pod\", \"name\": \"x\"},"
+	    "  \"nodes\": {\"n1\": {\"containers\": {"
+	    "   \"main\": {\"execs\": [{\"path\": \"/bin/ok\"}],"
+	    "            \"egress\": [{\"path\": \"tcp://10.0.0.1:443\"},"
+	    "                         {\"path\": \"udp://[fd00::1]:53\"},"
+	    "                         {\"path\": \"garbage\\n    - 0.0.0.0/0\"}]},"
+	    "   \"side\": {\"execs\": [{\"path\": \"/bin/ok\"}],"
+	    "            \"egress\": [{\"path\": \"tcp://nohost\"}]}}}}}}]";
+	struct json_object *in = json_tokener_parse(json), *m;
+	struct pf_proposal_opts o = {.template_name = "t", .parameter = "allowedExecs"};
+	struct pf_policy_list pols = {};
+	struct pf_diags d = {};
+	char *yaml;
+
+	m = pf_proposal_merge(in, NULL);
+	yaml = pf_proposal_bindings_yaml(json_object_array_get_idx(m, 0), &o);
+	if (ASSERT_NOT_NULL(yaml, "bindings") &&
+	    ASSERT_OK(pf_policy_parse_buf("b.yaml", yaml, strlen(yaml), &pols, &d), "parses")) {
+		ASSERT_EQ(pols.n, 3, "two exec bindings and main's egress binding");
+		ASSERT_TRUE(strstr(yaml, "\"10.0.0.1/32\"") && strstr(yaml, "\"fd00::1/128\"") &&
+				strstr(yaml, "\"443\"") && strstr(yaml, "\"53\""),
+			    "both destinations as addresses and ports");
+		ASSERT_FALSE(strstr(yaml, "learned-pod-x-side-egress"), "side has none");
+		ASSERT_STRSTR(yaml, "# egress destination not understood", "the others shown");
+		ASSERT_FALSE(strstr(yaml, "\n    - 0.0.0.0/0"), "and never a value");
+	}
+	free(yaml);
+	pf_policy_list_free(&pols);
+	pf_diags_free(&d);
+	json_object_put(m);
+	json_object_put(in);
+}
