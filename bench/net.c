@@ -40,6 +40,7 @@
 #include "bench.h"
 #include "baseline_net.skel.h"
 #include "podfence/cgroup.h"
+#include "podfence/netaddr.h"
 #include "podfence/strset.h"
 
 #define NET_CIDRS   10
@@ -391,6 +392,7 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 	struct pf_ruleset rs = {.generation = 1, .flags = PF_RS_NET};
 	struct pf_net_ruleset nrs = {};
 	struct pf_strset cidrs = {}, ports = {};
+	struct pf_net_lens lens = {};
 	uint32_t wl_id = 0, addr_set = 0, port_set = 0;
 	char v[64], msg[256] = "";
 	int err = 0;
@@ -413,6 +415,11 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 		err = set_write(ks, PF_MATCH_CIDR, &cidrs, &addr_set);
 	if (!err)
 		err = set_write(ks, PF_MATCH_PORT, &ports, &port_set);
+	/* the prefix lengths the two sets use: what the program looks up */
+	if (!err)
+		err = pf_net_lens_add(&lens, PF_MATCH_CIDR, &cidrs);
+	if (!err)
+		err = pf_net_lens_add(&lens, PF_MATCH_PORT, &ports);
 	pf_strset_free(&cidrs);
 	pf_strset_free(&ports);
 	if (err)
@@ -430,6 +437,9 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 					    .group = 1};
 	nrs.n_rules = 2;
 	nrs.flags = PF_NRS_NO_RAW;
+	nrs.v4_lens = lens.v4;
+	nrs.v6_lens = lens.v6;
+	nrs.port_lens = lens.port;
 	err = pf_kstore_alloc_wl_id(ks, false, &wl_id);
 	if (!err)
 		err = pf_kstore_net_ruleset_write(ks, wl_id, &nrs, msg, sizeof(msg));
@@ -443,8 +453,7 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 }
 
 /* The maps a binding writes (exec ruleset, egress rules, sets, cgroup). */
-static const char *const mem_maps[] = {"cg_workload", "wl_rules_s", "wl_net",
-				       "net4",	      "net6",	    "net_ports"};
+static const char *const mem_maps[] = {"cg_workload", "wl_rules_s", "wl_net", "net_values"};
 #define MEM_MAPS (int)(sizeof(mem_maps) / sizeof(*mem_maps))
 
 static void mem_read(struct pf_kstore *ks, uint64_t mem[MEM_MAPS], uint64_t ent[MEM_MAPS])
@@ -502,8 +511,8 @@ static int pf_open_n(struct bench *b, struct net_cfg *c, int n, uint64_t cgid, u
 	opts.max_entries[PF_KMAP_CGROUPS] = size_at_least(PF_KMAP_CGROUPS, n);
 	opts.max_entries[PF_KMAP_WORKLOADS] = size_at_least(PF_KMAP_WORKLOADS, n);
 	opts.max_entries[PF_KMAP_NET_RULES] = size_at_least(PF_KMAP_NET_RULES, n);
-	opts.max_entries[PF_KMAP_NET4] = size_at_least(PF_KMAP_NET4, (uint64_t)n * NET_CIDRS);
-	opts.max_entries[PF_KMAP_NET_PORTS] = size_at_least(PF_KMAP_NET_PORTS, (uint64_t)n * 4);
+	opts.max_entries[PF_KMAP_NET_VALUES] =
+	    size_at_least(PF_KMAP_NET_VALUES, (uint64_t)n * (NET_CIDRS + 4));
 	err = pf_kstore_open(&c->ks, &opts, &took_over);
 	if (err) {
 		fprintf(stderr, "Error: net: podfence's BPF object does not load: %s\n",

@@ -2,7 +2,8 @@
 /*
  * The egress decision (docs/policy.md, "Egress"): which workload the calling
  * task's cgroup belongs to (the same bindings as exec), then that workload's
- * egress rules, each at most two LPM lookups (destination address, port).
+ * egress rules, each a lookup per prefix length its address and port sets
+ * use (net_values).
  * Work per connect depends only on the current workload's rules; an
  * unbound cgroup leaves after one hash lookup.
  *
@@ -30,43 +31,27 @@
 
 /*
  * Egress rules of each workload that has any (others have no entry). A hash
- * map pays 16 bytes per bucket even when empty: 8,192 keeps the fixed cost
- * within its budget (docs/benchmarks.md); nodes with more workloads under
- * egress policies size it at start (--map-size wl_net=N).
+ * map pays 16 bytes per bucket even when empty: the defaults here and of
+ * net_values keep the fixed cost within its budget (docs/benchmarks.md);
+ * nodes with more workloads under egress policies size them at start
+ * (--map-size wl_net=N,net_values=N).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct pf_net_ruleset);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 2048);
 } wl_net SEC(".maps");
 
-/* Destination CIDRs, by set: a node per CIDR (plus the trie's own inner nodes). */
+/* Destination CIDRs and port prefixes of every egress value set (abi.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct pf_net4_key);
+	__type(key, struct pf_net_key);
 	__type(value, __u8);
-	__uint(max_entries, 262144);
-} net4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct pf_net6_key);
-	__type(value, __u8);
-	__uint(max_entries, 65536);
-} net6 SEC(".maps");
-
-/* Port ranges, by set, as prefixes of the 16-bit port (a range is at most 30). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct pf_port_key);
-	__type(value, __u8);
-	__uint(max_entries, 65536);
-} net_ports SEC(".maps");
+	__uint(max_entries, 8192);
+} net_values SEC(".maps");
 
 /* One connect, send or socket(2) being judged. */
 struct pf_net_call {
@@ -79,29 +64,128 @@ struct pf_net_call {
 	__u32 addr[4];	/* network byte order; IPv4 in addr[0] */
 };
 
-static __always_inline bool pf_net_addr_in(const struct pf_net_call *c, __u32 set_id)
+/* Index of the lowest bit set in b (b != 0): a de Bruijn sequence, no loop. */
+static const __u8 pf_debruijn64[64] = {
+    0,	1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,  62, 55, 59, 36, 53, 51,
+    43, 22, 45, 39, 33, 30, 24, 18, 12, 5,  63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21,
+    44, 32, 23, 11, 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,	6};
+
+static __always_inline __u32 pf_lowest_bit(__u64 b)
 {
-	if (c->family == PF_NET_INET) {
-		struct pf_net4_key k = {.prefixlen = 64, .set_id_be = bpf_htonl(set_id)};
-
-		__builtin_memcpy(k.addr, &c->addr[0], 4);
-		return bpf_map_lookup_elem(&net4, &k) != NULL;
-	}
-	struct pf_net6_key k6 = {.prefixlen = 160, .set_id_be = bpf_htonl(set_id)};
-
-	__builtin_memcpy(k6.addr, c->addr, 16);
-	return bpf_map_lookup_elem(&net6, &k6) != NULL;
+	return pf_debruijn64[((b & -b) * 0x03f79d71b4ca8b09ULL) >> 58];
 }
 
-static __always_inline bool pf_net_port_in(const struct pf_net_call *c, __u32 set_id)
-{
-	struct pf_port_key k = {
-	    .prefixlen = 48, .set_id_be = bpf_htonl(set_id), .port_be = c->port_be};
+/*
+ * The network-order masks of the first len bits of a 128-bit value, one row
+ * per len (0..128), a word per column: constants, so that masking a value is
+ * four ANDs with no branch (branches on the length multiply the paths the
+ * verifier walks).
+ */
+#define PF_MASK_W(len, w)                                                                          \
+	((len)-32 * (w) >= 32  ? 0xffffffffu                                                       \
+	 : (len)-32 * (w) <= 0 ? 0u                                                                \
+			       : __bpf_constant_htonl(~0u << ((32 - ((len)-32 * (w))) & 31)))
+#define PF_MASK(len)                                                                               \
+	{                                                                                          \
+		PF_MASK_W(len, 0), PF_MASK_W(len, 1), PF_MASK_W(len, 2), PF_MASK_W(len, 3)         \
+	}
+#define PF_MASK4(b)  PF_MASK(b), PF_MASK(b + 1), PF_MASK(b + 2), PF_MASK(b + 3)
+#define PF_MASK16(b) PF_MASK4(b), PF_MASK4(b + 4), PF_MASK4(b + 8), PF_MASK4(b + 12)
+static const __u32 pf_net_masks[129][4] = {PF_MASK16(0),  PF_MASK16(16),  PF_MASK16(32),
+					   PF_MASK16(48), PF_MASK16(64),  PF_MASK16(80),
+					   PF_MASK16(96), PF_MASK16(112), PF_MASK(128)};
 
-	return bpf_map_lookup_elem(&net_ports, &k) != NULL;
+/* Whether k (kind, set, value) is in its set at prefix length len. */
+static __always_inline bool pf_net_value_at(struct pf_net_key *k, const __u32 *value, __u32 len)
+{
+	__u32 *d = (__u32 *)k->data;
+	const __u32 *mask;
+
+	/* the compiler knows every length is at most 128; the verifier must see the check */
+	barrier_var(len);
+	if (len > 128)
+		return false;
+	mask = pf_net_masks[len];
+	k->prefixlen = len;
+	/* an IPv4 address or a port has zeros past its first word */
+	d[0] = value[0] & mask[0];
+	d[1] = value[1] & mask[1];
+	d[2] = value[2] & mask[2];
+	d[3] = value[3] & mask[3];
+	return bpf_map_lookup_elem(&net_values, k) != NULL;
+}
+
+/* One membership test: the key being tried, the value, the lengths left. */
+struct pf_net_member {
+	struct pf_net_key k;
+	__u32 value[4];
+	__u64 lens;
+	bool found;
+};
+
+/*
+ * Tries the lowest length left (a bpf_loop callback: verified once, however
+ * many lengths the data has). An IPv6 bit stands for two lengths (three at
+ * bit 63: 126..128).
+ */
+static long pf_net_member_step(__u32 i, void *ctx)
+{
+	struct pf_net_member *m = ctx;
+	__u32 len;
+
+	if (!m->lens)
+		return 1;
+	len = pf_lowest_bit(m->lens);
+	m->lens &= m->lens - 1;
+	if (m->k.kind != PF_NET_KEY_V6) {
+		m->found = pf_net_value_at(&m->k, m->value, len);
+		return m->found;
+	}
+	m->found = pf_net_value_at(&m->k, m->value, 2 * len) ||
+		   pf_net_value_at(&m->k, m->value, 2 * len + 1) ||
+		   (len == 63 && pf_net_value_at(&m->k, m->value, 128));
+	return m->found;
+}
+
+/*
+ * Whether the destination address (port) is in set set_id: one lookup per
+ * prefix length the workload's sets use (at most 33 for IPv4, 129 for IPv6,
+ * 17 for ports; a handful in practice), whatever the node holds.
+ */
+static __always_inline bool pf_net_member_of(struct pf_net_member *m, __u32 set_id, __u8 kind,
+					     __u64 lens)
+{
+	m->k.set_id = set_id;
+	m->k.kind = kind;
+	m->lens = lens;
+	m->found = false;
+	bpf_loop(64, pf_net_member_step, m, 0);
+	return m->found;
+}
+
+static __always_inline bool pf_net_addr_in(const struct pf_net_call *c,
+					   const struct pf_net_ruleset *nrs, __u32 set_id)
+{
+	struct pf_net_member m = {};
+
+	__builtin_memcpy(m.value, c->addr, sizeof(m.value));
+	if (c->family == PF_NET_INET)
+		return pf_net_member_of(&m, set_id, PF_NET_KEY_V4, nrs->v4_lens);
+	return pf_net_member_of(&m, set_id, PF_NET_KEY_V6, nrs->v6_lens);
+}
+
+static __always_inline bool pf_net_port_in(const struct pf_net_call *c,
+					   const struct pf_net_ruleset *nrs, __u32 set_id)
+{
+	struct pf_net_member m = {};
+
+	/* the port's 16 bits are the first of the word, as in the key */
+	m.value[0] = c->port_be;
+	return pf_net_member_of(&m, set_id, PF_NET_KEY_PORT, nrs->port_lens);
 }
 
 static __always_inline bool pf_net_rule_holds(const struct pf_net_rule *r,
+					      const struct pf_net_ruleset *nrs,
 					      const struct pf_net_call *c)
 {
 	if (r->families && !(r->families & c->family))
@@ -109,9 +193,9 @@ static __always_inline bool pf_net_rule_holds(const struct pf_net_rule *r,
 	if (r->protocols && !(r->protocols & c->protocol))
 		return false;
 	/* a condition holds when the value is in its set, or is not for Not* operators */
-	if (r->addr_set && pf_net_addr_in(c, r->addr_set) == !!(r->negate & PF_NET_NOT_ADDR))
+	if (r->addr_set && pf_net_addr_in(c, nrs, r->addr_set) == !!(r->negate & PF_NET_NOT_ADDR))
 		return false;
-	if (r->port_set && pf_net_port_in(c, r->port_set) == !!(r->negate & PF_NET_NOT_PORT))
+	if (r->port_set && pf_net_port_in(c, nrs, r->port_set) == !!(r->negate & PF_NET_NOT_PORT))
 		return false;
 	return true;
 }
@@ -218,7 +302,7 @@ static long pf_net_rule_step(__u32 i, void *ctx)
 	if (i >= e->nrs->n_rules || i >= PF_NET_MAX_RULES)
 		return 1;
 	r = &e->nrs->rules[i];
-	if (r->group == e->matched_group || !pf_net_rule_holds(r, &e->c))
+	if (r->group == e->matched_group || !pf_net_rule_holds(r, e->nrs, &e->c))
 		return 0;
 	e->matched_group = r->group;
 	monitor = r->flags & PF_RULE_MONITOR;

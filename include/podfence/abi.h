@@ -27,8 +27,8 @@
  * cgroup/sendmsg4/6 programs attached once at the cgroup2 root:
  *
  *   wl_net        workload id      -> pf_net_ruleset    (egress rules of one workload, inline)
- *   net4 / net6   {len, set, addr} -> present           (destination CIDRs: LPM trie per family)
- *   net_ports     {len, set, port} -> present           (port ranges, as prefixes of the port)
+ *   net_values    {set, kind, len, masked value} -> present
+ *                                                       (destination CIDRs and port prefixes)
  *
  * Value sets are immutable and content-addressed by user space: changing the
  * values of a rule means a new set id, a new ruleset pointing at it, and the
@@ -109,8 +109,8 @@ enum pf_match {
 	PF_MATCH_EXACT = 1,
 	PF_MATCH_PREFIX = 2,
 	PF_MATCH_SUFFIX = 3,
-	PF_MATCH_CIDR = 4, /* a set of CIDRs: "10.0.0.0/8", "fd00::/8" (net4, net6) */
-	PF_MATCH_PORT = 5, /* a set of ports: "53", "8000-8080" (net_ports) */
+	PF_MATCH_CIDR = 4, /* a set of CIDRs: "10.0.0.0/8", "fd00::/8" (net_values) */
+	PF_MATCH_PORT = 5, /* a set of ports: "53", "8000-8080" (net_values) */
 };
 
 /* One condition: "subject is (not) in value set set_id". */
@@ -393,10 +393,15 @@ struct pf_learn_event {
 
 /*
  * Egress. A Tetragon selector on a connect hook is a conjunction (address,
- * port, protocol, family), so one rule needs at most two set lookups: the
- * destination's address in an LPM trie of CIDRs, its port in an LPM trie of
- * port ranges (a range is a few prefixes of the 16-bit port). Sets are
- * content-addressed and shared like exec's value sets.
+ * port, protocol, family): whether the destination's address is in a set of
+ * CIDRs, its port in a set of port ranges (a range is a few prefixes of the
+ * 16-bit port). Both are one hash map, net_values, keyed by (set, kind,
+ * prefix length, value masked to that length): a CIDR or a port prefix is
+ * one entry, and "is x in set s" is one lookup per prefix length the
+ * workload's sets use (the ruleset's *_lens masks), whatever the number of
+ * sets and entries on the node. (An LPM trie holding every workload's sets
+ * gets deeper with all of them: measured, docs/benchmarks.md section 8.)
+ * Sets are content-addressed and shared like exec's value sets.
  */
 #define PF_NET_MAX_RULES 8
 
@@ -434,31 +439,40 @@ enum pf_net_ruleset_flags {
 	PF_NRS_NO_RAW = 1 << 0,
 };
 
+/*
+ * The prefix lengths the sets of one ruleset use, as bits: the lookups a
+ * membership test makes. IPv6 lengths share bits in pairs (bit len / 2;
+ * 126, 127 and 128 all bit 63), each bit tried at both (three) lengths.
+ */
+static inline __attribute__((always_inline)) __u32 pf_net_v6_len_bit(__u32 len)
+{
+	return len >= 126 ? 63 : len / 2;
+}
+
 struct pf_net_ruleset {
 	__u32 generation;
 	__u16 n_rules;
-	__u16 flags;	/* enum pf_net_ruleset_flags */
-	__u32 learn_id; /* learning: destinations recorded under it (0: none) */
-	__u32 pad;
+	__u16 flags;	 /* enum pf_net_ruleset_flags */
+	__u32 learn_id;	 /* learning: destinations recorded under it (0: none) */
+	__u32 port_lens; /* bit L (0..16): a port prefix of L bits */
+	__u64 v4_lens;	 /* bit L (0..32): an IPv4 CIDR /L */
+	__u64 v6_lens;	 /* bit pf_net_v6_len_bit(L): an IPv6 CIDR /L */
 	struct pf_net_rule rules[PF_NET_MAX_RULES];
 };
 
-/* LPM trie keys: prefixlen in bits covers the big-endian set id, then the data. */
-struct pf_net4_key {
-	__u32 prefixlen;
-	__u32 set_id_be;
-	__u8 addr[4];
+enum pf_net_kind {
+	PF_NET_KEY_V4 = 1,
+	PF_NET_KEY_V6 = 2,
+	PF_NET_KEY_PORT = 3,
 };
-struct pf_net6_key {
-	__u32 prefixlen;
-	__u32 set_id_be;
-	__u8 addr[16];
-};
-struct pf_port_key {
-	__u32 prefixlen;
-	__u32 set_id_be;
-	__u16 port_be;
-	__u16 pad; /* LPM data must be whole: never part of prefixlen */
+
+/* One CIDR or port prefix of a set: the value's bits past prefixlen are zero. */
+struct pf_net_key {
+	__u32 set_id;
+	__u8 kind;	/* enum pf_net_kind */
+	__u8 prefixlen; /* bits of data that count */
+	__u16 pad;
+	__u8 data[16]; /* address, network order; a port: data[0..1], network order */
 };
 
 /* Shares pf_event's first 32 bytes: flags has PF_EV_NET. */
@@ -523,10 +537,8 @@ PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
 PF_ASSERT_SIZE(struct pf_event_policy, 8);
 PF_ASSERT_SIZE(struct pf_meta, 24);
 PF_ASSERT_SIZE(struct pf_net_rule, 20);
-PF_ASSERT_SIZE(struct pf_net_ruleset, 16 + 20 * PF_NET_MAX_RULES);
-PF_ASSERT_SIZE(struct pf_net4_key, 12);
-PF_ASSERT_SIZE(struct pf_net6_key, 24);
-PF_ASSERT_SIZE(struct pf_port_key, 12);
+PF_ASSERT_SIZE(struct pf_net_ruleset, 32 + 20 * PF_NET_MAX_RULES);
+PF_ASSERT_SIZE(struct pf_net_key, 24);
 PF_ASSERT_SIZE(struct pf_net_event, 40 + 8 + 16 + 8 * PF_EVENT_POLICIES + 16);
 PF_ASSERT_SIZE(struct pf_event, 40 + 8 * PF_EVENT_POLICIES + 16 + PF_PATH_BUF);
 

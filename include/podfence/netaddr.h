@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Port ranges as the kernel stores them: the prefixes of the 16-bit port
- * that cover a range (the port trie matches a port against them). The
- * values themselves are parsed by pf_cidr_parse() and pf_port_range_parse()
- * (policy.h).
+ * Egress values as the kernel stores them (abi.h, net_values): a CIDR is one
+ * key, a port range the prefixes of the 16-bit port that cover it; and the
+ * prefix lengths a ruleset's sets use, which say what the program looks up.
+ * The values themselves are parsed by pf_cidr_parse() and
+ * pf_port_range_parse() (policy.h).
  */
 #ifndef PODFENCE_NETADDR_H
 #define PODFENCE_NETADDR_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "podfence/abi.h"
+#include "podfence/strset.h"
 
 /* One prefix of the port space: the ports whose top `bits` bits equal port's. */
 struct pf_port_prefix {
@@ -18,5 +21,22 @@ struct pf_port_prefix {
 };
 /* The fewest prefixes covering [lo, hi] exactly (at most 30); returns how many. */
 size_t pf_port_range_prefixes(uint16_t lo, uint16_t hi, struct pf_port_prefix out[32]);
+
+/*
+ * The net_values keys of one value of set set_id (match: PF_MATCH_CIDR or
+ * PF_MATCH_PORT), its bits past each prefix zeroed. Returns how many (a
+ * CIDR: 1, a port range: up to 30), or -EINVAL when it is no such value.
+ */
+int pf_net_value_keys(enum pf_match match, uint32_t set_id, const char *value,
+		      struct pf_net_key keys[32]);
+
+/* The prefix lengths some sets use, as struct pf_net_ruleset has them. */
+struct pf_net_lens {
+	uint64_t v4, v6;
+	uint32_t port;
+};
+
+/* Adds the prefix lengths of values to l (-EINVAL: a bad value). */
+int pf_net_lens_add(struct pf_net_lens *l, enum pf_match match, const struct pf_strset *values);
 
 #endif /* PODFENCE_NETADDR_H */

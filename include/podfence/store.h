@@ -27,13 +27,11 @@ enum pf_kmap {
 	PF_KMAP_EXACT_L,
 	PF_KMAP_PREFIX,
 	PF_KMAP_SUFFIX,
-	PF_KMAP_POLICIES,  /* pol_counters */
-	PF_KMAP_CG_EXPECT, /* cg_expect: pods' cgroup names bound when created */
-	PF_KMAP_LEARNED,   /* learned: learning's records (the agent's, not the engine's) */
-	PF_KMAP_NET_RULES, /* wl_net: egress rules of workloads that have any */
-	PF_KMAP_NET4,	   /* net4: IPv4 destination CIDRs */
-	PF_KMAP_NET6,	   /* net6: IPv6 destination CIDRs */
-	PF_KMAP_NET_PORTS, /* net_ports: destination port ranges */
+	PF_KMAP_POLICIES,   /* pol_counters */
+	PF_KMAP_CG_EXPECT,  /* cg_expect: pods' cgroup names bound when created */
+	PF_KMAP_LEARNED,    /* learned: learning's records (the agent's, not the engine's) */
+	PF_KMAP_NET_RULES,  /* wl_net: egress rules of workloads that have any */
+	PF_KMAP_NET_VALUES, /* net_values: destination CIDRs and port prefixes */
 	PF_KMAP__MAX,
 };
 

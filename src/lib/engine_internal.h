@@ -43,6 +43,7 @@ static inline bool eng_hash_added(void)
 #include "podfence/compile.h"
 #include "podfence/engine.h"
 #include "podfence/log.h"
+#include "podfence/netaddr.h"
 #include "podfence/runtime.h"
 #include "podfence/sets.h"
 
@@ -150,6 +151,7 @@ struct wl_rules {
 	size_t n;
 	struct pf_net_rule net[PF_NET_MAX_RULES];
 	size_t n_net;
+	struct pf_net_lens net_lens; /* of the net rules' sets (same sets, same lens) */
 };
 
 struct wl_ent {

@@ -35,6 +35,7 @@ static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, s
 	int err = 0;
 
 	out->n_net = 0;
+	out->net_lens = (struct pf_net_lens){};
 	for (size_t i = 0; i < c->n_net && !err; i++) {
 		struct pf_net_rule r = c->net[i];
 
@@ -50,8 +51,16 @@ static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, s
 			if (err && r.addr_set)
 				pf_sets_release(e->sets, r.addr_set);
 		}
-		if (!err)
+		if (!err) {
+			/* values the compiler accepted: their lengths parse */
+			if (r.addr_set)
+				pf_net_lens_add(&out->net_lens, PF_MATCH_CIDR,
+						&c->net_values[i][PF_NET_VALUES_ADDR]);
+			if (r.port_set)
+				pf_net_lens_add(&out->net_lens, PF_MATCH_PORT,
+						&c->net_values[i][PF_NET_VALUES_PORT]);
 			out->net[out->n_net++] = r;
+		}
 	}
 	return err;
 }
@@ -153,7 +162,7 @@ static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct wl_ru
 		return err;
 	}
 	if (r->n_net) {
-		err = pf_net_ruleset_init(&nrs, r->net, r->n_net, e->generation);
+		err = pf_net_ruleset_init(&nrs, r->net, r->n_net, &r->net_lens, e->generation);
 		nrs.learn_id = learn_id;
 		if (err) {
 			snprintf(msg, msg_len,

@@ -59,16 +59,14 @@ static const char *const kmap_names[PF_KMAP__MAX] = {
     [PF_KMAP_CG_EXPECT] = "cg_expect",
     [PF_KMAP_LEARNED] = "learned",
     [PF_KMAP_NET_RULES] = "wl_net",
-    [PF_KMAP_NET4] = "net4",
-    [PF_KMAP_NET6] = "net6",
-    [PF_KMAP_NET_PORTS] = "net_ports",
+    [PF_KMAP_NET_VALUES] = "net_values",
 };
 
 /* State that must outlive an agent. Scratch and barrier maps are private to each load. */
 static const char *const pinned_maps[] = {
-    "cg_workload", "wl_rules_s",    "wl_rules_l", "exact_s", "exact_m", "exact_l",   "prefix_trie",
-    "suffix_trie", "pol_counters",  "stats",	  "events",  "meta",	"cg_expect", "cg_overflow",
-    "learned",	   "session_procs", "wl_net",	  "net4",    "net6",	"net_ports",
+    "cg_workload", "wl_rules_s",  "wl_rules_l",	  "exact_s",	   "exact_m", "exact_l",
+    "prefix_trie", "suffix_trie", "pol_counters", "stats",	   "events",  "meta",
+    "cg_expect",   "cg_overflow", "learned",	  "session_procs", "wl_net",  "net_values",
 };
 
 static const char *const backend_names[] = {
@@ -763,66 +761,16 @@ static int value_key(const struct pf_kstore *ks, enum pf_match match, uint32_t s
 	}
 }
 
-/*
- * The keys of one egress value: a CIDR is one key of net4 or net6, a port
- * range the few prefixes of the port that cover it. Returns how many keys
- * (each in keys[i], map *m), or -EINVAL.
- */
-union net_key {
-	struct pf_net4_key v4;
-	struct pf_net6_key v6;
-	struct pf_port_key port;
-};
-
-static int net_value_keys(enum pf_match match, uint32_t set_id, const char *v,
-			  union net_key keys[32], enum pf_kmap *m)
-{
-	struct pf_port_prefix pp[32];
-	uint16_t lo, hi;
-	uint8_t family, addr[16];
-	unsigned len;
-	size_t n;
-
-	memset(keys, 0, 32 * sizeof(*keys));
-	if (match == PF_MATCH_CIDR) {
-		if (pf_cidr_parse(v, &family, addr, &len))
-			return -EINVAL;
-		if (family == PF_NET_INET) {
-			keys[0].v4.prefixlen = 32 + len;
-			keys[0].v4.set_id_be = htonl(set_id);
-			memcpy(keys[0].v4.addr, addr, 4);
-			*m = PF_KMAP_NET4;
-		} else {
-			keys[0].v6.prefixlen = 32 + len;
-			keys[0].v6.set_id_be = htonl(set_id);
-			memcpy(keys[0].v6.addr, addr, 16);
-			*m = PF_KMAP_NET6;
-		}
-		return 1;
-	}
-	if (pf_port_range_parse(v, &lo, &hi))
-		return -EINVAL;
-	n = pf_port_range_prefixes(lo, hi, pp);
-	for (size_t i = 0; i < n; i++) {
-		keys[i].port.prefixlen = 32 + pp[i].bits;
-		keys[i].port.set_id_be = htonl(set_id);
-		keys[i].port.port_be = htons(pp[i].port);
-	}
-	*m = PF_KMAP_NET_PORTS;
-	return (int)n;
-}
-
 static void net_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
 			   const struct pf_strset *values)
 {
-	union net_key keys[32];
-	enum pf_kmap m;
+	struct pf_net_key keys[32];
 
 	for (size_t i = 0; i < values->n; i++) {
-		int n = net_value_keys(match, set_id, values->v[i], keys, &m);
+		int n = pf_net_value_keys(match, set_id, values->v[i], keys);
 
 		for (int k = 0; k < n; k++)
-			bpf_map_delete_elem(kmap_fd(ks, m), &keys[k]);
+			bpf_map_delete_elem(kmap_fd(ks, PF_KMAP_NET_VALUES), &keys[k]);
 	}
 }
 
@@ -830,13 +778,13 @@ static int net_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match ma
 			 const struct pf_strset *values, char *err_msg, size_t err_len)
 {
 	const uint8_t present = 1;
-	union net_key keys[32];
-	enum pf_kmap m;
+	struct pf_net_key keys[32];
+	enum pf_kmap m = PF_KMAP_NET_VALUES;
 	size_t i;
 	int err;
 
 	for (i = 0; i < values->n; i++) {
-		int n = net_value_keys(match, set_id, values->v[i], keys, &m);
+		int n = pf_net_value_keys(match, set_id, values->v[i], keys);
 
 		if (n < 0) {
 			if (err_msg)
@@ -1387,9 +1335,8 @@ int pf_kstore_gc_workloads(struct pf_kstore *ks, bool (*drop)(uint32_t wl, void 
 
 int pf_kstore_gc_sets(struct pf_kstore *ks, bool (*drop)(uint32_t set_id, void *ctx), void *ctx)
 {
-	static const enum pf_kmap maps[] = {PF_KMAP_EXACT_S, PF_KMAP_EXACT_M,  PF_KMAP_EXACT_L,
-					    PF_KMAP_PREFIX,  PF_KMAP_SUFFIX,   PF_KMAP_NET4,
-					    PF_KMAP_NET6,    PF_KMAP_NET_PORTS};
+	static const enum pf_kmap maps[] = {PF_KMAP_EXACT_S, PF_KMAP_EXACT_M, PF_KMAP_EXACT_L,
+					    PF_KMAP_PREFIX,  PF_KMAP_SUFFIX,  PF_KMAP_NET_VALUES};
 	int err = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps) && !err; i++) {

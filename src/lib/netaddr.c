@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
 #include "podfence/netaddr.h"
+#include "podfence/policy.h"
 
 size_t pf_port_range_prefixes(uint16_t lo, uint16_t hi, struct pf_port_prefix out[32])
 {
@@ -23,4 +27,69 @@ size_t pf_port_range_prefixes(uint16_t lo, uint16_t hi, struct pf_port_prefix ou
 		cur += 1u << size_log;
 	}
 	return n;
+}
+
+/* Zeroes the bits of data past the first len. */
+static void mask_bits(uint8_t *data, size_t bytes, unsigned len)
+{
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned keep = len > 8 * i ? len - 8 * i : 0;
+
+		if (keep < 8)
+			data[i] &= (uint8_t)(0xff00u >> keep);
+	}
+}
+
+int pf_net_value_keys(enum pf_match match, uint32_t set_id, const char *value,
+		      struct pf_net_key keys[32])
+{
+	struct pf_port_prefix pp[32];
+	uint16_t lo, hi;
+	uint8_t family;
+	unsigned len;
+	size_t n;
+
+	memset(keys, 0, 32 * sizeof(*keys));
+	if (match == PF_MATCH_CIDR) {
+		if (pf_cidr_parse(value, &family, keys[0].data, &len))
+			return -EINVAL;
+		keys[0].set_id = set_id;
+		keys[0].kind = family == PF_NET_INET ? PF_NET_KEY_V4 : PF_NET_KEY_V6;
+		keys[0].prefixlen = (uint8_t)len;
+		mask_bits(keys[0].data, sizeof(keys[0].data), len);
+		return 1;
+	}
+	if (match != PF_MATCH_PORT || pf_port_range_parse(value, &lo, &hi))
+		return -EINVAL;
+	n = pf_port_range_prefixes(lo, hi, pp);
+	for (size_t i = 0; i < n; i++) {
+		uint16_t port_be = htons(pp[i].port);
+
+		keys[i].set_id = set_id;
+		keys[i].kind = PF_NET_KEY_PORT;
+		keys[i].prefixlen = pp[i].bits;
+		memcpy(keys[i].data, &port_be, sizeof(port_be));
+	}
+	return (int)n;
+}
+
+int pf_net_lens_add(struct pf_net_lens *l, enum pf_match match, const struct pf_strset *values)
+{
+	struct pf_net_key keys[32];
+
+	for (size_t i = 0; i < values->n; i++) {
+		int n = pf_net_value_keys(match, 0, values->v[i], keys);
+
+		if (n < 0)
+			return n;
+		for (int k = 0; k < n; k++) {
+			if (keys[k].kind == PF_NET_KEY_V4)
+				l->v4 |= 1ull << keys[k].prefixlen;
+			else if (keys[k].kind == PF_NET_KEY_V6)
+				l->v6 |= 1ull << pf_net_v6_len_bit(keys[k].prefixlen);
+			else
+				l->port |= 1u << keys[k].prefixlen;
+		}
+	}
+	return 0;
 }

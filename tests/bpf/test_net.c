@@ -29,6 +29,7 @@
 #include "pf_kfixture.h"
 #include "pf_test.h"
 #include "podfence/kstore.h"
+#include "podfence/netaddr.h"
 
 #ifndef MSG_FASTOPEN
 #define MSG_FASTOPEN 0x20000000
@@ -198,7 +199,20 @@ static bool run_probes(const struct pf_sandbox_cg *cg, const struct probe *probe
 	return ok;
 }
 
-static bool set_write(uint32_t *id, enum pf_match match, const char *const *values, size_t n)
+/* The prefix lengths of values, added to the ruleset that uses their set. */
+static int lens_add(struct pf_net_ruleset *rs, enum pf_match match, const struct pf_strset *set)
+{
+	struct pf_net_lens l = {rs->v4_lens, rs->v6_lens, rs->port_lens};
+	int err = pf_net_lens_add(&l, match, set);
+
+	rs->v4_lens = l.v4;
+	rs->v6_lens = l.v6;
+	rs->port_lens = l.port;
+	return err;
+}
+
+static bool set_write(uint32_t *id, enum pf_match match, const char *const *values, size_t n,
+		      struct pf_net_ruleset *rs)
 {
 	struct pf_strset set = {};
 	char msg[256] = "";
@@ -211,6 +225,8 @@ static bool set_write(uint32_t *id, enum pf_match match, const char *const *valu
 		err = pf_kstore_alloc_set_id(nstore, id);
 	if (!err)
 		err = pf_kstore_set_write(nstore, *id, match, &set, &tiers, msg, sizeof(msg));
+	if (!err)
+		err = lens_add(rs, match, &set);
 	pf_strset_free(&set);
 	return ASSERT_OK(err < 0 ? err : 0, msg[0] ? msg : "set written");
 }
@@ -236,11 +252,11 @@ static bool net_policy_make(struct net_policy *np)
 		if (!ASSERT_OK(pf_kstore_alloc_policy_id(nstore, &np->policy_id[i]), "policy id") ||
 		    !ASSERT_OK(pf_kstore_counters_create(nstore, np->policy_id[i]), "counters"))
 			return false;
-	if (!set_write(&np->allow, PF_MATCH_CIDR, allow, 2) ||
-	    !set_write(&np->deny, PF_MATCH_CIDR, deny, 2) ||
-	    !set_write(&np->ports, PF_MATCH_PORT, ports, 2) ||
-	    !set_write(&np->udp_port, PF_MATCH_PORT, udp_port, 1) ||
-	    !set_write(&np->watch, PF_MATCH_CIDR, watch, 1))
+	if (!set_write(&np->allow, PF_MATCH_CIDR, allow, 2, &np->rs) ||
+	    !set_write(&np->deny, PF_MATCH_CIDR, deny, 2, &np->rs) ||
+	    !set_write(&np->ports, PF_MATCH_PORT, ports, 2, &np->rs) ||
+	    !set_write(&np->udp_port, PF_MATCH_PORT, udp_port, 1, &np->rs) ||
+	    !set_write(&np->watch, PF_MATCH_CIDR, watch, 1, &np->rs))
 		return false;
 	/* an allowlist of destinations: NotDAddr -> deny */
 	r[0] = (struct pf_net_rule){.policy_id = np->policy_id[0],
@@ -494,6 +510,8 @@ static void *storm_writer(void *arg)
 
 		pf_strset_add(&a, allow[0]);
 		pf_strset_add(&p, ports[0]);
+		lens_add(&rs, PF_MATCH_CIDR, &a);
+		lens_add(&rs, PF_MATCH_PORT, &p);
 		if (!pf_kstore_net_ruleset_read(nstore, wl, &prev)) {
 			old_a = prev.rules[round & 1 ? 1 : 0].addr_set;
 			old_p = prev.rules[round & 1 ? 0 : 1].port_set;

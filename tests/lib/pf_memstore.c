@@ -62,11 +62,11 @@ struct pf_memstore {
 };
 
 static const uint32_t default_capacity[PF_KMAP__MAX] = {
-    [PF_KMAP_CGROUPS] = 131072, [PF_KMAP_WORKLOADS] = 65536, [PF_KMAP_WORKLOADS_LARGE] = 4096,
-    [PF_KMAP_EXACT_S] = 131072, [PF_KMAP_EXACT_M] = 16384,   [PF_KMAP_EXACT_L] = 1024,
-    [PF_KMAP_PREFIX] = 16384,	[PF_KMAP_SUFFIX] = 16384,    [PF_KMAP_POLICIES] = 32768,
-    [PF_KMAP_CG_EXPECT] = 512,	[PF_KMAP_LEARNED] = 16384,   [PF_KMAP_NET_RULES] = 8192,
-    [PF_KMAP_NET4] = 262144,	[PF_KMAP_NET6] = 65536,	     [PF_KMAP_NET_PORTS] = 65536,
+    [PF_KMAP_CGROUPS] = 131072,	 [PF_KMAP_WORKLOADS] = 65536, [PF_KMAP_WORKLOADS_LARGE] = 4096,
+    [PF_KMAP_EXACT_S] = 131072,	 [PF_KMAP_EXACT_M] = 16384,   [PF_KMAP_EXACT_L] = 1024,
+    [PF_KMAP_PREFIX] = 16384,	 [PF_KMAP_SUFFIX] = 16384,    [PF_KMAP_POLICIES] = 32768,
+    [PF_KMAP_CG_EXPECT] = 512,	 [PF_KMAP_LEARNED] = 16384,   [PF_KMAP_NET_RULES] = 2048,
+    [PF_KMAP_NET_VALUES] = 8192,
 };
 
 static struct pf_memstore *ms_of(struct pf_store *st)
@@ -112,10 +112,8 @@ static int ms_alloc_id(struct pf_store *st, enum pf_id_kind kind, uint32_t *id)
 static enum pf_kmap value_map(enum pf_match match, const char *v)
 {
 	/* one entry per value (a port range may take more in the kernel) */
-	if (match == PF_MATCH_CIDR)
-		return strchr(v, ':') ? PF_KMAP_NET6 : PF_KMAP_NET4;
-	if (match == PF_MATCH_PORT)
-		return PF_KMAP_NET_PORTS;
+	if (match == PF_MATCH_CIDR || match == PF_MATCH_PORT)
+		return PF_KMAP_NET_VALUES;
 	if (match == PF_MATCH_PREFIX)
 		return PF_KMAP_PREFIX;
 	if (match == PF_MATCH_SUFFIX)
