@@ -392,7 +392,7 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 	struct pf_ruleset rs = {.generation = 1, .flags = PF_RS_NET};
 	struct pf_net_ruleset nrs = {};
 	struct pf_strset cidrs = {}, ports = {};
-	struct pf_net_lens lens = {};
+	struct pf_net_shared shared = {};
 	uint32_t wl_id = 0, addr_set = 0, port_set = 0;
 	char v[64], msg[256] = "";
 	int err = 0;
@@ -411,15 +411,16 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 	if (err >= 0)
 		err = pf_strset_add(&ports, v);
 	err = err < 0 ? err : 0;
+	/* as the engine writes them: the CIDRs a set, the 4 ports inline (they fit) */
 	if (!err)
 		err = set_write(ks, PF_MATCH_CIDR, &cidrs, &addr_set);
 	if (!err)
+		err = pf_net_lens_add(&shared, PF_MATCH_CIDR, &cidrs);
+	if (!err && pf_net_ports_inline_add(&shared, &ports, &port_set)) {
 		err = set_write(ks, PF_MATCH_PORT, &ports, &port_set);
-	/* the prefix lengths the two sets use: what the program looks up */
-	if (!err)
-		err = pf_net_lens_add(&lens, PF_MATCH_CIDR, &cidrs);
-	if (!err)
-		err = pf_net_lens_add(&lens, PF_MATCH_PORT, &ports);
+		if (!err)
+			err = pf_net_lens_add(&shared, PF_MATCH_PORT, &ports);
+	}
 	pf_strset_free(&cidrs);
 	pf_strset_free(&ports);
 	if (err)
@@ -437,9 +438,7 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 					    .group = 1};
 	nrs.n_rules = 2;
 	nrs.flags = PF_NRS_NO_RAW;
-	nrs.v4_lens = lens.v4;
-	nrs.v6_lens = lens.v6;
-	nrs.port_lens = lens.port;
+	pf_net_shared_apply(&shared, &nrs);
 	err = pf_kstore_alloc_wl_id(ks, false, &wl_id);
 	if (!err)
 		err = pf_kstore_net_ruleset_write(ks, wl_id, &nrs, msg, sizeof(msg));
@@ -511,8 +510,7 @@ static int pf_open_n(struct bench *b, struct net_cfg *c, int n, uint64_t cgid, u
 	opts.max_entries[PF_KMAP_CGROUPS] = size_at_least(PF_KMAP_CGROUPS, n);
 	opts.max_entries[PF_KMAP_WORKLOADS] = size_at_least(PF_KMAP_WORKLOADS, n);
 	opts.max_entries[PF_KMAP_NET_RULES] = size_at_least(PF_KMAP_NET_RULES, n);
-	opts.max_entries[PF_KMAP_NET_VALUES] =
-	    size_at_least(PF_KMAP_NET_VALUES, (uint64_t)n * (NET_CIDRS + 4));
+	opts.max_entries[PF_KMAP_NET_VALUES] = size_at_least(PF_KMAP_NET_VALUES, (uint64_t)n * NET_CIDRS);
 	err = pf_kstore_open(&c->ks, &opts, &took_over);
 	if (err) {
 		fprintf(stderr, "Error: net: podfence's BPF object does not load: %s\n",

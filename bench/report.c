@@ -727,7 +727,7 @@ static void report_net_targets(struct json_object *res, struct json_object *arr)
 		mem = big;
 	/*
 	 * Judged on the larger of the maps' own accounting (memlock, as section 3) and the
-	 * slab caches' growth over the same writes (allocator rounding, LPM inner nodes).
+	 * slab caches' growth over the same writes (allocator rounding).
 	 */
 	ml = json_get_double(mem, "bytes_per_binding");
 	sl = jget(mem, "slab_bytes_per_binding") ? json_get_double(mem, "slab_bytes_per_binding")
@@ -736,7 +736,7 @@ static void report_net_targets(struct json_object *res, struct json_object *arr)
 	target_add(arr, "net_mem", TXT_NET_MEM,
 		   quick || json_get_int(mem, "n") < 10000 ? -1 : hi <= 2048, hi / 2048,
 		   "%s%.0f bytes per binding by the maps' memlock (cg_workload, wl_rules_s, "
-		   "wl_net, net4, net6, net_ports), %.0f bytes by the slab caches' growth, over "
+		   "wl_net, net_values), %.0f bytes by the slab caches' growth, over "
 		   "%s bindings; judged on the larger",
 		   quick ? "quick run, not judged: " : "", ml, sl, num(json_get_int(mem, "n")));
 }

@@ -179,6 +179,17 @@ static __always_inline bool pf_net_port_in(const struct pf_net_call *c,
 {
 	struct pf_net_member m = {};
 
+	if (set_id & PF_NET_PORTS_INLINE) {
+		__u32 first = (set_id >> 8) & 0xff, end = first + (set_id & 0xff);
+		__u16 port = bpf_ntohs(c->port_be);
+
+		for (__u32 i = 0; i < PF_NET_INLINE_PORTS; i++)
+			if (i >= first && i < end && port >= nrs->ports[i].lo &&
+			    port <= nrs->ports[i].hi)
+				return true;
+		return false;
+	}
+
 	/* the port's 16 bits are the first of the word, as in the key */
 	m.value[0] = c->port_be;
 	return pf_net_member_of(&m, set_id, PF_NET_KEY_PORT, nrs->port_lens);

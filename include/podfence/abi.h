@@ -403,7 +403,21 @@ struct pf_learn_event {
  * gets deeper with all of them: measured, docs/benchmarks.md section 8.)
  * Sets are content-addressed and shared like exec's value sets.
  */
-#define PF_NET_MAX_RULES 8
+#define PF_NET_MAX_RULES 7
+/*
+ * Port ranges kept in the ruleset itself, shared by its rules: a port
+ * condition whose ranges fit is compared in the program (no lookup, no
+ * net_values entry); a larger one is a set. 7 rules and 5 ranges keep the
+ * ruleset at 192 bytes, a 256-byte allocation with the map's own header.
+ */
+#define PF_NET_INLINE_PORTS 5
+/* A rule's port_set with this bit: ports[first .. first + count) of its ruleset. */
+#define PF_NET_PORTS_INLINE (1u << 31)
+
+static inline __attribute__((always_inline)) __u32 pf_net_ports_inline(__u32 first, __u32 count)
+{
+	return PF_NET_PORTS_INLINE | first << 8 | count;
+}
 
 enum pf_net_family {
 	PF_NET_INET = 1 << 0,  /* IPv4, and IPv4-mapped IPv6 (::ffff:a.b.c.d) */
@@ -423,7 +437,7 @@ enum pf_net_negate {
 struct pf_net_rule {
 	__u32 policy_id;
 	__u32 addr_set; /* 0: any address */
-	__u32 port_set; /* 0: any port */
+	__u32 port_set; /* 0: any port; PF_NET_PORTS_INLINE: ranges of the ruleset */
 	__u8 actions;	/* enum pf_action bits (Sigkill: denied; the agent kills the caller) */
 	__u8 flags;	/* enum pf_rule_flags bits (PF_RULE_MONITOR) */
 	__u8 group;	/* first match wins per group, groups independent (as exec) */
@@ -432,6 +446,11 @@ struct pf_net_rule {
 	__u8 protocols; /* enum pf_net_proto bits the rule holds for */
 	__u8 negate;	/* enum pf_net_negate bits */
 	__u8 pad;
+};
+
+/* Ports lo..hi, both included (host order). */
+struct pf_net_port_range {
+	__u16 lo, hi;
 };
 
 enum pf_net_ruleset_flags {
@@ -457,6 +476,7 @@ struct pf_net_ruleset {
 	__u32 port_lens; /* bit L (0..16): a port prefix of L bits */
 	__u64 v4_lens;	 /* bit L (0..32): an IPv4 CIDR /L */
 	__u64 v6_lens;	 /* bit pf_net_v6_len_bit(L): an IPv6 CIDR /L */
+	struct pf_net_port_range ports[PF_NET_INLINE_PORTS];
 	struct pf_net_rule rules[PF_NET_MAX_RULES];
 };
 
@@ -537,7 +557,8 @@ PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
 PF_ASSERT_SIZE(struct pf_event_policy, 8);
 PF_ASSERT_SIZE(struct pf_meta, 24);
 PF_ASSERT_SIZE(struct pf_net_rule, 20);
-PF_ASSERT_SIZE(struct pf_net_ruleset, 32 + 20 * PF_NET_MAX_RULES);
+PF_ASSERT_SIZE(struct pf_net_ruleset, 32 + 4 * PF_NET_INLINE_PORTS + 20 * PF_NET_MAX_RULES);
+PF_ASSERT_SIZE(struct pf_net_ruleset, 192);
 PF_ASSERT_SIZE(struct pf_net_key, 24);
 PF_ASSERT_SIZE(struct pf_net_event, 40 + 8 + 16 + 8 * PF_EVENT_POLICIES + 16);
 PF_ASSERT_SIZE(struct pf_event, 40 + 8 * PF_EVENT_POLICIES + 16 + PF_PATH_BUF);

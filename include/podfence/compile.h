@@ -104,12 +104,12 @@ int pf_ruleset_init(struct pf_ruleset *rs, const struct pf_rule *rules, size_t n
 int pf_compile_net_policy(const struct pf_policy *p, uint32_t policy_id, uint8_t *group,
 			  struct pf_compiled *out, char *err, size_t err_len);
 /*
- * The egress ruleset the kernel reads for rules[0..n), whose sets use the
- * prefix lengths lens (pf_net_lens_add over their values): raw sockets are
+ * The egress ruleset the kernel reads for rules[0..n), with what they share
+ * (their sets' prefix lengths, their inline port ranges): raw sockets are
  * refused (PF_NRS_NO_RAW) when an enforcing rule can deny. -E2BIG beyond
  * PF_NET_MAX_RULES.
  */
 int pf_net_ruleset_init(struct pf_net_ruleset *rs, const struct pf_net_rule *rules, size_t n,
-			const struct pf_net_lens *lens, uint32_t generation);
+			const struct pf_net_shared *shared, uint32_t generation);
 
 #endif /* PODFENCE_COMPILE_H */

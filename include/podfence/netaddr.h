@@ -30,13 +30,30 @@ size_t pf_port_range_prefixes(uint16_t lo, uint16_t hi, struct pf_port_prefix ou
 int pf_net_value_keys(enum pf_match match, uint32_t set_id, const char *value,
 		      struct pf_net_key keys[32]);
 
-/* The prefix lengths some sets use, as struct pf_net_ruleset has them. */
-struct pf_net_lens {
+/*
+ * What the rules of one egress ruleset share besides their sets: the prefix
+ * lengths those sets use (v4, v6, port: as struct pf_net_ruleset has them)
+ * and the port ranges kept inline.
+ */
+struct pf_net_shared {
 	uint64_t v4, v6;
 	uint32_t port;
+	struct pf_net_port_range ports[PF_NET_INLINE_PORTS];
+	uint8_t n_ports;
 };
 
-/* Adds the prefix lengths of values to l (-EINVAL: a bad value). */
-int pf_net_lens_add(struct pf_net_lens *l, enum pf_match match, const struct pf_strset *values);
+/* Adds the prefix lengths of a set's values to l (-EINVAL: a bad value). */
+int pf_net_lens_add(struct pf_net_shared *l, enum pf_match match, const struct pf_strset *values);
+
+/*
+ * Keeps a port condition's values inline when its ranges fit in l's room:
+ * *port_set is then the rule's inline reference. -ENOSPC when they do not
+ * fit (the values are a set), -EINVAL for a value that is no port range.
+ */
+int pf_net_ports_inline_add(struct pf_net_shared *l, const struct pf_strset *values,
+			    uint32_t *port_set);
+
+/* l's part of a ruleset: its masks and inline ranges. */
+void pf_net_shared_apply(const struct pf_net_shared *l, struct pf_net_ruleset *rs);
 
 #endif /* PODFENCE_NETADDR_H */

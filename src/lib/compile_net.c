@@ -94,16 +94,14 @@ fail:
 }
 
 int pf_net_ruleset_init(struct pf_net_ruleset *rs, const struct pf_net_rule *rules, size_t n,
-			const struct pf_net_lens *lens, uint32_t generation)
+			const struct pf_net_shared *shared, uint32_t generation)
 {
 	memset(rs, 0, sizeof(*rs));
 	if (n > PF_NET_MAX_RULES)
 		return -E2BIG;
 	rs->generation = generation;
 	rs->n_rules = n;
-	rs->v4_lens = lens->v4;
-	rs->v6_lens = lens->v6;
-	rs->port_lens = lens->port;
+	pf_net_shared_apply(shared, rs);
 	if (n)
 		memcpy(rs->rules, rules, n * sizeof(*rules));
 	/*

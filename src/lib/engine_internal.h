@@ -151,7 +151,7 @@ struct wl_rules {
 	size_t n;
 	struct pf_net_rule net[PF_NET_MAX_RULES];
 	size_t n_net;
-	struct pf_net_lens net_lens; /* of the net rules' sets (same sets, same lens) */
+	struct pf_net_shared net_shared; /* lengths of the net rules' sets, inline ports */
 };
 
 struct wl_ent {

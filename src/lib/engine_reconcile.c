@@ -10,7 +10,9 @@
 static bool same_rules(const struct wl_rules *a, const struct wl_rules *b)
 {
 	return a->n == b->n && memcmp(a->exec, b->exec, a->n * sizeof(a->exec[0])) == 0 &&
-	       a->n_net == b->n_net && memcmp(a->net, b->net, a->n_net * sizeof(a->net[0])) == 0;
+	       a->n_net == b->n_net && memcmp(a->net, b->net, a->n_net * sizeof(a->net[0])) == 0 &&
+	       /* inline ports are values: the same references may hold others */
+	       (!a->n_net || memcmp(&a->net_shared, &b->net_shared, sizeof(a->net_shared)) == 0);
 }
 
 /* Drops the set references the rules hold. */
@@ -22,45 +24,49 @@ static void rules_release(struct pf_engine *e, const struct wl_rules *r)
 	for (size_t i = 0; i < r->n_net; i++) {
 		if (r->net[i].addr_set)
 			pf_sets_release(e->sets, r->net[i].addr_set);
-		if (r->net[i].port_set)
+		if (r->net[i].port_set && !(r->net[i].port_set & PF_NET_PORTS_INLINE))
 			pf_sets_release(e->sets, r->net[i].port_set);
 	}
 }
 
-/* The egress rules' sets: a reference per address and port condition. */
+/*
+ * The egress rules' sets: a reference per address condition, and per port
+ * condition whose ranges do not fit inline in the ruleset (those that fit,
+ * first come first served in the compiled order, take no set).
+ */
 static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, struct wl_rules *out,
 			     char *msg, size_t msg_len)
 {
+	struct pf_net_shared *sh = &out->net_shared;
 	uint8_t tiers;
 	int err = 0;
 
 	out->n_net = 0;
-	out->net_lens = (struct pf_net_lens){};
+	memset(sh, 0, sizeof(*sh));
 	for (size_t i = 0; i < c->n_net && !err; i++) {
+		const struct pf_strset *addrs = &c->net_values[i][PF_NET_VALUES_ADDR],
+				       *ports = &c->net_values[i][PF_NET_VALUES_PORT];
 		struct pf_net_rule r = c->net[i];
 
 		/* a condition with no value still has its (empty) set: nothing is in it */
 		if (r.addr_set)
-			err = pf_sets_acquire(e->sets, PF_MATCH_CIDR,
-					      &c->net_values[i][PF_NET_VALUES_ADDR], &r.addr_set,
-					      &tiers, msg, msg_len);
-		if (!err && r.port_set) {
-			err = pf_sets_acquire(e->sets, PF_MATCH_PORT,
-					      &c->net_values[i][PF_NET_VALUES_PORT], &r.port_set,
-					      &tiers, msg, msg_len);
-			if (err && r.addr_set)
-				pf_sets_release(e->sets, r.addr_set);
+			err = pf_sets_acquire(e->sets, PF_MATCH_CIDR, addrs, &r.addr_set, &tiers,
+					      msg, msg_len);
+		if (!err && r.port_set && pf_net_ports_inline_add(sh, ports, &r.port_set)) {
+			err = pf_sets_acquire(e->sets, PF_MATCH_PORT, ports, &r.port_set, &tiers,
+					      msg, msg_len);
+			if (!err)
+				pf_net_lens_add(sh, PF_MATCH_PORT, ports);
 		}
-		if (!err) {
-			/* values the compiler accepted: their lengths parse */
+		if (err) {
 			if (r.addr_set)
-				pf_net_lens_add(&out->net_lens, PF_MATCH_CIDR,
-						&c->net_values[i][PF_NET_VALUES_ADDR]);
-			if (r.port_set)
-				pf_net_lens_add(&out->net_lens, PF_MATCH_PORT,
-						&c->net_values[i][PF_NET_VALUES_PORT]);
-			out->net[out->n_net++] = r;
+				pf_sets_release(e->sets, r.addr_set);
+			break;
 		}
+		/* values the compiler accepted: their lengths parse */
+		if (r.addr_set)
+			pf_net_lens_add(sh, PF_MATCH_CIDR, addrs);
+		out->net[out->n_net++] = r;
 	}
 	return err;
 }
@@ -162,7 +168,7 @@ static int ruleset_write(struct pf_engine *e, uint32_t wl_id, const struct wl_ru
 		return err;
 	}
 	if (r->n_net) {
-		err = pf_net_ruleset_init(&nrs, r->net, r->n_net, &r->net_lens, e->generation);
+		err = pf_net_ruleset_init(&nrs, r->net, r->n_net, &r->net_shared, e->generation);
 		nrs.learn_id = learn_id;
 		if (err) {
 			snprintf(msg, msg_len,

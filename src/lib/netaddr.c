@@ -73,7 +73,7 @@ int pf_net_value_keys(enum pf_match match, uint32_t set_id, const char *value,
 	return (int)n;
 }
 
-int pf_net_lens_add(struct pf_net_lens *l, enum pf_match match, const struct pf_strset *values)
+int pf_net_lens_add(struct pf_net_shared *l, enum pf_match match, const struct pf_strset *values)
 {
 	struct pf_net_key keys[32];
 
@@ -92,4 +92,30 @@ int pf_net_lens_add(struct pf_net_lens *l, enum pf_match match, const struct pf_
 		}
 	}
 	return 0;
+}
+
+int pf_net_ports_inline_add(struct pf_net_shared *l, const struct pf_strset *values,
+			    uint32_t *port_set)
+{
+	size_t first = l->n_ports;
+
+	if (first + values->n > PF_NET_INLINE_PORTS)
+		return -ENOSPC;
+	for (size_t i = 0; i < values->n; i++) {
+		struct pf_net_port_range *r = &l->ports[first + i];
+
+		if (pf_port_range_parse(values->v[i], &r->lo, &r->hi))
+			return -EINVAL; /* l->n_ports unchanged: nothing taken */
+	}
+	l->n_ports = (uint8_t)(first + values->n);
+	*port_set = pf_net_ports_inline((uint32_t)first, (uint32_t)values->n);
+	return 0;
+}
+
+void pf_net_shared_apply(const struct pf_net_shared *l, struct pf_net_ruleset *rs)
+{
+	rs->v4_lens = l->v4;
+	rs->v6_lens = l->v6;
+	rs->port_lens = l->port;
+	memcpy(rs->ports, l->ports, sizeof(rs->ports));
 }

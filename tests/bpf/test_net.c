@@ -202,7 +202,7 @@ static bool run_probes(const struct pf_sandbox_cg *cg, const struct probe *probe
 /* The prefix lengths of values, added to the ruleset that uses their set. */
 static int lens_add(struct pf_net_ruleset *rs, enum pf_match match, const struct pf_strset *set)
 {
-	struct pf_net_lens l = {rs->v4_lens, rs->v6_lens, rs->port_lens};
+	struct pf_net_shared l = {rs->v4_lens, rs->v6_lens, rs->port_lens};
 	int err = pf_net_lens_add(&l, match, set);
 
 	rs->v4_lens = l.v4;
@@ -234,7 +234,7 @@ static bool set_write(uint32_t *id, enum pf_match match, const char *const *valu
 /* The egress rules the tests share (group = policy). */
 struct net_policy {
 	uint32_t policy_id[5];
-	uint32_t allow, deny, ports, udp_port, watch; /* set ids */
+	uint32_t allow, deny, ports, watch; /* set ids */
 	struct pf_net_ruleset rs;
 };
 
@@ -243,7 +243,6 @@ static bool net_policy_make(struct net_policy *np)
 	static const char *const allow[] = {"127.0.0.0/8", "::1/128"};
 	static const char *const deny[] = {"127.0.0.2/32", "127.9.0.0/16"};
 	static const char *const ports[] = {"1000-1999", "53"};
-	static const char *const udp_port[] = {"1999"};
 	static const char *const watch[] = {"127.0.0.3/32"};
 	struct pf_net_rule *r = np->rs.rules;
 
@@ -255,7 +254,6 @@ static bool net_policy_make(struct net_policy *np)
 	if (!set_write(&np->allow, PF_MATCH_CIDR, allow, 2, &np->rs) ||
 	    !set_write(&np->deny, PF_MATCH_CIDR, deny, 2, &np->rs) ||
 	    !set_write(&np->ports, PF_MATCH_PORT, ports, 2, &np->rs) ||
-	    !set_write(&np->udp_port, PF_MATCH_PORT, udp_port, 1, &np->rs) ||
 	    !set_write(&np->watch, PF_MATCH_CIDR, watch, 1, &np->rs))
 		return false;
 	/* an allowlist of destinations: NotDAddr -> deny */
@@ -275,9 +273,10 @@ static bool net_policy_make(struct net_policy *np)
 				    .negate = PF_NET_NOT_PORT,
 				    .actions = PF_ACT_DENY,
 				    .group = 2};
-	/* UDP to one port, with its own errno (Override argError) */
+	/* UDP to one port, with its own errno (Override argError); the port kept inline */
+	np->rs.ports[0] = (struct pf_net_port_range){1999, 1999};
 	r[3] = (struct pf_net_rule){.policy_id = np->policy_id[3],
-				    .port_set = np->udp_port,
+				    .port_set = pf_net_ports_inline(0, 1),
 				    .protocols = PF_NET_UDP,
 				    .actions = PF_ACT_DENY,
 				    .err = EACCES,

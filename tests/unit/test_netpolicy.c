@@ -10,6 +10,7 @@
 #include "pf_test.h"
 #include "podfence/compile.h"
 #include "podfence/evaluate.h"
+#include "podfence/netaddr.h"
 #include "podfence/policy.h"
 
 /* Lines 1-5. */
@@ -901,4 +902,58 @@ PF_TEST(netpolicy_failing_at_each_allocation)
 			break;
 	}
 	ASSERT_GE(fired, 20, "allocations made to fail");
+}
+
+/*
+ * The kernel's form of egress values (netaddr.c): a CIDR one net_values key,
+ * its host bits zeroed; a port range its prefixes; the prefix lengths a
+ * ruleset looks up; small port lists inline, a larger one refused (a set).
+ */
+PF_TEST(netpolicy_values_as_the_kernel_keys_them)
+{
+	static const uint8_t v4[4] = {10, 0, 0, 0}, v6[16] = {0xfd, 0x00, 0x12};
+	struct pf_net_key keys[32];
+	struct pf_net_shared sh = {};
+	struct pf_strset cidrs = {}, few = {}, many = {};
+	uint32_t ref = 0;
+	int n;
+
+	n = pf_net_value_keys(PF_MATCH_CIDR, 7, "10.0.0.0/8", keys);
+	ASSERT_EQ(n, 1, "a CIDR is one key");
+	ASSERT_TRUE(keys[0].set_id == 7 && keys[0].kind == PF_NET_KEY_V4 && keys[0].prefixlen == 8 &&
+			!memcmp(keys[0].data, v4, 4),
+		    "set, kind, length, address");
+	n = pf_net_value_keys(PF_MATCH_CIDR, 7, "fd00:1200::/24", keys);
+	ASSERT_TRUE(n == 1 && keys[0].kind == PF_NET_KEY_V6 && keys[0].prefixlen == 24 &&
+			!memcmp(keys[0].data, v6, 16),
+		    "IPv6, bits past /24 zero");
+	n = pf_net_value_keys(PF_MATCH_PORT, 7, "1000-1999", keys);
+	ASSERT_TRUE(n > 1 && keys[0].kind == PF_NET_KEY_PORT, "a range is its prefixes");
+	ASSERT_EQ(pf_net_value_keys(PF_MATCH_CIDR, 7, "not-a-cidr", keys), -EINVAL, "bad value");
+
+	pf_strset_add(&cidrs, "10.0.0.0/8");
+	pf_strset_add(&cidrs, "192.0.2.1/32");
+	pf_strset_add(&cidrs, "::1/128");
+	pf_strset_add(&cidrs, "fd00::/8");
+	ASSERT_OK(pf_net_lens_add(&sh, PF_MATCH_CIDR, &cidrs), "lengths");
+	ASSERT_EQ(sh.v4, (1ull << 8) | (1ull << 32), "IPv4 /8 and /32");
+	ASSERT_EQ(sh.v6, (1ull << 4) | (1ull << 63), "IPv6 /8 (bit 4) and /128 (bit 63)");
+
+	pf_strset_add(&few, "53");
+	pf_strset_add(&few, "8000-8080");
+	ASSERT_OK(pf_net_ports_inline_add(&sh, &few, &ref), "2 ranges inline");
+	ASSERT_EQ(ref, pf_net_ports_inline(0, 2), "ranges 0 and 1");
+	ASSERT_TRUE(sh.n_ports == 2 && sh.ports[1].lo == 8000 && sh.ports[1].hi == 8080,
+		    "the range as written");
+	for (int p = 1; p <= 4; p++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "%d", p);
+		pf_strset_add(&many, v);
+	}
+	ASSERT_EQ(pf_net_ports_inline_add(&sh, &many, &ref), -ENOSPC, "4 more do not fit in 5");
+	ASSERT_EQ(sh.n_ports, 2, "nothing taken");
+	pf_strset_free(&cidrs);
+	pf_strset_free(&few);
+	pf_strset_free(&many);
 }
