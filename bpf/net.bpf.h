@@ -159,6 +159,12 @@ static __always_inline bool pf_net_member_of(struct pf_net_member *m, __u32 set_
 	m->k.kind = kind;
 	m->lens = lens;
 	m->found = false;
+	/*
+	 * The first length by a direct call: most tests end there (one length,
+	 * or a hit on the first), and a bpf_loop iteration is an indirect call.
+	 */
+	if (pf_net_member_step(0, m) || !m->lens)
+		return m->found;
 	bpf_loop(64, pf_net_member_step, m, 0);
 	return m->found;
 }
@@ -422,7 +428,8 @@ static __always_inline int pf_decide_net(struct pf_net_eval *e)
 		e->v.deny = true;
 	} else {
 		pf_stat_inc(PF_STAT_NET_BOUND);
-		bpf_loop(PF_NET_MAX_RULES, pf_net_rule_step, e, 0);
+		/* as many iterations as rules: each is an indirect call */
+		bpf_loop(e->nrs->n_rules, pf_net_rule_step, e, 0);
 	}
 	if (e->v.deny) {
 		/* Sigkill: the agent kills the caller when it reads the event */

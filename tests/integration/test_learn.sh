@@ -144,6 +144,16 @@ $(learn show)"
 	done
 }
 
+# p1_known: within 5 s the agent knows pod p1 (its cgroups bound when created).
+p1_known() {
+	local t0
+	t0=$(now_ms)
+	until [ "$(st '[.pods[]? | select(.name == "p1")] | length')" = 1 ]; do
+		[ "$(elapsed_ms "$t0")" -le 5000 ] || fail "the agent did not learn of pod p1 in 5 s"
+		sleep 0.05
+	done
+}
+
 # What the runtime does before the entrypoint is not learned; the
 # entrypoint is, marked as such; a kubectl exec session and what it runs
 # are recorded apart. (TP backends see a script's interpreter, LSM ones also
@@ -154,8 +164,9 @@ test_learn_runc_entrypoint_sessions_and_runtime_noise() {
 	agent_start --runtime-state "$RNODE_STATE" || fail "agent did not start"
 	learn start default/Pod/p1 >/dev/null || fail "learn start"
 
-	rpod_create default p1 "$(pod_uid p1)" app=p1 app:web:learn:/app/run-x ||
-		fail "the pod did not start"
+	# the runtime's execs are judged only in a cgroup bound before they run
+	RNODE_AWAIT_POD=p1_known rpod_create default p1 "$(pod_uid p1)" app=p1 \
+		app:web:learn:/app/run-x || fail "the pod did not start"
 	await_proposal "[$c.execs[].path] - [\"/app/run-x\"] == [\"/app/a\", \"/app/b\", \"/app/web\", \"/bin/busybox\"]"
 	assert_eq "$(learn show --json | jq -r "$c.execs[] | select(.entrypoint) | .path" | grep -v /app/run-x)" \
 		"/bin/busybox" "the entrypoint (its interpreter) is marked"

@@ -346,6 +346,9 @@ rpod_create() {
 	shift 4
 	_rnode_manifest "$_ns" "$_name" "$_uid" "$_labels" 0 "$@" || return 1
 	echo "$*" >"$NODE_DIR/pods/.$(_rnode_key "$_ns" "$_name").spec"
+	# a kubelet knows its pods well before their cgroups: RNODE_AWAIT_POD, a
+	# command, waits for the agent to know this one before anything starts
+	[ -z "${RNODE_AWAIT_POD:-}" ] || "$RNODE_AWAIT_POD" || return 1
 	mkdir -p "$NODE_CG/kubepods/burstable/pod$_uid" || return 1
 	_rnode_start sandbox "$_ns" "$_name" "$_uid" .sandbox base /pause || return 1
 	for _kind in init app; do
