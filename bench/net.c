@@ -510,7 +510,8 @@ static int pf_open_n(struct bench *b, struct net_cfg *c, int n, uint64_t cgid, u
 	opts.max_entries[PF_KMAP_CGROUPS] = size_at_least(PF_KMAP_CGROUPS, n);
 	opts.max_entries[PF_KMAP_WORKLOADS] = size_at_least(PF_KMAP_WORKLOADS, n);
 	opts.max_entries[PF_KMAP_NET_RULES] = size_at_least(PF_KMAP_NET_RULES, n);
-	opts.max_entries[PF_KMAP_NET_VALUES] = size_at_least(PF_KMAP_NET_VALUES, (uint64_t)n * NET_CIDRS);
+	opts.max_entries[PF_KMAP_NET_VALUES] =
+	    size_at_least(PF_KMAP_NET_VALUES, (uint64_t)n * NET_CIDRS);
 	err = pf_kstore_open(&c->ks, &opts, &took_over);
 	if (err) {
 		fprintf(stderr, "Error: net: podfence's BPF object does not load: %s\n",

@@ -920,8 +920,8 @@ PF_TEST(netpolicy_values_as_the_kernel_keys_them)
 
 	n = pf_net_value_keys(PF_MATCH_CIDR, 7, "10.0.0.0/8", keys);
 	ASSERT_EQ(n, 1, "a CIDR is one key");
-	ASSERT_TRUE(keys[0].set_id == 7 && keys[0].kind == PF_NET_KEY_V4 && keys[0].prefixlen == 8 &&
-			!memcmp(keys[0].data, v4, 4),
+	ASSERT_TRUE(keys[0].set_id == 7 && keys[0].kind == PF_NET_KEY_V4 &&
+			keys[0].prefixlen == 8 && !memcmp(keys[0].data, v4, 4),
 		    "set, kind, length, address");
 	n = pf_net_value_keys(PF_MATCH_CIDR, 7, "fd00:1200::/24", keys);
 	ASSERT_TRUE(n == 1 && keys[0].kind == PF_NET_KEY_V6 && keys[0].prefixlen == 24 &&
