@@ -98,6 +98,8 @@ struct bench {
 };
 
 /* ---- util.c ---- */
+int read_all(int fd, void *buf, size_t len);
+int write_all(int fd, const void *buf, size_t len);
 double now_s(void);
 uint64_t now_ns(void);
 int cmp_double(const void *a, const void *b);

@@ -61,40 +61,6 @@ struct nchild {
 	int req, resp;
 };
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t r = read(fd, p, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EPIPE;
-		p += r;
-		len -= r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t r = write(fd, p, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EPIPE;
-		p += r;
-		len -= r;
-	}
-	return 0;
-}
-
 static void sin_make(struct sockaddr_in *sin, const char *addr, uint16_t port)
 {
 	memset(sin, 0, sizeof(*sin));
@@ -132,7 +98,7 @@ static void child_serve(int req, int resp, uint16_t port)
 	udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (udp < 0)
 		_exit(4);
-	while (!read_full(req, &r, sizeof(r))) {
+	while (!read_all(req, &r, sizeof(r))) {
 		int status = 0;
 		uint64_t ns;
 
@@ -151,7 +117,7 @@ static void child_serve(int req, int resp, uint16_t port)
 					sizeof(denied)) < 0
 				     ? errno
 				     : 0;
-			if (write_full(resp, got, sizeof(got)))
+			if (write_all(resp, got, sizeof(got)))
 				_exit(5);
 			continue;
 		}
@@ -177,8 +143,8 @@ static void child_serve(int req, int resp, uint16_t port)
 			if (i >= 0)
 				v[i] = ns;
 		}
-		if (write_full(resp, &status, sizeof(status)) ||
-		    (!status && write_full(resp, v, r.n * sizeof(*v))))
+		if (write_all(resp, &status, sizeof(status)) ||
+		    (!status && write_all(resp, v, r.n * sizeof(*v))))
 			_exit(5);
 	}
 	_exit(0);
@@ -189,7 +155,7 @@ static void nchild_stop(struct nchild *c)
 	struct nreq q = {NOP_QUIT, 0};
 
 	if (c->pid > 0) {
-		if (write_full(c->req, &q, sizeof(q)))
+		if (write_all(c->req, &q, sizeof(q)))
 			kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
 	}
@@ -230,7 +196,7 @@ static int nchild_start(struct nchild *c, const char *cg, uint16_t port)
 		close(req[1]);
 		close(resp[0]);
 		ok = cg_enter(cg) ? -1 : 0;
-		if (write_full(resp[1], &ok, sizeof(ok)) || ok)
+		if (write_all(resp[1], &ok, sizeof(ok)) || ok)
 			_exit(3);
 		child_serve(req[0], resp[1], port);
 	}
@@ -238,7 +204,7 @@ static int nchild_start(struct nchild *c, const char *cg, uint16_t port)
 	close(resp[1]);
 	c->req = req[1];
 	c->resp = resp[0];
-	if (read_full(c->resp, &ok, sizeof(ok)) || ok) {
+	if (read_all(c->resp, &ok, sizeof(ok)) || ok) {
 		fprintf(stderr, "Error: net: the measuring process could not join %s\n", cg);
 		nchild_stop(c);
 		return -EIO;
@@ -252,9 +218,9 @@ static int nchild_batch(struct nchild *c, int op, int n, double *out)
 	struct nreq q = {op, n};
 	int status, err;
 
-	err = write_full(c->req, &q, sizeof(q));
+	err = write_all(c->req, &q, sizeof(q));
 	if (!err)
-		err = read_full(c->resp, &status, sizeof(status));
+		err = read_all(c->resp, &status, sizeof(status));
 	if (err)
 		return err;
 	if (status) {
@@ -263,16 +229,16 @@ static int nchild_batch(struct nchild *c, int op, int n, double *out)
 			strerror(-status));
 		return status;
 	}
-	return read_full(c->resp, out, n * sizeof(*out));
+	return read_all(c->resp, out, n * sizeof(*out));
 }
 
 /* errno of: a connect outside the allowlist, a connect inside, a UDP send outside. */
 static int nchild_check(struct nchild *c, int got[3])
 {
 	struct nreq q = {NOP_CHECK, 0};
-	int err = write_full(c->req, &q, sizeof(q));
+	int err = write_all(c->req, &q, sizeof(q));
 
-	return err ?: read_full(c->resp, got, 3 * sizeof(int));
+	return err ?: read_all(c->resp, got, 3 * sizeof(int));
 }
 
 /* ---- what can be attached: podfence's egress programs, or K baseline copies ---- */

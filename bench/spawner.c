@@ -39,40 +39,6 @@ struct sp_resp {
 	int status; /* wait status of the failing (SP_BATCH) or only (SP_CHECK) exec */
 };
 
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n ? -errno : -EPIPE;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* One exec; *us its latency. Returns 0 or a positive errno of posix_spawn/waitpid. */
 static int spawn_wait(const char *bin, int *status, double *us)
 {

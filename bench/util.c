@@ -14,6 +14,41 @@
 #include <bpf/libbpf.h>
 #include "bench.h"
 
+/* Reads or writes all of buf, through EINTR: 0, -errno, or -EPIPE at end of file. */
+int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t r = read(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EPIPE;
+		p += r;
+		len -= r;
+	}
+	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t r = write(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EPIPE;
+		p += r;
+		len -= r;
+	}
+	return 0;
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;

@@ -154,6 +154,43 @@ static __always_inline bool pf_learn_emit(struct pf_eval *e, __u64 cgid)
 }
 
 /*
+ * Counts one use of k in `learned`: true when k is new there, and its one
+ * record is then the caller's to send (pf_learn_forget() when it cannot).
+ * A full table is counted; another CPU inserting k first is a repeat.
+ */
+static __always_inline bool pf_learn_first_use(struct pf_learn_key *k)
+{
+	struct pf_learn_seen *seen, fresh;
+	__u64 now = bpf_ktime_get_ns();
+	long err;
+
+	seen = bpf_map_lookup_elem(&learned, k);
+	if (seen) {
+		seen->last_ns = now;
+		__sync_fetch_and_add(&seen->execs, 1);
+		return false;
+	}
+	fresh.first_ns = now;
+	fresh.last_ns = now;
+	fresh.execs = 1;
+	err = bpf_map_update_elem(&learned, k, &fresh, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU recorded it first */)
+		return false;
+	if (err) {
+		pf_stat_inc(PF_STAT_LEARN_FULL);
+		return false;
+	}
+	return true;
+}
+
+/* A new key whose record could not be sent: forgotten, so that its next use records it again. */
+static __always_inline void pf_learn_forget(struct pf_learn_key *k)
+{
+	bpf_map_delete_elem(&learned, k);
+	pf_stat_inc(PF_STAT_LEARN_LOST);
+}
+
+/*
  * Records an exec the workload's rules let run. `anchored`: it was the
  * container's first (its entrypoint, when the runtime exec'd it).
  */
@@ -162,9 +199,6 @@ static __always_inline void pf_learn(struct pf_eval *e, __u64 cgid, bool anchore
 	struct pf_scratch *s = e->s;
 	struct pf_subj *exec = &s->subj[PF_SUBJ_EXEC_PATH], *caller = &s->subj[PF_SUBJ_CALLER];
 	struct pf_learn_key *k = &s->learn_key;
-	struct pf_learn_seen *seen, fresh;
-	__u64 now;
-	long err;
 
 	if (exec->state != PF_SUBJECT_OK && exec->state != PF_SUBJECT_FOREIGN)
 		return; /* unresolvable: counted as such (PF_STAT_PATH_FAILED) */
@@ -189,27 +223,10 @@ static __always_inline void pf_learn(struct pf_eval *e, __u64 cgid, bool anchore
 		k->flags |= PF_LEARN_SESSION;
 	k->path_hash = pf_learn_hash(e, PF_SUBJ_EXEC_PATH);
 
-	now = bpf_ktime_get_ns();
-	seen = bpf_map_lookup_elem(&learned, k);
-	if (seen) {
-		seen->last_ns = now;
-		__sync_fetch_and_add(&seen->execs, 1);
+	if (!pf_learn_first_use(k))
 		return;
-	}
-	fresh.first_ns = now;
-	fresh.last_ns = now;
-	fresh.execs = 1;
-	err = bpf_map_update_elem(&learned, k, &fresh, BPF_NOEXIST);
-	if (err == -17 /* EEXIST: another CPU recorded it first */)
-		return;
-	if (err) {
-		pf_stat_inc(PF_STAT_LEARN_FULL);
-		return;
-	}
 	if (!pf_learn_emit(e, cgid)) {
-		/* Forget it, so that its next exec records it again. */
-		bpf_map_delete_elem(&learned, k);
-		pf_stat_inc(PF_STAT_LEARN_LOST);
+		pf_learn_forget(k);
 		return;
 	}
 	pf_stat_inc(PF_STAT_LEARN_RECORDS);

@@ -353,40 +353,21 @@ static long pf_net_rule_step(__u32 i, void *ctx)
 static __always_inline void pf_net_learn(const struct pf_net_call *c, __u32 learn_id, __u64 cgid)
 {
 	struct pf_learn_key k = {.learn_id = learn_id};
-	struct pf_learn_seen *seen, fresh;
 	struct pf_net_event *ev;
-	__u64 now = bpf_ktime_get_ns();
-	long err;
 
 	k.flags = pf_learn_net_flags(c->family, c->protocol, bpf_ntohs(c->port_be));
 	__builtin_memcpy(&k.path_hash, &c->addr[0], 8);
 	__builtin_memcpy(&k.caller_hash, &c->addr[2], 8);
 	pf_stat_inc(PF_STAT_LEARN_EXECS);
-	seen = bpf_map_lookup_elem(&learned, &k);
-	if (seen) {
-		seen->last_ns = now;
-		__sync_fetch_and_add(&seen->execs, 1);
+	if (!pf_learn_first_use(&k))
 		return;
-	}
-	fresh.first_ns = now;
-	fresh.last_ns = now;
-	fresh.execs = 1;
-	err = bpf_map_update_elem(&learned, &k, &fresh, BPF_NOEXIST);
-	if (err == -17 /* EEXIST: another CPU recorded it first */)
-		return;
-	if (err) {
-		pf_stat_inc(PF_STAT_LEARN_FULL);
-		return;
-	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
-		/* Forget it, so that its next use records it again. */
-		bpf_map_delete_elem(&learned, &k);
-		pf_stat_inc(PF_STAT_LEARN_LOST);
+		pf_learn_forget(&k);
 		return;
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->ktime_ns = now;
+	ev->ktime_ns = bpf_ktime_get_ns();
 	ev->cgroup_id = cgid;
 	ev->pid = (__u32)bpf_get_current_pid_tgid();
 	ev->tgid = bpf_get_current_pid_tgid() >> 32;

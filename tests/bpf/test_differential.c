@@ -33,10 +33,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include "pf_test.h"
@@ -2016,24 +2014,6 @@ static bool gen_net_objects(struct world *w, struct scenario *sc, const char *ta
 	return true;
 }
 
-/* Loopback up in a network namespace of the caller's own: no peer but itself. */
-static int lo_netns(void)
-{
-	struct ifreq ifr = {.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING};
-	int ctl, err = 0;
-
-	if (unshare(CLONE_NEWNET))
-		return -errno;
-	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ctl < 0)
-		return -errno;
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(ctl, SIOCSIFFLAGS, &ifr))
-		err = -errno;
-	close(ctl);
-	return err;
-}
-
 /*
  * The kernel's verdict on one connection from the place's cgroup: a child
  * joins it, takes a network namespace of its own and makes the call.
@@ -2055,7 +2035,7 @@ static int kernel_connect(const char *procs, const struct pf_eval_connect *c, bo
 		int fd, cg, rc;
 
 		cg = open(procs, O_WRONLY | O_CLOEXEC);
-		if (cg < 0 || write(cg, "0", 1) != 1 || lo_netns())
+		if (cg < 0 || write(cg, "0", 1) != 1 || pf_kfix_netns_lo())
 			_exit(2);
 		close(cg);
 		if (c->raw) {

@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -23,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include "pf_kfixture.h"
@@ -106,21 +104,12 @@ static bool probe_ok(const struct probe *p, int got)
 /* Loopback up in a fresh network namespace, with TCP listeners on it. */
 static int netns_with_listeners(void)
 {
-	struct ifreq ifr = {};
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(LISTEN_PORT)};
 	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(LISTEN_PORT)};
-	int one = 1, fd, fd6, ctl;
+	int one = 1, fd, fd6, err = pf_kfix_netns_lo();
 
-	if (unshare(CLONE_NEWNET))
-		return -errno;
-	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ctl < 0)
-		return -errno;
-	strcpy(ifr.ifr_name, "lo");
-	ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
-	if (ioctl(ctl, SIOCSIFFLAGS, &ifr))
-		return -errno;
-	close(ctl);
+	if (err)
+		return err;
 	/* ICMP ping sockets for every group: refused by podfence, not by this switch */
 	fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "0 2147483647", 12) != 12)

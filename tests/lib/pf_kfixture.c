@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <sched.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include "pf_kfixture.h"
 #include "podfence/compile.h"
@@ -114,4 +118,21 @@ bool pf_exec_blocked_by_backend(const struct pf_kstore *ks, const struct pf_exec
 		return r->exec_errno == EPERM && r->exited && r->signal == 0;
 	/* Fallback: the exec went through and the new image was killed at once. */
 	return r->exec_errno == 0 && r->signal == SIGKILL;
+}
+
+int pf_kfix_netns_lo(void)
+{
+	struct ifreq ifr = {.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING};
+	int ctl, err = 0;
+
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ctl < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(ctl, SIOCSIFFLAGS, &ifr))
+		err = -errno;
+	close(ctl);
+	return err;
 }

@@ -39,6 +39,8 @@ struct pf_kfix {
 int pf_kfix_ruleset_write(struct pf_kstore *ks, uint32_t wl_id, const struct pf_rule *rules,
 			  size_t n, uint32_t generation, char *msg, size_t msg_len);
 
+/* Moves the caller into a network namespace of its own, loopback up: 0 or -errno. */
+int pf_kfix_netns_lo(void);
 bool pf_kfix_setup(struct pf_kfix *f, struct pf_kstore *ks, const char *name);
 void pf_kfix_teardown(struct pf_kfix *f);
 
