@@ -15,6 +15,9 @@
  * Tetragon's generic kprobe programs do much more per copy (argument
  * copying, selector interpretation, tail calls), so this is a lower bound of
  * that architecture's cost.
+ *
+ * bln_empty_*: the floor of any program on these hooks (entry, accounting,
+ * return), measured as a configuration of its own.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -82,4 +85,16 @@ SEC("cgroup/sendmsg4")
 int bln_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	return bln_decide(ctx);
+}
+
+SEC("cgroup/connect4")
+int bln_empty_connect4(struct bpf_sock_addr *ctx)
+{
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int bln_empty_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return 1;
 }

@@ -43,10 +43,11 @@
 #include "podfence/netaddr.h"
 #include "podfence/strset.h"
 
-#define NET_CIDRS   10
-#define NET_FAKE_CG 0x7ff0000000000000ull /* cgroup ids of the other bindings: none exists */
-#define NET_WARMUP  20
-#define NET_DENIED  "192.0.2.1" /* TEST-NET-1: outside every allowlist */
+#define NET_CIDRS     10 /* per workload: kept inline in its ruleset (up to 16) */
+#define NET_CIDRS_SET 20 /* a configuration whose CIDRs are a net_values set */
+#define NET_FAKE_CG   0x7ff0000000000000ull /* cgroup ids of the other bindings: none exists */
+#define NET_WARMUP    20
+#define NET_DENIED    "192.0.2.1" /* TEST-NET-1: outside every allowlist */
 
 /* ---- the measuring process: a child in the bound cgroup, driven by a pipe ---- */
 
@@ -255,6 +256,7 @@ static const struct {
 
 struct bln_set {
 	int k;
+	bool empty; /* the empty programs of copy 1 only: the hooks' floor */
 	struct baseline_net_bpf **copies;
 	int *inner;
 };
@@ -265,14 +267,26 @@ struct attached {
 };
 
 struct net_cfg {
-	const char *impl; /* "podfence" or "baseline" */
+	const char *impl; /* "podfence", "baseline" or "empty" */
 	int n;		  /* bindings (podfence) or programs (baseline) */
+	int cidrs;	  /* per workload (podfence) */
 	struct pf_kstore *ks;
 	struct bln_set *bl;
 	int prog_fd[PF_NET_PROGS]; /* podfence */
 	int cg_root;
 	struct attached at;
 };
+
+/* Copy i's program of one call (op 0: connect, 1: send). */
+static int bln_prog_fd(const struct bln_set *s, int i, int op)
+{
+	struct baseline_net_bpf *skel = s->copies[i];
+
+	if (s->empty)
+		return bpf_program__fd(op ? skel->progs.bln_empty_sendmsg4
+					  : skel->progs.bln_empty_connect4);
+	return bpf_program__fd(op ? skel->progs.bln_sendmsg4 : skel->progs.bln_connect4);
+}
 
 static void detach_all(struct net_cfg *c)
 {
@@ -301,13 +315,10 @@ static int attach_all(struct net_cfg *c)
 			err = link_add(c, c->prog_fd[i], pf_net_progs[i].type);
 	} else {
 		for (int i = 0; i < c->bl->k && !err; i++) {
-			struct baseline_net_bpf *s = c->bl->copies[i];
-
-			err = link_add(c, bpf_program__fd(s->progs.bln_connect4),
-				       BPF_CGROUP_INET4_CONNECT);
+			err = link_add(c, bln_prog_fd(c->bl, i, 0), BPF_CGROUP_INET4_CONNECT);
 			if (!err)
-				err = link_add(c, bpf_program__fd(s->progs.bln_sendmsg4),
-					       BPF_CGROUP_UDP4_SENDMSG);
+				err =
+				    link_add(c, bln_prog_fd(c->bl, i, 1), BPF_CGROUP_UDP4_SENDMSG);
 		}
 	}
 	if (err) {
@@ -323,7 +334,7 @@ static int attach_all(struct net_cfg *c)
 
 /* ---- the workloads: each its own 10 CIDRs and port set ---- */
 
-static void cidr_of(int wl, int k, char *buf, size_t len)
+static void cidr_of(int wl, int k, int cidrs, char *buf, size_t len)
 {
 	uint32_t a;
 
@@ -332,7 +343,7 @@ static void cidr_of(int wl, int k, char *buf, size_t len)
 		return;
 	}
 	/* 10.0.0.0/8 cut in /28s: workload wl, CIDR k (wl * 10 + k < 2^20) */
-	a = 0x0a000000u | ((uint32_t)(wl * NET_CIDRS + k) & 0xfffffu) << 4;
+	a = 0x0a000000u | ((uint32_t)(wl * cidrs + k) & 0xfffffu) << 4;
 	snprintf(buf, len, "%u.%u.%u.%u/28", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
@@ -352,7 +363,7 @@ static int set_write(struct pf_kstore *ks, enum pf_match match, struct pf_strset
 }
 
 /* Workload wl (0: the measured one, on cgroup cgid) with its egress allowlist, bound. */
-static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t port,
+static int workload_add(struct pf_kstore *ks, int wl, int n_cidrs, uint64_t cgid, uint16_t port,
 			const uint32_t pol[2])
 {
 	struct pf_ruleset rs = {.generation = 1, .flags = PF_RS_NET};
@@ -363,8 +374,8 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 	char v[64], msg[256] = "";
 	int err = 0;
 
-	for (int k = 0; k < NET_CIDRS && err >= 0; k++) {
-		cidr_of(wl, k, v, sizeof(v));
+	for (int k = 0; k < n_cidrs && err >= 0; k++) {
+		cidr_of(wl, k, n_cidrs, v, sizeof(v));
 		err = pf_strset_add(&cidrs, v);
 	}
 	snprintf(v, sizeof(v), "%u", wl == 0 ? port : 10000 + wl % 50000);
@@ -377,11 +388,12 @@ static int workload_add(struct pf_kstore *ks, int wl, uint64_t cgid, uint16_t po
 	if (err >= 0)
 		err = pf_strset_add(&ports, v);
 	err = err < 0 ? err : 0;
-	/* as the engine writes them: the CIDRs a set, the 4 ports inline (they fit) */
-	if (!err)
+	/* as the engine writes them: values inline when they fit, else a set */
+	if (!err && pf_net_addrs_inline_add(&shared, &cidrs, &addr_set)) {
 		err = set_write(ks, PF_MATCH_CIDR, &cidrs, &addr_set);
-	if (!err)
-		err = pf_net_lens_add(&shared, PF_MATCH_CIDR, &cidrs);
+		if (!err)
+			err = pf_net_lens_add(&shared, PF_MATCH_CIDR, &cidrs);
+	}
 	if (!err && pf_net_ports_inline_add(&shared, &ports, &port_set)) {
 		err = set_write(ks, PF_MATCH_PORT, &ports, &port_set);
 		if (!err)
@@ -477,7 +489,7 @@ static int pf_open_n(struct bench *b, struct net_cfg *c, int n, uint64_t cgid, u
 	opts.max_entries[PF_KMAP_WORKLOADS] = size_at_least(PF_KMAP_WORKLOADS, n);
 	opts.max_entries[PF_KMAP_NET_RULES] = size_at_least(PF_KMAP_NET_RULES, n);
 	opts.max_entries[PF_KMAP_NET_VALUES] =
-	    size_at_least(PF_KMAP_NET_VALUES, (uint64_t)n * NET_CIDRS);
+	    size_at_least(PF_KMAP_NET_VALUES, (uint64_t)n * c->cidrs);
 	err = pf_kstore_open(&c->ks, &opts, &took_over);
 	if (err) {
 		fprintf(stderr, "Error: net: podfence's BPF object does not load: %s\n",
@@ -505,7 +517,7 @@ static int pf_open_n(struct bench *b, struct net_cfg *c, int n, uint64_t cgid, u
 	slab0 = slab_bytes();
 	t = now_s();
 	for (int i = 0; i < n && !err; i++) {
-		err = workload_add(c->ks, i, i ? NET_FAKE_CG + i : cgid, port, pol);
+		err = workload_add(c->ks, i, c->cidrs, i ? NET_FAKE_CG + i : cgid, port, pol);
 		if (!err && bench_stop)
 			err = -EINTR;
 	}
@@ -586,7 +598,7 @@ static int bln_copy(struct bln_set *s, int i, uint64_t cgid)
 		} key;
 		char v[64], *slash;
 
-		cidr_of(i, k, v, sizeof(v));
+		cidr_of(i, k, NET_CIDRS, v, sizeof(v));
 		slash = strchr(v, '/');
 		*slash = 0;
 		key.prefixlen = atoi(slash + 1);
@@ -661,12 +673,38 @@ static struct json_object *series_json(struct series *x, struct series *none)
 	return o;
 }
 
-/* BPF ns per call of the attached programs (summed over copies), stats on meanwhile. */
+/* run_time_ns and run_cnt of the attached programs of one call (summed over copies) */
+static int cost_read(struct net_cfg *c, int op, struct prog_stats *sum)
+{
+	int progs = c->ks ? 1 : c->bl->k, err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i < progs && !err; i++) {
+		struct prog_stats st;
+		int fd = c->ks ? c->prog_fd[op ? 2 : 0] : bln_prog_fd(c->bl, i, op);
+
+		err = prog_stats_read(fd, &st);
+		if (i == 0)
+			sum->run_cnt = st.run_cnt;
+		sum->run_ns += st.run_ns;
+	}
+	return err;
+}
+
+/*
+ * BPF ns per call of the attached programs, stats on meanwhile: the median
+ * of NET_COST_SLICES slices' means (a slice whose calls were preempted or
+ * interrupted inside the program counts once, as one slice), the mean of
+ * them all beside it.
+ */
+#define NET_COST_SLICES 10
 static int bpf_cost(struct bench *b, struct net_cfg *c, struct nchild *ch, double *buf,
 		    struct json_object *o)
 {
-	static const char *const key[2] = {"bpf_ns_per_connect", "bpf_ns_per_send"};
+	static const char *const key[2][2] = {{"bpf_ns_per_connect", "bpf_ns_per_connect_mean"},
+					      {"bpf_ns_per_send", "bpf_ns_per_send_mean"}};
 	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME), err = 0;
+	int slice = b->o.net_stats_batch / NET_COST_SLICES;
 
 	if (stats < 0) {
 		fprintf(stderr, "bench: net: no BPF run-time stats: %s\n", strerror(errno));
@@ -674,31 +712,29 @@ static int bpf_cost(struct bench *b, struct net_cfg *c, struct nchild *ch, doubl
 	}
 	err = attach_all(c);
 	for (int op = 0; op < 2 && !err; op++) {
-		struct prog_stats s0 = {}, s1 = {};
+		double per[NET_COST_SLICES], scratch[NET_COST_SLICES];
 		uint64_t cnt = 0, ns = 0;
-		int progs = c->ks ? 1 : c->bl->k;
+		int got = 0;
 
-		for (int pass = 0; pass < 2 && !err; pass++) {
-			for (int i = 0; i < progs && !err; i++) {
-				struct prog_stats st;
-				int fd = c->ks ? c->prog_fd[op ? 2 : 0]
-					       : bpf_program__fd(
-						     op ? c->bl->copies[i]->progs.bln_sendmsg4
-							: c->bl->copies[i]->progs.bln_connect4);
+		for (int k = 0; k < NET_COST_SLICES && !err; k++) {
+			struct prog_stats s0, s1;
 
-				err = prog_stats_read(fd, &st);
-				if (i == 0)
-					(pass ? &s1 : &s0)->run_cnt = st.run_cnt;
-				(pass ? &s1 : &s0)->run_ns += st.run_ns;
+			err = cost_read(c, op, &s0);
+			if (!err)
+				err = nchild_batch(ch, op ? NOP_SEND : NOP_CONNECT, slice, buf);
+			if (!err)
+				err = cost_read(c, op, &s1);
+			if (!err && s1.run_cnt > s0.run_cnt) {
+				per[got++] =
+				    (double)(s1.run_ns - s0.run_ns) / (s1.run_cnt - s0.run_cnt);
+				cnt += s1.run_cnt - s0.run_cnt;
+				ns += s1.run_ns - s0.run_ns;
 			}
-			if (!pass && !err)
-				err = nchild_batch(ch, op ? NOP_SEND : NOP_CONNECT,
-						   b->o.net_stats_batch, buf);
 		}
-		cnt = s1.run_cnt - s0.run_cnt;
-		ns = s1.run_ns - s0.run_ns;
-		if (!err && cnt)
-			json_add_double(o, key[op], (double)ns / cnt);
+		if (!err && got) {
+			json_add_double(o, key[op][0], batch_median(per, got, scratch));
+			json_add_double(o, key[op][1], (double)ns / cnt);
+		}
 	}
 	detach_all(c);
 	close(stats);
@@ -741,7 +777,7 @@ static int measure(struct bench *b, struct net_cfg *c, struct nchild *ch, struct
 		detach_all(c);
 		json_add_int(o, "enforces",
 			     !err && got[0] == EPERM && got[1] == ECONNREFUSED && got[2] == EPERM);
-		if (!err && !json_get_int(o, "enforces"))
+		if (!err && !json_get_int(o, "enforces") && !(c->bl && c->bl->empty))
 			fprintf(stderr,
 				"bench: net: %s %d NOT enforcing: connect %s: %s, connect "
 				"127.0.0.1: %s, send %s: %s\n",
@@ -832,6 +868,7 @@ int phase_net(struct bench *b)
 	json_add_int(out, "batch", b->o.net_batch);
 	json_add_int(out, "stats_batch", b->o.net_stats_batch);
 	json_add_int(out, "cidrs", NET_CIDRS);
+	json_add_int(out, "cidrs_set", NET_CIDRS_SET);
 	links_cap = PF_NET_PROGS;
 	for (int i = 0; i < b->o.n_net_bl; i++)
 		links_cap = 2 * b->o.net_bl[i] > links_cap ? 2 * b->o.net_bl[i] : links_cap;
@@ -889,8 +926,27 @@ int phase_net(struct bench *b)
 		json_object_array_add(pfa, o);
 		c.impl = "podfence";
 		c.n = b->o.net_n[i];
+		c.cidrs = NET_CIDRS;
 		json_add_int(o, "n", c.n);
 		fprintf(stderr, "bench: net: podfence, %d bindings: loading\n", c.n);
+		err = pf_open_n(b, &c, c.n, cgid, port, o);
+		if (!err)
+			err = measure(b, &c, &ch, o);
+		if (!err)
+			progress(&c, o);
+		cfg_release(&c);
+	}
+	if (!err && b->o.n_net_n) {
+		/* the largest N again, each workload's CIDRs too many to keep inline: a set */
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(out, "podfence_set", o);
+		c.impl = "podfence (CIDRs a set)";
+		c.n = b->o.net_n[b->o.n_net_n - 1];
+		c.cidrs = NET_CIDRS_SET;
+		json_add_int(o, "n", c.n);
+		fprintf(stderr, "bench: net: podfence, %d bindings, %d CIDRs each: loading\n", c.n,
+			c.cidrs);
 		err = pf_open_n(b, &c, c.n, cgid, port, o);
 		if (!err)
 			err = measure(b, &c, &ch, o);
@@ -924,6 +980,23 @@ int phase_net(struct bench *b)
 		json_add_int(o, "kmem_maps", m.maps);
 		if (!err)
 			err = measure(b, &c, &ch, o);
+		if (!err)
+			progress(&c, o);
+		cfg_release(&c);
+	}
+	if (!err) {
+		/* the hooks' floor: one empty program, measured the same way */
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(out, "floor", o);
+		c.impl = "empty";
+		c.n = 1;
+		fprintf(stderr, "bench: net: one empty program: loading\n");
+		err = bln_open(&c, 1, cgid);
+		if (!err) {
+			c.bl->empty = true;
+			err = measure(b, &c, &ch, o);
+		}
 		if (!err)
 			progress(&c, o);
 		cfg_release(&c);

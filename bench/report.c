@@ -768,8 +768,13 @@ static void text_net(struct json_object *res, FILE *out)
 		"BPF send");
 	for (size_t i = 0; i < jlen(pf); i++)
 		text_net_row(out, "podfence", jidx(pf, i), json_get_int(jidx(pf, i), "n"));
+	if (jget(net, "podfence_set"))
+		text_net_row(out, "pf-set", jget(net, "podfence_set"),
+			     json_get_int(jget(net, "podfence_set"), "n"));
 	for (size_t i = 0; i < jlen(bl); i++)
 		text_net_row(out, "baseline", jidx(bl, i), json_get_int(jidx(bl, i), "k"));
+	if (jget(net, "floor"))
+		text_net_row(out, "empty", jget(net, "floor"), 1);
 	for (size_t i = 0; i < jlen(pf); i++)
 		if (jget(jidx(pf, i), "bytes_per_binding"))
 			fprintf(out,

@@ -2,8 +2,9 @@
 /*
  * The egress decision (docs/policy.md, "Egress"): which workload the calling
  * task's cgroup belongs to (the same bindings as exec), then that workload's
- * egress rules, each a lookup per prefix length its address and port sets
- * use (net_values).
+ * egress rules: the values its ruleset keeps inline compared at once, or a
+ * lookup per prefix length its larger address and port sets use
+ * (net_values).
  * Work per connect depends only on the current workload's rules; an
  * unbound cgroup leaves after one hash lookup.
  *
@@ -169,10 +170,32 @@ static __always_inline bool pf_net_member_of(struct pf_net_member *m, __u32 set_
 	return m->found;
 }
 
+/*
+ * The inline values are tested all at once, without a branch (a branch per
+ * value would multiply the paths the verifier walks): bit i of the result
+ * is whether value i holds the destination, and the rule's reference says
+ * which bits are its own. 1 when x is 0, else 0:
+ */
+static __always_inline __u32 pf_is_zero(__u32 x)
+{
+	return ((x | -x) >> 31) ^ 1;
+}
+
 static __always_inline bool pf_net_addr_in(const struct pf_net_call *c,
 					   const struct pf_net_ruleset *nrs, __u32 set_id)
 {
 	struct pf_net_member m = {};
+
+	if (set_id & PF_NET_INLINE) {
+		/* IPv4 CIDRs only: no IPv6 address is in them */
+		__u32 hits = 0;
+
+		if (c->family != PF_NET_INET)
+			return false;
+		for (__u32 i = 0; i < PF_NET_INLINE_V4; i++)
+			hits |= pf_is_zero((c->addr[0] & nrs->v4[i].mask) ^ nrs->v4[i].addr) << i;
+		return hits & set_id;
+	}
 
 	__builtin_memcpy(m.value, c->addr, sizeof(m.value));
 	if (c->family == PF_NET_INET)
@@ -185,15 +208,17 @@ static __always_inline bool pf_net_port_in(const struct pf_net_call *c,
 {
 	struct pf_net_member m = {};
 
-	if (set_id & PF_NET_PORTS_INLINE) {
-		__u32 first = (set_id >> 8) & 0xff, end = first + (set_id & 0xff);
-		__u16 port = bpf_ntohs(c->port_be);
+	if (set_id & PF_NET_INLINE) {
+		__s32 port = bpf_ntohs(c->port_be);
+		__u32 hits = 0;
 
+		/* lo <= port <= hi: neither difference negative */
 		for (__u32 i = 0; i < PF_NET_INLINE_PORTS; i++)
-			if (i >= first && i < end && port >= nrs->ports[i].lo &&
-			    port <= nrs->ports[i].hi)
-				return true;
-		return false;
+			hits |= (((__u32)((port - nrs->ports[i].lo) | (nrs->ports[i].hi - port)) >>
+				  31) ^
+				 1)
+				<< i;
+		return hits & set_id;
 	}
 
 	/* the port's 16 bits are the first of the word, as in the key */
@@ -391,8 +416,11 @@ static __always_inline int pf_decide_net(struct pf_net_eval *e)
 	bool deny;
 
 	e->matched_group = -1;
-	if (!e->c.raw)
-		pf_stat_inc(PF_STAT_NET_CALLS);
+	/*
+	 * No counter of the calls let through: a per-CPU counter is a page of
+	 * its own to reach on every connect (about a hash lookup's time, measured
+	 * in docs/benchmarks.md section 8); refusals and reports are counted.
+	 */
 	e->nrs = pf_net_rules(cgid, &wl_id, &deny, &learn_id);
 	if (!e->nrs) {
 		if (!deny) {
@@ -408,7 +436,6 @@ static __always_inline int pf_decide_net(struct pf_net_eval *e)
 			return 1;
 		e->v.deny = true;
 	} else {
-		pf_stat_inc(PF_STAT_NET_BOUND);
 		/* as many iterations as rules: each is an indirect call */
 		bpf_loop(e->nrs->n_rules, pf_net_rule_step, e, 0);
 	}

@@ -289,8 +289,6 @@ enum pf_stat {
 	PF_STAT_LEARN_RECORDS, /* of those, a new (pod container, file, caller): one record */
 	PF_STAT_LEARN_FULL,    /* a new one found `learned` full: not recorded, tried again */
 	PF_STAT_LEARN_LOST,    /* a new one found the ring buffer full: tried again next exec */
-	PF_STAT_NET_CALLS,     /* connects and unconnected sends seen by the egress hooks */
-	PF_STAT_NET_BOUND,     /* of those, in a bound cgroup with egress rules */
 	PF_STAT_NET_BLOCKED,   /* refused (EPERM), raw sockets included */
 	PF_STAT_NET_REPORTED,  /* reported only (monitor mode or Post) */
 	PF_STAT_NET_NO_RULES,  /* egress rules expected but missing: refused (fail closed) */
@@ -395,28 +393,36 @@ struct pf_learn_event {
  * Egress. A Tetragon selector on a connect hook is a conjunction (address,
  * port, protocol, family): whether the destination's address is in a set of
  * CIDRs, its port in a set of port ranges (a range is a few prefixes of the
- * 16-bit port). Both are one hash map, net_values, keyed by (set, kind,
- * prefix length, value masked to that length): a CIDR or a port prefix is
- * one entry, and "is x in set s" is one lookup per prefix length the
- * workload's sets use (the ruleset's *_lens masks), whatever the number of
- * sets and entries on the node. (An LPM trie holding every workload's sets
+ * 16-bit port). Small lists are kept in the ruleset (below); larger ones
+ * are sets in one hash map, net_values, keyed by (set, kind, prefix length,
+ * value masked to that length): a CIDR or a port prefix is one entry, and
+ * "is x in set s" is one lookup per prefix length the workload's sets use
+ * (the ruleset's *_lens masks), whatever the number of sets and entries on
+ * the node. (An LPM trie holding every workload's sets
  * gets deeper with all of them: measured, docs/benchmarks.md section 8.)
  * Sets are content-addressed and shared like exec's value sets.
  */
 #define PF_NET_MAX_RULES 7
 /*
- * Port ranges kept in the ruleset itself, shared by its rules: a port
- * condition whose ranges fit is compared in the program (no lookup, no
- * net_values entry); a larger one is a set. 7 rules and 5 ranges keep the
- * ruleset at 192 bytes, a 256-byte allocation with the map's own header.
+ * Values kept in the ruleset itself, shared by its rules: a condition whose
+ * values fit is compared in the program, with no lookup and no net_values
+ * entry; a larger one is a set. Port ranges: 5. IPv4 CIDRs: 16, for an
+ * address condition whose values are all IPv4 (an allowlist of a few
+ * services' addresses, the common case); a set with an IPv6 value is in
+ * net_values whole. 7 rules, 5 ranges and 16 CIDRs keep the ruleset at 320
+ * bytes.
  */
 #define PF_NET_INLINE_PORTS 5
-/* A rule's port_set with this bit: ports[first .. first + count) of its ruleset. */
-#define PF_NET_PORTS_INLINE (1u << 31)
+#define PF_NET_INLINE_V4    16
+/*
+ * A rule's addr_set or port_set with this bit: not a set, but those of the
+ * ruleset's own values (v4 or ports) whose bits are set in the low 16.
+ */
+#define PF_NET_INLINE (1u << 31)
 
-static inline __attribute__((always_inline)) __u32 pf_net_ports_inline(__u32 first, __u32 count)
+static inline __attribute__((always_inline)) __u32 pf_net_inline_ref(__u32 first, __u32 count)
 {
-	return PF_NET_PORTS_INLINE | first << 8 | count;
+	return PF_NET_INLINE | (((1u << count) - 1) << first);
 }
 
 enum pf_net_family {
@@ -436,8 +442,8 @@ enum pf_net_negate {
 
 struct pf_net_rule {
 	__u32 policy_id;
-	__u32 addr_set; /* 0: any address */
-	__u32 port_set; /* 0: any port; PF_NET_PORTS_INLINE: ranges of the ruleset */
+	__u32 addr_set; /* 0: any address; PF_NET_INLINE: CIDRs of the ruleset */
+	__u32 port_set; /* 0: any port; PF_NET_INLINE: ranges of the ruleset */
 	__u8 actions;	/* enum pf_action bits (Sigkill: denied; the agent kills the caller) */
 	__u8 flags;	/* enum pf_rule_flags bits (PF_RULE_MONITOR) */
 	__u8 group;	/* first match wins per group, groups independent (as exec) */
@@ -451,6 +457,11 @@ struct pf_net_rule {
 /* Ports lo..hi, both included (host order). */
 struct pf_net_port_range {
 	__u16 lo, hi;
+};
+
+/* An IPv4 CIDR: an address is in it when (address & mask) == addr (network order). */
+struct pf_net_cidr4 {
+	__u32 addr, mask;
 };
 
 enum pf_net_ruleset_flags {
@@ -478,6 +489,7 @@ struct pf_net_ruleset {
 	__u64 v6_lens;	 /* bit pf_net_v6_len_bit(L): an IPv6 CIDR /L */
 	struct pf_net_port_range ports[PF_NET_INLINE_PORTS];
 	struct pf_net_rule rules[PF_NET_MAX_RULES];
+	struct pf_net_cidr4 v4[PF_NET_INLINE_V4];
 };
 
 enum pf_net_kind {
@@ -557,8 +569,9 @@ PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
 PF_ASSERT_SIZE(struct pf_event_policy, 8);
 PF_ASSERT_SIZE(struct pf_meta, 24);
 PF_ASSERT_SIZE(struct pf_net_rule, 20);
-PF_ASSERT_SIZE(struct pf_net_ruleset, 32 + 4 * PF_NET_INLINE_PORTS + 20 * PF_NET_MAX_RULES);
-PF_ASSERT_SIZE(struct pf_net_ruleset, 192);
+PF_ASSERT_SIZE(struct pf_net_ruleset,
+	       32 + 4 * PF_NET_INLINE_PORTS + 20 * PF_NET_MAX_RULES + 8 * PF_NET_INLINE_V4);
+PF_ASSERT_SIZE(struct pf_net_ruleset, 320);
 PF_ASSERT_SIZE(struct pf_net_key, 24);
 PF_ASSERT_SIZE(struct pf_net_event, 40 + 8 + 16 + 8 * PF_EVENT_POLICIES + 16);
 PF_ASSERT_SIZE(struct pf_event, 40 + 8 * PF_EVENT_POLICIES + 16 + PF_PATH_BUF);

@@ -33,25 +33,30 @@ int pf_net_value_keys(enum pf_match match, uint32_t set_id, const char *value,
 /*
  * What the rules of one egress ruleset share besides their sets: the prefix
  * lengths those sets use (v4, v6, port: as struct pf_net_ruleset has them)
- * and the port ranges kept inline.
+ * and the values kept inline (port ranges, IPv4 CIDRs).
  */
 struct pf_net_shared {
-	uint64_t v4, v6;
-	uint32_t port;
+	uint64_t v4_lens, v6_lens;
+	uint32_t port_lens;
 	struct pf_net_port_range ports[PF_NET_INLINE_PORTS];
-	uint8_t n_ports;
+	struct pf_net_cidr4 v4[PF_NET_INLINE_V4];
+	uint8_t n_ports, n_v4;
 };
 
 /* Adds the prefix lengths of a set's values to l (-EINVAL: a bad value). */
 int pf_net_lens_add(struct pf_net_shared *l, enum pf_match match, const struct pf_strset *values);
 
 /*
- * Keeps a port condition's values inline when its ranges fit in l's room:
- * *port_set is then the rule's inline reference. -ENOSPC when they do not
- * fit (the values are a set), -EINVAL for a value that is no port range.
+ * Keeps a condition's values inline when they fit in l's room: *ref is
+ * then the rule's inline reference (pf_net_inline_ref). -ENOSPC when they
+ * do not fit, or for addresses when one is not IPv4 (the values are then a
+ * set), -EINVAL for a value that is no port range (CIDR). l is unchanged
+ * unless they are taken.
  */
 int pf_net_ports_inline_add(struct pf_net_shared *l, const struct pf_strset *values,
 			    uint32_t *port_set);
+int pf_net_addrs_inline_add(struct pf_net_shared *l, const struct pf_strset *values,
+			    uint32_t *addr_set);
 
 /* l's part of a ruleset: its masks and inline ranges. */
 void pf_net_shared_apply(const struct pf_net_shared *l, struct pf_net_ruleset *rs);

@@ -11,7 +11,7 @@ static bool same_rules(const struct wl_rules *a, const struct wl_rules *b)
 {
 	return a->n == b->n && memcmp(a->exec, b->exec, a->n * sizeof(a->exec[0])) == 0 &&
 	       a->n_net == b->n_net && memcmp(a->net, b->net, a->n_net * sizeof(a->net[0])) == 0 &&
-	       /* inline ports are values: the same references may hold others */
+	       /* inline values: the same references may hold others */
 	       (!a->n_net || memcmp(&a->net_shared, &b->net_shared, sizeof(a->net_shared)) == 0);
 }
 
@@ -22,17 +22,17 @@ static void rules_release(struct pf_engine *e, const struct wl_rules *r)
 		for (unsigned c = 0; c < r->exec[i].n_conds && c < PF_MAX_CONDS; c++)
 			pf_sets_release(e->sets, r->exec[i].conds[c].set_id);
 	for (size_t i = 0; i < r->n_net; i++) {
-		if (r->net[i].addr_set)
+		if (r->net[i].addr_set && !(r->net[i].addr_set & PF_NET_INLINE))
 			pf_sets_release(e->sets, r->net[i].addr_set);
-		if (r->net[i].port_set && !(r->net[i].port_set & PF_NET_PORTS_INLINE))
+		if (r->net[i].port_set && !(r->net[i].port_set & PF_NET_INLINE))
 			pf_sets_release(e->sets, r->net[i].port_set);
 	}
 }
 
 /*
- * The egress rules' sets: a reference per address condition, and per port
- * condition whose ranges do not fit inline in the ruleset (those that fit,
- * first come first served in the compiled order, take no set).
+ * The egress rules' sets: a reference per condition whose values do not fit
+ * inline in the ruleset (those that fit, first come first served in the
+ * compiled order, take no set).
  */
 static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, struct wl_rules *out,
 			     char *msg, size_t msg_len)
@@ -47,11 +47,14 @@ static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, s
 		const struct pf_strset *addrs = &c->net_values[i][PF_NET_VALUES_ADDR],
 				       *ports = &c->net_values[i][PF_NET_VALUES_PORT];
 		struct pf_net_rule r = c->net[i];
+		bool addr_set_taken = false;
 
-		/* a condition with no value still has its (empty) set: nothing is in it */
-		if (r.addr_set)
+		/* a condition with no value still has its (empty) values: nothing is in them */
+		if (r.addr_set && pf_net_addrs_inline_add(sh, addrs, &r.addr_set)) {
 			err = pf_sets_acquire(e->sets, PF_MATCH_CIDR, addrs, &r.addr_set, &tiers,
 					      msg, msg_len);
+			addr_set_taken = !err;
+		}
 		if (!err && r.port_set && pf_net_ports_inline_add(sh, ports, &r.port_set)) {
 			err = pf_sets_acquire(e->sets, PF_MATCH_PORT, ports, &r.port_set, &tiers,
 					      msg, msg_len);
@@ -59,12 +62,12 @@ static int net_rules_acquire(struct pf_engine *e, const struct pf_compiled *c, s
 				pf_net_lens_add(sh, PF_MATCH_PORT, ports);
 		}
 		if (err) {
-			if (r.addr_set)
+			if (addr_set_taken)
 				pf_sets_release(e->sets, r.addr_set);
 			break;
 		}
 		/* values the compiler accepted: their lengths parse */
-		if (r.addr_set)
+		if (addr_set_taken)
 			pf_net_lens_add(sh, PF_MATCH_CIDR, addrs);
 		out->net[out->n_net++] = r;
 	}

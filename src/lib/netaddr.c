@@ -84,11 +84,11 @@ int pf_net_lens_add(struct pf_net_shared *l, enum pf_match match, const struct p
 			return n;
 		for (int k = 0; k < n; k++) {
 			if (keys[k].kind == PF_NET_KEY_V4)
-				l->v4 |= 1ull << keys[k].prefixlen;
+				l->v4_lens |= 1ull << keys[k].prefixlen;
 			else if (keys[k].kind == PF_NET_KEY_V6)
-				l->v6 |= 1ull << pf_net_v6_len_bit(keys[k].prefixlen);
+				l->v6_lens |= 1ull << pf_net_v6_len_bit(keys[k].prefixlen);
 			else
-				l->port |= 1u << keys[k].prefixlen;
+				l->port_lens |= 1u << keys[k].prefixlen;
 		}
 	}
 	return 0;
@@ -108,14 +108,40 @@ int pf_net_ports_inline_add(struct pf_net_shared *l, const struct pf_strset *val
 			return -EINVAL; /* l->n_ports unchanged: nothing taken */
 	}
 	l->n_ports = (uint8_t)(first + values->n);
-	*port_set = pf_net_ports_inline((uint32_t)first, (uint32_t)values->n);
+	*port_set = pf_net_inline_ref((uint32_t)first, (uint32_t)values->n);
+	return 0;
+}
+
+int pf_net_addrs_inline_add(struct pf_net_shared *l, const struct pf_strset *values,
+			    uint32_t *addr_set)
+{
+	size_t first = l->n_v4;
+	struct pf_net_key key[32];
+
+	if (first + values->n > PF_NET_INLINE_V4)
+		return -ENOSPC;
+	for (size_t i = 0; i < values->n; i++) {
+		struct pf_net_cidr4 *c = &l->v4[first + i];
+		int n = pf_net_value_keys(PF_MATCH_CIDR, 0, values->v[i], key);
+
+		if (n < 0)
+			return n; /* l->n_v4 unchanged: nothing taken */
+		if (key[0].kind != PF_NET_KEY_V4)
+			return -ENOSPC;
+		/* the key's address is already masked to its length */
+		memcpy(&c->addr, key[0].data, sizeof(c->addr));
+		c->mask = key[0].prefixlen ? htonl(~0u << (32 - key[0].prefixlen)) : 0;
+	}
+	l->n_v4 = (uint8_t)(first + values->n);
+	*addr_set = pf_net_inline_ref((uint32_t)first, (uint32_t)values->n);
 	return 0;
 }
 
 void pf_net_shared_apply(const struct pf_net_shared *l, struct pf_net_ruleset *rs)
 {
-	rs->v4_lens = l->v4;
-	rs->v6_lens = l->v6;
-	rs->port_lens = l->port;
+	rs->v4_lens = l->v4_lens;
+	rs->v6_lens = l->v6_lens;
+	rs->port_lens = l->port_lens;
 	memcpy(rs->ports, l->ports, sizeof(rs->ports));
+	memcpy(rs->v4, l->v4, sizeof(rs->v4));
 }

@@ -194,10 +194,28 @@ static int lens_add(struct pf_net_ruleset *rs, enum pf_match match, const struct
 	struct pf_net_shared l = {rs->v4_lens, rs->v6_lens, rs->port_lens};
 	int err = pf_net_lens_add(&l, match, set);
 
-	rs->v4_lens = l.v4;
-	rs->v6_lens = l.v6;
-	rs->port_lens = l.port;
+	rs->v4_lens = l.v4_lens;
+	rs->v6_lens = l.v6_lens;
+	rs->port_lens = l.port_lens;
 	return err;
+}
+
+/* IPv4 CIDRs kept in the ruleset itself (the ruleset's first inline ones), as the engine keeps
+ * them. */
+static bool addrs_inline(uint32_t *ref, const char *const *values, size_t n,
+			 struct pf_net_ruleset *rs)
+{
+	struct pf_net_shared l = {};
+	struct pf_strset set = {};
+	int err = 0;
+
+	for (size_t i = 0; i < n && err >= 0; i++)
+		err = pf_strset_add(&set, values[i]);
+	if (err >= 0)
+		err = pf_net_addrs_inline_add(&l, &set, ref);
+	memcpy(rs->v4, l.v4, sizeof(rs->v4));
+	pf_strset_free(&set);
+	return ASSERT_OK(err < 0 ? err : 0, "CIDRs inline");
 }
 
 static bool set_write(uint32_t *id, enum pf_match match, const char *const *values, size_t n,
@@ -223,7 +241,7 @@ static bool set_write(uint32_t *id, enum pf_match match, const char *const *valu
 /* The egress rules the tests share (group = policy). */
 struct net_policy {
 	uint32_t policy_id[5];
-	uint32_t allow, deny, ports, watch; /* set ids */
+	uint32_t allow, deny, ports, watch; /* set ids (deny: inline CIDRs) */
 	struct pf_net_ruleset rs;
 };
 
@@ -241,7 +259,7 @@ static bool net_policy_make(struct net_policy *np)
 		    !ASSERT_OK(pf_kstore_counters_create(nstore, np->policy_id[i]), "counters"))
 			return false;
 	if (!set_write(&np->allow, PF_MATCH_CIDR, allow, 2, &np->rs) ||
-	    !set_write(&np->deny, PF_MATCH_CIDR, deny, 2, &np->rs) ||
+	    !addrs_inline(&np->deny, deny, 2, &np->rs) ||
 	    !set_write(&np->ports, PF_MATCH_PORT, ports, 2, &np->rs) ||
 	    !set_write(&np->watch, PF_MATCH_CIDR, watch, 1, &np->rs))
 		return false;
@@ -251,7 +269,7 @@ static bool net_policy_make(struct net_policy *np)
 				    .negate = PF_NET_NOT_ADDR,
 				    .actions = PF_ACT_DENY,
 				    .group = 0};
-	/* a more specific deny inside it */
+	/* a more specific deny inside it, its CIDRs inline (the allowlist's: a set) */
 	r[1] = (struct pf_net_rule){.policy_id = np->policy_id[1],
 				    .addr_set = np->deny,
 				    .actions = PF_ACT_DENY,
@@ -265,7 +283,7 @@ static bool net_policy_make(struct net_policy *np)
 	/* UDP to one port, with its own errno (Override argError); the port kept inline */
 	np->rs.ports[0] = (struct pf_net_port_range){1999, 1999};
 	r[3] = (struct pf_net_rule){.policy_id = np->policy_id[3],
-				    .port_set = pf_net_ports_inline(0, 1),
+				    .port_set = pf_net_inline_ref(0, 1),
 				    .protocols = PF_NET_UDP,
 				    .actions = PF_ACT_DENY,
 				    .err = EACCES,

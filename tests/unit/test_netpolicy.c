@@ -5,6 +5,7 @@
  * stored canonical, what is refused and where, templates and bindings of
  * egress values, and policies mixing exec and connect hooks.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include "pf_failalloc.h"
 #include "pf_test.h"
@@ -907,7 +908,8 @@ PF_TEST(netpolicy_failing_at_each_allocation)
 /*
  * The kernel's form of egress values (netaddr.c): a CIDR one net_values key,
  * its host bits zeroed; a port range its prefixes; the prefix lengths a
- * ruleset looks up; small port lists inline, a larger one refused (a set).
+ * ruleset looks up; small port lists and IPv4 CIDR lists inline, a larger
+ * one or one with an IPv6 value refused (a set).
  */
 PF_TEST(netpolicy_values_as_the_kernel_keys_them)
 {
@@ -936,13 +938,13 @@ PF_TEST(netpolicy_values_as_the_kernel_keys_them)
 	pf_strset_add(&cidrs, "::1/128");
 	pf_strset_add(&cidrs, "fd00::/8");
 	ASSERT_OK(pf_net_lens_add(&sh, PF_MATCH_CIDR, &cidrs), "lengths");
-	ASSERT_EQ(sh.v4, (1ull << 8) | (1ull << 32), "IPv4 /8 and /32");
-	ASSERT_EQ(sh.v6, (1ull << 4) | (1ull << 63), "IPv6 /8 (bit 4) and /128 (bit 63)");
+	ASSERT_EQ(sh.v4_lens, (1ull << 8) | (1ull << 32), "IPv4 /8 and /32");
+	ASSERT_EQ(sh.v6_lens, (1ull << 4) | (1ull << 63), "IPv6 /8 (bit 4) and /128 (bit 63)");
 
 	pf_strset_add(&few, "53");
 	pf_strset_add(&few, "8000-8080");
 	ASSERT_OK(pf_net_ports_inline_add(&sh, &few, &ref), "2 ranges inline");
-	ASSERT_EQ(ref, pf_net_ports_inline(0, 2), "ranges 0 and 1");
+	ASSERT_EQ(ref, pf_net_inline_ref(0, 2), "ranges 0 and 1");
 	ASSERT_TRUE(sh.n_ports == 2 && sh.ports[1].lo == 8000 && sh.ports[1].hi == 8080,
 		    "the range as written");
 	for (int p = 1; p <= 4; p++) {
@@ -953,6 +955,30 @@ PF_TEST(netpolicy_values_as_the_kernel_keys_them)
 	}
 	ASSERT_EQ(pf_net_ports_inline_add(&sh, &many, &ref), -ENOSPC, "4 more do not fit in 5");
 	ASSERT_EQ(sh.n_ports, 2, "nothing taken");
+
+	ASSERT_EQ(pf_net_addrs_inline_add(&sh, &cidrs, &ref), -ENOSPC, "an IPv6 value: a set");
+	ASSERT_EQ(sh.n_v4, 0, "nothing taken");
+	pf_strset_free(&few);
+	pf_strset_add(&few, "10.0.0.0/8");
+	pf_strset_add(&few, "192.0.2.7/32");
+	pf_strset_add(&few, "198.51.100.0/24");
+	ASSERT_OK(pf_net_addrs_inline_add(&sh, &few, &ref), "3 IPv4 CIDRs inline");
+	ASSERT_EQ(ref, pf_net_inline_ref(0, 3), "CIDRs 0, 1 and 2");
+	ASSERT_TRUE(sh.v4[0].addr == htonl(0x0a000000) && sh.v4[0].mask == htonl(0xff000000),
+		    "10.0.0.0/8: mask /8");
+	ASSERT_TRUE(sh.v4[1].addr == htonl(0xc0000207) && sh.v4[1].mask == 0xffffffffu,
+		    "192.0.2.7/32");
+	ASSERT_TRUE(sh.v4[2].addr == htonl(0xc6336400) && sh.v4[2].mask == htonl(0xffffff00),
+		    "198.51.100.0/24");
+	pf_strset_free(&many);
+	for (int k = 0; k < 14; k++) {
+		char v[24];
+
+		snprintf(v, sizeof(v), "10.9.%d.0/24", k);
+		pf_strset_add(&many, v);
+	}
+	ASSERT_EQ(pf_net_addrs_inline_add(&sh, &many, &ref), -ENOSPC, "14 more do not fit in 16");
+	ASSERT_EQ(sh.n_v4, 3, "nothing taken");
 	pf_strset_free(&cidrs);
 	pf_strset_free(&few);
 	pf_strset_free(&many);
