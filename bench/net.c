@@ -842,6 +842,26 @@ static void progress(struct net_cfg *c, struct json_object *o)
 		json_get_double(o, "bpf_ns_per_send"));
 }
 
+/* One podfence configuration: n bindings of cidrs CIDRs each, loaded, measured, released. */
+static int podfence_run(struct bench *b, struct net_cfg *c, struct nchild *ch, int n, int cidrs,
+			uint64_t cgid, uint16_t port, struct json_object *o)
+{
+	int err;
+
+	c->impl = cidrs > PF_NET_INLINE_V4 ? "podfence (CIDRs a set)" : "podfence";
+	c->n = n;
+	c->cidrs = cidrs;
+	json_add_int(o, "n", n);
+	fprintf(stderr, "bench: net: podfence, %d bindings, %d CIDRs each: loading\n", n, cidrs);
+	err = pf_open_n(b, c, n, cgid, port, o);
+	if (!err)
+		err = measure(b, c, ch, o);
+	if (!err)
+		progress(c, o);
+	cfg_release(c);
+	return err;
+}
+
 int phase_net(struct bench *b)
 {
 	struct json_object *out = json_object_new_object(), *pfa = json_object_new_array(),
@@ -924,35 +944,15 @@ int phase_net(struct bench *b)
 		struct json_object *o = json_object_new_object();
 
 		json_object_array_add(pfa, o);
-		c.impl = "podfence";
-		c.n = b->o.net_n[i];
-		c.cidrs = NET_CIDRS;
-		json_add_int(o, "n", c.n);
-		fprintf(stderr, "bench: net: podfence, %d bindings: loading\n", c.n);
-		err = pf_open_n(b, &c, c.n, cgid, port, o);
-		if (!err)
-			err = measure(b, &c, &ch, o);
-		if (!err)
-			progress(&c, o);
-		cfg_release(&c);
+		err = podfence_run(b, &c, &ch, b->o.net_n[i], NET_CIDRS, cgid, port, o);
 	}
 	if (!err && b->o.n_net_n) {
 		/* the largest N again, each workload's CIDRs too many to keep inline: a set */
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(out, "podfence_set", o);
-		c.impl = "podfence (CIDRs a set)";
-		c.n = b->o.net_n[b->o.n_net_n - 1];
-		c.cidrs = NET_CIDRS_SET;
-		json_add_int(o, "n", c.n);
-		fprintf(stderr, "bench: net: podfence, %d bindings, %d CIDRs each: loading\n", c.n,
-			c.cidrs);
-		err = pf_open_n(b, &c, c.n, cgid, port, o);
-		if (!err)
-			err = measure(b, &c, &ch, o);
-		if (!err)
-			progress(&c, o);
-		cfg_release(&c);
+		err = podfence_run(b, &c, &ch, b->o.net_n[b->o.n_net_n - 1], NET_CIDRS_SET, cgid,
+				   port, o);
 	}
 	for (int i = 0; i < b->o.n_net_bl && !err; i++) {
 		struct json_object *o = json_object_new_object();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the Debian kernels of the kernel matrix (make vmtest) into a cache
-# folder and prints "<name> <vmlinuz path>" per kernel.
+# folder and prints "<name> <vmlinuz path>" per kernel: Debian 12's 6.1 and
+# 6.12, Debian 11's 5.10.
 #
 # The newest image behind each Debian meta-package is resolved at run time
 # (patch levels move on) and unpacked with dpkg-deb instead of installed: the
@@ -21,12 +22,42 @@ cache=${1:?usage: $0 CACHE_DIR}
 declare -A META=(
 	[6.1]=linux-image-cloud-amd64
 	[6.12]=linux-image-6.12-cloud-amd64
+	[5.10]=linux-image-cloud-amd64
 )
+# name -> apt options: 5.10 is Debian 11's (bullseye), read from an apt state
+# of its own in the cache (the host's lists are Debian 12's, whose
+# meta-package has the same name), so that the host's apt is left alone.
+declare -A APT=([6.1]="" [6.12]="")
 
 apt_ready() { apt-cache show "${META[6.1]}" >/dev/null 2>&1; }
 if ! apt_ready; then
 	[ "$(id -u)" -eq 0 ] || { echo "vmtest-kernels: apt lists missing; run as root" >&2; exit 1; }
 	apt-get update -qq >&2
+fi
+
+mkdir -p "$cache"
+bullseye=$(cd "$cache" && pwd)/apt-bullseye # apt reads relative paths from /etc/apt
+mkdir -p "$bullseye/lists/partial" "$bullseye/cache/archives/partial" "$bullseye/etc"
+: > "$bullseye/etc/sources.list"
+cat > "$bullseye/etc/bullseye.sources" <<EOF
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bullseye bullseye-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bullseye-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+APT[5.10]="-o Dir::Etc::SourceList=$bullseye/etc/sources.list -o Dir::Etc::SourceParts=$bullseye/etc"
+APT[5.10]+=" -o Dir::State::Lists=$bullseye/lists -o Dir::Cache=$bullseye/cache"
+APT[5.10]+=" -o Dir::State::status=/var/lib/dpkg/status"
+# shellcheck disable=SC2086 # the options are words
+if ! apt-cache ${APT[5.10]} show "${META[5.10]}" >/dev/null 2>&1; then
+	apt-get ${APT[5.10]} update -qq >&2
 fi
 
 # decompress FILE: prints FILE's content, uncompressed (6.12 ships .ko.xz).
@@ -56,9 +87,11 @@ keep_module() {
 }
 
 mkdir -p "$cache"
-for name in 6.1 6.12; do
+for name in 6.1 6.12 5.10; do
 	meta=${META[$name]}
-	pkg=$(apt-cache depends "$meta" | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1)
+	opts=${APT[$name]}
+	# shellcheck disable=SC2086
+	pkg=$(apt-cache $opts depends "$meta" | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1)
 	if [ -z "$pkg" ]; then
 		echo "vmtest-kernels: cannot resolve the image behind $meta" >&2
 		exit 1
@@ -68,7 +101,8 @@ for name in 6.1 6.12; do
 	if [ ! -s "$dir/vmlinuz" ] || [ ! -s "$dir/modules/overlay.ko" ] || [ ! -s "$dir/release" ]; then
 		tmp=$(mktemp -d)
 		trap 'rm -rf "$tmp"' EXIT
-		(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$pkg" >&2)
+		# shellcheck disable=SC2086
+		(cd "$tmp" && apt-get $opts download -qq -o APT::Sandbox::User=root "$pkg" >&2)
 		dpkg-deb -x "$tmp"/*.deb "$tmp/root"
 		mkdir -p "$dir"
 		cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz.tmp"

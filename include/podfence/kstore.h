@@ -65,6 +65,13 @@ int pf_kstore_mount_prerequisites(const char *pin_dir, bool may_mount_bpffs);
  * program loads and attaches without it, but never runs.
  */
 bool pf_bpf_lsm_active(void);
+/*
+ * Whether the kernel has what every program of the object needs (probed:
+ * the ring buffer, bpf_loop, bpf_set_retval). 0, or -EOPNOTSUPP with msg
+ * naming the first missing feature and the kernel release; pf_kstore_open
+ * refuses such a kernel with that message.
+ */
+int pf_kstore_kernel_check(char *msg, size_t msg_len);
 /* A numeric field of /proc/self/fdinfo/<fd> ("memlock" of a map or program); 0 if absent. */
 uint64_t pf_fdinfo_u64(int fd, const char *field);
 const char *pf_backend_name(enum pf_backend b);

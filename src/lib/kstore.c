@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -371,11 +372,52 @@ static int load_backend(struct pf_kstore *ks, const struct pf_kstore_opts *opts,
 	return 0;
 }
 
+/*
+ * What every program of the object needs from the kernel, probed (never
+ * inferred from the version number): a kernel without one of them refuses
+ * every backend, and says so in one line instead of in each verifier log.
+ */
+int pf_kstore_kernel_check(char *msg, size_t msg_len)
+{
+	static const struct {
+		enum bpf_func_id helper;
+		const char *what;
+	} helpers[] = {
+	    {BPF_FUNC_loop, "bpf_loop() (Linux 5.17)"},
+	    {BPF_FUNC_set_retval, "bpf_set_retval() (Linux 5.18)"},
+	};
+	const char *missing = NULL;
+	struct utsname u = {};
+
+	uname(&u);
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) <= 0)
+		missing = "the BPF ring buffer (Linux 5.8)";
+	/* cgroup programs have both helpers where the kernel has them at all */
+	for (size_t i = 0; i < sizeof(helpers) / sizeof(*helpers) && !missing; i++)
+		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, helpers[i].helper,
+					    NULL) <= 0)
+			missing = helpers[i].what;
+	if (!missing)
+		return 0;
+	snprintf(msg, msg_len,
+		 "kernel %s lacks %s, which podfence's programs need: podfence needs Linux 5.18 or "
+		 "later, tested on 6.1 and later (docs/kernels.md, \"Minimum kernel\")",
+		 u.release, missing);
+	return -EOPNOTSUPP;
+}
+
 static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opts, bool *took_over)
 {
 	static const enum pf_backend order[] = {PF_BACKEND_LSM, PF_BACKEND_FMODRET, PF_BACKEND_TP,
 						PF_BACKEND_TP_LATE};
-	int err = -ENOTSUP;
+	char msg[256];
+	int err = pf_kstore_kernel_check(msg, sizeof(msg));
+
+	if (err) {
+		pf_err("%s", msg);
+		return err;
+	}
+	err = -ENOTSUP;
 
 	if (opts->backend != PF_BACKEND_NONE) {
 		/*

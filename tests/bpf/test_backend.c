@@ -45,3 +45,35 @@ PF_TEST(backend_lsm_forced_only_where_bpf_lsm_is_active)
 	if (ks)
 		pf_kstore_close(ks);
 }
+
+/*
+ * A kernel without a feature every program needs (bpf_loop() before 5.17,
+ * bpf_set_retval() before 5.18) is refused at once, with the feature named,
+ * rather than with a verifier log per backend; a kernel with them loads.
+ * Both branches run: this host and the 6.x lanes load, the 5.10 lane refuses.
+ */
+PF_TEST(kernel_lacking_a_needed_feature_is_refused_naming_it)
+{
+	struct pf_kstore_opts opts = {.backend = PF_BACKEND_NONE};
+	struct pf_kstore *ks = NULL;
+	char msg[256] = "";
+	int missing, err;
+
+	if (geteuid() != 0)
+		PF_SKIP("kernel tier needs root");
+	missing = pf_kstore_kernel_check(msg, sizeof(msg));
+	err = pf_kstore_open(&ks, &opts, NULL);
+	if (missing) {
+		ASSERT_EQ(missing, -EOPNOTSUPP, "a missing feature is EOPNOTSUPP");
+		ASSERT_TRUE(strstr(msg, "lacks ") && strstr(msg, "(Linux "),
+			    "the message names the feature and its kernel");
+		ASSERT_EQ(err, -EOPNOTSUPP, "the store refuses the kernel");
+		ASSERT_TRUE(ks == NULL, "nothing loaded");
+		printf("     (refused: %s)\n", msg);
+	} else {
+		ASSERT_OK(err, "every feature there: the store loads");
+		printf("     (every feature the programs need is there: loaded)\n");
+	}
+	if (ks)
+		pf_kstore_close(ks);
+}
