@@ -431,13 +431,42 @@ static __always_inline void pf_count_policy(__u32 policy_id, bool blocked, bool 
 		__sync_fetch_and_add(&c->reported, 1);
 }
 
+/*
+ * A matching rule (exec or egress: the same actions) acts on the verdict:
+ * a deny that is not monitor-only blocks (its errno the first blocking
+ * rule's), a Post or a monitored deny is reported, and the policy counts it.
+ */
+static __always_inline void pf_verdict_apply(struct pf_verdict *v, __u32 policy_id, __u8 actions,
+					     __u8 flags, __u8 err)
+{
+	bool monitor = flags & PF_RULE_MONITOR;
+	bool blocks = (actions & PF_ACT_DENY) && !monitor;
+	bool reports = (actions & PF_ACT_POST) || ((actions & PF_ACT_DENY) && monitor);
+
+	if (blocks) {
+		if (!v->deny)
+			v->err = err;
+		v->deny = true;
+		v->kill |= !!(actions & PF_ACT_KILL);
+	}
+	if ((actions & PF_ACT_DENY) && monitor)
+		v->ev_flags |= PF_EV_MONITOR;
+	pf_count_policy(policy_id, blocks, !blocks && reports);
+	if (reports && v->n_policies < PF_EVENT_POLICIES) {
+		struct pf_event_policy *p = &v->policies[v->n_policies & (PF_EVENT_POLICIES - 1)];
+
+		p->policy_id = policy_id;
+		p->actions = actions;
+		p->flags = flags;
+		v->n_policies++;
+	}
+}
+
 /* Evaluates rule i (a bpf_loop callback). */
 static long pf_rule_step(__u32 i, void *ctx)
 {
 	struct pf_eval *e = ctx;
-	struct pf_verdict *v = &e->v;
 	const struct pf_rule *r;
-	bool monitor, blocks, reports;
 
 	if (i >= e->n_rules || i >= PF_MAX_RULES)
 		return 1;
@@ -472,26 +501,7 @@ static long pf_rule_step(__u32 i, void *ctx)
 		}
 	}
 	e->matched_group = r->group;
-	monitor = r->flags & PF_RULE_MONITOR;
-	blocks = (r->actions & PF_ACT_DENY) && !monitor;
-	reports = (r->actions & PF_ACT_POST) || ((r->actions & PF_ACT_DENY) && monitor);
-	if (blocks) {
-		if (!v->deny)
-			v->err = r->err;
-		v->deny = true;
-		v->kill |= !!(r->actions & PF_ACT_KILL);
-	}
-	if ((r->actions & PF_ACT_DENY) && monitor)
-		v->ev_flags |= PF_EV_MONITOR;
-	pf_count_policy(r->policy_id, blocks, !blocks && reports);
-	if (reports && v->n_policies < PF_EVENT_POLICIES) {
-		struct pf_event_policy *p = &v->policies[v->n_policies & (PF_EVENT_POLICIES - 1)];
-
-		p->policy_id = r->policy_id;
-		p->actions = r->actions;
-		p->flags = r->flags;
-		v->n_policies++;
-	}
+	pf_verdict_apply(&e->v, r->policy_id, r->actions, r->flags, r->err);
 	return 0;
 }
 

@@ -337,9 +337,7 @@ struct pf_net_eval {
 static long pf_net_rule_step(__u32 i, void *ctx)
 {
 	struct pf_net_eval *e = ctx;
-	struct pf_verdict *v = &e->v;
 	const struct pf_net_rule *r;
-	bool monitor, blocks, reports;
 
 	if (i >= e->nrs->n_rules || i >= PF_NET_MAX_RULES)
 		return 1;
@@ -347,26 +345,7 @@ static long pf_net_rule_step(__u32 i, void *ctx)
 	if (r->group == e->matched_group || !pf_net_rule_holds(r, e->nrs, &e->c))
 		return 0;
 	e->matched_group = r->group;
-	monitor = r->flags & PF_RULE_MONITOR;
-	blocks = (r->actions & PF_ACT_DENY) && !monitor;
-	reports = (r->actions & PF_ACT_POST) || ((r->actions & PF_ACT_DENY) && monitor);
-	if (blocks) {
-		if (!v->deny)
-			v->err = r->err;
-		v->deny = true;
-		v->kill |= !!(r->actions & PF_ACT_KILL);
-	}
-	if ((r->actions & PF_ACT_DENY) && monitor)
-		v->ev_flags |= PF_EV_MONITOR;
-	pf_count_policy(r->policy_id, blocks, !blocks && reports);
-	if (reports && v->n_policies < PF_EVENT_POLICIES) {
-		struct pf_event_policy *p = &v->policies[v->n_policies & (PF_EVENT_POLICIES - 1)];
-
-		p->policy_id = r->policy_id;
-		p->actions = r->actions;
-		p->flags = r->flags;
-		v->n_policies++;
-	}
+	pf_verdict_apply(&e->v, r->policy_id, r->actions, r->flags, r->err);
 	return 0;
 }
 
