@@ -390,12 +390,16 @@ int pf_kstore_kernel_check(char *msg, size_t msg_len)
 	struct utsname u = {};
 
 	uname(&u);
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) <= 0)
+	/*
+	 * 0 is "not there"; a probe that could not run (-EPERM without the
+	 * capabilities) proves nothing: the load itself then says what failed.
+	 */
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0)
 		missing = "the BPF ring buffer (Linux 5.8)";
 	/* cgroup programs have both helpers where the kernel has them at all */
 	for (size_t i = 0; i < sizeof(helpers) / sizeof(*helpers) && !missing; i++)
 		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, helpers[i].helper,
-					    NULL) <= 0)
+					    NULL) == 0)
 			missing = helpers[i].what;
 	if (!missing)
 		return 0;
