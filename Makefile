@@ -42,7 +42,7 @@ ADV_OBJS  := $(ADV_SRCS:%.c=$(BUILD)/adv/%.o)
 DEPS      := $(patsubst %.o,%.d,$(LIB_OBJS) $(SAN_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(BPFT_OBJS) \
 	       $(ADV_OBJS)) $(BUILD)/tests/k8s-write.d
 
-.PHONY: all setup test test-unit test-bpf test-adversarial test-integration demo bench bench-quick \
+.PHONY: all setup test test-unit test-bpf test-bpf-compat test-adversarial test-integration demo bench bench-quick \
 	format format-check clean
 .DELETE_ON_ERROR:
 
@@ -58,14 +58,25 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
+# Two builds of bpf/: the default programs, and the compat ones (-DPF_COMPAT,
+# bpf/compat.bpf.h) that kernels without bpf_loop load. Both are embedded;
+# the loader picks one by probing the kernel.
 $(BUILD)/podfence.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(BUILD)/vmlinux.h
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(BUILD) \
 		-Wall -Wno-unused-function -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp
 	@rm -f $@.tmp
 
-$(BUILD)/podfence.skel.h: $(BUILD)/podfence.bpf.o
+$(BUILD)/podfence_compat.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -DPF_COMPAT -D__TARGET_ARCH_$(ARCH) -Iinclude \
+		-I$(BUILD) -Wall -Wno-unused-function -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	@rm -f $@.tmp
+
+$(BUILD)/podfence.skel.h: $(BUILD)/podfence.bpf.o $(BUILD)/podfence_compat.bpf.o
 	$(BPFTOOL) gen skeleton $< name podfence_bpf > $@
+	$(BPFTOOL) gen skeleton $(BUILD)/podfence_compat.bpf.o name podfence_compat_bpf \
+		> $(BUILD)/podfence_compat.skel.h
 
 $(BUILD)/%.o: %.c | $(BUILD)/podfence.skel.h
 	@mkdir -p $(@D)
@@ -125,7 +136,7 @@ test: setup
 	@$(MAKE) --no-print-directory all
 	@bash tests/run.sh
 
-test-unit test-bpf test-adversarial test-integration: setup
+test-unit test-bpf test-bpf-compat test-adversarial test-integration: setup
 	@$(MAKE) --no-print-directory all
 	@bash tests/run.sh $(@:test-%=%)
 

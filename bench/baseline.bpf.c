@@ -86,7 +86,7 @@ int BPF_PROG(bl_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
 	vw.root_dentry = task->fs->root.dentry;
 	vw.root_mnt = task->fs->root.mnt;
 	vw.root_is_ns_root = true;
-	if (pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign, &pseudo) != PF_PATH_OK)
+	if (pf_resolve_path(bprm->file, &vw, h->walk, 0, &off, &foreign, &pseudo) != PF_PATH_OK)
 		goto deny;
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;

@@ -48,6 +48,6 @@ int BPF_PROG(probe_path, struct task_struct *task, struct linux_binprm *bprm)
 	if (!h)
 		return 0;
 	pf_view_load(task, &vw);
-	pf_resolve_path(bprm->file, &vw, h->walk, &off, &foreign, &pseudo);
+	pf_resolve_path(bprm->file, &vw, h->walk, 0, &off, &foreign, &pseudo);
 	return 0;
 }

@@ -81,6 +81,7 @@ struct {
 	__uint(max_entries, 8192);
 } exact_m SEC(".maps");
 
+#ifndef PF_COMPAT
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -88,6 +89,16 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 1024);
 } exact_l SEC(".maps");
+#else
+/* Chains of chunks (abi.h, struct pf_exact_key_chunk): up to 3 entries a value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pf_exact_key_chunk);
+	__type(value, __u32); /* the next chunk's link */
+	__uint(max_entries, 3072);
+} exact_l SEC(".maps");
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -127,6 +138,43 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+struct pf_verdict {
+	bool deny;
+	bool kill; /* Sigkill action: kill the caller as well */
+	__u8 err;  /* errno for Override on -EPERM-capable backends */
+	__u32 ev_flags;
+	__u32 n_policies;
+	struct pf_event_policy policies[PF_EVENT_POLICIES];
+};
+
+/*
+ * Everything one exec decision needs, on the stack of the program and
+ * handed to bpf_loop callbacks (each callback is verified once, whatever
+ * the number of rules). In the compat build it lives in the scratch slot
+ * instead, where the global rule step finds it (pf_eval_scratch()).
+ */
+struct pf_scratch;
+struct pf_eval {
+#ifndef PF_COMPAT
+	struct pf_scratch *s;
+#endif
+	struct task_struct *task;
+	struct pf_view vw;   /* where the task resolves paths from */
+	bool container_view; /* vw is the container's: anchored namespace, its own root */
+	__u32 n_rules;
+#ifdef PF_COMPAT
+	/*
+	 * Its scratch slot, which the global steps take. Not in the default
+	 * build: a slot number in the state handed to bpf_loop doubles what
+	 * the 6.1 verifier walks (the exec program went over its 1M limit).
+	 */
+	__u32 slot;
+#endif
+	int matched_group;
+	__u32 skip; /* rules known not to match (PF_RULE_SKIP_IF_IN) */
+	struct pf_verdict v;
+};
+
 /* Where one subject's path is: buf[off .. PF_PATH_BUF) of its scratch buffer. */
 struct pf_subj {
 	__u32 off;
@@ -161,6 +209,9 @@ struct pf_scratch {
 		char path[2 * PF_EXACT_MAX];
 	} key[2];
 	struct pf_affix_key rev[2]; /* reversed paths, for suffix tries (on demand) */
+#ifdef PF_COMPAT
+	struct pf_exact_key_chunk chunk; /* the chunk of a long value being looked up */
+#endif
 	/*
 	 * Where each subject's path is, and which reversed paths are ready:
 	 * kept in the map value rather than on the stack so that the verifier
@@ -184,7 +235,20 @@ struct pf_scratch {
 	 * in place, so the copy is consistent, and one layout serves both classes.
 	 */
 	struct pf_ruleset rs;
+#ifdef PF_COMPAT
+	struct pf_eval ev;
+#endif
 };
+
+#ifndef PF_COMPAT
+#define pf_eval_scratch(e) ((e)->s)
+#define pf_eval_slot(e)	   0 /* unused: the default build's loops are bpf_loop */
+#else
+#define pf_eval_slot(e) ((e)->slot)
+/* The scratch slot the evaluation lives in (a constant offset back). */
+#define pf_eval_scratch(e)                                                                         \
+	((struct pf_scratch *)((char *)(e) - __builtin_offsetof(struct pf_scratch, ev)))
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -193,11 +257,35 @@ struct {
 	__uint(max_entries, PF_SCRATCH_SLOTS);
 } scratch SEC(".maps");
 
+#ifndef PF_COMPAT
 /* Bit i set: scratch slot i of this CPU is in use. */
+struct pf_scratch_busy {
+	__u32 bits;
+};
+#else
+/* Without compare-and-swap (5.12): per slot, how many claims are under way. */
+struct pf_scratch_busy {
+	__u32 claims[PF_SCRATCH_SLOTS];
+};
+
+/*
+ * The mount namespace each cgroup was anchored to, for kernels without
+ * compare-and-swap: the first insertion wins (BPF_NOEXIST), and every
+ * racing exec copies the winner's into the binding. Removed with the cgroup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(max_entries, 131072);
+} cg_anchor SEC(".maps");
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct pf_scratch_busy);
 	__uint(max_entries, 1);
 } scratch_busy SEC(".maps");
 
@@ -215,63 +303,63 @@ static __always_inline void pf_stat_inc(__u32 which)
 		*v += 1; /* per-CPU: no atomics needed */
 }
 
-/* Claims a free scratch slot of this CPU; returns the slot index or -1. */
-static __always_inline int pf_scratch_claim(__u32 **busy_out)
+/*
+ * Claims a free slot of this CPU in a per-CPU map of PF_SCRATCH_SLOTS
+ * entries, whose busy map is busy_map; returns the slot index or -1.
+ */
+static __always_inline int pf_slot_claim(void *busy_map, struct pf_scratch_busy **busy_out)
 {
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
+	__u32 zero = 0;
+	struct pf_scratch_busy *busy = bpf_map_lookup_elem(busy_map, &zero);
 
 	if (!busy)
 		return -1;
 	*busy_out = busy;
 	for (int i = 0; i < PF_SCRATCH_SLOTS; i++) {
-		__u32 old = *busy;
+#ifndef PF_COMPAT
+		__u32 old = busy->bits;
 
 		if (old & (1u << i))
 			continue;
 		/* Another task preempting us on this CPU may claim concurrently. */
-		if (__sync_val_compare_and_swap(busy, old, old | (1u << i)) == old)
+		if (__sync_val_compare_and_swap(&busy->bits, old, old | (1u << i)) == old)
 			return i;
+#else
+		/*
+		 * The slot is ours when our add made its count 1: a program
+		 * nested on this CPU in between sees 2 and gives up the slot.
+		 * (The add's result unused: an XADD, which 5.10 has.)
+		 */
+		__sync_fetch_and_add(&busy->claims[i], 1);
+		if (*(volatile __u32 *)&busy->claims[i] == 1)
+			return i;
+		__sync_fetch_and_add(&busy->claims[i], -1);
+#endif
 	}
 	return -1;
 }
 
-static __always_inline void pf_scratch_release(__u32 *busy, int slot)
+static __always_inline int pf_scratch_claim(struct pf_scratch_busy **busy_out)
 {
-	__sync_fetch_and_and(busy, ~(1u << slot));
+	return pf_slot_claim(&scratch_busy, busy_out);
 }
 
-struct pf_verdict {
-	bool deny;
-	bool kill; /* Sigkill action: kill the caller as well */
-	__u8 err;  /* errno for Override on -EPERM-capable backends */
-	__u32 ev_flags;
-	__u32 n_policies;
-	struct pf_event_policy policies[PF_EVENT_POLICIES];
-};
-
-/*
- * Everything one exec decision needs, on the stack of the program and
- * handed to bpf_loop callbacks (each callback is verified once, whatever
- * the number of rules).
- */
-struct pf_eval {
-	struct pf_scratch *s;
-	struct task_struct *task;
-	struct pf_view vw;   /* where the task resolves paths from */
-	bool container_view; /* vw is the container's: anchored namespace, its own root */
-	__u32 n_rules;
-	int matched_group;
-	__u32 skip; /* rules known not to match (PF_RULE_SKIP_IF_IN) */
-	struct pf_verdict v;
-};
+static __always_inline void pf_scratch_release(struct pf_scratch_busy *busy, int slot)
+{
+#ifndef PF_COMPAT
+	__sync_fetch_and_and(&busy->bits, ~(1u << slot));
+#else
+	__sync_fetch_and_add(&busy->claims[slot & (PF_SCRATCH_SLOTS - 1)], -1);
+#endif
+}
 
 static long pf_rev_step(__u32 i, void *ctx)
 {
 	struct pf_eval *e = ctx;
-	struct pf_scratch *s = e->s;
-	__u32 subj = e->s->rev_subject & 1;
+	struct pf_scratch *s = pf_eval_scratch(e);
+	__u32 subj = s->rev_subject & 1;
 
-	if (i >= PF_AFFIX_MAX || i >= e->s->subj[subj].len)
+	if (i >= PF_AFFIX_MAX || i >= s->subj[subj].len)
 		return 1;
 	/* Paths end at PF_PATH_BUF, so their reverse is read from the end. */
 	if (subj == PF_SUBJ_CALLER)
@@ -280,6 +368,15 @@ static long pf_rev_step(__u32 i, void *ctx)
 		s->rev[0].path[i] = s->walk[(PF_PATH_BUF - 1 - i) & (PF_PATH_BUF - 1)];
 	return 0;
 }
+
+#ifdef PF_COMPAT
+__noinline int pf_rev_step_global(__u32 i, __u32 slot)
+{
+	struct pf_scratch *s = bpf_map_lookup_elem(&scratch, &slot);
+
+	return s ? pf_rev_step(i, &s->ev) : 1;
+}
+#endif
 
 /*
  * Key = the subject's path (all of it, or the head kept for prefix tries),
@@ -290,10 +387,11 @@ static long pf_rev_step(__u32 i, void *ctx)
  */
 static __always_inline void pf_key_load(struct pf_eval *e, __u32 subj)
 {
-	struct pf_subj *sj = &e->s->subj[subj];
+	struct pf_scratch *s = pf_eval_scratch(e);
+	struct pf_subj *sj = &s->subj[subj];
 	__u32 len = sj->len, n = len <= PF_EXACT_MAX ? len : PF_AFFIX_MAX;
-	char *key = e->s->key[subj].path;
-	const char *src = subj == PF_SUBJ_CALLER ? e->s->caller : e->s->walk;
+	char *key = s->key[subj].path;
+	const char *src = subj == PF_SUBJ_CALLER ? s->caller : s->walk;
 
 	barrier_var(n);
 	if (n > PF_EXACT_MAX)
@@ -305,15 +403,47 @@ static __always_inline void pf_key_load(struct pf_eval *e, __u32 subj)
 		bpf_probe_read_kernel(key + n, PF_EXACT_M - n, pf_zeros);
 	else
 		bpf_probe_read_kernel(key + n, PF_EXACT_MAX - n, pf_zeros);
+#ifdef PF_COMPAT
+	/* the last chunk of a long value reaches past PF_EXACT_MAX (pf_exact_chunks_in) */
+	if (n > PF_EXACT_M)
+		bpf_probe_read_kernel(key + PF_EXACT_MAX,
+				      PF_EXACT_CHUNKS * PF_EXACT_CHUNK - PF_EXACT_MAX, pf_zeros);
+#endif
 }
+
+#ifdef PF_COMPAT
+/* Whether the subject's path, of tier L, is a value of set_id: its chain of chunks. */
+static __always_inline bool pf_exact_chunks_in(struct pf_scratch *s, __u32 subj, __u32 set_id,
+					       __u32 len)
+{
+	struct pf_exact_key_chunk *k = &s->chunk;
+	__u32 link = 0, *next;
+
+	for (__u32 i = 0; i < PF_EXACT_CHUNKS; i++) {
+		if (i * PF_EXACT_CHUNK >= len)
+			break;
+		k->set_id = set_id;
+		k->len = len;
+		k->link = link;
+		/* zero past the path: pf_key_load() cleared the key to the end of the last chunk */
+		bpf_probe_read_kernel(k->part, PF_EXACT_CHUNK,
+				      s->key[subj & 1].path + i * PF_EXACT_CHUNK);
+		next = bpf_map_lookup_elem(&exact_l, k);
+		if (!next)
+			return false;
+		link = *next;
+	}
+	return true;
+}
+#endif
 
 /* Whether the subject's path is in the condition's value set. */
 static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_cond *c)
 {
+	struct pf_scratch *s = pf_eval_scratch(e);
 	__u32 subj = c->subject == PF_SUBJ_CALLER ? PF_SUBJ_CALLER : PF_SUBJ_EXEC_PATH;
-	__u32 len = e->s->subj[subj].len;
+	__u32 len = s->subj[subj].len;
 	__u32 n = len < PF_AFFIX_MAX ? len : PF_AFFIX_MAX;
-	struct pf_scratch *s = e->s;
 	void *key = &s->key[subj];
 	struct pf_affix_key *rev = &s->rev[subj];
 
@@ -330,17 +460,21 @@ static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_co
 			return bpf_map_lookup_elem(&exact_s, key);
 		if (tier == PF_TIER_M)
 			return bpf_map_lookup_elem(&exact_m, key);
+#ifndef PF_COMPAT
 		return bpf_map_lookup_elem(&exact_l, key);
+#else
+		return pf_exact_chunks_in(s, subj, c->set_id, len);
+#endif
 	}
 	case PF_MATCH_PREFIX:
 		s->key[subj].w0 = 32 + 8 * n;
 		s->key[subj].w1 = bpf_htonl(c->set_id);
 		return bpf_map_lookup_elem(&prefix_trie, key) != NULL;
 	case PF_MATCH_SUFFIX:
-		if (!(e->s->rev_ready & (1u << subj))) {
-			e->s->rev_subject = subj;
-			bpf_loop(PF_AFFIX_MAX, pf_rev_step, e, 0);
-			e->s->rev_ready |= 1u << subj;
+		if (!(s->rev_ready & (1u << subj))) {
+			s->rev_subject = subj;
+			pf_loop_global(PF_AFFIX_MAX, pf_rev_step, e, pf_eval_slot(e));
+			s->rev_ready |= 1u << subj;
 		}
 		rev->prefixlen = 32 + 8 * n;
 		rev->set_id_be = bpf_htonl(c->set_id);
@@ -358,11 +492,12 @@ static __always_inline bool pf_path_in_set(struct pf_eval *e, const struct pf_co
  */
 static __always_inline void pf_caller_resolve(struct pf_eval *e)
 {
-	struct pf_subj *sj = &e->s->subj[PF_SUBJ_CALLER];
+	struct pf_scratch *s = pf_eval_scratch(e);
+	struct pf_subj *sj = &s->subj[PF_SUBJ_CALLER];
 	/* a local: CO-RE reads must start from kernel types, not from our struct */
 	struct task_struct *task = e->task;
-	struct mm_struct *mm = task->mm;
-	struct file *exe = mm ? mm->exe_file : NULL;
+	struct mm_struct *mm = pf_kread(task, mm);
+	struct file *exe = mm ? pf_kread(mm, exe_file) : NULL;
 	__u32 off = PF_PATH_BUF;
 	bool foreign, pseudo;
 
@@ -370,7 +505,8 @@ static __always_inline void pf_caller_resolve(struct pf_eval *e)
 		sj->state = PF_SUBJECT_NONE;
 		return;
 	}
-	if (pf_resolve_path(exe, &e->vw, e->s->caller, &off, &foreign, &pseudo) != PF_PATH_OK) {
+	if (pf_resolve_path(exe, &e->vw, s->caller, pf_eval_slot(e), &off, &foreign, &pseudo) !=
+	    PF_PATH_OK) {
 		sj->state = PF_SUBJECT_FAILED;
 		pf_stat_inc(PF_STAT_PATH_FAILED);
 		e->v.ev_flags |= PF_EV_PATH_FAILED;
@@ -409,10 +545,11 @@ static __always_inline bool pf_subject_unusable(const struct pf_subj *sj, const 
 /* Only for usable subjects (see pf_subject_unusable). */
 static __always_inline bool pf_cond_holds(struct pf_eval *e, const struct pf_cond *c)
 {
+	struct pf_scratch *s = pf_eval_scratch(e);
 	struct pf_subj *sj;
 
 	/* resolved before the rules when the ruleset has caller conditions (PF_RS_CALLER) */
-	sj = &e->s->subj[c->subject == PF_SUBJ_CALLER ? PF_SUBJ_CALLER : PF_SUBJ_EXEC_PATH];
+	sj = &s->subj[c->subject == PF_SUBJ_CALLER ? PF_SUBJ_CALLER : PF_SUBJ_EXEC_PATH];
 	if (sj->state == PF_SUBJECT_NONE)
 		return !!c->negate;
 	return pf_path_in_set(e, c) != !!c->negate;
@@ -466,25 +603,25 @@ static __always_inline void pf_verdict_apply(struct pf_verdict *v, __u32 policy_
 static long pf_rule_step(__u32 i, void *ctx)
 {
 	struct pf_eval *e = ctx;
+	struct pf_scratch *s = pf_eval_scratch(e);
 	const struct pf_rule *r;
 
 	if (i >= e->n_rules || i >= PF_MAX_RULES)
 		return 1;
-	r = &e->s->rs.rules[i];
+	r = &s->rs.rules[i];
 	if (e->skip & (1u << i))
 		return 0;
 	if (r->flags & PF_RULE_SKIP_IF_IN) {
 		/* A file in every allowlist of the workload: none of them can match. */
-		if (e->s->subj[PF_SUBJ_EXEC_PATH].state == PF_SUBJECT_OK &&
+		if (s->subj[PF_SUBJ_EXEC_PATH].state == PF_SUBJECT_OK &&
 		    pf_path_in_set(e, &r->conds[0]))
 			e->skip = r->skip_mask;
 		return 0;
 	}
 	if (r->group == e->matched_group)
 		return 0; /* Tetragon: the first matching selector of a policy acts */
-	if (pf_subject_unusable(&e->s->subj[PF_SUBJ_EXEC_PATH], r) ||
-	    ((e->s->rs.flags & PF_RS_CALLER) &&
-	     pf_subject_unusable(&e->s->subj[PF_SUBJ_CALLER], r))) {
+	if (pf_subject_unusable(&s->subj[PF_SUBJ_EXEC_PATH], r) ||
+	    ((s->rs.flags & PF_RS_CALLER) && pf_subject_unusable(&s->subj[PF_SUBJ_CALLER], r))) {
 		/*
 		 * Fail closed: what cannot be checked is denied by every
 		 * enforcing policy, whatever the order of its selectors; a
@@ -505,11 +642,26 @@ static long pf_rule_step(__u32 i, void *ctx)
 	return 0;
 }
 
+#ifdef PF_COMPAT
+/*
+ * The rule step as a global function, verified once on its own whatever
+ * the caller's state; 5.10 passes a global function scalars only, so it
+ * finds the evaluation by scratch slot.
+ */
+__noinline int pf_rule_step_global(__u32 i, __u32 slot)
+{
+	struct pf_scratch *s = bpf_map_lookup_elem(&scratch, &slot);
+
+	return s ? pf_rule_step(i, &s->ev) : 1;
+}
+#endif
+
 static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 wl_id)
 {
 	struct pf_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 len = e->s->subj[PF_SUBJ_EXEC_PATH].len;
+	struct pf_scratch *s = pf_eval_scratch(e);
+	__u32 len = s->subj[PF_SUBJ_EXEC_PATH].len;
 
 	if (!ev) {
 		pf_stat_inc(PF_STAT_EVENTS_LOST);
@@ -528,7 +680,7 @@ static __always_inline void pf_emit_event(struct pf_eval *e, __u64 cgid, __u32 w
 		len = PF_PATH_BUF - 1;
 	ev->path_len = len;
 	bpf_probe_read_kernel(ev->path, len,
-			      e->s->walk + (e->s->subj[PF_SUBJ_EXEC_PATH].off & (PF_PATH_BUF - 1)));
+			      s->walk + (s->subj[PF_SUBJ_EXEC_PATH].off & (PF_PATH_BUF - 1)));
 	ev->path[len & (PF_PATH_BUF - 1)] = 0;
 	bpf_ringbuf_submit(ev, 0);
 }
@@ -565,8 +717,7 @@ struct pf_cg_search {
 static long pf_cg_search_step(__u32 i, void *ctx)
 {
 	struct pf_cg_search *cs = ctx;
-	__u64 id =
-	    bpf_get_current_ancestor_cgroup_id(i + 1); /* level 0, the root, is never bound */
+	__u64 id = pf_current_ancestor_cgroup_id(i + 1); /* level 0, the root, is never bound */
 	struct pf_cg_binding *b;
 
 	if (!id || id == cs->self)
@@ -578,20 +729,37 @@ static long pf_cg_search_step(__u32 i, void *ctx)
 	return 0;
 }
 
+#ifdef PF_COMPAT
+/* The search as a global function (compat.bpf.h): verified once on its own. */
+__noinline __u64 pf_cg_search_global(__u64 self)
+{
+	struct pf_cg_search cs = {.self = self};
+
+	pf_loop(PF_MAX_CG_LEVELS, pf_cg_search_step, &cs);
+	return cs.found;
+}
+#endif
+
 /*
  * Where a cgroup's own binding is missing (it could not be written) or
  * names a workload without rules (a descendant user space did not rebind
  * when its workload was replaced), the nearest bound ancestor's binding
  * applies: a cgroup under a bound cgroup is never unenforced.
  */
-static __always_inline struct pf_cg_binding *pf_cg_nearest_bound(__u64 cgid)
+static __always_inline struct pf_cg_binding *pf_cg_nearest_bound(__u64 cgid, __u64 *bound_cg)
 {
+#ifndef PF_COMPAT
 	struct pf_cg_search cs = {.self = cgid};
 
 	bpf_loop(PF_MAX_CG_LEVELS, pf_cg_search_step, &cs, 0);
+#else
+	struct pf_cg_search cs = {.found = pf_cg_search_global(cgid)};
+#endif
 	if (!cs.found)
 		return NULL;
 	pf_stat_inc(PF_STAT_CG_ANCESTOR);
+	if (bound_cg)
+		*bound_cg = cs.found;
 	return bpf_map_lookup_elem(&cg_workload, &cs.found);
 }
 
@@ -606,14 +774,41 @@ static __always_inline bool pf_cg_overflowed(void)
 }
 
 /*
+ * Anchors the binding to mount namespace `id` unless another exec did
+ * first: returns the earlier anchor, or 0 when this call set it.
+ */
+static __always_inline __u64 pf_anchor_claim(struct pf_cg_binding *b, __u64 cgid, __u64 id)
+{
+#ifndef PF_COMPAT
+	return __sync_val_compare_and_swap(&b->mntns_id, 0, id);
+#else
+	__u64 *won;
+
+	if (!bpf_map_update_elem(&cg_anchor, &cgid, &id, BPF_NOEXIST)) {
+		b->mntns_id = id;
+		return 0;
+	}
+	won = bpf_map_lookup_elem(&cg_anchor, &cgid);
+	if (!won) {
+		/* cg_anchor full: no anchor to compare with, so not the container's view */
+		pf_stat_inc(PF_STAT_CG_FULL);
+		return ~0ULL;
+	}
+	b->mntns_id = *won; /* every racer writes the same: the winner's */
+	return *won;
+#endif
+}
+
+/*
  * Whether the task sees the container's view: its mount namespace is the
  * one the cgroup is anchored to (the first exec in the cgroup anchors it,
  * after the hint user space gave for cgroups bound while running) and its
  * root is that namespace's own. Without may_anchor (the exec of a pseudo
  * file, which names nothing in any view) a cgroup not anchored yet stays so.
  */
-static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const struct pf_view *vw,
-						 bool may_anchor, bool *anchored)
+static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, __u64 cgid,
+						 const struct pf_view *vw, bool may_anchor,
+						 bool *anchored)
 {
 	struct mnt_namespace *ns = vw->ns; /* CO-RE reads start from a kernel type */
 	__u64 id, anchor;
@@ -626,10 +821,10 @@ static __always_inline bool pf_view_is_container(struct pf_cg_binding *b, const 
 	if (!anchor && !may_anchor)
 		return true; /* nothing to compare with yet */
 	if (!anchor) {
-		if (b->mntns_inum && b->mntns_inum != ns->ns.inum)
+		if (b->mntns_inum && b->mntns_inum != pf_kread(ns, ns.inum))
 			return false;
 		/* Two first execs may race: whichever anchors first, both compare with it. */
-		anchor = __sync_val_compare_and_swap(&b->mntns_id, 0, id);
+		anchor = pf_anchor_claim(b, cgid, id);
 		if (!anchor) {
 			anchor = id;
 			*anchored = true;
@@ -658,7 +853,7 @@ static __always_inline bool pf_runtime_exec(const struct pf_cg_binding *b, const
 		return false;
 	if (!pseudo && !pf_file_on_detached_mount(file))
 		return false;
-	return ns && ns->ns.inum == pf_node_mntns_inum;
+	return ns && pf_kread(ns, ns.inum) == pf_node_mntns_inum;
 }
 
 #include "learn.bpf.h"
@@ -670,11 +865,18 @@ static __always_inline bool pf_runtime_exec(const struct pf_cg_binding *b, const
  */
 static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct pf_verdict *v)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = pf_current_task();
 	__u64 cgid = bpf_get_current_cgroup_id();
-	struct pf_eval e = {.matched_group = -1, .task = task};
+#ifndef PF_COMPAT
+	struct pf_eval ev = {.matched_group = -1, .task = task}, *e = &ev;
+#else
+	struct pf_eval *e;
+#endif
+	struct pf_scratch *s;
 	struct pf_cg_binding *b, *anc;
-	__u32 wl_id, *busy = NULL, slot_key, off = PF_PATH_BUF;
+	struct pf_scratch_busy *busy = NULL;
+	__u64 bound_cg = cgid, anc_cg; /* whose binding b is */
+	__u32 wl_id, slot_key, off = PF_PATH_BUF;
 	int slot, status;
 	bool foreign, pseudo, anchored;
 
@@ -683,7 +885,7 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	if (!b) {
 		if (!pf_cg_overflowed())
 			return false;
-		b = pf_cg_nearest_bound(cgid);
+		b = pf_cg_nearest_bound(cgid, &bound_cg);
 		if (!b)
 			return false;
 	}
@@ -699,29 +901,40 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 		return true;
 	}
 	slot_key = slot;
-	e.s = bpf_map_lookup_elem(&scratch, &slot_key);
-	if (!e.s)
-		goto out;
-	if (!pf_load_ruleset(wl_id, e.s)) {
+	s = bpf_map_lookup_elem(&scratch, &slot_key);
+	if (!s) {
+		pf_scratch_release(busy, slot);
+		return false; /* cannot happen: slot < PF_SCRATCH_SLOTS */
+	}
+#ifndef PF_COMPAT
+	e->s = s;
+#else
+	e = &s->ev;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->matched_group = -1;
+	e->task = task;
+	e->slot = slot_key;
+#endif
+	if (!pf_load_ruleset(wl_id, s)) {
 		pf_stat_inc(PF_STAT_NO_RULESET);
-		anc = pf_cg_nearest_bound(cgid);
-		if (!anc || !pf_load_ruleset(anc->wl_id, e.s)) {
+		anc = pf_cg_nearest_bound(cgid, &anc_cg);
+		if (!anc || !pf_load_ruleset(anc->wl_id, s)) {
 			/* Bound, but no rules anywhere: deny rather than guess. */
-			e.s->rs.n_rules = 0;
-			e.s->rs.learn_id = 0;
-			e.v.deny = true;
-			e.v.err = 1; /* EPERM */
-			e.v.ev_flags |= PF_EV_NO_RULES;
+			s->rs.n_rules = 0;
+			s->rs.learn_id = 0;
+			e->v.deny = true;
+			e->v.err = 1; /* EPERM */
+			e->v.ev_flags |= PF_EV_NO_RULES;
 		}
 		/* The cgroup's own anchor, if it has one, still says what its view is. */
 	}
-	e.n_rules = e.s->rs.n_rules < PF_MAX_RULES ? e.s->rs.n_rules : PF_MAX_RULES;
+	e->n_rules = s->rs.n_rules < PF_MAX_RULES ? s->rs.n_rules : PF_MAX_RULES;
 
-	pf_view_load(task, &e.vw);
-	e.s->subj[PF_SUBJ_CALLER].state = PF_SUBJECT_UNRESOLVED;
-	e.s->rev_ready = 0;
-	status = pf_resolve_path(file, &e.vw, e.s->walk, &off, &foreign, &pseudo);
-	if (pf_runtime_exec(b, &e.vw, file, status, pseudo)) {
+	pf_view_load(task, &e->vw);
+	s->subj[PF_SUBJ_CALLER].state = PF_SUBJECT_UNRESOLVED;
+	s->rev_ready = 0;
+	status = pf_resolve_path(file, &e->vw, s->walk, slot_key, &off, &foreign, &pseudo);
+	if (pf_runtime_exec(b, &e->vw, file, status, pseudo)) {
 		pf_stat_inc(PF_STAT_RUNTIME_EXEC);
 		goto out;
 	}
@@ -730,57 +943,57 @@ static __always_inline bool pf_decide_exec(struct file *file, bool kills, struct
 	 * the view nor anchors it: a runtime may exec one from the node's own
 	 * namespace in the container's cgroup before the container's first exec.
 	 */
-	e.container_view = pf_view_is_container(b, &e.vw, !pseudo, &anchored);
-	if (anchored && e.container_view && (b->flags & PF_CG_SANDBOX)) {
+	e->container_view = pf_view_is_container(b, bound_cg, &e->vw, !pseudo, &anchored);
+	if (anchored && e->container_view && (b->flags & PF_CG_SANDBOX)) {
 		/* The sandbox's start: the one exec that anchored its cgroup. */
 		pf_stat_inc(PF_STAT_SANDBOX_START);
 		goto out;
 	}
 	if (off > PF_PATH_BUF)
 		off = PF_PATH_BUF;
-	e.s->subj[PF_SUBJ_EXEC_PATH].off = off;
-	e.s->subj[PF_SUBJ_EXEC_PATH].len = PF_PATH_BUF - off;
-	e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_OK;
-	e.s->subj[PF_SUBJ_EXEC_PATH].pseudo = pseudo;
+	s->subj[PF_SUBJ_EXEC_PATH].off = off;
+	s->subj[PF_SUBJ_EXEC_PATH].len = PF_PATH_BUF - off;
+	s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_OK;
+	s->subj[PF_SUBJ_EXEC_PATH].pseudo = pseudo;
 	if (status != PF_PATH_OK) {
-		e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FAILED;
-		e.v.ev_flags |= PF_EV_PATH_FAILED;
+		s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FAILED;
+		e->v.ev_flags |= PF_EV_PATH_FAILED;
 		pf_stat_inc(PF_STAT_PATH_FAILED);
 	} else if (PF_PATH_BUF - off > PF_EXACT_MAX) {
-		e.v.ev_flags |= PF_EV_PATH_LONG;
+		e->v.ev_flags |= PF_EV_PATH_LONG;
 		pf_stat_inc(PF_STAT_PATH_LONG);
 	}
-	if (status == PF_PATH_OK && !pseudo && (foreign || !e.container_view)) {
-		e.s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FOREIGN;
-		e.v.ev_flags |= PF_EV_FOREIGN_VIEW;
+	if (status == PF_PATH_OK && !pseudo && (foreign || !e->container_view)) {
+		s->subj[PF_SUBJ_EXEC_PATH].state = PF_SUBJECT_FOREIGN;
+		e->v.ev_flags |= PF_EV_FOREIGN_VIEW;
 		pf_stat_inc(PF_STAT_FOREIGN_VIEW);
 	}
 
-	pf_key_load(&e, PF_SUBJ_EXEC_PATH);
-	if ((e.n_rules && (e.s->rs.flags & PF_RS_CALLER)) || e.s->rs.learn_id)
-		pf_caller_resolve(&e);
-	bpf_loop(PF_MAX_RULES, pf_rule_step, &e, 0);
-	if (e.v.deny)
-		e.v.ev_flags |= PF_EV_BLOCKED | (kills || e.v.kill ? PF_EV_KILLED : 0);
-	if (e.v.n_policies || e.v.deny)
-		pf_emit_event(&e, cgid, wl_id);
-	if (e.v.deny)
+	pf_key_load(e, PF_SUBJ_EXEC_PATH);
+	if ((e->n_rules && (s->rs.flags & PF_RS_CALLER)) || s->rs.learn_id)
+		pf_caller_resolve(e);
+	pf_loop_global(PF_MAX_RULES, pf_rule_step, e, slot_key);
+	if (e->v.deny)
+		e->v.ev_flags |= PF_EV_BLOCKED | (kills || e->v.kill ? PF_EV_KILLED : 0);
+	if (e->v.n_policies || e->v.deny)
+		pf_emit_event(e, cgid, wl_id);
+	if (e->v.deny)
 		pf_stat_inc(PF_STAT_BLOCKED);
-	else if (e.v.n_policies)
+	else if (e->v.n_policies)
 		pf_stat_inc(PF_STAT_REPORTED);
 	/*
 	 * The verdict is copied out before learning, so that nothing of it is
 	 * live across pf_learn() and the verifier sees one state there, not
 	 * one per combination of verdicts.
 	 */
-	*v = e.v;
-	if (!v->deny && e.s->rs.learn_id)
-		pf_learn(&e, cgid, anchored);
+	*v = e->v;
+	if (!v->deny && s->rs.learn_id)
+		pf_learn(e, cgid, anchored);
 	pf_scratch_release(busy, slot);
 	return v->deny;
 out:
 	pf_scratch_release(busy, slot);
-	*v = e.v;
+	*v = e->v;
 	return v->deny;
 }
 

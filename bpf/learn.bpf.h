@@ -50,7 +50,7 @@ struct {
 static long pf_learn_hash_step(__u32 i, void *ctx)
 {
 	struct pf_eval *e = ctx;
-	struct pf_scratch *s = e->s;
+	struct pf_scratch *s = pf_eval_scratch(e);
 	__u32 subj = s->hash_subject & 1, w;
 
 	if (i >= s->hash_words || i >= PF_EXACT_MAX / 4)
@@ -60,20 +60,29 @@ static long pf_learn_hash_step(__u32 i, void *ctx)
 	return 0;
 }
 
+#ifdef PF_COMPAT
+__noinline int pf_learn_hash_step_global(__u32 i, __u32 slot)
+{
+	struct pf_scratch *s = bpf_map_lookup_elem(&scratch, &slot);
+
+	return s ? pf_learn_hash_step(i, &s->ev) : 1;
+}
+#endif
+
 /*
  * The hash of a subject's path, as pf_key_load() laid it out: the whole
  * path up to PF_EXACT_MAX bytes, else its first PF_AFFIX_MAX; its length last.
  */
 static __always_inline __u64 pf_learn_hash(struct pf_eval *e, __u32 subj)
 {
-	struct pf_scratch *s = e->s;
+	struct pf_scratch *s = pf_eval_scratch(e);
 	__u32 len = s->subj[subj & 1].len;
 	__u32 n = len <= PF_EXACT_MAX ? len : PF_AFFIX_MAX;
 
 	s->hash = PF_FNV_OFFSET;
 	s->hash_subject = subj;
 	s->hash_words = (n + 3) / 4;
-	bpf_loop(PF_EXACT_MAX / 4, pf_learn_hash_step, e, 0);
+	pf_loop_global(PF_EXACT_MAX / 4, pf_learn_hash_step, e, pf_eval_slot(e));
 	return (s->hash ^ len) * PF_FNV_PRIME;
 }
 
@@ -128,7 +137,7 @@ static __always_inline __u32 pf_learn_copy(struct pf_scratch *s, __u32 subj, cha
 static __always_inline bool pf_learn_emit(struct pf_eval *e, __u64 cgid)
 {
 	struct pf_learn_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	struct pf_scratch *s = e->s;
+	struct pf_scratch *s = pf_eval_scratch(e);
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!ev)
@@ -196,7 +205,7 @@ static __always_inline void pf_learn_forget(struct pf_learn_key *k)
  */
 static __always_inline void pf_learn(struct pf_eval *e, __u64 cgid, bool anchored)
 {
-	struct pf_scratch *s = e->s;
+	struct pf_scratch *s = pf_eval_scratch(e);
 	struct pf_subj *exec = &s->subj[PF_SUBJ_EXEC_PATH], *caller = &s->subj[PF_SUBJ_CALLER];
 	struct pf_learn_key *k = &s->learn_key;
 

@@ -153,9 +153,35 @@ static long pf_net_member_step(__u32 i, void *ctx)
  * prefix length the workload's sets use (at most 33 for IPv4, 129 for IPv6,
  * 17 for ports; a handful in practice), whatever the node holds.
  */
+#ifdef PF_COMPAT
+/*
+ * The compat build's membership test: a global function (compat.bpf.h),
+ * verified once on its own, taking the test as scalars.
+ */
+__noinline int pf_net_member_global(__u64 set_kind, __u64 lens, __u64 value01, __u64 value23)
+{
+	struct pf_net_member m = {};
+
+	m.k.set_id = (__u32)set_kind;
+	m.k.kind = set_kind >> 32;
+	m.lens = lens;
+	__builtin_memcpy(&m.value[0], &value01, sizeof(value01));
+	__builtin_memcpy(&m.value[2], &value23, sizeof(value23));
+	pf_loop(64, pf_net_member_step, &m);
+	return m.found;
+}
+#endif
+
 static __always_inline bool pf_net_member_of(struct pf_net_member *m, __u32 set_id, __u8 kind,
 					     __u64 lens)
 {
+#ifdef PF_COMPAT
+	__u64 value01, value23;
+
+	__builtin_memcpy(&value01, &m->value[0], sizeof(value01));
+	__builtin_memcpy(&value23, &m->value[2], sizeof(value23));
+	return pf_net_member_global(set_id | (__u64)kind << 32, lens, value01, value23);
+#endif
 	m->k.set_id = set_id;
 	m->k.kind = kind;
 	m->lens = lens;
@@ -166,7 +192,7 @@ static __always_inline bool pf_net_member_of(struct pf_net_member *m, __u32 set_
 	 */
 	if (pf_net_member_step(0, m) || !m->lens)
 		return m->found;
-	bpf_loop(64, pf_net_member_step, m, 0);
+	pf_loop(64, pf_net_member_step, m);
 	return m->found;
 }
 
@@ -184,8 +210,6 @@ static __always_inline __u32 pf_is_zero(__u32 x)
 static __always_inline bool pf_net_addr_in(const struct pf_net_call *c,
 					   const struct pf_net_ruleset *nrs, __u32 set_id)
 {
-	struct pf_net_member m = {};
-
 	if (set_id & PF_NET_INLINE) {
 		/* IPv4 CIDRs only: no IPv6 address is in them */
 		__u32 hits = 0;
@@ -197,6 +221,9 @@ static __always_inline bool pf_net_addr_in(const struct pf_net_call *c,
 		return hits & set_id;
 	}
 
+	/* only a set's test needs the member (zero-filled: the key is hashed whole) */
+	struct pf_net_member m = {};
+
 	__builtin_memcpy(m.value, c->addr, sizeof(m.value));
 	if (c->family == PF_NET_INET)
 		return pf_net_member_of(&m, set_id, PF_NET_KEY_V4, nrs->v4_lens);
@@ -206,8 +233,6 @@ static __always_inline bool pf_net_addr_in(const struct pf_net_call *c,
 static __always_inline bool pf_net_port_in(const struct pf_net_call *c,
 					   const struct pf_net_ruleset *nrs, __u32 set_id)
 {
-	struct pf_net_member m = {};
-
 	if (set_id & PF_NET_INLINE) {
 		__s32 port = bpf_ntohs(c->port_be);
 		__u32 hits = 0;
@@ -220,6 +245,8 @@ static __always_inline bool pf_net_port_in(const struct pf_net_call *c,
 				<< i;
 		return hits & set_id;
 	}
+
+	struct pf_net_member m = {};
 
 	/* the port's 16 bits are the first of the word, as in the key */
 	m.value[0] = c->port_be;
@@ -288,7 +315,7 @@ static __always_inline struct pf_net_ruleset *pf_net_rules(__u64 cgid, __u32 *wl
 	if (!b) {
 		if (!pf_cg_overflowed())
 			return NULL;
-		b = pf_cg_nearest_bound(cgid);
+		b = pf_cg_nearest_bound(cgid, NULL);
 		if (!b)
 			return NULL;
 	}
@@ -306,7 +333,7 @@ static __always_inline struct pf_net_ruleset *pf_net_rules(__u64 cgid, __u32 *wl
 		*learn_id = rs->learn_id;
 		return NULL;
 	}
-	b = pf_cg_nearest_bound(cgid);
+	b = pf_cg_nearest_bound(cgid, NULL);
 	if (b) {
 		wl_id = b->wl_id;
 		*wl_out = wl_id;
@@ -333,21 +360,97 @@ struct pf_net_eval {
 	struct pf_verdict v;
 };
 
-/* Evaluates rule i (a bpf_loop callback): first match per group, groups independent. */
+/* Evaluates rule i: first match per group, groups independent. Returns 1 to stop. */
+static __always_inline long pf_net_rule_eval(__u32 i, const struct pf_net_ruleset *nrs,
+					     const struct pf_net_call *c, int *matched_group,
+					     struct pf_verdict *v)
+{
+	const struct pf_net_rule *r;
+
+	if (i >= nrs->n_rules || i >= PF_NET_MAX_RULES)
+		return 1;
+	r = &nrs->rules[i];
+	if (r->group == *matched_group || !pf_net_rule_holds(r, nrs, c))
+		return 0;
+	*matched_group = r->group;
+	pf_verdict_apply(v, r->policy_id, r->actions, r->flags, r->err);
+	return 0;
+}
+
+/* A bpf_loop callback. */
 static long pf_net_rule_step(__u32 i, void *ctx)
 {
 	struct pf_net_eval *e = ctx;
-	const struct pf_net_rule *r;
 
-	if (i >= e->nrs->n_rules || i >= PF_NET_MAX_RULES)
-		return 1;
-	r = &e->nrs->rules[i];
-	if (r->group == e->matched_group || !pf_net_rule_holds(r, e->nrs, &e->c))
-		return 0;
-	e->matched_group = r->group;
-	pf_verdict_apply(&e->v, r->policy_id, r->actions, r->flags, r->err);
-	return 0;
+	return pf_net_rule_eval(i, e->nrs, &e->c, &e->matched_group, &e->v);
 }
+
+#ifdef PF_COMPAT
+/*
+ * The compat build's rule loop: a global step (compat.bpf.h) reaches only
+ * map values it looks up itself, so the call, a copy of the ruleset (never
+ * a mix of two versions of it) and the verdict live in a per-CPU frame.
+ */
+struct pf_net_frame {
+	struct pf_net_call c;
+	int matched_group;
+	struct pf_net_ruleset nrs;
+	struct pf_verdict v;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pf_net_frame);
+	__uint(max_entries, PF_SCRATCH_SLOTS);
+} net_frames SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pf_scratch_busy);
+	__uint(max_entries, 1);
+} net_frames_busy SEC(".maps");
+
+__noinline int pf_net_rule_step_global(__u32 i, __u32 slot)
+{
+	struct pf_net_frame *f = bpf_map_lookup_elem(&net_frames, &slot);
+
+	return f ? pf_net_rule_eval(i, &f->nrs, &f->c, &f->matched_group, &f->v) : 1;
+}
+
+static __always_inline void pf_net_rules_run(struct pf_net_eval *e)
+{
+	struct pf_scratch_busy *busy = NULL;
+	struct pf_net_frame *f;
+	int slot = pf_slot_claim(&net_frames_busy, &busy);
+	__u32 key = slot;
+
+	f = slot < 0 ? NULL : bpf_map_lookup_elem(&net_frames, &key);
+	if (!f) {
+		/* nested too deep on this CPU to evaluate: fail closed */
+		pf_stat_inc(PF_STAT_SCRATCH_BUSY);
+		e->v.deny = true;
+		e->v.err = 1; /* EPERM */
+		if (slot >= 0)
+			pf_scratch_release(busy, slot);
+		return;
+	}
+	f->c = e->c;
+	f->matched_group = -1;
+	__builtin_memset(&f->v, 0, sizeof(f->v));
+	bpf_probe_read_kernel(&f->nrs, sizeof(f->nrs), e->nrs);
+	pf_loop_global(PF_NET_MAX_RULES, pf_net_rule_step, e, key);
+	e->v = f->v;
+	pf_scratch_release(busy, slot);
+}
+#else
+static __always_inline void pf_net_rules_run(struct pf_net_eval *e)
+{
+	/* as many iterations as rules: each is an indirect call */
+	bpf_loop(e->nrs->n_rules, pf_net_rule_step, e, 0);
+}
+#endif
 
 /*
  * Learning (learn.bpf.h): each distinct destination (address, port,
@@ -415,8 +518,7 @@ static __always_inline int pf_decide_net(struct pf_net_eval *e)
 			return 1;
 		e->v.deny = true;
 	} else {
-		/* as many iterations as rules: each is an indirect call */
-		bpf_loop(e->nrs->n_rules, pf_net_rule_step, e, 0);
+		pf_net_rules_run(e);
 	}
 	if (e->v.deny) {
 		/* Sigkill: the agent kills the caller when it reads the event */
@@ -434,7 +536,7 @@ static __always_inline int pf_decide_net(struct pf_net_eval *e)
 	}
 	/* Override's argError (cgroup programs may choose the errno since 5.18). */
 	if (e->v.err && e->v.err != 1)
-		bpf_set_retval(-(int)e->v.err);
+		pf_set_retval(-(int)e->v.err);
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "podfence/abi.h"
+#include "compat.bpf.h"
 
 #define PF_NAME_MAX 255
 /* Slack after the path so that (offset, length) pairs bounded separately are safe to the verifier.
@@ -57,12 +58,38 @@ struct pf_walk {
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
 	struct mnt_namespace *ns;
+#ifndef PF_COMPAT
 	char *buf;
+#endif
 	__u32 off;
 	__u32 status;
 	__u32 done;    /* reached a root: the path is complete */
 	__u32 foreign; /* crossed a mount of another namespace, or never met the root */
 };
+
+#ifndef PF_COMPAT
+#define pf_walk_buf(w) ((w)->buf)
+#else
+/*
+ * The compat build walks with a global step (compat.bpf.h), which finds the
+ * walk by scratch slot: the walk and the path it writes live in a per-CPU
+ * frame, and the path is copied to the caller's buffer at the end.
+ */
+struct pf_walk_frame {
+	struct pf_walk w;
+	char buf[PF_WALK_BUF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pf_walk_frame);
+	__uint(max_entries, PF_SCRATCH_SLOTS);
+} walk_frames SEC(".maps");
+
+#define pf_walk_buf(w)                                                                             \
+	(((struct pf_walk_frame *)((char *)(w) - __builtin_offsetof(struct pf_walk_frame, w)))->buf)
+#endif
 
 static __always_inline struct mount *pf_real_mount(struct vfsmount *vfsmnt)
 {
@@ -93,9 +120,12 @@ struct mnt_namespace___nsid {
  */
 static __always_inline __u64 pf_mntns_id(struct mnt_namespace *ns)
 {
-	if (bpf_core_field_exists(((struct mnt_namespace___seq *)0)->seq))
-		return ((struct mnt_namespace___seq *)ns)->seq;
-	return ((struct mnt_namespace___nsid *)ns)->ns.ns_id;
+	struct mnt_namespace___seq *old = (void *)ns;
+	struct mnt_namespace___nsid *new = (void *)ns;
+
+	if (bpf_core_field_exists(old->seq))
+		return pf_kread(old, seq);
+	return pf_kread(new, ns.ns_id);
 }
 
 /*
@@ -107,25 +137,25 @@ static __always_inline __u64 pf_mntns_id(struct mnt_namespace *ns)
 static __always_inline void pf_view_load(struct task_struct *task, struct pf_view *vw)
 {
 	/* Locals: CO-RE reads must start from kernel types, not from our struct. */
-	struct mnt_namespace *ns = task->nsproxy->mnt_ns;
-	struct dentry *root_dentry = task->fs->root.dentry;
-	struct vfsmount *root_mnt = task->fs->root.mnt;
+	struct mnt_namespace *ns = pf_kread(task, nsproxy, mnt_ns);
+	struct dentry *root_dentry = pf_kread(task, fs, root.dentry);
+	struct vfsmount *root_mnt = pf_kread(task, fs, root.mnt);
 	struct mount *rmnt, *nsroot;
 
 	vw->ns = ns;
 	vw->root_dentry = root_dentry;
 	vw->root_mnt = root_mnt;
 	vw->root_is_ns_root = false;
-	if (!ns || root_dentry != root_mnt->mnt_root)
+	if (!ns || root_dentry != pf_kread(root_mnt, mnt_root))
 		return;
-	nsroot = ns->root;
+	nsroot = pf_kread(ns, root);
 	if (&nsroot->mnt == root_mnt) {
 		vw->root_is_ns_root = true;
 		return;
 	}
 	rmnt = pf_real_mount(root_mnt);
 	vw->root_is_ns_root = BPF_CORE_READ(rmnt, mnt_parent) == nsroot &&
-			      BPF_CORE_READ(rmnt, mnt_mountpoint) == nsroot->mnt.mnt_root;
+			      BPF_CORE_READ(rmnt, mnt_mountpoint) == pf_kread(nsroot, mnt.mnt_root);
 }
 
 /* Prepends `len` bytes of `src` (kernel memory) to the path. */
@@ -140,7 +170,7 @@ static __always_inline int pf_walk_prepend(struct pf_walk *w, const void *src, _
 	off -= len;
 	off &= PF_PATH_BUF - 1; /* proven < PF_PATH_BUF; len <= PF_NAME_MAX fits the slack */
 	if (len)
-		bpf_probe_read_kernel(w->buf + off, len & PF_NAME_MAX, src);
+		bpf_probe_read_kernel(pf_walk_buf(w) + off, len & PF_NAME_MAX, src);
 	w->off = off;
 	return 0;
 }
@@ -160,7 +190,7 @@ static __always_inline int pf_walk_prepend_char(struct pf_walk *w, char c)
 	 * verifier does not learn that from the != 0 test above, so keep it.
 	 */
 	barrier_var(off);
-	w->buf[off & (PF_PATH_BUF - 1)] = c;
+	pf_walk_buf(w)[off & (PF_PATH_BUF - 1)] = c;
 	return 0;
 }
 
@@ -219,6 +249,15 @@ static long pf_walk_step(__u32 i, void *ctx)
 
 static const char pf_deleted_suffix[] = " (deleted)";
 
+#ifdef PF_COMPAT
+__noinline int pf_walk_step_global(__u32 i, __u32 slot)
+{
+	struct pf_walk_frame *f = bpf_map_lookup_elem(&walk_frames, &slot);
+
+	return f ? pf_walk_step(i, &f->w) : 1;
+}
+#endif
+
 /*
  * A file on a mount of no namespace: detached (umount2 MNT_DETACH) while
  * open, as runc does with the bind mount of its own binary. Detaching a
@@ -226,7 +265,19 @@ static const char pf_deleted_suffix[] = " (deleted)";
  */
 static __always_inline bool pf_file_on_detached_mount(struct file *file)
 {
-	return !BPF_CORE_READ(pf_real_mount(file->f_path.mnt), mnt_ns);
+	struct vfsmount *vfsmnt = pf_kread(file, f_path.mnt);
+
+	return !BPF_CORE_READ(pf_real_mount(vfsmnt), mnt_ns);
+}
+
+/* Where the path starts, and the walk's status (the compat build copies its path out first). */
+static __always_inline int pf_walk_end(struct pf_walk *w, char *buf, __u32 *off)
+{
+#ifdef PF_COMPAT
+	bpf_probe_read_kernel(buf, PF_PATH_BUF, pf_walk_buf(w));
+#endif
+	*off = w->off;
+	return w->status;
 }
 
 /*
@@ -234,24 +285,39 @@ static __always_inline bool pf_file_on_detached_mount(struct file *file)
  * view's root. On return the path is buf[*off .. PF_PATH_BUF); *foreign says
  * whether it is not the namespace's own view of the file (see the top of
  * this file), *pseudo whether it is a pseudo file (memfd, anonymous), whose
- * name is the same in every view; returns enum pf_path_status.
+ * name is the same in every view; returns enum pf_path_status. `slot`: the
+ * caller's scratch slot (the compat build's walk frame).
  */
 static __always_inline int pf_resolve_path(struct file *file, const struct pf_view *vw, char *buf,
-					   __u32 *off, bool *foreign, bool *pseudo)
+					   __u32 slot, __u32 *off, bool *foreign, bool *pseudo)
 {
-	struct dentry *d = file->f_path.dentry;
-	struct vfsmount *vfsmnt = file->f_path.mnt;
-	struct dentry *mnt_root = vfsmnt->mnt_root;
-	struct pf_walk w = {};
+	struct dentry *d = pf_kread(file, f_path.dentry);
+	struct vfsmount *vfsmnt = pf_kread(file, f_path.mnt);
+	struct dentry *mnt_root = pf_kread(vfsmnt, mnt_root);
+#ifndef PF_COMPAT
+	struct pf_walk wl = {}, *w = &wl;
 
-	w.buf = buf;
-	w.off = PF_PATH_BUF;
-	w.dentry = d;
-	w.vfsmnt = vfsmnt;
-	w.mnt = pf_real_mount(vfsmnt);
-	w.root_dentry = vw->root_dentry;
-	w.root_mnt = vw->root_mnt;
-	w.ns = vw->ns;
+	w->buf = buf;
+#else
+	struct pf_walk_frame *f = bpf_map_lookup_elem(&walk_frames, &slot);
+	struct pf_walk *w;
+
+	*foreign = false;
+	*pseudo = false;
+	if (!f) {
+		*off = PF_PATH_BUF;
+		return PF_PATH_TOO_LONG; /* cannot happen: slot < PF_SCRATCH_SLOTS */
+	}
+	w = &f->w;
+	__builtin_memset(w, 0, sizeof(*w));
+#endif
+	w->off = PF_PATH_BUF;
+	w->dentry = d;
+	w->vfsmnt = vfsmnt;
+	w->mnt = pf_real_mount(vfsmnt);
+	w->root_dentry = vw->root_dentry;
+	w->root_mnt = vw->root_mnt;
+	w->ns = vw->ns;
 	*foreign = false;
 	*pseudo = false;
 
@@ -260,27 +326,25 @@ static __always_inline int pf_resolve_path(struct file *file, const struct pf_vi
 	 * memfd, anonymous files) prints as "/name (deleted)"; an unlinked file
 	 * gets " (deleted)" after its last name.
 	 */
-	if (d->d_parent == d && d != mnt_root) {
+	if (pf_kread(d, d_parent) == d && d != mnt_root) {
 		/* On the kernel's internal mount: its name is all there is to see. */
-		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
-		pf_walk_prepend_name(&w, d);
+		pf_walk_prepend(w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
+		pf_walk_prepend_name(w, d);
 		*pseudo = true;
-		*off = w.off;
-		return w.status;
+		return pf_walk_end(w, buf, off);
 	}
-	if (!d->d_hash.pprev)
-		pf_walk_prepend(&w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
+	if (!pf_kread(d, d_hash.pprev))
+		pf_walk_prepend(w, pf_deleted_suffix, sizeof(pf_deleted_suffix) - 1);
 
 	if (!vw->root_is_ns_root || BPF_CORE_READ(pf_real_mount(vfsmnt), mnt_ns) != vw->ns)
-		w.foreign = 1;
-	bpf_loop(PF_MAX_DEPTH, pf_walk_step, &w, 0);
-	*foreign = w.foreign;
-	if (w.status == PF_PATH_OK && !w.done)
-		w.status = PF_PATH_TOO_LONG; /* deeper than PF_MAX_DEPTH components */
-	if (w.status == PF_PATH_OK && w.off == PF_PATH_BUF)
-		pf_walk_prepend_char(&w, '/'); /* the root itself */
-	*off = w.off;
-	return w.status;
+		w->foreign = 1;
+	pf_loop_global(PF_MAX_DEPTH, pf_walk_step, w, slot);
+	*foreign = w->foreign;
+	if (w->status == PF_PATH_OK && !w->done)
+		w->status = PF_PATH_TOO_LONG; /* deeper than PF_MAX_DEPTH components */
+	if (w->status == PF_PATH_OK && w->off == PF_PATH_BUF)
+		pf_walk_prepend_char(w, '/'); /* the root itself */
+	return pf_walk_end(w, buf, off);
 }
 
 #endif /* PF_PATH_BPF_H */

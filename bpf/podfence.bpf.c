@@ -217,6 +217,9 @@ int BPF_PROG(tp_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
 	bpf_map_delete_elem(&cg_workload, &id);
+#ifdef PF_COMPAT
+	bpf_map_delete_elem(&cg_anchor, &id);
+#endif
 	return 0;
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test tiers and prints one closing line: "N passed, N failed, N skipped".
-# Usage: tests/run.sh [unit|bpf|adversarial|integration|vm]...   (default: every tier)
+# Usage: tests/run.sh [unit|bpf|bpf-compat|adversarial|integration|vm]...   (default: every tier)
+# bpf-compat: the kernel tier again with the compat build of the programs (docs/kernels.md), which
+# this kernel would not choose itself.
 # adversarial: what a process in a bound pod would try to run a forbidden binary.
 # vm is the kernel matrix (tests/vmtest/run.sh): the bpf and adversarial tiers on other
 # kernels under QEMU.
@@ -10,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit bpf adversarial integration vm)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit bpf bpf-compat adversarial integration vm)
 
 total_pass=0 total_fail=0 total_skip=0 ci_fail=0
 
@@ -36,6 +38,7 @@ for tier in "${tiers[@]}"; do
 	case "$tier" in
 	unit) "$BUILD/tests/unit_tests" 2>&1 | tee "$log" ;;
 	bpf) "$BUILD/tests/bpf_tests" 2>&1 | tee "$log" ;;
+	bpf-compat) PODFENCE_PROGRAMS=compat "$BUILD/tests/bpf_tests" 2>&1 | tee "$log" ;;
 	adversarial) "$BUILD/tests/adversarial_tests" 2>&1 | tee "$log" ;;
 	integration) bash tests/integration/run.sh 2>&1 | tee "$log" ;;
 	vm) BUILD=$BUILD bash tests/vmtest/run.sh 2>&1 | tee "$log" ;;

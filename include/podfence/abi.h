@@ -253,6 +253,22 @@ struct pf_exact_key_l {
 	char path[PF_EXACT_L];
 };
 
+/*
+ * Kernels before 5.15 refuse hash keys over 512 bytes: in the compat build
+ * (bpf/compat.bpf.h) exact_l holds each value as a chain of chunks instead.
+ * A chunk's key carries the value's length and the link its predecessor's
+ * entry holds (0 for the first), so chunks of different values never
+ * combine; the last chunk's entry says the value is there.
+ */
+#define PF_EXACT_CHUNK	500
+#define PF_EXACT_CHUNKS ((PF_EXACT_L + PF_EXACT_CHUNK - 1) / PF_EXACT_CHUNK)
+struct pf_exact_key_chunk {
+	__u32 set_id;
+	__u32 len;  /* of the whole value */
+	__u32 link; /* 0: the first chunk; else the previous chunk's entry */
+	char part[PF_EXACT_CHUNK];
+};
+
 /* LPM trie key: prefixlen in bits covers the big-endian set id then the path. */
 struct pf_affix_key {
 	__u32 prefixlen;
@@ -565,6 +581,7 @@ PF_ASSERT_SIZE(struct pf_learn_key, 24);
 PF_ASSERT_SIZE(struct pf_learn_seen, 24);
 PF_ASSERT_SIZE(struct pf_learn_event, 40 + 24 + 16 + 2 * PF_EXACT_MAX);
 PF_ASSERT_SIZE(struct pf_exact_key_s, 8 + PF_EXACT_S);
+PF_ASSERT_SIZE(struct pf_exact_key_chunk, 512);
 PF_ASSERT_SIZE(struct pf_affix_key, 8 + PF_AFFIX_MAX);
 PF_ASSERT_SIZE(struct pf_event_policy, 8);
 PF_ASSERT_SIZE(struct pf_meta, 24);

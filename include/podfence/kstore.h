@@ -66,12 +66,16 @@ int pf_kstore_mount_prerequisites(const char *pin_dir, bool may_mount_bpffs);
  */
 bool pf_bpf_lsm_active(void);
 /*
- * Whether the kernel has what every program of the object needs (probed:
- * the ring buffer, bpf_loop, bpf_set_retval). 0, or -EOPNOTSUPP with msg
- * naming the first missing feature and the kernel release; pf_kstore_open
- * refuses such a kernel with that message.
+ * Which build of the programs this kernel gets (probed: the ring buffer,
+ * bpf_loop, bpf_set_retval; PODFENCE_PROGRAMS=compat|default forces one).
+ * 0 with *compat set when the compat build (bpf/compat.bpf.h) is needed, and
+ * msg saying why; -EOPNOTSUPP with msg naming the missing feature and the
+ * kernel release when neither build can run; pf_kstore_open refuses such a
+ * kernel with that message.
  */
-int pf_kstore_kernel_check(char *msg, size_t msg_len);
+int pf_kstore_kernel_check(bool *compat, char *msg, size_t msg_len);
+/* Whether the store loaded the compat build of the programs. */
+bool pf_kstore_compat(const struct pf_kstore *ks);
 /* A numeric field of /proc/self/fdinfo/<fd> ("memlock" of a map or program); 0 if absent. */
 uint64_t pf_fdinfo_u64(int fd, const char *field);
 const char *pf_backend_name(enum pf_backend b);

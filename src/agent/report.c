@@ -21,6 +21,11 @@ struct json_object *agent_status_json(struct agent *a)
 
 	json_object_object_add(root, "backend",
 			       json_object_new_string(pf_backend_name(pf_kstore_backend(a->ks))));
+	/* "compat": the build for kernels without bpf_loop (docs/kernels.md, "Two builds of the
+	 * programs") */
+	json_object_object_add(
+	    root, "programs",
+	    json_object_new_string(pf_kstore_compat(a->ks) ? "compat" : "default"));
 	json_object_object_add(root, "ready", json_object_new_boolean(a->ready));
 	agent_ready(a, why, sizeof(why));
 	json_object_object_add(root, "readiness", json_object_new_string(why));

@@ -220,6 +220,10 @@ static void explain_policy(const struct pf_policy *p)
 			explain_net(&pr->net, &values, &bytes);
 			printf(" -> ");
 			print_actions(pr->actions, pr->err);
+			/* cgroup programs choose their errno from 5.18 (docs/kernels.md) */
+			if ((pr->actions & PF_ACT_DENY) && !(pr->actions & PF_ACT_KILL) &&
+			    pr->err != 1)
+				printf(" (EPERM on kernels before 5.18)");
 			printf("\n");
 			continue;
 		}

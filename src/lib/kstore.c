@@ -24,6 +24,19 @@
 #include "podfence/netaddr.h"
 #include "podfence/policy.h"
 #include "podfence.skel.h"
+#include "podfence_compat.skel.h"
+
+/*
+ * The compat build is opened through the default build's skeleton (same
+ * programs, maps and globals by name): its read-only globals must sit where
+ * the default build's do.
+ */
+#define SAME_GLOBAL(f)                                                                             \
+	_Static_assert(offsetof(struct podfence_bpf__rodata, f) ==                                 \
+			   offsetof(struct podfence_compat_bpf__rodata, f),                        \
+		       "compat build moved " #f)
+SAME_GLOBAL(pf_caller_from_mm);
+SAME_GLOBAL(pf_node_mntns_inum);
 
 /* Ids are reserved from the pinned meta map this many at a time. */
 #define ID_BLOCK 4096
@@ -35,6 +48,7 @@ struct id_range {
 struct pf_kstore {
 	struct podfence_bpf *skel;
 	enum pf_backend backend;
+	bool compat; /* the compat build of the programs (bpf/compat.bpf.h) */
 	char pin_dir[256];
 	bool pinned;
 	struct bpf_link *links[8];
@@ -63,11 +77,15 @@ static const char *const kmap_names[PF_KMAP__MAX] = {
     [PF_KMAP_NET_VALUES] = "net_values",
 };
 
-/* State that must outlive an agent. Scratch and barrier maps are private to each load. */
+/*
+ * State that must outlive an agent. Scratch and barrier maps are private to
+ * each load; cg_anchor is the compat build's only (bpf/decide.bpf.h).
+ */
 static const char *const pinned_maps[] = {
-    "cg_workload", "wl_rules_s",  "wl_rules_l",	  "exact_s",	   "exact_m", "exact_l",
-    "prefix_trie", "suffix_trie", "pol_counters", "stats",	   "events",  "meta",
-    "cg_expect",   "cg_overflow", "learned",	  "session_procs", "wl_net",  "net_values",
+    "cg_workload",   "wl_rules_s",  "wl_rules_l",  "exact_s",	   "exact_m",
+    "exact_l",	     "prefix_trie", "suffix_trie", "pol_counters", "stats",
+    "events",	     "meta",	    "cg_expect",   "cg_overflow",  "learned",
+    "session_procs", "wl_net",	    "net_values",  "cg_anchor",
 };
 
 static const char *const backend_names[] = {
@@ -163,6 +181,11 @@ uint32_t pf_kstore_capacity(const struct pf_kstore *ks, enum pf_kmap m)
 enum pf_backend pf_kstore_backend(const struct pf_kstore *ks)
 {
 	return ks->backend;
+}
+
+bool pf_kstore_compat(const struct pf_kstore *ks)
+{
+	return ks->compat;
 }
 
 bool pf_kstore_sees_caller(const struct pf_kstore *ks)
@@ -338,16 +361,47 @@ static int configure(struct pf_kstore *ks, const struct pf_kstore_opts *opts, en
 		if (err)
 			return err;
 	}
+	if (ks->compat) {
+		/* the compat build's anchors (bpf/decide.bpf.h): one per bound cgroup at most */
+		err = bpf_map__set_max_entries(bpf_object__find_map_by_name(skel->obj, "cg_anchor"),
+					       bpf_map__max_entries(kmap(ks, PF_KMAP_CGROUPS)));
+		if (err)
+			return err;
+	}
 	if (!opts->pin_dir)
 		return 0;
 	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, pinned_maps[i]);
 
+		if (!map)
+			continue; /* a map of the other build */
 		err = reuse_pinned_map(ks, map, took_over);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/* The compat build's object, opened as the default build's skeleton. */
+static struct podfence_bpf *open_compat(void)
+{
+	struct podfence_bpf *skel = calloc(1, sizeof(*skel));
+	int err;
+
+	if (!skel)
+		return NULL;
+	err = podfence_bpf__create_skeleton(skel);
+	if (!err) {
+		skel->skeleton->data =
+		    (void *)podfence_compat_bpf__elf_bytes(&skel->skeleton->data_sz);
+		err = bpf_object__open_skeleton(skel->skeleton, NULL);
+	}
+	if (err) {
+		podfence_bpf__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
 }
 
 /* Opens and loads the object with one exec backend; -errno when the kernel refuses it. */
@@ -357,7 +411,7 @@ static int load_backend(struct pf_kstore *ks, const struct pf_kstore_opts *opts,
 	int err;
 
 	*took_over = false;
-	ks->skel = podfence_bpf__open();
+	ks->skel = ks->compat ? open_compat() : podfence_bpf__open();
 	if (!ks->skel)
 		return -errno;
 	err = configure(ks, opts, b, took_over);
@@ -373,11 +427,13 @@ static int load_backend(struct pf_kstore *ks, const struct pf_kstore_opts *opts,
 }
 
 /*
- * What every program of the object needs from the kernel, probed (never
- * inferred from the version number): a kernel without one of them refuses
- * every backend, and says so in one line instead of in each verifier log.
+ * Which build of the programs the kernel gets, probed (never inferred from
+ * the version number): the default one needs bpf_loop() and
+ * bpf_set_retval(); without them, the compat build (bpf/compat.bpf.h), which
+ * needs the ring buffer and BPF trampolines (5.10). PODFENCE_PROGRAMS=compat
+ * forces the compat build (tests run it on new kernels too).
  */
-int pf_kstore_kernel_check(char *msg, size_t msg_len)
+int pf_kstore_kernel_check(bool *compat, char *msg, size_t msg_len)
 {
 	static const struct {
 		enum bpf_func_id helper;
@@ -386,28 +442,48 @@ int pf_kstore_kernel_check(char *msg, size_t msg_len)
 	    {BPF_FUNC_loop, "bpf_loop() (Linux 5.17)"},
 	    {BPF_FUNC_set_retval, "bpf_set_retval() (Linux 5.18)"},
 	};
-	const char *missing = NULL;
+	const char *forced = getenv("PODFENCE_PROGRAMS"), *missing = NULL;
 	struct utsname u = {};
 
 	uname(&u);
+	*compat = false;
+	msg[0] = 0;
 	/*
 	 * 0 is "not there"; a probe that could not run (-EPERM without the
 	 * capabilities) proves nothing: the load itself then says what failed.
 	 */
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0)
-		missing = "the BPF ring buffer (Linux 5.8)";
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0) {
+		snprintf(
+		    msg, msg_len,
+		    "kernel %s lacks the BPF ring buffer (Linux 5.8), which podfence's programs "
+		    "need: podfence needs Linux 5.10 or later (docs/kernels.md, \"Minimum "
+		    "kernel\")",
+		    u.release);
+		return -EOPNOTSUPP;
+	}
 	/* cgroup programs have both helpers where the kernel has them at all */
 	for (size_t i = 0; i < sizeof(helpers) / sizeof(*helpers) && !missing; i++)
 		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, helpers[i].helper,
 					    NULL) == 0)
 			missing = helpers[i].what;
-	if (!missing)
-		return 0;
-	snprintf(msg, msg_len,
-		 "kernel %s lacks %s, which podfence's programs need: podfence needs Linux 5.18 or "
-		 "later, tested on 6.1 and later (docs/kernels.md, \"Minimum kernel\")",
-		 u.release, missing);
-	return -EOPNOTSUPP;
+	if (forced && *forced && strcmp(forced, "compat") && strcmp(forced, "default")) {
+		snprintf(msg, msg_len, "PODFENCE_PROGRAMS=%s: expected compat or default", forced);
+		return -EINVAL;
+	}
+	if (missing && forced && !strcmp(forced, "default")) {
+		snprintf(msg, msg_len, "PODFENCE_PROGRAMS=default, but kernel %s lacks %s",
+			 u.release, missing);
+		return -EOPNOTSUPP;
+	}
+	if (missing)
+		snprintf(msg, msg_len,
+			 "kernel %s lacks %s: loading the compat build of the programs "
+			 "(docs/kernels.md, \"Two builds of the programs\")",
+			 u.release, missing);
+	else if (forced && !strcmp(forced, "compat"))
+		snprintf(msg, msg_len, "PODFENCE_PROGRAMS=compat: loading the compat build");
+	*compat = missing || (forced && !strcmp(forced, "compat"));
+	return 0;
 }
 
 static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opts, bool *took_over)
@@ -415,12 +491,14 @@ static int probe_and_load(struct pf_kstore *ks, const struct pf_kstore_opts *opt
 	static const enum pf_backend order[] = {PF_BACKEND_LSM, PF_BACKEND_FMODRET, PF_BACKEND_TP,
 						PF_BACKEND_TP_LATE};
 	char msg[256];
-	int err = pf_kstore_kernel_check(msg, sizeof(msg));
+	int err = pf_kstore_kernel_check(&ks->compat, msg, sizeof(msg));
 
 	if (err) {
 		pf_err("%s", msg);
 		return err;
 	}
+	if (ks->compat)
+		pf_warn("%s", msg);
 	err = -ENOTSUP;
 
 	if (opts->backend != PF_BACKEND_NONE) {
@@ -564,8 +642,8 @@ static int pin_maps(struct pf_kstore *ks)
 	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(*pinned_maps); i++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(ks->skel->obj, pinned_maps[i]);
 
-		if (bpf_map__is_pinned(map))
-			continue;
+		if (!map || bpf_map__is_pinned(map))
+			continue; /* a map of the other build, or reused */
 		err = pin_path(ks, pinned_maps[i], path, sizeof(path));
 		if (!err && access(path, F_OK) == 0)
 			continue; /* reused: already pinned there */
@@ -651,8 +729,9 @@ int pf_kstore_open(struct pf_kstore **out, const struct pf_kstore_opts *opts, bo
 		if (err)
 			goto err_out;
 	}
-	pf_info("backend %s loaded%s (generation %llu)", pf_backend_name(ks->backend),
-		reused ? ", pinned state taken over" : "", (unsigned long long)meta.generation);
+	pf_info("backend %s loaded%s%s (generation %llu)", pf_backend_name(ks->backend),
+		ks->compat ? " (compat programs)" : "", reused ? ", pinned state taken over" : "",
+		(unsigned long long)meta.generation);
 	if (took_over)
 		*took_over = reused;
 	*out = ks;
@@ -856,6 +935,131 @@ rollback : {
 }
 }
 
+/*
+ * The compat build's long exact values (abi.h, struct pf_exact_key_chunk):
+ * chunk i of value v, after the link its predecessor's entry holds.
+ */
+static void chunk_key(struct pf_exact_key_chunk *k, uint32_t set_id, const char *v, size_t len,
+		      size_t i, uint32_t link)
+{
+	size_t off = i * PF_EXACT_CHUNK,
+	       n = len - off < PF_EXACT_CHUNK ? len - off : PF_EXACT_CHUNK;
+
+	memset(k, 0, sizeof(*k));
+	k->set_id = set_id;
+	k->len = len;
+	k->link = link;
+	memcpy(k->part, v + off, n);
+}
+
+static size_t chunk_count(size_t len)
+{
+	return (len + PF_EXACT_CHUNK - 1) / PF_EXACT_CHUNK;
+}
+
+/*
+ * Writes v's chain, sharing the chunks it has in common with values of the
+ * set written before (same length, same start). *links: the last link the
+ * set's write handed out (sets are written whole, once). The last chunk's
+ * entry is 1, which no chunk follows (the length says which is last).
+ */
+static int chunks_write(struct pf_kstore *ks, uint32_t set_id, const char *v, uint32_t *links)
+{
+	int fd = kmap_fd(ks, PF_KMAP_EXACT_L);
+	size_t len = strlen(v), n = chunk_count(len);
+	struct pf_exact_key_chunk k;
+	uint32_t link = 0, next;
+
+	for (size_t i = 0; i < n; i++) {
+		chunk_key(&k, set_id, v, len, i, link);
+		if (bpf_map_lookup_elem(fd, &k, &next)) {
+			next = i + 1 == n ? 1 : ++*links;
+			if (bpf_map_update_elem(fd, &k, &next, BPF_NOEXIST))
+				return -errno; /* the caller deletes the set's chains */
+		}
+		link = next;
+	}
+	return 0;
+}
+
+/* Deletes the chains of the values (all of them read before any is deleted: they share chunks). */
+static void chunks_delete(struct pf_kstore *ks, uint32_t set_id, const struct pf_strset *values)
+{
+	int fd = kmap_fd(ks, PF_KMAP_EXACT_L);
+	struct pf_exact_key_chunk *keys;
+	size_t n_keys = 0;
+
+	keys = calloc(values->n * PF_EXACT_CHUNKS + 1, sizeof(*keys));
+	if (!keys)
+		return; /* left to pf_kstore_gc_sets, which drops every entry of a dead set */
+	for (size_t v = 0; v < values->n; v++) {
+		size_t len = strlen(values->v[v]);
+		uint32_t link = 0;
+
+		if (pf_exact_tier(len) != PF_TIER_L)
+			continue;
+		for (size_t i = 0; i < chunk_count(len); i++) {
+			chunk_key(&keys[n_keys], set_id, values->v[v], len, i, link);
+			if (bpf_map_lookup_elem(fd, &keys[n_keys], &link))
+				break;
+			n_keys++;
+		}
+	}
+	for (size_t i = 0; i < n_keys; i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+}
+
+/* Appends to out the values of set_id whose chains start at `link` with prefix[0..off). */
+static int chunks_read(int fd, uint32_t set_id, uint32_t len, uint32_t link, char *prefix,
+		       size_t off, struct pf_strset *out)
+{
+	struct pf_exact_key_chunk key, next;
+	void *prev = NULL;
+	uint32_t value;
+	int err = 0;
+
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		size_t n;
+
+		key = next;
+		prev = &key;
+		if (key.set_id != set_id || key.len != len || key.link != link ||
+		    bpf_map_lookup_elem(fd, &key, &value))
+			continue;
+		n = len - off < PF_EXACT_CHUNK ? len - off : PF_EXACT_CHUNK;
+		memcpy(prefix + off, key.part, n);
+		if (off + n >= len) {
+			prefix[len] = 0;
+			err = pf_strset_add(out, prefix) < 0 ? -ENOMEM : 0;
+		} else {
+			err = chunks_read(fd, set_id, len, value, prefix, off + n, out);
+		}
+	}
+	return err;
+}
+
+/* The long values of set_id: every chain from its first chunks. */
+static int chunks_values(struct pf_kstore *ks, uint32_t set_id, struct pf_strset *out)
+{
+	int fd = kmap_fd(ks, PF_KMAP_EXACT_L), err = 0;
+	struct pf_exact_key_chunk key, next;
+	char path[PF_EXACT_CHUNKS * PF_EXACT_CHUNK + 1];
+	bool done[PF_EXACT_MAX + 1] = {}; /* lengths read: each read finds all of its chains */
+	void *prev = NULL;
+
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key.set_id != set_id || key.link != 0 || key.len > PF_EXACT_MAX ||
+		    done[key.len])
+			continue;
+		done[key.len] = true;
+		err = chunks_read(fd, set_id, key.len, 0, path, 0, out);
+	}
+	return err;
+}
+
 void pf_kstore_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match match,
 			  const struct pf_strset *values)
 {
@@ -867,8 +1071,11 @@ void pf_kstore_set_delete(struct pf_kstore *ks, uint32_t set_id, enum pf_match m
 	enum pf_kmap m;
 	uint8_t tier;
 
+	if (ks->compat && match == PF_MATCH_EXACT)
+		chunks_delete(ks, set_id, values);
 	for (size_t i = 0; i < values->n; i++)
-		if (!value_key(ks, match, set_id, values->v[i], &key, &m, &tier))
+		if (!value_key(ks, match, set_id, values->v[i], &key, &m, &tier) &&
+		    !(ks->compat && m == PF_KMAP_EXACT_L))
 			bpf_map_delete_elem(kmap_fd(ks, m), &key);
 }
 
@@ -879,6 +1086,7 @@ int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match mat
 	struct pf_exact_key_l key;
 	const uint8_t present = 1;
 	enum pf_kmap m;
+	uint32_t links = 0;
 	uint8_t tier;
 	size_t i;
 	int err;
@@ -894,7 +1102,14 @@ int pf_kstore_set_write(struct pf_kstore *ks, uint32_t set_id, enum pf_match mat
 					 values->v[i]);
 			goto rollback;
 		}
-		if (bpf_map_update_elem(kmap_fd(ks, m), &key, &present, BPF_ANY)) {
+		if (ks->compat && m == PF_KMAP_EXACT_L) {
+			err = chunks_write(ks, set_id, values->v[i], &links);
+			if (err) {
+				i++; /* its chunks written so far go with the others */
+				err = map_write_err(ks, m, err, err_msg, err_len);
+				goto rollback;
+			}
+		} else if (bpf_map_update_elem(kmap_fd(ks, m), &key, &present, BPF_ANY)) {
 			err = map_write_err(ks, m, -errno, err_msg, err_len);
 			goto rollback;
 		}
@@ -1040,7 +1255,8 @@ int pf_kstore_set_values(struct pf_kstore *ks, uint32_t set_id, enum pf_match ma
 		if (!err)
 			err = set_values_in(ks, PF_KMAP_EXACT_M, set_id, out);
 		if (!err)
-			err = set_values_in(ks, PF_KMAP_EXACT_L, set_id, out);
+			err = ks->compat ? chunks_values(ks, set_id, out)
+					 : set_values_in(ks, PF_KMAP_EXACT_L, set_id, out);
 		return err;
 	case PF_MATCH_PREFIX:
 		return set_values_in(ks, PF_KMAP_PREFIX, set_id, out);

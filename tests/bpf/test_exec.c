@@ -15,6 +15,14 @@
 
 static struct pf_kstore *store;
 
+#define PF_REPEAT_A                                                                                \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"a"                                                                                        \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"a"                                                                                        \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"a"
+
 /* Writes a set of values and returns a condition on it. */
 static bool make_cond(enum pf_match match, bool negate, const char *const *values, size_t n,
 		      struct pf_cond *c)
@@ -110,6 +118,71 @@ PF_TEST(exec_allowlist_blocks_every_way_to_reach_a_forbidden_binary)
 
 	if (ASSERT_OK(pf_kstore_counters_read(store, f.policy_id, &cnt), "counters"))
 		ASSERT_EQ(cnt.blocked, 7, "blocked count");
+out:
+	pf_kfix_teardown(&f);
+}
+
+/*
+ * Exact values past PF_EXACT_M bytes (tier L; in the compat build, chains
+ * of PF_EXACT_CHUNK-byte chunks, abi.h): two allowed values sharing their
+ * first chunk both run, and a path made of one value's first chunk and
+ * another's second, or the other way round, is no value at all.
+ */
+PF_TEST(exec_long_values_match_whole_only)
+{
+	char top_a[PATH_MAX], top_b[PATH_MAX], mid[160], path[4][PATH_MAX + 256];
+	const char *allowed[3];
+	struct pf_rule rule;
+	struct pf_cond c;
+	struct pf_kfix f;
+	size_t pad;
+
+	if (!pf_kfix_store(&store) || !pf_kfix_setup(&f, store, "long"))
+		goto out;
+	/* <dir>/a...a/a...a (399 bytes) / m...m (crosses byte 500) / t1...: 601 bytes each */
+	pad = 400 - strlen(f.dir) - 2;
+	if (!ASSERT_TRUE(strlen(f.dir) < 200, "short enough test dir"))
+		goto out;
+	snprintf(top_a, sizeof(top_a), "%s/%.*s/%.*s", f.dir, (int)(pad / 2), PF_REPEAT_A,
+		 (int)(pad - pad / 2 - 1), PF_REPEAT_A);
+	snprintf(top_b, sizeof(top_b), "%s", top_a);
+	top_b[strlen(top_b) - 1] = 'b'; /* same length, another first chunk */
+	memset(mid, 'm', 150);
+	mid[150] = 0;
+	/* 0: A = top_a/mid/t1, 1: B = top_a/mid/t2, 2: C = top_b/mid/t3 (allowed);
+	 * 3: X = top_a/mid/t3 (A's first chunk, C's second), then Y = top_b/mid/t1 */
+	snprintf(path[0], sizeof(path[0]), "%s/%s/t1%048d", top_a, mid, 0);
+	snprintf(path[1], sizeof(path[1]), "%s/%s/t2%048d", top_a, mid, 0);
+	snprintf(path[2], sizeof(path[2]), "%s/%s/t3%048d", top_b, mid, 0);
+	/* the first chunk ends inside mid: the tops differ in it, the tails after it */
+	ASSERT_TRUE(strlen(top_a) < PF_EXACT_CHUNK && strlen(top_a) + 151 > PF_EXACT_CHUNK &&
+			strlen(path[0]) > PF_EXACT_M,
+		    "values of tier L in two chunks");
+	for (int i = 0; i < 3; i++) {
+		char dir[PATH_MAX + 256];
+
+		snprintf(dir, sizeof(dir), "%s", path[i]);
+		*strrchr(dir, '/') = 0;
+		if (!ASSERT_OK(pf_mkdir_p(dir), "long dir") ||
+		    !ASSERT_OK(pf_copy_file(pf_helper_path("pf_true"), path[i]), "copy"))
+			goto out;
+		allowed[i] = path[i];
+	}
+	if (!make_cond(PF_MATCH_EXACT, true, allowed, 3, &c))
+		goto out;
+	rule = deny_rule(f.policy_id, 0, &c);
+	if (!ASSERT_OK(pf_kfix_ruleset_write(store, f.wl_id, &rule, 1, 1, NULL, 0), "ruleset") ||
+	    !ASSERT_OK(pf_kstore_cgroup_bind(store, f.cg.id, f.wl_id, 0, 0, NULL, 0), "bind"))
+		goto out;
+	for (int i = 0; i < 3; i++)
+		expect_runs(&f, path[i], PF_EXEC_PATH);
+	for (int mix = 0; mix < 2; mix++) {
+		snprintf(path[3], sizeof(path[3]), "%s/%s/t%d%048d", mix ? top_b : top_a, mid,
+			 mix ? 1 : 3, 0);
+		if (!ASSERT_OK(pf_copy_file(pf_helper_path("pf_marker"), path[3]), "copy marker"))
+			goto out;
+		expect_blocked(&f, path[3], PF_EXEC_PATH);
+	}
 out:
 	pf_kfix_teardown(&f);
 }

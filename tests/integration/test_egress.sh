@@ -153,6 +153,14 @@ YAML
 	assert_eq "$(jq -r 'select(.destination.address == "192.0.2.1") | [.pod, .policy, .destination.port, .destination.protocol, .profile, .action] | join(" ")' "$NODE_EVENTS" | head -1)" \
 		"web loopback-only 80 TCP egress blocked" "event of the refused connect"
 	assert_match "$(st ".kernel_stats.net_blocked")" '^[1-9]' "net_blocked counter"
+	# --explain says where a rule's own errno cannot hold: cgroup programs choose it from 5.18
+	local out
+	out=$("$PODFENCE" check --explain "$NODE_DIR/policies/loopback-only.yaml")
+	[[ $out == *"before 5.18"* ]] && fail "--explain: EPERM rules need no note: $out"
+	sed 's/argError: -1/argError: -13/' "$NODE_DIR/policies/loopback-only.yaml" >"$NODE_DIR/eacces.yaml"
+	assert_match "$("$PODFENCE" check --explain "$NODE_DIR/eacces.yaml")" \
+		'Override\(errno 13\)[+A-Za-z]* \(EPERM on kernels before 5\.18\)' \
+		"--explain: the errno kernels before 5.18 cannot give"
 }
 
 # Template + bindings: union within the template, deny overriding across policies.

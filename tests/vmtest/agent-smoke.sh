@@ -61,6 +61,13 @@ check "starts and becomes ready" $ready
 if [ $ready -eq 0 ]; then
 	agent_status | grep -q "\"backend\":\"$backend\""
 	check "status reports backend $backend" $?
+	# the matrix's kernels before 5.17 (5.10) lack bpf_loop: the compat build
+	case "$(uname -r)" in
+	5.*) programs=compat ;;
+	*) programs=default ;;
+	esac
+	agent_status | grep -q "\"programs\":\"$programs\""
+	check "status reports the $programs build of the programs" $?
 
 	[ "$(run_in "$cg" "$helpers/pf_true")" = 0 ]
 	check "allowed binary runs" $?

@@ -7,8 +7,7 @@
 #
 #   pf_lane=NAME pf_runs=RUN,RUN,...   RUN = BACKEND (forced, like the agent's
 #   --backend: the whole tier) or auto:BACKEND (automatic selection must
-#   pick BACKEND: the tests named *exec*; too-old: the kernel must be refused,
-#   naming what it lacks); pf_adversarial=BACKEND,... the forced
+#   pick BACKEND: the tests named *exec*); pf_adversarial=BACKEND,... the forced
 #   runs followed by the adversarial tier;
 #   pf_verbose=1 adds libbpf's log (verifier output) to the console
 export PATH=/bin
@@ -64,17 +63,6 @@ for run in $runs; do
 	esac
 	echo "vmtest: lane $lane: kernel tier, backend $run"
 	log=/tmp/tier.log
-	if [ "$run" = too-old ]; then
-		# A kernel podfence does not run on: refused at once, naming what it lacks.
-		env CI=true /pf/tests/bpf_tests kernel_lacking_a_needed_feature 2>&1 | tee $log
-		result=$(grep -E '^bpf: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' $log | tail -1)
-		[ -n "$result" ] || result="bpf: 0 passed, 1 failed, 0 skipped (no result line: crashed?)"
-		# the refusal itself must have been seen, not a load that worked
-		grep -q "(refused: kernel .* lacks " $log ||
-			result="0 passed, 1 failed, 0 skipped (this kernel was not refused)"
-		echo "vmtest-result: lane $lane backend $run: ${result#bpf: }"
-		continue
-	fi
 	if [ "$backend" = auto ]; then
 		# The forced run of the same backend has the whole tier; here the
 		# exec tests show that the backend auto picked is the expected one.
