@@ -338,6 +338,19 @@ _rnode_manifest() {
 	[ -z "${RNODE_PUBLISH:-}" ] || $RNODE_PUBLISH put "$_file"
 }
 
+# _rnode_await_known NS NAME: until the agent on $NODE_SOCK lists the pod
+# (5 s at most; no agent: at once).
+_rnode_await_known() {
+	_aw=0
+	[ -S "${NODE_SOCK:-}" ] || return 0
+	until "$PODFENCE" status --socket "$NODE_SOCK" --json 2>/dev/null | tr -d ' \t\n' |
+		grep -qF "\"namespace\":\"$1\",\"name\":\"$2\""; do
+		_aw=$((_aw + 1))
+		[ $_aw -le 100 ] || return 0
+		sleep 0.05
+	done
+}
+
 # rpod_create NS NAME UID LABELS SPEC...
 #   SPEC: init:CONTAINER:IMAGE:CMD ARGS or app:CONTAINER:IMAGE:CMD ARGS (words
 #   split on spaces), in the order the kubelet starts them.
@@ -346,8 +359,10 @@ rpod_create() {
 	shift 4
 	_rnode_manifest "$_ns" "$_name" "$_uid" "$_labels" 0 "$@" || return 1
 	echo "$*" >"$NODE_DIR/pods/.$(_rnode_key "$_ns" "$_name").spec"
-	# a kubelet knows its pods well before their cgroups: RNODE_AWAIT_POD, a
-	# command, waits for the agent to know this one before anything starts
+	# a kubelet knows its pods well before their cgroups: wait (up to 5 s) for
+	# the running agent to know this one before anything starts; then
+	# RNODE_AWAIT_POD, a command, if set
+	_rnode_await_known "$_ns" "$_name"
 	[ -z "${RNODE_AWAIT_POD:-}" ] || "$RNODE_AWAIT_POD" || return 1
 	mkdir -p "$NODE_CG/kubepods/burstable/pod$_uid" || return 1
 	_rnode_start sandbox "$_ns" "$_name" "$_uid" .sandbox base /pause || return 1
