@@ -9,7 +9,7 @@
 #
 # Usage: tests/vmtest/run.sh [LANE...]      (default: every lane)
 # Env:   BUILD (build), PF_VMTEST_CACHE (kernel cache, $BUILD/vmtest/kernels),
-#        PF_VMTEST_TIMEOUT (seconds per lane, 1500), PF_VMTEST_JOBS (lanes at once, nproc),
+#        PF_VMTEST_TIMEOUT (seconds per lane, 2700: a hung guest, not a slow day), PF_VMTEST_JOBS (lanes at once, nproc),
 #        CI=true (skips fail the run),
 #        PF_VMTEST_RUNS (runs instead of the lane's own, e.g. lsm), PF_VMTEST_ADVERSARIAL
 #        (forced backends the adversarial tier runs on, instead of the lane's), PF_VMTEST_RUNC
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 work=$BUILD/vmtest
 cache=${PF_VMTEST_CACHE:-$work/kernels}
-lane_timeout=${PF_VMTEST_TIMEOUT:-1500}
+lane_timeout=${PF_VMTEST_TIMEOUT:-2700}
 jobs_max=${PF_VMTEST_JOBS:-$(nproc)}
 
 # lane | kernel | LSM list on the command line (empty: the kernel's default) | runs | adversarial
@@ -37,8 +37,8 @@ jobs_max=${PF_VMTEST_JOBS:-$(nproc)}
 # than every backend of every lane, to keep the matrix within CI's time.
 LANES=(
 	"6.12-lsm|6.12||auto:lsm,lsm,fmod_ret,tracepoint,tracepoint-late|lsm|lsm"
-	"6.1-lsm|6.1|lockdown,capability,landlock,yama,apparmor,bpf|auto:lsm,lsm,fmod_ret,tracepoint-late|lsm,tracepoint-late|"
-	"6.1-no-bpf-lsm|6.1|lockdown,capability,landlock,yama,apparmor|auto:fmod_ret,fmod_ret,tracepoint-late|fmod_ret|"
+	"6.1-lsm|6.1|lockdown,capability,landlock,yama,apparmor,bpf|auto:lsm,lsm,fmod_ret|lsm|"
+	"6.1-no-bpf-lsm|6.1|lockdown,capability,landlock,yama,apparmor|auto:fmod_ret,fmod_ret,tracepoint-late|fmod_ret,tracepoint-late|"
 	"5.10-lsm|5.10|lockdown,yama,apparmor,bpf|auto:lsm,lsm,fmod_ret,tracepoint-late|lsm,tracepoint-late|"
 	"5.10-no-bpf-lsm|5.10|lockdown,yama,apparmor|auto:fmod_ret,fmod_ret,tracepoint-late|fmod_ret|"
 )
