@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the test tiers and prints one closing line: "N passed, N failed, N skipped".
+# Runs the test tiers; ends with every failure line of every tier again (CI shows the end of
+# the output), then one closing line: "N passed, N failed, N skipped".
 # Usage: tests/run.sh [unit|bpf|bpf-compat|adversarial|integration|vm]...   (default: every tier)
 # bpf-compat: the kernel tier again with the compat build of the programs (docs/kernels.md), which
 # this kernel would not choose itself.
@@ -15,12 +16,16 @@ tiers=("$@")
 [ ${#tiers[@]} -eq 0 ] && tiers=(unit bpf bpf-compat adversarial integration vm)
 
 total_pass=0 total_fail=0 total_skip=0 ci_fail=0
+# Every failure line of every tier, repeated just above the closing line: CI
+# often shows only the end of the output.
+failures=()
 
 count() { # tier, log
 	local line p f s
 	line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$2" | tail -1)
 	if [ -z "$line" ]; then
 		echo "tier $1: no result line (crashed?)"
+		failures+=("$1: no result line (crashed?)")
 		total_fail=$((total_fail + 1))
 		return
 	fi
@@ -28,6 +33,7 @@ count() { # tier, log
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
 	if [ "${CI:-}" = "true" ] && [ "$1" != unit ] && [ "$s" -gt 0 ]; then
 		echo "tier $1: $s kernel test(s) skipped under CI: failing the run"
+		failures+=("$1: $s kernel test(s) skipped under CI")
 		ci_fail=1
 	fi
 }
@@ -45,8 +51,15 @@ for tier in "${tiers[@]}"; do
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac
 	count "$tier" "$log"
+	while IFS= read -r line; do failures+=("$tier: $line"); done < <(
+		grep -E '^ *(FAIL|not ok)|^ +[^ ]+\.[ch]:[0-9]+: |^  [^ ]*: FAILED|^  \| |: [0-9]+ passed, [1-9][0-9]* failed' "$log")
 	rm -f "$log"
 done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "=== failures (${#failures[@]} lines)"
+	printf '%s\n' "${failures[@]}" | tail -n 60
+fi
 
 echo "${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
 [ "$total_fail" -eq 0 ] && [ "$ci_fail" -eq 0 ]

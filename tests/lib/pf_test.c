@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <time.h>
 #include "pf_test.h"
 
 #ifndef PF_TEST_SUITE
@@ -48,6 +49,16 @@ void pf_test_abort(const char *file, int line, const char *fmt, ...)
 	longjmp(skip_jmp, 2);
 }
 
+/* Seconds since start: each result line carries its test's time, which is
+ * where the kernel matrix's minutes go. */
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
 void pf_test_skip(const char *fmt, ...)
 {
 	va_list ap;
@@ -64,12 +75,14 @@ int main(int argc, char **argv)
 	/* volatile: they live across the longjmp of a skipped test */
 	volatile int passed = 0, failed = 0, skipped = 0;
 	struct pf_test *volatile t;
+	struct timespec start;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (t = tests_head; t; t = t->next) {
 		if (filter && !strstr(t->name, filter))
 			continue;
 		current_failed = false;
+		clock_gettime(CLOCK_MONOTONIC, &start);
 		switch (setjmp(skip_jmp)) {
 		case 0:
 			break;
@@ -78,17 +91,17 @@ int main(int argc, char **argv)
 			skipped++;
 			continue;
 		default: /* aborted: a failure that leaves nothing to clean up */
-			printf("FAIL %s\n", t->name);
+			printf("FAIL %s (%.1f s)\n", t->name, seconds_since(&start));
 			failed++;
 			continue;
 		}
 		t->fn();
 		fflush(stderr);
 		if (current_failed) {
-			printf("FAIL %s\n", t->name);
+			printf("FAIL %s (%.1f s)\n", t->name, seconds_since(&start));
 			failed++;
 		} else {
-			printf("ok   %s\n", t->name);
+			printf("ok   %s (%.1f s)\n", t->name, seconds_since(&start));
 			passed++;
 		}
 	}

@@ -34,9 +34,11 @@ jobs_max=${PF_VMTEST_JOBS:-$(nproc)}
 # (kernel_lacking_bpf_loop_gets_the_compat_programs).
 # The adversarial tier runs on the forced backends of the last field: every
 # backend at least once (lsm on both kernels, tracepoint on the host), rather
-# than every backend of every lane, to keep the matrix within CI's time.
+# than every backend of every lane, to keep the matrix within CI's time. For
+# the same reason tracepoint-late runs where it is the last resort (6.1, 5.10:
+# no sched_prepare_exec), not on 6.12, which always has the tracepoint backend.
 LANES=(
-	"6.12-lsm|6.12||auto:lsm,lsm,fmod_ret,tracepoint,tracepoint-late|lsm|lsm"
+	"6.12-lsm|6.12||auto:lsm,lsm,fmod_ret,tracepoint|lsm|lsm"
 	"6.1-lsm|6.1|lockdown,capability,landlock,yama,apparmor,bpf|auto:lsm,lsm,fmod_ret|lsm|"
 	"6.1-no-bpf-lsm|6.1|lockdown,capability,landlock,yama,apparmor|auto:fmod_ret,fmod_ret,tracepoint-late|fmod_ret,tracepoint-late|"
 	"5.10-lsm|5.10|lockdown,yama,apparmor,bpf|auto:lsm,lsm,fmod_ret,tracepoint-late|lsm,tracepoint-late|"
@@ -122,8 +124,14 @@ boot_lane() { # spec: boots the lane's guest, its console into $work/<lane>.log
 	{
 		echo "vmtest: lane $name: booting $(basename "$(dirname "$kernel")")${lsm:+ with lsm=$lsm}"
 		# No -enable-kvm: KVM does not boot these guests reliably here; TCG does.
+		# One host thread per guest (thread=single), the guest still with two
+		# CPUs: with a thread per vCPU, one vCPU can run a stale translation of
+		# kernel text the other has just patched. Every static key flip does
+		# that (cpusets_enabled when runc creates and removes cgroups, a
+		# tracepoint when a program attaches), and on 6.12 it ended the guest in
+		# an "Oops: int3" panic in CI and here (1 in 4 rounds of runc pods).
 		# 2 GiB: the guest's root filesystem, its tmpfs and the containers live in RAM.
-		timeout "$lane_timeout" qemu-system-x86_64 -cpu max -m 2048 -smp 2 -nographic \
+		timeout "$lane_timeout" qemu-system-x86_64 -accel tcg,thread=single -cpu max -m 2048 -smp 2 -nographic \
 			-no-reboot -kernel "$kernel" -initrd "$initramfs" -append "$append" </dev/null 2>&1 |
 			tr -d '\r'
 		echo "vmtest: lane $name: guest ended after $((SECONDS - lane_start)) s"
