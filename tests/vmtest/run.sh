@@ -9,7 +9,8 @@
 #
 # Usage: tests/vmtest/run.sh [LANE...]      (default: every lane)
 # Env:   BUILD (build), PF_VMTEST_CACHE (kernel cache, $BUILD/vmtest/kernels),
-#        PF_VMTEST_TIMEOUT (seconds per lane, 2700: a hung guest, not a slow day), PF_VMTEST_JOBS (lanes at once, nproc),
+#        PF_VMTEST_TIMEOUT (seconds per lane, 2700: a hung guest, not a slow day),
+#        PF_VMTEST_JOBS (lanes at once, nproc),
 #        CI=true (skips fail the run),
 #        PF_VMTEST_RUNS (runs instead of the lane's own, e.g. lsm), PF_VMTEST_ADVERSARIAL
 #        (forced backends the adversarial tier runs on, instead of the lane's), PF_VMTEST_RUNC
@@ -33,7 +34,7 @@ jobs_max=${PF_VMTEST_JOBS:-$(nproc)}
 # programs (bpf/compat.bpf.h), which the probe chooses there
 # (kernel_lacking_bpf_loop_gets_the_compat_programs).
 # The adversarial tier runs on the forced backends of the last field: every
-# backend at least once (lsm on both kernels, tracepoint on the host), rather
+# backend at least once (lsm on every kernel, tracepoint on the host), rather
 # than every backend of every lane, to keep the matrix within CI's time. For
 # the same reason tracepoint-late runs where it is the last resort (6.1, 5.10:
 # no sched_prepare_exec), not on 6.12, which always has the tracepoint backend.
